@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Release builds of the numeric targets drop overflow/bounds traps inside hot loops;
+/// every untrusted size is validated before it reaches them.
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "featurescope",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "featurescope", targets: ["featurescope"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - C shims
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw",
+                       providers: [.apt(["libncursesw5-dev"])]),
+
+        // MARK: - Libraries, one job each (lower layers first)
+        .target(name: "FeaturescopeCore"),
+        .target(name: "TensorFormats", dependencies: ["FeaturescopeCore"], swiftSettings: fastMath),
+        .target(name: "ModelEngine", dependencies: ["TensorFormats", "FeaturescopeCore", "CBLAS"],
+                swiftSettings: fastMath),
+        .target(name: "SparseAutoencoders", dependencies: ["TensorFormats", "ModelEngine", "FeaturescopeCore", "CBLAS"],
+                swiftSettings: fastMath),
+        .target(name: "Corpus", dependencies: ["ModelEngine", "FeaturescopeCore"]),
+        .target(name: "SAETraining", dependencies: ["SparseAutoencoders", "ModelEngine", "Corpus", "TensorFormats", "FeaturescopeCore", "CBLAS"],
+                swiftSettings: fastMath),
+        .target(name: "LatentCache", dependencies: ["TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus", "FeaturescopeCore"],
+                swiftSettings: fastMath),
+        .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "FeaturescopeCore"]),
+        .target(name: "TerminalUI", dependencies: ["LatentCache", "AutoInterp", "SparseAutoencoders", "ModelEngine", "FeaturescopeCore"]),
+        .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
+        .target(name: "TestSupport", dependencies: ["TensorFormats", "FeaturescopeCore"]),
+
+        // MARK: - The thin executable
+        .executableTarget(name: "featurescope", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "FeaturescopeCore", "TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus",
+            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal",
+        ]),
+
+        // MARK: - Tests
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "TestSupport"]),
+        .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine", "TensorFormats", "TestSupport"]),
+        .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TestSupport"]),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
+        .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "TestSupport"]),
+        .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TestSupport"]),
+        .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "TestSupport"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "LatentCache", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,3 @@
+import CNcursesw
+/// Placeholder so the target builds; replaced by real code.
+enum CursesTerminalModule {}
