@@ -228,8 +228,11 @@ public struct ScoreRecord: Codable, Sendable, Equatable {
     public var explanation: String
     /// Every sample, in the order they were shown.
     public var samples: [ScoredSample]
-    /// One line per batch whose predictions are null, saying why.
+    /// One line per batch whose predictions are null (or lack probabilities), saying why.
     public var batchFailures: [String]
+    /// Batches whose request itself failed (endpoint down, HTTP error): the record is
+    /// incomplete and a batch runner does not write it, so a resumed run retries the latent.
+    public var requestFailures: Int = 0
 
     public init(latent: Int, hook: String, provenance: Provenance, explanation: String,
                 samples: [ScoredSample], batchFailures: [String] = []) {
