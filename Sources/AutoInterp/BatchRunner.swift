@@ -132,13 +132,14 @@ public enum AutoInterpBatch {
                 let existing = try DelphiRun.readClassifierScores(at: path).map(\.scoredSample)
                 return .alreadyScored(existing)
             }
-            guard let explanation = try run.readExplanation(hook: ref.hook, latent: ref.latent) else {
-                throw BatchError("no explanation file \(try run.explanationPath(hook: ref.hook, latent: ref.latent))")
-            }
+            let explanation = try run.readExplanation(hook: ref.hook, latent: ref.latent)
             let examples = try await load(ref)
             let sampled: SampledExamples
             do { sampled = try ExampleSampler.sample(examples, options: options.sampling) } catch SamplingError.tooFewActivatingWindows {
-                return .tooFew
+                return .tooFew  // delphi wrote no explanation for it either
+            }
+            guard let explanation else {
+                throw BatchError("no explanation file \(try run.explanationPath(hook: ref.hook, latent: ref.latent))")
             }
             let record = try await scorer.score(sampled, explanation: explanation)
             if record.requestFailures > 0 {
