@@ -27,8 +27,17 @@
 ///    resumable (existing files are skipped), atomic writes, progress callback, `BatchSummary`
 ///    with pooled metrics and failures.
 ///
-/// delphi's known defect (train/test overlap) is reproduced only behind
-/// `SamplingOptions.overlappingTrainTest`; the default draws them disjoint.
+/// Differences from delphi, all deliberate:
+/// - delphi's known defect (train/test overlap) is reproduced only behind
+///   `SamplingOptions.overlappingTrainTest`; the default draws them disjoint.
+/// - Logprob answers are read only from tokens inside the parsed `[...]` list (delphi counts every
+///   generated token containing a 0 or 1, so digits in prose break it); when they still do not
+///   line up, the batch keeps its predictions without probabilities (delphi nulls the batch).
+/// - A batch whose *request* failed (endpoint down after retries) makes the latent's result
+///   incomplete: the batch runner does not write it, so a resumed run scores it again.
+/// - File names replace `/` in hook names by `--` for explanations as well as scores.
+/// - Prompts are Featurescope's own wording with delphi's structure and markers; random
+///   draws use `SplitMix64`, so the exact examples differ from delphi's Python RNG.
 public enum AutoInterp {
     /// Version of this library's prompts and file conventions.
     public static let version = "1"

@@ -131,7 +131,8 @@ final class HTTPClientTests: XCTestCase {
         let reply = try await c.complete(request)
         XCTAssertEqual(reply.text, "[1, 0]", "a body cut short is a transport error and is retried")
         let error = await expectError(c)
-        guard case .gaveUp(2, let last)? = error, last.isRetryable else { return XCTFail("got \(String(describing: error))") }
+        guard case .gaveUp(2, .transport)? = error else { return XCTFail("got \(String(describing: error))") }
+        XCTAssertTrue(error?.description.hasPrefix("gave up after 2 tries: connection to") ?? false)
     }
 
     func testCompleteButCutJSONIsInvalidJSON() async throws {
