@@ -247,3 +247,21 @@ public struct ScoreRecord: Codable, Sendable, Equatable {
     /// Metrics over this record's samples.
     public var metrics: ClassifierMetrics { ClassifierMetrics(samples: samples) }
 }
+
+extension ScoreRecord {
+    private enum CodingKeys: String, CodingKey {
+        case latent, hook, provenance, explanation, samples, batchFailures, requestFailures
+    }
+
+    /// Decodes a record; `batchFailures` and `requestFailures` may be absent (older records).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        latent = try c.decode(Int.self, forKey: .latent)
+        hook = try c.decode(String.self, forKey: .hook)
+        provenance = try c.decode(Provenance.self, forKey: .provenance)
+        explanation = try c.decode(String.self, forKey: .explanation)
+        samples = try c.decode([ScoredSample].self, forKey: .samples)
+        batchFailures = try c.decodeIfPresent([String].self, forKey: .batchFailures) ?? []
+        requestFailures = try c.decodeIfPresent(Int.self, forKey: .requestFailures) ?? 0
+    }
+}

@@ -94,3 +94,28 @@ final class DelphiFilesTests: XCTestCase {
         XCTAssertTrue(e[1].evCorrelationScore.isNaN && e[2].evCorrelationScore.isNaN)
     }
 }
+
+final class RecordCodingTests: XCTestCase {
+    func testScoreRecordRoundTripAndOlderShape() throws {
+        let p = Provenance(method: "fuzz", model: "m", endpoint: "http://h:1/v1", promptVersion: "v1",
+                           date: Date(timeIntervalSince1970: 1_700_000_000))
+        var r = ScoreRecord(latent: 4, hook: "blocks.1.hook_resid_post", provenance: p, explanation: "e",
+                            samples: [ScoredSample(strTokens: ["a"], activations: [1], distance: 0, activating: true,
+                                                   prediction: true, probability: 0.5, correct: true, shownText: "<<a>>")],
+                            batchFailures: ["batch 1: x"])
+        r.requestFailures = 2
+        let enc = JSONEncoder()
+        enc.dateEncodingStrategy = .iso8601
+        let dec = JSONDecoder()
+        dec.dateDecodingStrategy = .iso8601
+        let data = try enc.encode(r)
+        XCTAssertEqual(try dec.decode(ScoreRecord.self, from: data), r)
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        object.removeValue(forKey: "requestFailures")
+        object.removeValue(forKey: "batchFailures")
+        let older = try dec.decode(ScoreRecord.self, from: JSONSerialization.data(withJSONObject: object))
+        XCTAssertEqual(older.requestFailures, 0)
+        XCTAssertEqual(older.batchFailures, [])
+        XCTAssertEqual(older.samples, r.samples)
+    }
+}
