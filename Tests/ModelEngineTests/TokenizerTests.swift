@@ -68,6 +68,20 @@ final class TokenizerTests: XCTestCase {
         }
     }
 
+    /// Many threads sharing one tokenizer (and its word cache) get llama.cpp's ids.
+    func testConcurrentEncodingMatchesReference() throws {
+        let tok = try TokenizerFixtures.tokenizer()
+        let ref = try TokenizerFixtures.refdata("tokenization.json", as: TokenizationReference.self)
+        let entries = ref.entries + ref.fuzzEntries
+        let mismatches = LockedCounter()
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for (i, entry) in entries.enumerated() where i % 2 == worker % 2 {
+                if tok.encode(entry.text) != entry.llamacppIds { mismatches.increment() }
+            }
+        }
+        XCTAssertEqual(mismatches.value, 0)
+    }
+
     func testRoundTripsOfReferenceStrings() throws {
         let tok = try TokenizerFixtures.tokenizer()
         let ref = try TokenizerFixtures.refdata("tokenization.json", as: TokenizationReference.self)
@@ -157,4 +171,12 @@ final class TokenizerTests: XCTestCase {
             XCTAssertEqual(got, expected, "word of \(word.utf8.count) bytes: \(word.prefix(40).debugDescription)")
         }
     }
+}
+
+/// A counter that threads may bump.
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }

@@ -89,6 +89,41 @@ final class TokenizerUnitTests: XCTestCase {
         XCTAssertEqual(tok.encode("a\u{04}b a"), [0, 1, 2, 0])
     }
 
+    func testWordCacheStoresLooksUpAndEmptiesWhenFull() {
+        let cache = WordCache(maxEntries: 64)
+        func key(_ i: Int) -> [UInt8] { Array("word\(i)".utf8) }
+        for i in 0 ..< 60 {
+            key(i).withUnsafeBufferPointer { w in
+                cache.insert(w, hash: WordCache.hash(w), ids: [Int32(i), Int32(i + 1)][...])
+            }
+        }
+        for i in 0 ..< 60 {
+            var out: [Int32] = [-7]
+            let hit = key(i).withUnsafeBufferPointer { w in cache.lookup(w, hash: WordCache.hash(w), into: &out) }
+            XCTAssertTrue(hit)
+            XCTAssertEqual(out, [-7, Int32(i), Int32(i + 1)])
+        }
+        var out: [Int32] = []
+        XCTAssertFalse(Array("absent".utf8).withUnsafeBufferPointer { cache.lookup($0, hash: WordCache.hash($0), into: &out) })
+        XCTAssertEqual(out, [])
+        // Past 64 entries the cache starts over; it keeps answering correctly.
+        for i in 60 ..< 200 {
+            key(i).withUnsafeBufferPointer { w in cache.insert(w, hash: WordCache.hash(w), ids: [Int32(i)][...]) }
+        }
+        var last: [Int32] = []
+        XCTAssertTrue(key(199).withUnsafeBufferPointer { cache.lookup($0, hash: WordCache.hash($0), into: &last) })
+        XCTAssertEqual(last, [199])
+        var first: [Int32] = []
+        XCTAssertFalse(key(0).withUnsafeBufferPointer { cache.lookup($0, hash: WordCache.hash($0), into: &first) })
+    }
+
+    func testRepeatedWordsComeFromTheCacheUnchanged() throws {
+        let tok = try makeTokenizer()
+        let once = tok.encode(" the the thee")
+        XCTAssertEqual(tok.encode(" the the thee"), once)
+        XCTAssertEqual(tok.decode(once), " the the thee")
+    }
+
     func testChatTemplate() {
         let defaultSystem = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
         XCTAssertEqual(ChatTemplate.smolLM2(messages: [("user", "Hi")], addGenerationPrompt: true),

@@ -92,20 +92,33 @@ extension Tokenizer {
         var start = 0
         for endOffset in state.wordEnds {
             let end = Int(endOffset)
+            defer { start = end }
+            if end - start == 1 {
+                appendFinal(byteSymbol[Int(bytes[start])], into: &out)
+                continue
+            }
+            let word = UnsafeBufferPointer(rebasing: bytes[start ..< end])
+            let hash = WordCache.hash(word)
+            if wordCache.lookup(word, hash: hash, into: &out) { continue }
             state.initial.removeAll(keepingCapacity: true)
-            for i in start ..< end { state.initial.append(byteSymbol[Int(bytes[i])]) }
+            for b in word { state.initial.append(byteSymbol[Int(b)]) }
             state.merged.removeAll(keepingCapacity: true)
             state.initial.withUnsafeBufferPointer { initial in
                 state.merger.merge(initial, table: merges, into: &state.merged)
             }
-            for id in state.merged {
-                if Int(id) < vocabSize {
-                    out.append(id)
-                } else {
-                    out.append(contentsOf: fallbackIds[Int(id) - vocabSize])
-                }
-            }
-            start = end
+            let first = out.count
+            for id in state.merged { appendFinal(id, into: &out) }
+            wordCache.insert(word, hash: hash, ids: out[first...])
+        }
+    }
+
+    /// Appends a merged symbol: itself when it is a token, else llama.cpp's byte fallback.
+    @inline(__always)
+    private func appendFinal(_ id: Int32, into out: inout [Int32]) {
+        if Int(id) < vocabSize {
+            out.append(id)
+        } else {
+            out.append(contentsOf: fallbackIds[Int(id) - vocabSize])
         }
     }
 }

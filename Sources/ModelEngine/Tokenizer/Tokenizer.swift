@@ -59,6 +59,8 @@ public final class Tokenizer: Sendable {
     /// Decoded bytes of every token, flattened; token i is `pieceBytes[pieceStart[i] ..< pieceStart[i+1]]`.
     let pieceBytes: [UInt8]
     let pieceStart: [Int]
+    /// Token ids of words already merged (shared by all callers).
+    let wordCache = WordCache()
 
     /// Builds the tokenizer from a GGUF file's `tokenizer.*` metadata.
     public convenience init(gguf: GGUFFile) throws {
