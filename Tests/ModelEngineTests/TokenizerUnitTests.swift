@@ -17,12 +17,12 @@ final class TokenizerUnitTests: XCTestCase {
         var text = text
         return text.withUTF8 { buf in
             var scratch = PreTokenizer.Scratch()
-            var ends: [Int32] = []
+            var ends: [Int] = []
             PreTokenizer(isolateNumbers: isolateNumbers).split(buf, scratch: &scratch, wordEnds: &ends)
             var start = 0
             return ends.map { e in
-                defer { start = Int(e) }
-                return String(decoding: UnsafeBufferPointer(rebasing: buf[start ..< Int(e)]), as: UTF8.self)
+                defer { start = e }
+                return String(decoding: UnsafeBufferPointer(rebasing: buf[start ..< e]), as: UTF8.self)
             }
         }
     }

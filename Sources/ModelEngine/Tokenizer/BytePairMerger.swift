@@ -6,6 +6,8 @@
 struct BytePairMerger {
     /// Words longer than this many symbols use the heap.
     static let scanLimit = 48
+    /// Longer words (over a gigabyte) are merged in pieces of this many symbols.
+    static let maxWordSymbols = 1 << 30
 
     private var symbols: [Int32] = []
     private var pairs: [UInt64] = []
@@ -28,6 +30,16 @@ struct BytePairMerger {
         let n = initial.count
         if n == 0 { return }
         if n == 1 { out.append(initial[0]); return }
+        if n > Self.maxWordSymbols {
+            // Beyond any real text; merged in pieces so indices fit in 32 bits.
+            var start = 0
+            while start < n {
+                let end = min(n, start + Self.maxWordSymbols)
+                merge(UnsafeBufferPointer(rebasing: initial[start ..< end]), table: table, into: &out)
+                start = end
+            }
+            return
+        }
         if n <= Self.scanLimit {
             mergeByScan(initial, table: table, into: &out)
         } else {

@@ -13,12 +13,12 @@ struct PreTokenizer: Sendable {
     struct Scratch {
         var scalars: [UInt32] = []
         var classes: [ScalarClass] = []
-        var offsets: [Int32] = []
+        var offsets: [Int] = []
     }
 
     /// Appends to `wordEnds` the end byte offset (relative to `bytes`) of every word of
     /// `bytes`, which must be valid UTF-8. Words are contiguous and cover all bytes.
-    func split(_ bytes: UnsafeBufferPointer<UInt8>, scratch: inout Scratch, wordEnds: inout [Int32]) {
+    func split(_ bytes: UnsafeBufferPointer<UInt8>, scratch: inout Scratch, wordEnds: inout [Int]) {
         decode(bytes, into: &scratch)
         let n = scratch.scalars.count
         guard n > 0 else { return }
@@ -49,8 +49,8 @@ struct PreTokenizer: Sendable {
     /// The GPT-2 pattern on scalars `[start, end)` (llama.cpp's `unicode_regex_split_custom_gpt2`).
     @inline(__always)
     private static func splitGPT2(_ cps: UnsafeBufferPointer<UInt32>, _ cls: UnsafeBufferPointer<ScalarClass>,
-                                  _ offs: UnsafeBufferPointer<Int32>, _ start: Int, _ end: Int,
-                                  _ wordEnds: inout [Int32]) {
+                                  _ offs: UnsafeBufferPointer<Int>, _ start: Int, _ end: Int,
+                                  _ wordEnds: inout [Int]) {
         @inline(__always) func classAt(_ p: Int) -> ScalarClass { p < end ? cls[p] : .outOfRange }
         let apostrophe: UInt32 = 0x27, space: UInt32 = 0x20
         var pos = start
@@ -130,9 +130,9 @@ struct PreTokenizer: Sendable {
             }
             s.scalars.append(value)
             s.classes.append(ScalarClass.of(value))
-            s.offsets.append(Int32(truncatingIfNeeded: i))
+            s.offsets.append(i)
             i += len
         }
-        s.offsets.append(Int32(truncatingIfNeeded: count))
+        s.offsets.append(count)
     }
 }

@@ -30,7 +30,7 @@ extension Tokenizer {
     /// Per-call work buffers.
     struct EncodeState {
         var pre = PreTokenizer.Scratch()
-        var wordEnds: [Int32] = []
+        var wordEnds: [Int] = []
         var initial: [Int32] = []
         var merged: [Int32] = []
         var merger = BytePairMerger()
@@ -90,8 +90,7 @@ extension Tokenizer {
         state.wordEnds.removeAll(keepingCapacity: true)
         preTokenizer.split(bytes, scratch: &state.pre, wordEnds: &state.wordEnds)
         var start = 0
-        for endOffset in state.wordEnds {
-            let end = Int(endOffset)
+        for end in state.wordEnds {
             defer { start = end }
             if end - start == 1 {
                 appendFinal(byteSymbol[Int(bytes[start])], into: &out)

@@ -113,8 +113,8 @@ struct TokenizeCommand: AsyncParsableCommand {
     /// One JSON string per input line in, one JSON array of ids per output line out.
     private func encodeJSONLines(_ tokenizer: Tokenizer) throws {
         let decoder = JSONDecoder()
-        var buffer = ""
-        buffer.reserveCapacity(1 << 16)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 17)
         var lineNumber = 0, totalBytes = 0, totalTokens = 0
         var encoding = Duration.zero
         let clock = ContinuousClock()
@@ -131,16 +131,31 @@ struct TokenizeCommand: AsyncParsableCommand {
             encoding += clock.now - started
             totalBytes += string.utf8.count
             totalTokens += ids.count
-            buffer += "["
-            buffer += ids.map(String.init).joined(separator: ",")
-            buffer += "]\n"
-            if buffer.utf8.count >= 1 << 16 {
-                FileHandle.standardOutput.write(Data(buffer.utf8))
+            Self.appendJSONArray(ids, to: &buffer)
+            if buffer.count >= 1 << 16 {
+                FileHandle.standardOutput.write(Data(buffer))
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        if !buffer.isEmpty { FileHandle.standardOutput.write(Data(buffer.utf8)) }
+        if !buffer.isEmpty { FileHandle.standardOutput.write(Data(buffer)) }
         if stats { Self.printStats(bytes: totalBytes, tokens: totalTokens, elapsed: encoding) }
+    }
+}
+
+extension TokenizeCommand {
+    /// Appends `[1,2,3]\n` to `buffer`.
+    static func appendJSONArray(_ ids: [Int32], to buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "["))
+        var digits: [UInt8] = []
+        for (i, id) in ids.enumerated() {
+            if i > 0 { buffer.append(UInt8(ascii: ",")) }
+            var v = Int(id)
+            if v < 0 { buffer.append(UInt8(ascii: "-")); v = -v }
+            digits.removeAll(keepingCapacity: true)
+            repeat { digits.append(UInt8(48 + v % 10)); v /= 10 } while v > 0
+            buffer.append(contentsOf: digits.reversed())
+        }
+        buffer.append(contentsOf: [UInt8(ascii: "]"), UInt8(ascii: "\n")])
     }
 }
 
