@@ -64,8 +64,13 @@ public final class LatentCachePart: @unchecked Sendable {
         annotationStore = try AnnotationStore(directory: directory, latentCount: latentCount)
     }
 
+    /// Maps a file for random access: per-latent reads touch a few pages, so kernel read-ahead
+    /// would only inflate cold reads and resident memory.
     private static func map(_ path: String) throws -> MappedFile {
-        do { return try MappedFile(path: path) } catch { throw CacheError.cannotOpen(path: path, reason: "\(error)") }
+        let m: MappedFile
+        do { m = try MappedFile(path: path) } catch { throw CacheError.cannotOpen(path: path, reason: "\(error)") }
+        if let base = m.base { _ = madvise(UnsafeMutableRawPointer(mutating: base), m.count, MADV_RANDOM) }
+        return m
     }
 
     /// Header check of records.bin / activations.bin: count = latents, field1 = data length.
