@@ -222,17 +222,22 @@ final class AnnotationStore: @unchecked Sendable {
 
     // MARK: - Appending
 
-    /// Appends one annotation: the record is written and synced, then the index is updated and synced.
+    /// Appends annotations: the records are written and synced, then the index is updated and synced.
     /// Holds an exclusive `flock` on the log, so several processes can append safely.
-    func append(_ a: Annotation) throws {
-        guard a.latent >= 0, a.latent < latentCount else { throw CacheError.latentOutOfRange(latent: a.latent, latentCount: latentCount) }
+    func append(_ list: [Annotation]) throws {
+        guard !list.isEmpty else { return }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let payload: [UInt8]
-        do { payload = Array(try enc.encode(a)) } catch {
-            throw CacheError.invalidArgument("annotation cannot be encoded as JSON: \(error)")
+        var payloads: [[UInt8]] = []
+        for a in list {
+            guard a.latent >= 0, a.latent < latentCount else { throw CacheError.latentOutOfRange(latent: a.latent, latentCount: latentCount) }
+            let payload: [UInt8]
+            do { payload = Array(try enc.encode(a)) } catch {
+                throw CacheError.invalidArgument("annotation cannot be encoded as JSON: \(error)")
+            }
+            guard payload.count < Int(UInt32.max) else { throw CacheError.invalidArgument("annotation payload exceeds 4 GiB") }
+            payloads.append(payload)
         }
-        guard payload.count < Int(UInt32.max) else { throw CacheError.invalidArgument("annotation payload exceeds 4 GiB") }
 
         lock.lock(); defer { lock.unlock() }
         let logFD = open(logPath, O_RDWR)
@@ -246,33 +251,46 @@ final class AnnotationStore: @unchecked Sendable {
 
         // Catch up on records a crashed writer synced but did not index; cut off a torn tail.
         var size = FileUtil.fileSize(fd: logFD)
-        var covered = try indexHeader().covered
+        let covered = try indexHeader().covered
         if covered > size { throw CacheError.corrupt(path: indexPath, reason: "index covers \(covered) bytes of a \(size)-byte log") }
+        var entries: [Int: AnnotationIndexEntry] = [:]
+        func entry(_ l: Int) throws -> AnnotationIndexEntry {
+            if let e = entries[l] { return e }
+            let e = try indexEntry(l, fd: idxFD)
+            entries[l] = e
+            return e
+        }
         if covered < size {
             let (records, validEnd) = scan(from: covered, fd: logFD, logSize: size)
             for (o, r) in records {
-                var e = try indexEntry(r.latent, fd: idxFD)
+                var e = try entry(r.latent)
                 e.apply(r, at: o)
-                try FileUtil.pwriteAll(fd: idxFD, e.encoded(), offset: CacheFormat.headerSize + 32 * r.latent, path: indexPath)
+                entries[r.latent] = e
             }
             if validEnd < size {
                 guard ftruncate(logFD, off_t(validEnd)) == 0 else { throw CacheError.writeFailed(path: logPath, reason: String(cString: strerror(errno))) }
                 size = validEnd
             }
-            covered = size
         }
 
-        var entry = try indexEntry(a.latent, fd: idxFD)
-        var w = ByteWriter(capacity: CacheFormat.annotationRecordHeaderSize + payload.count)
-        w.ascii("ANNR"); w.u32(UInt32(a.latent)); w.u64(entry.newest); w.u32(UInt32(payload.count))
-        w.u32(CRC32.checksum(payload)); w.u8(a.kind == .explanation ? 1 : 2); w.u8(0); w.u8(0); w.u8(0)
-        w.u32(w.bytes.withUnsafeBytes { CRC32.checksum($0) })
-        w.raw(payload)
+        var w = ByteWriter(capacity: payloads.reduce(0) { $0 + $1.count + CacheFormat.annotationRecordHeaderSize })
+        for (a, payload) in zip(list, payloads) {
+            var e = try entry(a.latent)
+            let offset = size + w.count
+            let start = w.count
+            w.ascii("ANNR"); w.u32(UInt32(a.latent)); w.u64(e.newest); w.u32(UInt32(payload.count))
+            w.u32(CRC32.checksum(payload)); w.u8(a.kind == .explanation ? 1 : 2); w.u8(0); w.u8(0); w.u8(0)
+            w.u32(w.bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[start ..< start + 28])) })
+            w.raw(payload)
+            e.apply(a, at: UInt64(offset))
+            entries[a.latent] = e
+        }
         try FileUtil.pwriteAll(fd: logFD, w.bytes, offset: size, path: logPath)
         guard fsync(logFD) == 0 else { throw CacheError.writeFailed(path: logPath, reason: "fsync failed") }
 
-        entry.apply(a, at: UInt64(size))
-        try FileUtil.pwriteAll(fd: idxFD, entry.encoded(), offset: CacheFormat.headerSize + 32 * a.latent, path: indexPath)
+        for (l, e) in entries {
+            try FileUtil.pwriteAll(fd: idxFD, e.encoded(), offset: CacheFormat.headerSize + CacheFormat.annotationIndexEntrySize * l, path: indexPath)
+        }
         let header = FileHeader(kind: .annotationIndex, count: UInt64(latentCount), field1: UInt64(size + w.count))
         try FileUtil.pwriteAll(fd: idxFD, header.encoded(), offset: 0, path: indexPath)
         guard fsync(idxFD) == 0 else { throw CacheError.writeFailed(path: indexPath, reason: "fsync failed") }

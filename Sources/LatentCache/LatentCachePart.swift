@@ -201,7 +201,12 @@ public final class LatentCachePart: @unchecked Sendable {
 
     /// Appends an explanation or score without rewriting anything else.
     public func appendAnnotation(_ annotation: Annotation) throws {
-        try annotationStore.append(annotation)
+        try annotationStore.append([annotation])
+    }
+
+    /// Appends several annotations with one sync (e.g. an import).
+    public func appendAnnotations(_ annotations: [Annotation]) throws {
+        try annotationStore.append(annotations)
     }
 
     /// Display string of a token (untrusted: sanitise before printing).

@@ -84,9 +84,13 @@ struct Reference {
     var activeWindowIDs = Set<Int>()
 
     init(corpus: DenseCorpus, part: Int, latent: Int, windowLength L: Int) {
+        self.init(acts: corpus.acts[part], latent: latent, windowLength: L)
+    }
+
+    init(acts: [[Float]], latent: Int, windowLength L: Int) {
         var maxima: [Int: Float] = [:]
-        for t in 0 ..< corpus.tokenCount {
-            let a = corpus.acts[part][t][latent]
+        for t in 0 ..< acts.count {
+            let a = acts[t][latent]
             guard a > 0 else { continue }
             firing += 1
             max = Swift.max(max, a)
@@ -94,5 +98,38 @@ struct Reference {
         }
         sortedWindows = maxima.map { ($0.key, $0.value) }.sorted { $0.max != $1.max ? $0.max > $1.max : $0.id < $1.id }
         activeWindowIDs = Set(maxima.keys)
+    }
+}
+
+/// Checks every latent of a part against the dense truth (statistics, top, quantile and random windows, tokens).
+func assertPartMatches(_ part: LatentCachePart, acts: [[Float]], tokens: [[Int]], examples: ExampleConfiguration,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+    let L = examples.windowLength, Q = examples.quantiles
+    let rowLength = tokens[0].count
+    let totalWindows = acts.count / L
+    for l in 0 ..< part.latentCount {
+        let ref = Reference(acts: acts, latent: l, windowLength: L)
+        let s = try part.statistics(l)
+        XCTAssertEqual(s.firingCount, ref.firing, "latent \(l)", file: file, line: line)
+        XCTAssertEqual(s.activeWindowCount, ref.sortedWindows.count, file: file, line: line)
+        XCTAssertEqual(s.maxActivation, ref.max, file: file, line: line)
+        let r = try part.record(l)
+        XCTAssertEqual(r.histogram.counts.reduce(0, +), ref.firing, file: file, line: line)
+        XCTAssertEqual(r.top.map { $0.start / L }, ref.sortedWindows.prefix(examples.topCount).map(\.id), "latent \(l)", file: file, line: line)
+        let qs = ref.sortedWindows.count / Q
+        XCTAssertEqual(r.quantiles.count, Q, file: file, line: line)
+        for q in r.quantiles {
+            XCTAssertEqual(q.sliceSize, qs, file: file, line: line)
+            XCTAssertEqual(q.windows.count, min(examples.perQuantile, qs), file: file, line: line)
+            let slice = ref.sortedWindows[q.quantile * qs ..< (q.quantile + 1) * qs]
+            for w in q.windows { XCTAssertTrue(slice.contains { $0.id == w.start / L }, "latent \(l) quantile \(q.quantile)", file: file, line: line) }
+        }
+        XCTAssertEqual(r.random.count, min(examples.randomCount, totalWindows - ref.sortedWindows.count), file: file, line: line)
+        XCTAssertEqual(Set(r.random.map(\.start)).count, r.random.count, file: file, line: line)
+        for w in r.random { XCTAssertFalse(ref.activeWindowIDs.contains(w.start / L), file: file, line: line) }
+        for w in r.top + r.quantiles.flatMap(\.windows) + r.random {
+            XCTAssertEqual(w.tokens, Array(tokens[w.row][w.position ..< w.position + L]), file: file, line: line)
+            XCTAssertEqual(w.activations, (0 ..< L).map { acts[w.row * rowLength + w.position + $0][l] }, file: file, line: line)
+        }
     }
 }
