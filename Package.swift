@@ -35,7 +35,7 @@ let package = Package(
                 swiftSettings: fastMath),
         .target(name: "LatentCache", dependencies: ["TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus", "FeaturescopeCore"],
                 swiftSettings: fastMath),
-        .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "FeaturescopeCore"]),
+        .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .target(name: "TerminalUI", dependencies: ["LatentCache", "AutoInterp", "SparseAutoencoders", "ModelEngine", "FeaturescopeCore"]),
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
         .target(name: "TestSupport", dependencies: ["TensorFormats", "FeaturescopeCore"]),

@@ -1,0 +1,170 @@
+import Foundation
+import ModelEngine
+
+/// Settings of the embedded model client.
+public struct EmbeddedModelConfiguration: Sendable, Equatable {
+    /// The GGUF file (default: `ModelLocator.resolve(explicit: nil)`, i.e. `$FEATURESCOPE_MODEL`
+    /// or `~/.cache/featurescope/SmolLM2-135M-Instruct.Q4_1.gguf`).
+    public var path: String
+    /// Threads of the engine's kernels and of OpenBLAS (nil: all cores).
+    public var threads: Int?
+    /// Positions of the KV cache (nil: 8192, capped at the model's context length).
+    public var contextLength: Int?
+    /// Seed of temperature sampling (greedy decoding ignores it).
+    public var seed: UInt64
+
+    public init(path: String = ModelLocator.resolve(explicit: nil), threads: Int? = nil,
+                contextLength: Int? = nil, seed: UInt64 = 0) {
+        self.path = path
+        self.threads = threads
+        self.contextLength = contextLength
+        self.seed = seed
+    }
+
+    /// The model name recorded with results: the file name without `.gguf`.
+    public var modelName: String {
+        let base = (path as NSString).lastPathComponent
+        return base.hasSuffix(".gguf") ? String(base.dropLast(5)) : base
+    }
+}
+
+/// SmolLM2-135M-Instruct (or any ChatML Llama GGUF) running in process: the default client,
+/// so explanation and scoring work offline.
+///
+/// - `complete`: the chat template, then greedy (temperature 0) or seeded temperature
+///   sampling up to `maxTokens`, stopping at `<|im_end|>`/EOS; per-token logprobs with the top
+///   alternatives when `topLogprobs > 0`.
+/// - `nextTokenProbabilities`: P(candidate) of the next token after the messages and an
+///   assistant prefix (the classifier scorers read P("0"), P("1") this way).
+/// - `logLoss`: summed negative log-likelihood of a continuation (the surprisal scorer).
+///
+/// The model is loaded once per process (clients naming the same file share it) and every
+/// call is serialised on the engine's queue, because its generator holds a KV cache. Calls
+/// whose prompt extends the previous one reuse the cache.
+public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
+    public let configuration: EmbeddedModelConfiguration
+    public let modelName: String
+    public let endpointName = "embedded"
+    let engine: EmbeddedEngine
+
+    /// Loads the model (or reuses the one already loaded from the same file).
+    public init(configuration: EmbeddedModelConfiguration = EmbeddedModelConfiguration()) throws {
+        guard FileManager.default.fileExists(atPath: configuration.path) else {
+            throw EmbeddedModelError.loadFailed(path: configuration.path, reason: "no such file. " + ModelLocator.fetchHint)
+        }
+        self.configuration = configuration
+        modelName = configuration.modelName
+        engine = try EmbeddedEngineRegistry.engine(path: configuration.path, threads: configuration.threads,
+                                                   contextLength: configuration.contextLength)
+    }
+
+    /// Positions the model can hold (prompt + answer).
+    public var contextLength: Int { engine.contextLength }
+
+    // MARK: LLMClient
+
+    public func complete(_ request: ChatRequest) async throws -> ChatResponse {
+        let seed = configuration.seed
+        let name = modelName
+        return try await engine.perform { e in
+            let prompt = e.chatTokens(request.messages, assistantPrefix: "")
+            let maxNew = max(0, request.maxTokens)
+            guard prompt.count + 1 <= e.contextLength else {
+                throw EmbeddedModelError.promptTooLong(tokens: prompt.count, limit: e.contextLength)
+            }
+            var logits = try e.logits(after: prompt)
+            var rng = SplitMix64(seed: SplitMix64.seed(seed, UInt64(prompt.count)))
+            let stops = e.stopTokens
+            var out: [Int32] = []
+            var logprobs: [TokenLogprob] = []
+            var finish = "length"
+            while out.count < maxNew {
+                let next = Self.pick(logits, temperature: request.temperature, rng: &rng)
+                if request.topLogprobs > 0 {
+                    logprobs.append(Self.logprob(of: next, logits: logits, top: request.topLogprobs, tokenizer: e.tokenizer))
+                }
+                if stops.contains(next) {
+                    finish = "stop"
+                    break
+                }
+                out.append(next)
+                if out.count == maxNew || e.remainingContext <= 1 { break }
+                logits = try e.step(next)
+            }
+            if request.topLogprobs > 0, finish == "stop", !logprobs.isEmpty { logprobs.removeLast() }
+            return ChatResponse(text: e.tokenizer.decode(out, skipSpecial: true),
+                                logprobs: request.topLogprobs > 0 ? logprobs : nil,
+                                finishReason: finish, model: name)
+        }
+    }
+
+    // MARK: NextTokenProbabilityClient
+
+    public func nextTokenProbabilities(_ request: ChatRequest, assistantPrefix: String,
+                                       candidates: [String]) async throws -> [Double] {
+        try await engine.perform { e in
+            let ids = try candidates.map { try e.candidateID($0) }
+            let tokens = e.chatTokens(request.messages, assistantPrefix: assistantPrefix)
+            let logits = try e.logits(after: tokens)
+            let lse = LogSoftmax.logSumExp(logits)
+            return ids.map { id in
+                let i = Int(id)
+                guard i >= 0, i < logits.count, lse.isFinite else { return 0 }
+                return Foundation.exp(Double(logits[i]) - lse)
+            }
+        }
+    }
+
+    // MARK: SequenceScorer
+
+    public func logLoss(prefix: String, continuation: String) async throws -> Double {
+        try await engine.perform { e in
+            let p = e.tokenizer.encode(prefix, parseSpecial: false)
+            let c = e.tokenizer.encode(continuation, parseSpecial: false)
+            guard !p.isEmpty else { throw EmbeddedModelError.emptyText(what: "the surprisal prefix") }
+            guard !c.isEmpty else { throw EmbeddedModelError.emptyText(what: "the continuation") }
+            let tokens = p + c
+            guard tokens.count <= e.contextLength else {
+                throw EmbeddedModelError.promptTooLong(tokens: tokens.count, limit: e.contextLength)
+            }
+            let losses: [Float]
+            do { losses = try e.model.nextTokenCrossEntropy(tokens: tokens) } catch {
+                throw EmbeddedModelError.engine(String(describing: error))
+            }
+            // losses[t] = −log p(tokens[t+1] | …); the continuation's tokens are t+1 ≥ p.count.
+            return losses[(p.count - 1)...].reduce(0.0) { $0 + Double($1) }
+        }
+    }
+
+    // MARK: - Sampling
+
+    /// Greedy (temperature ≤ 0) or softmax(logits / temperature) sampling.
+    static func pick(_ logits: [Float], temperature: Double, rng: inout SplitMix64) -> Int32 {
+        guard temperature > 0, temperature.isFinite else { return Int32(argmax(logits)) }
+        let m = Double(logits.max() ?? 0)
+        var weights = [Double](repeating: 0, count: logits.count)
+        var sum = 0.0
+        for i in logits.indices {
+            let w = Foundation.exp((Double(logits[i]) - m) / temperature)
+            weights[i] = w
+            sum += w
+        }
+        var r = rng.unit() * sum
+        for i in weights.indices {
+            r -= weights[i]
+            if r <= 0 { return Int32(i) }
+        }
+        return Int32(argmax(logits))
+    }
+
+    /// The chosen token's logprob and the top alternatives (natural logs of the softmax).
+    static func logprob(of token: Int32, logits: [Float], top: Int, tokenizer: Tokenizer) -> TokenLogprob {
+        let lse = LogSoftmax.logSumExp(logits)
+        let i = Int(token)
+        let lp = i >= 0 && i < logits.count ? Double(logits[i]) - lse : -.infinity
+        let alts = LogSoftmax.topIndices(logits, k: top).map { j in
+            TokenAlternative(token: tokenizer.decode([Int32(j)]), logprob: Double(logits[j]) - lse)
+        }
+        return TokenLogprob(token: tokenizer.decode([token]), logprob: lp, topAlternatives: alts)
+    }
+}
