@@ -1,6 +1,10 @@
 import Foundation
 import LatentCache
 
+/// AutoInterp's `ScoredSample` under a name that does not clash with `LatentCache.ScoredSample`
+/// (for files that import both modules; `AutoInterp.ScoredSample` names the `AutoInterp` enum).
+public typealias AutoInterpScoredSample = ScoredSample
+
 /// The examples of one cached latent, with the latent's true count of activating windows.
 public struct CachedLatentExamples: Sendable, Equatable {
     /// Quantile samples as activating windows (quantile-major, strongest first; `distance` =

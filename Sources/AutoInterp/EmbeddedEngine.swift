@@ -51,7 +51,7 @@ final class EmbeddedEngine: @unchecked Sendable {
     private let imStart: Int32
     private let imEnd: Int32
 
-    init(path: String, threads: Int?, contextLength: Int?) throws {
+    init(path: String, threads: Int?, contextLength: Int?, quantizedSteps: Bool) throws {
         self.path = path
         do {
             let gguf = try GGUFFile(path: path)
@@ -68,7 +68,7 @@ final class EmbeddedEngine: @unchecked Sendable {
         imEnd = e
         let limit = min(contextLength ?? 8192, model.config.contextLength)
         self.contextLength = max(64, limit)
-        generator = Generator(model: model, maxLength: self.contextLength)
+        generator = Generator(model: model, maxLength: self.contextLength, quantizedSteps: quantizedSteps)
         queue = DispatchQueue(label: "featurescope.embedded-model")
     }
 
@@ -104,6 +104,13 @@ final class EmbeddedEngine: @unchecked Sendable {
             out += tokenizer.encode("assistant\n" + prefix, parseSpecial: false)
         }
         return out
+    }
+
+    /// The rendered template tokenised with special tokens parsed (what `chatTokens` must equal
+    /// for ordinary text; tests compare the two).
+    func renderedTemplateTokens(_ messages: [ChatMessage], assistantPrefix: String) -> [Int32] {
+        let text = ChatTemplate.smolLM2(messages: messages.map { ($0.role, $0.content) }, addGenerationPrompt: true)
+        return tokenizer.encode(text + assistantPrefix, parseSpecial: true)
     }
 
     /// Logits after `tokens`, reusing the KV cache when `tokens` extends what it holds.
@@ -170,12 +177,12 @@ enum EmbeddedEngineRegistry {
     }
     private static let table = Table()
 
-    static func engine(path: String, threads: Int?, contextLength: Int?) throws -> EmbeddedEngine {
-        let key = "\(path)|\(threads ?? 0)|\(contextLength ?? 0)"
+    static func engine(path: String, threads: Int?, contextLength: Int?, quantizedSteps: Bool) throws -> EmbeddedEngine {
+        let key = "\(path)|\(threads ?? 0)|\(contextLength ?? 0)|\(quantizedSteps)"
         table.lock.lock()
         defer { table.lock.unlock() }
         if let e = table.engines[key] { return e }
-        let e = try EmbeddedEngine(path: path, threads: threads, contextLength: contextLength)
+        let e = try EmbeddedEngine(path: path, threads: threads, contextLength: contextLength, quantizedSteps: quantizedSteps)
         table.engines[key] = e
         return e
     }

@@ -12,13 +12,22 @@ public struct EmbeddedModelConfiguration: Sendable, Equatable {
     public var contextLength: Int?
     /// Seed of temperature sampling (greedy decoding ignores it).
     public var seed: UInt64
+    /// Single generated tokens through the engine's 4/8-bit kernels (fast in optimised builds)
+    /// rather than Float BLAS. Default: on in release builds, off in debug builds, where the
+    /// unspecialised SIMD kernels are orders of magnitude slower than BLAS.
+    public var quantizedSteps: Bool
 
     public init(path: String = ModelLocator.resolve(explicit: nil), threads: Int? = nil,
-                contextLength: Int? = nil, seed: UInt64 = 0) {
+                contextLength: Int? = nil, seed: UInt64 = 0, quantizedSteps: Bool? = nil) {
         self.path = path
         self.threads = threads
         self.contextLength = contextLength
         self.seed = seed
+        #if DEBUG
+        self.quantizedSteps = quantizedSteps ?? false
+        #else
+        self.quantizedSteps = quantizedSteps ?? true
+        #endif
     }
 
     /// The model name recorded with results: the file name without `.gguf`.
@@ -55,7 +64,8 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
         self.configuration = configuration
         modelName = configuration.modelName
         engine = try EmbeddedEngineRegistry.engine(path: configuration.path, threads: configuration.threads,
-                                                   contextLength: configuration.contextLength)
+                                                   contextLength: configuration.contextLength,
+                                                   quantizedSteps: configuration.quantizedSteps)
     }
 
     /// Positions the model can hold (prompt + answer).
