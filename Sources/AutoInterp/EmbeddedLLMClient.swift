@@ -16,10 +16,18 @@ public struct EmbeddedModelConfiguration: Sendable, Equatable {
     /// rather than Float BLAS. Default: on in release builds, off in debug builds, where the
     /// unspecialised SIMD kernels are orders of magnitude slower than BLAS.
     public var quantizedSteps: Bool
+    /// Text every reply is forced to start with (the assistant turn is primed with it and the
+    /// reply includes it), e.g. `[EXPLANATION]:` so a small model answers in the parsable form.
+    public var replyPrefix: String?
+    /// End a reply at its first line break after some text (with `replyPrefix`, for one-line answers).
+    public var stopAtNewline: Bool
 
     public init(path: String = ModelLocator.resolve(explicit: nil), threads: Int? = nil,
-                contextLength: Int? = nil, seed: UInt64 = 0, quantizedSteps: Bool? = nil) {
+                contextLength: Int? = nil, seed: UInt64 = 0, quantizedSteps: Bool? = nil,
+                replyPrefix: String? = nil, stopAtNewline: Bool = false) {
         self.path = path
+        self.replyPrefix = replyPrefix
+        self.stopAtNewline = stopAtNewline
         self.threads = threads
         self.contextLength = contextLength
         self.seed = seed
@@ -53,7 +61,8 @@ public struct EmbeddedModelConfiguration: Sendable, Equatable {
 public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
     public let configuration: EmbeddedModelConfiguration
     public let modelName: String
-    public let endpointName = "embedded"
+    /// `embedded`, or `embedded:forced-prefix` when replies are primed (recorded with results).
+    public let endpointName: String
     let engine: EmbeddedEngine
 
     /// Loads the model (or reuses the one already loaded from the same file).
@@ -63,6 +72,7 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
         }
         self.configuration = configuration
         modelName = configuration.modelName
+        endpointName = configuration.replyPrefix == nil ? "embedded" : "embedded:forced-prefix"
         engine = try EmbeddedEngineRegistry.engine(path: configuration.path, threads: configuration.threads,
                                                    contextLength: configuration.contextLength,
                                                    quantizedSteps: configuration.quantizedSteps)
@@ -76,8 +86,10 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
         let seed = configuration.seed
         let name = modelName
+        let prefix = configuration.replyPrefix ?? ""
+        let oneLine = configuration.stopAtNewline
         return try await engine.perform { e in
-            let prompt = e.chatTokens(request.messages, assistantPrefix: "")
+            let prompt = e.chatTokens(request.messages, assistantPrefix: prefix)
             let maxNew = max(0, request.maxTokens)
             guard prompt.count + 1 <= e.contextLength else {
                 throw EmbeddedModelError.promptTooLong(tokens: prompt.count, limit: e.contextLength)
@@ -88,6 +100,7 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
             var out: [Int32] = []
             var logprobs: [TokenLogprob] = []
             var finish = "length"
+            var stoppedByToken = false
             while out.count < maxNew {
                 let next = Self.pick(logits, temperature: request.temperature, rng: &rng)
                 if request.topLogprobs > 0 {
@@ -95,14 +108,21 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
                 }
                 if stops.contains(next) {
                     finish = "stop"
+                    stoppedByToken = true
                     break
                 }
                 out.append(next)
+                if oneLine, Self.endsLine(e.tokenizer.decode(out, skipSpecial: true)) {
+                    finish = "stop"
+                    break
+                }
                 if out.count == maxNew || e.remainingContext <= 1 { break }
                 logits = try e.step(next)
             }
-            if request.topLogprobs > 0, finish == "stop", !logprobs.isEmpty { logprobs.removeLast() }
-            return ChatResponse(text: e.tokenizer.decode(out, skipSpecial: true),
+            if request.topLogprobs > 0, stoppedByToken, !logprobs.isEmpty { logprobs.removeLast() }
+            var text = e.tokenizer.decode(out, skipSpecial: true)
+            if oneLine, let cut = Self.lineEnd(text) { text = String(text[..<cut]) }
+            return ChatResponse(text: prefix + text,
                                 logprobs: request.topLogprobs > 0 ? logprobs : nil,
                                 finishReason: finish, model: name)
         }
@@ -147,6 +167,21 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
     }
 
     // MARK: - Sampling
+
+    /// Index of the first line break that follows non-blank text.
+    static func lineEnd(_ text: String) -> String.Index? {
+        var seenText = false
+        for i in text.indices {
+            if text[i] == "\n" || text[i] == "\r\n" {
+                if seenText { return i }
+            } else if !text[i].isWhitespace {
+                seenText = true
+            }
+        }
+        return nil
+    }
+
+    static func endsLine(_ text: String) -> Bool { lineEnd(text) != nil }
 
     /// Greedy (temperature ≤ 0) or softmax(logits / temperature) sampling.
     static func pick(_ logits: [Float], temperature: Double, rng: inout SplitMix64) -> Int32 {

@@ -103,13 +103,18 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
     /// Builds the client these settings describe (loads the embedded model once per process).
     /// - Parameters:
     ///   - seed: temperature-sampling seed of the embedded model.
+    ///   - embeddedReplyPrefix: text the embedded model's replies are forced to start with
+    ///     (`EmbeddedModelConfiguration.replyPrefix`); such replies end at their first line break.
     ///   - onRetry: observer of HTTP retries.
     public func makeClient(environment: [String: String] = ProcessInfo.processInfo.environment, seed: UInt64 = 0,
+                           embeddedReplyPrefix: String? = nil,
                            onRetry: (@Sendable (Int, LLMClientError, Double) -> Void)? = nil) throws -> any LLMClient {
         switch effectiveProvider {
         case .embedded:
             let path = ModelLocator.resolve(explicit: embeddedModel, environment: environment)
-            return try EmbeddedLLMClient(configuration: EmbeddedModelConfiguration(path: path, threads: threads, seed: seed))
+            return try EmbeddedLLMClient(configuration: EmbeddedModelConfiguration(
+                path: path, threads: threads, seed: seed, replyPrefix: embeddedReplyPrefix,
+                stopAtNewline: embeddedReplyPrefix != nil))
         case .openai:
             guard let base = baseURL, let url = URL(string: base) else {
                 throw LLMClientError.invalidConfiguration("provider openai needs a base URL (--base-url, FEATURESCOPE_LLM_BASE_URL or config \"baseURL\")")

@@ -40,6 +40,17 @@ struct ExplainCommand: AsyncParsableCommand {
     @Option(help: "Sampling temperature (0 = greedy, delphi's default).")
     var temperature = 0.0
 
+    @Flag(name: .customLong("free-reply"),
+          help: "Let the embedded model reply freely (by default its reply is forced to start with [EXPLANATION]: and ends at the line break, since a 135M model rarely follows the format).")
+    var freeReply = false
+
+    @Option(name: .customLong("demo-from-text"),
+            help: "Instead of explaining: build a demo cache at CACHE_DIR of token-identity latents (latent k fires on one token) over this text file, for trying and timing explain/score without an SAE.")
+    var demoFromText: String?
+
+    @Option(name: .customLong("demo-latents"), help: "Latents of the demo cache.")
+    var demoLatents = 64
+
     func validate() throws {
         try selection.validateCounts()
         if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be ≥ 1") }
@@ -48,10 +59,15 @@ struct ExplainCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try llm.settings()
+        if let textPath = demoFromText {
+            try buildDemo(textPath, settings: settings)
+            return
+        }
         let sel = LatentSelection(spec: selection.latents, unexplained: unexplained, sample: selection.sample,
                                   seed: selection.seed, minActiveWindows: selection.minExamples)
         let (part, latents) = try openSelection(selection, selection: sel)
-        let client = try llm.client(settings, seed: selection.seed, quiet: selection.json)
+        let client = try llm.client(settings, seed: selection.seed, quiet: selection.json,
+                                    embeddedReplyPrefix: freeReply ? nil : "[EXPLANATION]:")
         var options = Explainer.Options()
         options.variant = contrastive ? .contrastive : .standard
         options.temperature = temperature
@@ -67,5 +83,20 @@ struct ExplainCommand: AsyncParsableCommand {
                             provider: settings.effectiveProvider.rawValue, client: client, model: client.modelName,
                             summary: summary, minExamples: selection.minExamples, json: selection.json)
         if !summary.failures.isEmpty { throw ExitCode(1) }
+    }
+
+    private func buildDemo(_ textPath: String, settings: LLMProviderSettings) throws {
+        guard let data = FileManager.default.contents(atPath: textPath) else {
+            throw ValidationError("cannot read the text file \(textPath)")
+        }
+        guard let client = try settings.makeClient(seed: selection.seed) as? EmbeddedLLMClient else {
+            throw ValidationError("--demo-from-text tokenises with the embedded model; do not set --provider openai")
+        }
+        var o = EmbeddedDemoCache.Options()
+        o.latents = demoLatents
+        let r = try EmbeddedDemoCache.build(at: selection.cacheDir, text: String(decoding: data, as: UTF8.self), client: client,
+                                            options: o)
+        print("demo cache \(r.path): \(r.tokens) tokens, \(r.latentTokens.count) latents")
+        for (k, t) in r.latentTokens.enumerated().prefix(12) { print("  latent \(k) fires on \"\(SafeText.sanitize(t))\"") }
     }
 }

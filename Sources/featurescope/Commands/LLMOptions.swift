@@ -52,8 +52,8 @@ struct LLMOptions: ParsableArguments {
     }
 
     /// The client, with HTTP retries noted on standard error (unless quiet).
-    func client(_ s: LLMProviderSettings, seed: UInt64, quiet: Bool) throws -> any LLMClient {
-        try s.makeClient(seed: seed) { attempt, error, delay in
+    func client(_ s: LLMProviderSettings, seed: UInt64, quiet: Bool, embeddedReplyPrefix: String? = nil) throws -> any LLMClient {
+        try s.makeClient(seed: seed, embeddedReplyPrefix: embeddedReplyPrefix) { attempt, error, delay in
             guard !quiet else { return }
             let line = "\nretry after attempt \(attempt) in \(String(format: "%.1f", delay)) s: \(error.description)"
             FileHandle.standardError.write(Data((SafeText.sanitize(String(line.prefix(300))) + "\n").utf8))
@@ -130,7 +130,10 @@ final class BatchReporter: @unchecked Sendable {
 
     var seconds: Double { Date().timeIntervalSince(started) }
 
-    func finish() { bar.finish() }
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        bar.finish(extra: "new \(completed) · failed \(failed) · skipped \(skipped)")
+    }
 
     static func perMinute(_ n: Int, _ seconds: Double) -> Double { seconds > 0 ? Double(n) * 60 / seconds : 0 }
 
