@@ -3,8 +3,8 @@ import LatentCache
 
 /// Settings of an explain/score run over a cache part.
 public struct CacheBatchOptions: Sendable {
-    /// Latents processed at once (each client also limits its own requests; the embedded
-    /// model runs one request at a time whatever this says).
+    /// Latents processed at once (each client also limits its own requests). With the embedded
+    /// model it is always 1: its requests run one at a time, and consecutive calls reuse the KV cache.
     public var concurrency = 4
     /// Sampling (its `quantiles` and `minExamples` are set from the cache, see `CacheBridge`).
     public var sampling = SamplingOptions()
@@ -35,7 +35,9 @@ public enum CacheAutoInterp {
         let method = explainer.options.variant.rawValue
         let model = explainer.client.modelName
         let hook = CacheBridge.delphiHook(part)
-        return await run(part: part, latents: latents, options: options, progress: progress) { latent in
+        var options = options
+        if explainer.client is EmbeddedLLMClient { options.concurrency = 1 }
+        return await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
             if CacheBridge.hasExplanation(try part.annotations(latent), method: method, model: model) {
                 return .alreadyDone
             }
@@ -65,7 +67,9 @@ public enum CacheAutoInterp {
         let method = scorer.methodName
         let model = scorerModel(scorer)
         let hook = CacheBridge.delphiHook(part)
-        return await run(part: part, latents: latents, options: options, progress: progress) { latent in
+        var options = options
+        if usesEmbeddedModel(scorer) { options.concurrency = 1 }
+        return await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
             let annotations = try part.annotations(latent)
             if let done = CacheBridge.existingScore(annotations, method: method, model: model) {
                 return .alreadyScored(CacheBridge.scoredSamples(done))
@@ -97,6 +101,17 @@ public enum CacheAutoInterp {
         case let c as ClassifierScorer: return c.client.modelName
         case let s as SurprisalScorer: return s.modelName
         default: return "unknown"
+        }
+    }
+
+    /// Whether the scorer runs on the embedded model, whose requests are serial anyway: one
+    /// latent at a time keeps each batch's calls consecutive, so they extend one prompt and
+    /// reuse its KV cache (interleaved latents would force a full prompt pass per call).
+    static func usesEmbeddedModel(_ scorer: any LatentScorer) -> Bool {
+        switch scorer {
+        case let c as ClassifierScorer: return c.client is EmbeddedLLMClient
+        case let s as SurprisalScorer: return s.scorer is EmbeddedLLMClient
+        default: return false
         }
     }
 

@@ -1,4 +1,5 @@
 import XCTest
+import LatentCache
 @testable import AutoInterp
 
 /// The embedded SmolLM2 client on the real model; skipped when the GGUF is not installed.
@@ -27,18 +28,26 @@ final class EmbeddedClientTests: XCTestCase {
                                       nonActivating: [])
         var options = Explainer.Options()
         options.maxTokens = 16
-        let explainer = Explainer(client: c, options: options)
+        // The reply is forced to start with "[EXPLANATION]:" and ends at its line break.
+        var forcedConfig = c.configuration
+        forcedConfig.replyPrefix = "[EXPLANATION]:"
+        forcedConfig.stopAtNewline = true
+        let forced = try EmbeddedLLMClient(configuration: forcedConfig)
+        XCTAssertTrue(forced.engine === c.engine)
+        XCTAssertEqual(forced.endpointName, "embedded:forced-prefix")
+        let explainer = Explainer(client: forced, options: options)
         let record = try await explainer.explain(sampled)
-        XCTAssertFalse(record.rawReply.isEmpty)
+        XCTAssertTrue(record.parsed)
+        XCTAssertTrue(record.rawReply.hasPrefix("[EXPLANATION]:"))
+        XCTAssertFalse(record.explanation.contains("\n"))
         XCTAssertEqual(record.provenance.model, "SmolLM2-135M-Instruct.Q4_1")
-        XCTAssertEqual(record.provenance.endpoint, "embedded")
-        XCTAssertEqual(record.parsed, Explainer.parseExplanation(record.rawReply) != nil)
+        XCTAssertEqual(record.provenance.endpoint, "embedded:forced-prefix")
 
-        // Greedy decoding is deterministic (a shorter budget gives a prefix); the budget holds.
+        // Unprimed reply: the token budget holds and greedy picks the likeliest token each step.
         let request = ChatRequest(messages: explainer.messages(train: train, maxActivation: 5), temperature: 0,
                                   maxTokens: 6, topLogprobs: 2)
         let again = try await c.complete(request)
-        XCTAssertTrue(record.rawReply.hasPrefix(again.text), "\(again.text) vs \(record.rawReply)")
+        XCTAssertFalse(again.text.isEmpty)
         let lp = try XCTUnwrap(again.logprobs)
         XCTAssertLessThanOrEqual(lp.count, 6)
         XCTAssertTrue(["stop", "length"].contains(again.finishReason ?? ""))
@@ -80,6 +89,34 @@ final class EmbeddedClientTests: XCTestCase {
         XCTAssertEqual(fresh[0], extended[0], accuracy: 1e-4)
         XCTAssertEqual(fresh[1], extended[1], accuracy: 1e-4)
         await XCTAssertThrowsErrorAsync(try await c.nextTokenProbabilities(request, assistantPrefix: "[", candidates: ["0 or 1"]))
+    }
+
+    func testDemoCacheOfTokenIdentityLatents() async throws {
+        let c = try client()
+        let path = NSTemporaryDirectory() + "autointerp-demo-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let text = String(repeating: "The quick brown fox jumps over the lazy dog. A cat sleeps on the warm mat. ", count: 40)
+        var o = EmbeddedDemoCache.Options()
+        o.latents = 4
+        o.rowLength = 64
+        o.skipMostFrequent = 0
+        o.examples = ExampleConfiguration(windowLength: 16, quantiles: 2, perQuantile: 4, topCount: 3, randomCount: 4,
+                                          histogramBins: 4, seed: 1)
+        let r = try EmbeddedDemoCache.build(at: path, text: text, client: c, options: o)
+        XCTAssertEqual(r.latentTokens.count, 4)
+        XCTAssertEqual(r.tokens % 64, 0)
+        let part = try LatentSelection.part(named: nil, in: LatentCacheDirectory.open(path))
+        let ex = try CacheBridge.examples(part: part, latent: 0)
+        XCTAssertFalse(ex.examples.activating.isEmpty)
+        for w in ex.examples.activating {
+            for (t, a) in zip(w.tokens, w.activations) { XCTAssertEqual(a > 0, t == r.latentTokens[0]) }
+        }
+    }
+
+    func testLineEnd() {
+        XCTAssertNil(EmbeddedLLMClient.lineEnd("\n\n  "))
+        let t = "\n\nA cat.\nMore"
+        XCTAssertEqual(t[..<(EmbeddedLLMClient.lineEnd(t) ?? t.endIndex)], "\n\nA cat.")
     }
 
     func testLogLossPrefersThePlausibleContinuation() async throws {
