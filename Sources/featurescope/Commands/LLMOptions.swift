@@ -55,8 +55,8 @@ struct LLMOptions: ParsableArguments {
     func client(_ s: LLMProviderSettings, seed: UInt64, quiet: Bool, embeddedReplyPrefix: String? = nil) throws -> any LLMClient {
         try s.makeClient(seed: seed, embeddedReplyPrefix: embeddedReplyPrefix) { attempt, error, delay in
             guard !quiet else { return }
-            let line = "\nretry after attempt \(attempt) in \(String(format: "%.1f", delay)) s: \(error.description)"
-            FileHandle.standardError.write(Data((SafeText.sanitize(String(line.prefix(300))) + "\n").utf8))
+            let line = "retry after attempt \(attempt) in \(String(format: "%.1f", delay)) s: \(error.description)"
+            FileHandle.standardError.write(Data(("\n" + SafeText.sanitize(String(line.prefix(300))) + "\n").utf8))
         }
     }
 }
