@@ -69,7 +69,9 @@ enum CursesSignals {
 
     static func install(pipeWrite: Int32) {
         signalPipe = pipeWrite
-        for sig in terminating {
+        // SIGWINCH may land on any thread, so curses' own flag would not wake our poll(): route it
+        // through the pipe like the others; the backend then calls resizeterm itself.
+        for sig in terminating + [SIGWINCH] {
             signal(sig) { s in
                 // Async-signal-safe: one write of the signal number.
                 var b = UInt8(truncatingIfNeeded: s)
@@ -92,7 +94,7 @@ enum CursesSignals {
     }
 
     static func uninstall() {
-        for sig in terminating + crashing { signal(sig, SIG_DFL) }
+        for sig in terminating + crashing + [SIGWINCH] { signal(sig, SIG_DFL) }
         signalPipe = -1
     }
 

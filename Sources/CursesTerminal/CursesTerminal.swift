@@ -170,7 +170,9 @@ public final class CursesTerminal: TerminalBackend {
             var buf = [UInt8](repeating: 0, count: 64)
             let n = read(pipeRead, &buf, buf.count)
             if n > 0 {
-                for b in buf[0..<n] where b != 0 { pending.append(.signal(Int32(b))) }
+                for b in buf[0..<n] where b != 0 {
+                    if Int32(b) == SIGWINCH { pending.append(resized()) } else { pending.append(.signal(Int32(b))) }
+                }
                 woke = true
             }
         }
@@ -178,6 +180,16 @@ public final class CursesTerminal: TerminalBackend {
         readInput()
         if !pending.isEmpty { return pending.removeFirst() }
         return woke ? .wake : nil
+    }
+
+    /// Tells curses the terminal's new size (read from the tty) and reports it.
+    private func resized() -> TerminalEvent {
+        var ws = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0, ws.ws_row > 0 {
+            _ = resizeterm(Int32(ws.ws_row), Int32(ws.ws_col))
+        }
+        previous = nil
+        return .resize(Size(width: Int(fs_cols()), height: Int(fs_lines())))
     }
 
     /// Moves everything curses has buffered into `pending`, in order.
@@ -222,7 +234,8 @@ public final class CursesTerminal: TerminalBackend {
         guard running else { return }
         let w = screen.size.width, h = screen.size.height
         let full = previous == nil || previous?.size != screen.size
-        if full { erase() }
+        // After a resize or resume the terminal may not hold what curses believes: clear and repaint all.
+        if full { clear() }
         for y in 0..<min(h, Int(fs_lines())) {
             for x in 0..<min(w, Int(fs_cols())) {
                 let cell = screen[x, y]

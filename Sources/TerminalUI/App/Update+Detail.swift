@@ -33,12 +33,12 @@ extension Update {
     static func detailDocument(_ s: AppState) -> DetailDocument? {
         guard let d = s.detail.content.value else { return nil }
         let g = DetailGeometry(size: s.size)
-        return DetailDocument(detail: d, state: s.detail, width: g.scroller.width)
+        return DetailDocument(detail: d, state: s.detail, width: g.scroller.width, summaryWidth: g.twoColumns ? g.summary.width - 1 : nil)
     }
 
     /// Line offset of the contexts inside the scrolling pane.
     static func contextOffset(_ doc: DetailDocument, _ g: DetailGeometry) -> Int {
-        g.twoColumns ? 0 : doc.summary.count + 1
+        doc.contextOffset(twoColumns: g.twoColumns)
     }
 
     static func detailAction(_ s: inout AppState, _ a: Action) -> [Effect] {
@@ -56,7 +56,7 @@ extension Update {
             let n = DetailDocument.window(d, s.detail.window)?.tokens.count ?? 0
             s.detail.token = min(max(0, n - 1), s.detail.token + 1)
         case .pageUp, .pageDown:
-            let total = contextOffset(doc, g) + doc.contexts.count
+            let total = doc.scrollLines(twoColumns: g.twoColumns).count
             let delta = a == .pageUp ? -page : page
             s.detail.scroll = max(0, min(max(0, total - g.scroller.height), s.detail.scroll + delta))
             // Select the first window now on screen.
@@ -118,7 +118,7 @@ extension Update {
     static func clampDetail(_ s: inout AppState) {
         guard let doc = detailDocument(s) else { return }
         let g = DetailGeometry(size: s.size)
-        let total = contextOffset(doc, g) + doc.contexts.count
+        let total = doc.scrollLines(twoColumns: g.twoColumns).count
         s.detail.scroll = max(0, min(s.detail.scroll, max(0, total - g.scroller.height)))
     }
 

@@ -15,7 +15,7 @@ extension Update {
             case .detail:
                 guard let doc = detailDocument(s) else { return [] }
                 let g = DetailGeometry(size: s.size)
-                let total = contextOffset(doc, g) + doc.contexts.count
+                let total = doc.scrollLines(twoColumns: g.twoColumns).count
                 s.detail.scroll = max(0, min(max(0, total - g.scroller.height), s.detail.scroll + (up ? -3 : 3)))
                 return []
             default:

@@ -1,9 +1,18 @@
 import Foundation
 
-/// The detail view's content as lines: a summary part (explanations, scores, histogram) and the contexts.
+/// The detail view's content as lines: explanations, contexts, and the breakdown (scores, histogram).
 /// Pure: built from the detail, the view toggles and the width; `update` uses it for scrolling and clicks.
+///
+/// On wide screens the summary (explanations + breakdown) is a left pane and the contexts scroll on the
+/// right. On narrow screens one column scrolls: explanations and a one-line score summary first, then
+/// the contexts (what people look at most), then the full breakdown.
 public struct DetailDocument: Sendable {
+    /// Explanations (wide screens: followed by the breakdown).
     public var summary: [DocLine]
+    /// Explanations + one-line scores, above the contexts in the one-column layout.
+    public var head: [DocLine]
+    /// Scores per scorer, histogram, promoted tokens.
+    public var breakdown: [DocLine]
     public var contexts: [DocLine]
     /// For each flattened window, the range of its lines in `contexts`.
     public var windowLines: [Range<Int>]
@@ -24,8 +33,15 @@ public struct DetailDocument: Sendable {
         return d.windowGroups[idx[flat].group].windows[idx[flat].window]
     }
 
-    public init(detail d: LatentDetail, state: DetailState, width: Int) {
-        summary = DetailDocument.summaryLines(d, width: width)
+    /// - Parameters:
+    ///   - width: columns of the scrolling pane.
+    ///   - summaryWidth: columns of the left pane on wide screens (default: `width`).
+    public init(detail d: LatentDetail, state: DetailState, width: Int, summaryWidth: Int? = nil) {
+        let sw = summaryWidth ?? width
+        let explanations = DetailDocument.explanationLines(d, width: sw)
+        breakdown = DetailDocument.breakdownLines(d, width: sw)
+        summary = explanations + [.blank] + breakdown
+        head = explanations + DetailDocument.compactScores(d)
         windowIndex = DetailDocument.flatten(d)
         var lines: [DocLine] = []
         var ranges: [Range<Int>] = []
@@ -49,9 +65,29 @@ public struct DetailDocument: Sendable {
         windowLines = ranges
     }
 
+    /// Lines of the scrolling pane.
+    public func scrollLines(twoColumns: Bool) -> [DocLine] {
+        twoColumns ? contexts : head + [.blank] + contexts + [.blank] + breakdown
+    }
+
+    /// Where the contexts start in `scrollLines`.
+    public func contextOffset(twoColumns: Bool) -> Int { twoColumns ? 0 : head.count + 1 }
+
     // MARK: - Summary part
 
-    static func summaryLines(_ d: LatentDetail, width: Int) -> [DocLine] {
+    static func compactScores(_ d: LatentDetail) -> [DocLine] {
+        guard !d.scores.isEmpty else { return [DocLine([Span("  not scored yet", .role(.muted))])] }
+        var spans: [Span] = [Span("  ")]
+        for s in d.scores {
+            spans.append(Span(s.scorer + " ", .role(.muted)))
+            spans.append(Span(Widgets.score(s.balancedAccuracy), .role(Widgets.scoreRole(s.balancedAccuracy), bold: true)))
+            spans.append(Span("  "))
+        }
+        spans.append(Span("(breakdown below the contexts)", .role(.muted)))
+        return [DocLine(spans)]
+    }
+
+    static func explanationLines(_ d: LatentDetail, width: Int) -> [DocLine] {
         var out: [DocLine] = []
         out.append(DocLine([Span("Explanation", .role(.title, bold: true))]))
         if d.explanations.isEmpty {
@@ -67,7 +103,11 @@ public struct DetailDocument: Sendable {
             out.append(DocLine([Span("  human spot-check: ", .role(.muted)),
                                 Span("\(v.agreed)/\(v.judged) agreed", .role(Widgets.scoreRole(v.accuracy)))]))
         }
-        out.append(.blank)
+        return out
+    }
+
+    static func breakdownLines(_ d: LatentDetail, width: Int) -> [DocLine] {
+        var out: [DocLine] = []
         out.append(DocLine([Span("Scores", .role(.title, bold: true))]))
         if d.scores.isEmpty { out.append(DocLine([Span("  — not scored yet (press s to score)", .role(.muted))])) }
         for s in d.scores {

@@ -19,7 +19,7 @@ enum DetailView {
                          maxWidth: rect.width - 4, style: .role(.bad, bold: true))
         case let .loaded(d):
             header(&screen, s, d, g.header)
-            let doc = DetailDocument(detail: d, state: s.detail, width: g.scroller.width)
+            let doc = DetailDocument(detail: d, state: s.detail, width: g.scroller.width, summaryWidth: g.twoColumns ? g.summary.width - 1 : nil)
             if g.twoColumns {
                 for (i, line) in doc.summary.prefix(g.summary.height).enumerated() {
                     screen.draw(line, x: g.summary.x + 1, y: g.summary.y + i, width: g.summary.width - 1)
@@ -29,7 +29,7 @@ enum DetailView {
                 }
                 drawLines(&screen, doc.contexts, from: s.detail.scroll, in: g.scroller)
             } else {
-                drawLines(&screen, doc.summary + [.blank] + doc.contexts, from: s.detail.scroll, in: g.scroller)
+                drawLines(&screen, doc.scrollLines(twoColumns: false), from: s.detail.scroll, in: g.scroller)
             }
             footer(&screen, s, d, g.footer)
         }
