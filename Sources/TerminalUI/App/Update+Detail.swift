@@ -56,7 +56,7 @@ extension Update {
             let n = DetailDocument.window(d, s.detail.window)?.tokens.count ?? 0
             s.detail.token = min(max(0, n - 1), s.detail.token + 1)
         case .pageUp, .pageDown:
-            let total = doc.scrollLines(twoColumns: g.twoColumns).count
+            let total = doc.scrollLineCount(twoColumns: g.twoColumns)
             let delta = a == .pageUp ? -page : page
             s.detail.scroll = max(0, min(max(0, total - g.scroller.height), s.detail.scroll + delta))
             // Select the first window now on screen.
@@ -118,7 +118,7 @@ extension Update {
     static func clampDetail(_ s: inout AppState) {
         guard let doc = detailDocument(s) else { return }
         let g = DetailGeometry(size: s.size)
-        let total = doc.scrollLines(twoColumns: g.twoColumns).count
+        let total = doc.scrollLineCount(twoColumns: g.twoColumns)
         s.detail.scroll = max(0, min(s.detail.scroll, max(0, total - g.scroller.height)))
     }
 

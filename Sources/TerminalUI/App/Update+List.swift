@@ -103,6 +103,12 @@ extension Update {
             }
             input.text.removeLast()
         case .ctrl("u"): input.text = ""
+        case .up, .down, .pageUp, .pageDown:
+            // The list stays navigable while typing a search.
+            let page = listPageSize(s)
+            let delta = k == .up ? -1 : k == .down ? 1 : k == .pageUp ? -page : page
+            moveListCursor(&s, by: delta)
+            return []
         default: return []
         }
         s.list.input = input

@@ -15,7 +15,7 @@ extension Update {
             case .detail:
                 guard let doc = detailDocument(s) else { return [] }
                 let g = DetailGeometry(size: s.size)
-                let total = doc.scrollLines(twoColumns: g.twoColumns).count
+                let total = doc.scrollLineCount(twoColumns: g.twoColumns)
                 s.detail.scroll = max(0, min(max(0, total - g.scroller.height), s.detail.scroll + (up ? -3 : 3)))
                 return []
             default:
@@ -49,8 +49,8 @@ extension Update {
             let g = DetailGeometry(size: s.size)
             guard g.scroller.contains(Point(x: m.x, y: m.y)) else { return [] }
             let line = s.detail.scroll + (m.y - g.scroller.y) - contextOffset(doc, g)
-            guard doc.contexts.indices.contains(line),
-                  let pos = doc.contexts[line].token(atColumn: m.x - g.scroller.x) else { return [] }
+            guard line >= 0, line < doc.contextLineCount,
+                  let pos = doc.contextLine(line).token(atColumn: m.x - g.scroller.x) else { return [] }
             s.detail.window = pos.window
             s.detail.token = pos.token
             _ = d

@@ -68,12 +68,15 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
 
     // MARK: - Summaries
 
+    /// Every template × topic, built once.
+    static let explanations: [[String]] = templates.map { t in topics.map { t.replacingOccurrences(of: "%@", with: $0) } }
+
     func explanationText(_ part: Int, _ latent: Int) -> String? {
         if let o = lock.withLock({ explanationOverrides[key(part, latent)] }) { return o }
         guard unit(part, latent, 1) < 0.85 else { return nil }
-        let topic = Self.topics[min(Self.topics.count - 1, Int(unit(part, latent, 2) * Double(Self.topics.count)))]
-        let tpl = Self.templates[min(Self.templates.count - 1, Int(unit(part, latent, 3) * Double(Self.templates.count)))]
-        return tpl.replacingOccurrences(of: "%@", with: topic)
+        let topic = min(Self.topics.count - 1, Int(unit(part, latent, 2) * Double(Self.topics.count)))
+        let tpl = min(Self.templates.count - 1, Int(unit(part, latent, 3) * Double(Self.templates.count)))
+        return Self.explanations[tpl][topic]
     }
 
     func density(_ part: Int, _ latent: Int) -> Double { pow(10, -5 + 4 * unit(part, latent, 4)) }

@@ -16,6 +16,8 @@ public final class BrowserRuntime {
     public private(set) var state: AppState
     private let inbox = Inbox()
     private var tasks: [Task<Void, Never>] = []
+    /// The running list query; a newer one cancels it (typing a search starts one per key).
+    private var rowsTask: Task<Void, Never>?
     /// Called after every frame (the benchmark and tests use it).
     public var onFrame: ((Screen, AppState) -> Void)?
     /// Signal that ended the session, if any (the command exits with 128 + it).
@@ -90,6 +92,10 @@ public final class BrowserRuntime {
                     }
                 }
                 tasks.append(task)
+                if case .computeRows = e {
+                    rowsTask?.cancel()
+                    rowsTask = task
+                }
                 if tasks.count > 64 { tasks.removeFirst(tasks.count - 64) }
             }
         }

@@ -18,6 +18,8 @@ public enum RenderBenchmark {
         public var sortMs: Double
         public var searchMs: Double
         public var detailLoadMs: Double
+        /// The three slowest messages with their time, for finding hot spots.
+        public var slowest: [String]
     }
 
     static func ms(_ d: Duration) -> Double {
@@ -27,16 +29,17 @@ public enum RenderBenchmark {
     public static func run(latents: Int = 131_072, size: Size = Size(width: 120, height: 40)) -> Result {
         let clock = ContinuousClock()
         var state = AppState(size: size, parts: [], capabilities: Capabilities(promptEngine: true, actionRunner: true))
-        var data: SyntheticBrowserData?
+        var built: SyntheticBrowserData?
         let first = clock.measure {
             let d = SyntheticBrowserData(latentCount: latents)
-            data = d
+            built = d
             state = AppState(size: size, parts: d.parts, capabilities: Capabilities(promptEngine: true, actionRunner: true))
             _ = Update.start(&state)
             _ = Render.frame(state, data: d)
         }
-        guard let data else { fatalError("unreachable") }
-        let env = BrowserEnvironment(data: data)
+        let source = built ?? SyntheticBrowserData(latentCount: latents)
+        let env = BrowserEnvironment(data: source)
+        let data = source
 
         // Background work, performed synchronously here to time it.
         var rows: [Int32] = []
@@ -65,6 +68,7 @@ public enum RenderBenchmark {
         keys += [.key(.char("1")), .key(.end), .key(.home)]
         keys += Array(repeating: .key(.pageDown), count: 30)
         var times: [Double] = []
+        var labelled: [(String, Double)] = []
         for k in keys {
             var msg = k
             // Keep the injected detail matching whatever latent was opened.
@@ -74,11 +78,13 @@ public enum RenderBenchmark {
                 _ = Render.frame(state, data: env.data)
             }
             times.append(ms(t))
+            labelled.append(("\(state.view.title):\(String(describing: msg).prefix(40))", ms(t)))
         }
+        let slowest = labelled.sorted { $0.1 > $1.1 }.prefix(3).map { String(format: "%@ %.2f ms", $0.0, $0.1) }
         let sorted = times.sorted()
         func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))] }
         return Result(latents: latents, width: size.width, height: size.height, firstFrameMs: ms(first),
                       keyP50Ms: pct(0.5), keyP95Ms: pct(0.95), keyMaxMs: sorted.last ?? 0, keyPresses: times.count,
-                      sortMs: ms(sort), searchMs: ms(search), detailLoadMs: ms(detailTime))
+                      sortMs: ms(sort), searchMs: ms(search), detailLoadMs: ms(detailTime), slowest: slowest)
     }
 }

@@ -44,6 +44,7 @@ public enum DisplayText {
     public static func truncate(_ text: String, width maxWidth: Int,
                                 options: SafeText.Options = SafeText.Options()) -> String {
         guard maxWidth > 0 else { return "" }
+        if isPlainASCII(text, options: options) && text.utf8.count <= maxWidth { return text }
         let gs = glyphs(text, options: options)
         let total = gs.reduce(0) { $0 + $1.width }
         if total <= maxWidth { return gs.map(\.text).joined() }

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// The detail view's content as lines: explanations, contexts, and the breakdown (scores, histogram).
@@ -13,7 +14,6 @@ public struct DetailDocument: Sendable {
     public var head: [DocLine]
     /// Scores per scorer, histogram, promoted tokens.
     public var breakdown: [DocLine]
-    public var contexts: [DocLine]
     /// For each flattened window, the range of its lines in `contexts`.
     public var windowLines: [Range<Int>]
     /// (group, window in group) for each flattened window.
@@ -43,31 +43,105 @@ public struct DetailDocument: Sendable {
         summary = explanations + [.blank] + breakdown
         head = explanations + DetailDocument.compactScores(d)
         windowIndex = DetailDocument.flatten(d)
-        var lines: [DocLine] = []
+        detail = d
+        viewState = state
+        contextWidth = width
+        // Only line counts are computed here; lines are built when drawn (only the visible ones).
+        var owners: [LineOwner] = []
         var ranges: [Range<Int>] = []
         var flat = 0
-        let maxA = max(d.summary.maxActivation, Float.leastNonzeroMagnitude)
-        for group in d.windowGroups {
-            lines.append(DocLine([Span(group.title, .role(.title, bold: true)),
-                                  Span("  \(group.windows.count) windows", .role(.muted))]))
+        for (g, group) in d.windowGroups.enumerated() {
+            owners.append(.title(g))
             for w in group.windows {
-                let start = lines.count
-                let selected = flat == state.window
-                lines += DetailDocument.contextLines(w, flat: flat, maxActivation: maxA, selected: selected,
-                                                     selectedToken: selected ? state.token : nil,
-                                                     showWhitespace: state.showWhitespace, wide: state.wideContext,
-                                                     width: width)
-                ranges.append(start..<lines.count)
+                let start = owners.count
+                let n = state.wideContext ? DetailDocument.wrappedLineCount(w, showWhitespace: state.showWhitespace, width: width) : 1
+                for part in 0..<n { owners.append(.window(flat, part)) }
+                ranges.append(start..<owners.count)
                 flat += 1
             }
         }
-        contexts = lines
+        lineOwners = owners
         windowLines = ranges
     }
 
-    /// Lines of the scrolling pane.
-    public func scrollLines(twoColumns: Bool) -> [DocLine] {
-        twoColumns ? contexts : head + [.blank] + contexts + [.blank] + breakdown
+    enum LineOwner: Sendable { case title(Int), window(Int, Int) }
+    let detail: LatentDetail
+    let viewState: DetailState
+    let contextWidth: Int
+    let lineOwners: [LineOwner]
+
+    /// Number of context lines.
+    public var contextLineCount: Int { lineOwners.count }
+
+    /// One context line, built on demand.
+    public func contextLine(_ i: Int) -> DocLine {
+        guard lineOwners.indices.contains(i) else { return .blank }
+        switch lineOwners[i] {
+        case let .title(g):
+            let group = detail.windowGroups[g]
+            return DocLine([Span(group.title, .role(.title, bold: true)), Span("  \(group.windows.count) windows", .role(.muted))])
+        case let .window(flat, part):
+            let lines = windowLines(flat)
+            return lines.indices.contains(part) ? lines[part] : .blank
+        }
+    }
+
+    /// All context lines (tests and small documents; views draw only the visible ones).
+    public var contexts: [DocLine] { (0..<contextLineCount).map(contextLine) }
+
+    /// Number of lines in the scrolling pane.
+    public func scrollLineCount(twoColumns: Bool) -> Int {
+        twoColumns ? contextLineCount : head.count + 1 + contextLineCount + 1 + breakdown.count
+    }
+
+    /// Line `i` of the scrolling pane.
+    public func scrollLine(_ i: Int, twoColumns: Bool) -> DocLine {
+        if twoColumns { return contextLine(i) }
+        var j = i
+        if j < head.count { return head[j] }
+        j -= head.count + 1
+        if j < 0 { return .blank }
+        if j < contextLineCount { return contextLine(j) }
+        j -= contextLineCount + 1
+        return j >= 0 && j < breakdown.count ? breakdown[j] : .blank
+    }
+
+    /// Lines `range` of the scrolling pane, building each window's lines once.
+    public func scrollLines(_ range: Range<Int>, twoColumns: Bool) -> [DocLine] {
+        var built: [Int: [DocLine]] = [:]
+        let offset = contextOffset(twoColumns: twoColumns)
+        return range.map { i in
+            let c = i - offset
+            guard c >= 0, c < contextLineCount, case let .window(flat, part) = lineOwners[c] else {
+                return scrollLine(i, twoColumns: twoColumns)
+            }
+            if built[flat] == nil { built[flat] = windowLines(flat) }
+            let lines = built[flat] ?? []
+            return lines.indices.contains(part) ? lines[part] : .blank
+        }
+    }
+
+    /// All lines of one flattened window.
+    func windowLines(_ flat: Int) -> [DocLine] {
+        guard windowIndex.indices.contains(flat) else { return [] }
+        let w = detail.windowGroups[windowIndex[flat].group].windows[windowIndex[flat].window]
+        let selected = flat == viewState.window
+        return DetailDocument.contextLines(w, flat: flat, maxActivation: max(detail.summary.maxActivation, .leastNonzeroMagnitude),
+                                           selected: selected, selectedToken: selected ? viewState.token : nil,
+                                           showWhitespace: viewState.showWhitespace, wide: viewState.wideContext,
+                                           width: contextWidth)
+    }
+
+    /// Lines a window takes when wrapped (wide context).
+    static func wrappedLineCount(_ w: TokenWindow, showWhitespace: Bool, width: Int) -> Int {
+        let room = max(8, width - 8)
+        var lines = 1, used = 0
+        for t in w.tokens {
+            let sw = Widgets.tokenWidth(t, showWhitespace: showWhitespace)
+            if used + sw > room && used > 0 { lines += 1; used = 0 }
+            used += sw
+        }
+        return lines
     }
 
     /// Where the contexts start in `scrollLines`.

@@ -27,24 +27,27 @@ enum DetailView {
                 for y in g.summary.y..<g.summary.maxY {
                     screen.write("│", x: g.summary.maxX, y: y, style: .role(.border))
                 }
-                drawLines(&screen, doc.contexts, from: s.detail.scroll, in: g.scroller)
+                drawLines(&screen, doc, twoColumns: true, from: s.detail.scroll, in: g.scroller)
             } else {
-                drawLines(&screen, doc.scrollLines(twoColumns: false), from: s.detail.scroll, in: g.scroller)
+                drawLines(&screen, doc, twoColumns: false, from: s.detail.scroll, in: g.scroller)
             }
             footer(&screen, s, d, g.footer)
         }
     }
 
-    static func drawLines(_ screen: inout Screen, _ lines: [DocLine], from: Int, in r: Rect) {
+    /// Draws the visible part of the scrolling pane (only those lines are built).
+    static func drawLines(_ screen: inout Screen, _ doc: DetailDocument, twoColumns: Bool, from: Int, in r: Rect) {
         guard r.height > 0 else { return }
-        for i in 0..<r.height {
-            let li = from + i
-            guard li >= 0, li < lines.count else { break }
-            screen.draw(lines[li], x: r.x, y: r.y + i, width: r.width)
+        let count = doc.scrollLineCount(twoColumns: twoColumns)
+        let lo = max(0, from), hi = min(count, from + r.height)
+        if lo < hi {
+            for (i, line) in doc.scrollLines(lo..<hi, twoColumns: twoColumns).enumerated() {
+                screen.draw(line, x: r.x, y: r.y + lo - from + i, width: r.width - 1)
+            }
         }
         // Scroll position on the right edge.
-        if lines.count > r.height {
-            let maxScroll = lines.count - r.height
+        if count > r.height {
+            let maxScroll = count - r.height
             let pos = Int((Double(min(from, maxScroll)) / Double(max(1, maxScroll))) * Double(r.height - 1))
             screen.write("┃", x: r.maxX - 1, y: r.y + pos, style: .role(.muted))
         }

@@ -71,6 +71,8 @@ public enum Render {
             if s.jobs.count > 1 { right += " (+\(s.jobs.count - 1))" }
         } else if s.isBusy {
             right = "\(Widgets.spinner(s.spinnerFrame)) working"
+        } else if let f = s.focusedLatent, s.view != .list {
+            right = "#\(f.latent)"
         }
         var rightWidth = 0
         if !right.isEmpty {

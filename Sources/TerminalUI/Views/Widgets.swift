@@ -77,6 +77,19 @@ public enum Widgets {
         return s.isEmpty ? "∅" : s
     }
 
+    /// Display width of `token(t, …)`, without building it for printable ASCII (the common case).
+    public static func tokenWidth(_ t: String, showWhitespace: Bool, maxWidth: Int = 24) -> Int {
+        var n = 0
+        for b in t.utf8 {
+            guard b >= 0x20 && b < 0x7F else {
+                return DisplayText.width(token(t, showWhitespace: showWhitespace, maxWidth: maxWidth),
+                                         options: SafeText.Options(showSpaces: showWhitespace, showNewlines: true))
+            }
+            n += 1
+        }
+        return n == 0 ? 1 : min(n, maxWidth)
+    }
+
     /// Draws a titled box border around `rect`.
     public static func box(_ screen: inout Screen, _ rect: Rect, title: String?, style: Style = .role(.border)) {
         guard rect.width >= 2, rect.height >= 2 else { return }

@@ -93,6 +93,7 @@ struct BrowseCommand: AsyncParsableCommand {
             print(String(format: "%3d×%-3d   %8.2f ms  %6.2f ms %6.2f ms %6.2f ms   %4d   %6.1f ms   %7.1f ms   %7.2f ms",
                          r.width, r.height, r.firstFrameMs, r.keyP50Ms, r.keyP95Ms, r.keyMaxMs, r.keyPresses,
                          r.sortMs, r.searchMs, r.detailLoadMs))
+            print("          slowest: " + r.slowest.joined(separator: "; "))
         }
     }
 }
