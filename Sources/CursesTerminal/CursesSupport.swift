@@ -98,10 +98,20 @@ enum CursesSignals {
         signalPipe = -1
     }
 
+    /// Unblocks the signals the terminal session handles on the calling thread. The loop runs on a
+    /// thread that may inherit a mask blocking them (Dispatch's threads block most signals).
+    static func unblockOnThisThread() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in terminating + [SIGWINCH, SIGTSTP, SIGCONT] { sigaddset(&set, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
     /// Stops this process as Ctrl-Z would, and returns when it is continued.
     static func stopSelf() {
+        unblockOnThisThread()
         let old = signal(SIGTSTP, SIG_DFL)
-        kill(getpid(), SIGTSTP)
+        raise(SIGTSTP)
         signal(SIGTSTP, old)
     }
 }

@@ -88,6 +88,7 @@ public final class CursesTerminal: TerminalBackend {
         _ = fcntl(pipeWrite, F_SETFL, fcntl(pipeWrite, F_GETFL) | O_NONBLOCK)
         pipeWaker = PipeWaker(fd: pipeWrite)
         CursesSignals.install(pipeWrite: pipeWrite)
+        CursesSignals.unblockOnThisThread()
 
         setlocale(LC_ALL, "")
         // newterm, not initscr: initscr exits the process on failure instead of returning.

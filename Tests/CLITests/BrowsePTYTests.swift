@@ -149,4 +149,26 @@ final class BrowsePTYTests: XCTestCase {
         XCTAssertTrue(lines.contains("icanon"), screen)
         XCTAssertTrue(lines.contains("echo"), screen)
     }
+
+    func testCtrlZSuspendsAndFgResumes() throws {
+        guard let tmuxPath = Self.findExecutable("tmux") else { throw XCTSkip("tmux is not installed") }
+        guard let bin = Self.binary() else { return XCTFail("featurescope binary not found; build it first (swift build)") }
+        guard let bash = Self.findExecutable("bash") else { throw XCTSkip("bash (for job control) is not installed") }
+        let tmux = Tmux(tmuxPath: tmuxPath)
+        try tmux.run(["new-session", "-d", "-s", "t", "-x", "90", "-y", "25", bash, "--norc", "--noprofile", "-i"])
+        defer { _ = try? tmux.run(["kill-server"]) }
+        try tmux.literal("'\(bin)' browse --demo 200")
+        try tmux.keys("Enter")
+        _ = try tmux.waitFor("the list") { $0.contains("row 1 of 200") }
+        try tmux.keys("j", "C-z")
+        var screen = try tmux.waitFor("the job to stop") { $0.contains("Stopped") }
+        XCTAssertFalse(screen.contains("latent▲"), "the shell's screen is back while suspended")
+        try tmux.literal("fg")
+        try tmux.keys("Enter")
+        screen = try tmux.waitFor("the browser to come back") { $0.contains("row 2 of 200") }
+        try tmux.keys("q")
+        try tmux.literal("echo EXIT=$?")
+        try tmux.keys("Enter")
+        screen = try tmux.waitFor("the exit status") { $0.contains("EXIT=0") }
+    }
 }

@@ -184,12 +184,15 @@ enum Overlays {
         for section in KeyBindings.helpSections() {
             lines.append(DocLine([Span(section.title, Style(fg: .title, bg: .overlay, bold: true))]))
             for r in section.rows {
-                lines.append(DocLine([Span("  " + DisplayText.fit(r.keys, width: 16), Style(fg: .statusKey, bg: .overlay, bold: true)),
+                lines.append(DocLine([Span("  " + DisplayText.fit(r.keys, width: 20), Style(fg: .statusKey, bg: .overlay, bold: true)),
                                       Span(r.help, Style(fg: .overlay, bg: .overlay))]))
             }
             lines.append(.blank)
         }
-        let r = centered(screen, width: 84, height: screen.size.height - 2)
+        // Help covers the whole body: no half-hidden text around it.
+        let body = Layout(size: screen.size).body
+        screen.fill(body, style: .plain)
+        let r = Rect(x: body.x + max(0, (body.width - 96) / 2), y: body.y, width: min(96, body.width), height: body.height)
         screen.fill(r, style: Style(fg: .overlay, bg: .overlay))
         Widgets.box(&screen, r, title: "Keys — ↑/↓ scroll, Esc or ? closes", style: Style(fg: .border, bg: .overlay))
         let inner = r.inset(1)
@@ -201,6 +204,8 @@ enum Overlays {
     }
 
     static func spotCheck(_ screen: inout Screen, _ sc: SpotCheckState) {
+        // A modal on a blank backdrop, so no cut-off text shows around it.
+        screen.fill(Layout(size: screen.size).body, style: .plain)
         let r = centered(screen, width: 76, height: 16)
         screen.fill(r, style: Style(fg: .overlay, bg: .overlay))
         Widgets.box(&screen, r, title: "Blind spot-check · latent #\(sc.ref.latent) · example \(min(sc.index + 1, sc.items.count)) of \(sc.items.count)",
