@@ -22,7 +22,7 @@ enum HeadsView {
             return
         }
         let split = s.heads.split.value
-        let nameW = 5, barW = max(8, min(20, (rect.width - 40) / 3)), numW = 6
+        let nameW = 5, barW = max(8, min(20, (rect.width - 40) / 3)), numW = 7
         let showTable = rect.width - (nameW + 2 * (barW + numW + 2)) > 16
         // Column headings.
         var hx = rect.x + nameW
@@ -68,7 +68,25 @@ enum HeadsView {
             y += 1
         }
         y += 1
-        tokenRows(&screen, s, split: split, x: rect.x, y: y, width: rect.width, maxY: rect.maxY)
+        y = tokenRows(&screen, s, split: split, x: rect.x, y: y, width: rect.width, maxY: rect.maxY)
+        headLatents(&screen, s, x: rect.x, y: y + 1, width: rect.width, maxY: rect.maxY)
+    }
+
+    /// The selected head's top latents with their explanations (head-centric view), when there is room.
+    static func headLatents(_ screen: inout Screen, _ s: AppState, x: Int, y: Int, width: Int, maxY: Int) {
+        guard y + 2 < maxY, let table = s.heads.table, table.indices.contains(s.heads.cursor) else { return }
+        let row = table[s.heads.cursor]
+        Widgets.heading(&screen, "Head \(row.head): latents that write mostly through it  (↑/↓ head · Enter opens the first)",
+                        x: x, y: y, width: width)
+        for (i, l) in row.topLatents.enumerated() {
+            let ly = y + 1 + i
+            guard ly < maxY else { break }
+            screen.draw(DocLine([
+                Span("#\(l.latent)".leftPadded(8), .role(.accent)),
+                Span(String(format: "  %4.0f%%  ", l.fraction * 100), .role(.text, bold: true)),
+                Span(l.explanation ?? "—", .role(l.explanation == nil ? .muted : .text)),
+            ]), x: x, y: ly, width: width)
+        }
     }
 
     /// A bar with its number; returns the columns used.
@@ -77,15 +95,16 @@ enum HeadsView {
         let b = Widgets.hbar(fraction, width: barWidth)
         screen.write(String(repeating: "·", count: barWidth), x: x, y: y, style: Style(fg: .barTrack, bg: bg))
         screen.write(b, x: x, y: y, maxWidth: barWidth, style: Style(fg: role, bg: bg), ellipsis: false)
-        screen.write(label.leftPadded(6), x: x + barWidth, y: y, style: Style(fg: bg == .selection ? .selection : .text, bg: bg))
-        return barWidth + 6
+        screen.write(" " + label.leftPadded(6), x: x + barWidth, y: y, style: Style(fg: bg == .selection ? .selection : .text, bg: bg))
+        return barWidth + 7
     }
 
     /// The selected context: activations on one row and DFA by source token on a second row under it.
-    static func tokenRows(_ screen: inout Screen, _ s: AppState, split: TokenHeadSplit?, x: Int, y: Int, width: Int, maxY: Int) {
-        guard y + 3 <= maxY, let d = s.detail.content.value, let w = DetailDocument.window(d, s.detail.window) else { return }
+    /// Returns the first free row below what it drew.
+    static func tokenRows(_ screen: inout Screen, _ s: AppState, split: TokenHeadSplit?, x: Int, y: Int, width: Int, maxY: Int) -> Int {
+        guard y + 3 <= maxY, let d = s.detail.content.value, let w = DetailDocument.window(d, s.detail.window) else { return y }
         let t = s.detail.token
-        guard w.tokens.indices.contains(t) else { return }
+        guard w.tokens.indices.contains(t) else { return y }
         Widgets.heading(&screen, "Selected token “\(Widgets.token(w.tokens[t], showWhitespace: true, maxWidth: 16))”  ←/→ token · PgUp/PgDn window",
                         x: x, y: y, width: width)
         let maxA = max(d.summary.maxActivation, .leastNonzeroMagnitude)
@@ -125,6 +144,8 @@ enum HeadsView {
         if y + 3 < maxY, let sp = split, let best = sp.dfaBySource.indices.max(by: { sp.dfaBySource[$0] < sp.dfaBySource[$1] }) {
             screen.write("strongest source: “\(Widgets.token(w.tokens[best], showWhitespace: true, maxWidth: 16))” at position \(best) (\(String(format: "%+.2f", sp.dfaBySource[best])))",
                          x: x + label, y: y + 3, maxWidth: width - label, style: .role(.muted))
+            return y + 4
         }
+        return y + 3
     }
 }

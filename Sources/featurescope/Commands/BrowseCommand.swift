@@ -39,6 +39,11 @@ struct BrowseCommand: AsyncParsableCommand {
     @Flag(name: .long, help: .hidden)
     var json = false
 
+    /// A failure after the arguments were accepted (printed as `Error: …`, exit status 1).
+    struct BrowseError: Error, CustomStringConvertible {
+        var description: String
+    }
+
     func validate() throws {
         if let n = demo, n < 1 || n > 100_000_000 {
             throw ValidationError("--demo needs a number of latents from 1 to 100000000, got \(n)")
@@ -55,14 +60,14 @@ struct BrowseCommand: AsyncParsableCommand {
         if benchRender { return runBenchmark() }
         guard let n = demo else {
             if let path {
-                throw ValidationError("opening a cache folder ('\(path)') is not wired into the browser yet; try `featurescope browse --demo 1000`")
+                throw BrowseError(description: "opening a cache folder ('\(path)') is not wired into the browser yet; try `featurescope browse --demo 1000`")
             }
-            throw ValidationError("no cache to open yet (the bundled sample cache is not wired in); try `featurescope browse --demo 1000`")
+            throw BrowseError(description: "no cache to open yet (the bundled sample cache is not wired in); try `featurescope browse --demo 1000`")
         }
         let env = ProcessInfo.processInfo.environment
         let chosenTheme: Theme
         do { chosenTheme = try ThemeFile.load(name: theme, environment: env) } catch let e as ThemeError {
-            throw ValidationError(e.description)
+            throw BrowseError(description: e.description)
         }
         let data = SyntheticBrowserData(latentCount: n)
         let environment = BrowserEnvironment(data: data, promptEngine: SyntheticPromptEngine(data: data),
@@ -72,7 +77,7 @@ struct BrowseCommand: AsyncParsableCommand {
                 throw ExitCode(128 + sig)
             }
         } catch let e as CursesError {
-            throw ValidationError(e.description)
+            throw BrowseError(description: e.description)
         }
     }
 
