@@ -50,6 +50,7 @@ public final class CursesTerminal: TerminalBackend {
     private var customColors: [ColorKey: Int32] = [:]
     private var running = false
     private var cursorVisible = false
+    private var canRedefinePalette = false
 
     struct PairKey: Hashable { var fg: TerminalColor; var bg: TerminalColor }
     struct ColorKey: Hashable { var r: UInt8; var g: UInt8; var b: UInt8 }
@@ -123,7 +124,12 @@ public final class CursesTerminal: TerminalBackend {
             colors = Int(fs_colors())
         }
         depth = ColorDepth.detect(environment: environment, terminalColors: colors, noColor: noColor)
-        if depth == .truecolor && colors < 0x100_0000 && !(can_change_color() && colors >= 256) {
+        // Truecolor needs a direct-colour terminfo (TERM=*-direct), or a palette we may redefine
+        // (init_extended_color). Multiplexers do not pass palette changes through reliably: use 256 there.
+        let term = environment["TERM"] ?? ""
+        let multiplexed = environment["TMUX"] != nil || term.hasPrefix("screen") || term.hasPrefix("tmux")
+        canRedefinePalette = can_change_color() && colors >= 256 && !multiplexed
+        if depth == .truecolor && colors < 0x100_0000 && !canRedefinePalette {
             depth = colors >= 256 ? .xterm256 : .ansi8
         }
         pairs = [:]
@@ -287,6 +293,7 @@ public final class CursesTerminal: TerminalBackend {
         case let .rgb(r, g, b):
             if fs_colors() >= 0x100_0000 { return Int32(r) << 16 | Int32(g) << 8 | Int32(b) }
             // A palette terminal that can redefine colours: use slots 16… for the theme's colours.
+            guard canRedefinePalette else { return Int32(Theme.nearest256(r, g, b)) }
             let key = ColorKey(r: r, g: g, b: b)
             if let n = customColors[key] { return n }
             let n = Int32(16 + customColors.count)

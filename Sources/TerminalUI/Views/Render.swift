@@ -51,11 +51,13 @@ public enum Render {
             end = t.x + t.width
         }
         guard let part = s.currentPart else { return }
-        var info = "\(part.hookName) · \(part.latentCount) latents"
-        if s.parts.count > 1 { info = "part \(s.part + 1)/\(s.parts.count) · " + info }
+        // The longest description that fits: part, hook, latent count; then less.
+        let partText = s.parts.count > 1 ? "part \(s.part + 1)/\(s.parts.count) · " : ""
+        let candidates = [partText + "\(part.hookName) · \(part.latentCount) latents",
+                          "\(part.hookName) · \(part.latentCount) latents", part.hookName]
         let room = r.width - end - 2
         guard room > 8 else { return }
-        let text = DisplayText.truncate(info, width: room)
+        let text = candidates.first { DisplayText.width($0) <= room } ?? DisplayText.truncate(part.hookName, width: room)
         let w = DisplayText.width(text)
         screen.write(text, x: r.maxX - w - 1, y: r.y, style: Style(fg: .tabBar, bg: .tabBar))
     }
