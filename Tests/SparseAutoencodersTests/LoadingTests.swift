@@ -207,3 +207,25 @@ final class LoadingTests: XCTestCase {
         }
     }
 }
+
+final class ProvenanceTests: XCTestCase {
+    func testFolderScanAndProvenanceJSON() throws {
+        let scratch = try SAEScratch()
+        let w = SAEFixtureWeights.random(dIn: 4, dSAE: 4, seed: 1)
+        try SAEFixtures.writeSparsify(folder: scratch.folder("run/layers.0"), weights: w, k: 1)
+        try SAEFixtures.writeSparsify(folder: scratch.folder("run/layers.1"), weights: w, k: 1)
+        try SAEFixtures.writeSAELens(folder: scratch.folder("release/blocks.3"), weights: w)
+        XCTAssertEqual(SparseAutoencoder.folders(in: scratch.folder("run")), [scratch.folder("run/layers.0"), scratch.folder("run/layers.1")])
+        XCTAssertEqual(SparseAutoencoder.folders(in: scratch.path).count, 3)
+        XCTAssertEqual(SparseAutoencoder.folders(in: scratch.folder("release/blocks.3")), [scratch.folder("release/blocks.3")])
+        XCTAssertEqual(SparseAutoencoder.folders(in: scratch.folder("absent")), [])
+
+        let sae = try SparseAutoencoder.load(folder: scratch.folder("run/layers.1"))
+        let data = try JSONEncoder().encode(sae.provenance)
+        let back = try JSONDecoder().decode(SAEProvenance.self, from: data)
+        XCTAssertEqual(back, sae.provenance)
+        let text = String(decoding: data, as: UTF8.self)
+        XCTAssertTrue(text.contains("\"hook_name\":\"blocks.1.hook_resid_post\""), text)
+        XCTAssertTrue(text.contains("\"weights_sha256\":\"\(sae.weightsSHA256 ?? "?")\""))
+    }
+}
