@@ -34,6 +34,24 @@ final class MutationFuzzTests: XCTestCase {
         return b
     }
 
+    static func kind(of e: FormatError) -> String {
+        switch e {
+        case .cannotOpen: return "cannotOpen"
+        case .badMagic: return "badMagic"
+        case .unsupportedVersion: return "unsupportedVersion"
+        case .truncated: return "truncated"
+        case .invalidHeader: return "invalidHeader"
+        case .unknownValueType: return "unknownValueType"
+        case .unsupportedTensorType: return "unsupportedTensorType"
+        case .invalidTensor: return "invalidTensor"
+        case .tensorNotFound: return "tensorNotFound"
+        case .dtypeMismatch: return "dtypeMismatch"
+        case .metadataMissing: return "metadataMissing"
+        case .metadataType: return "metadataType"
+        case .writeFailed: return "writeFailed"
+        }
+    }
+
     func run(seed: UInt64, original: Data, ext: String, open: (String) throws -> Void) throws -> Outcome {
         let scratch = try ScratchFolder()
         let path = scratch.path + "/m." + ext
@@ -48,8 +66,7 @@ final class MutationFuzzTests: XCTestCase {
             } catch let e as FormatError {
                 out.rejected += 1
                 XCTAssertFalse(e.description.isEmpty)
-                let kind = String(describing: e).prefix { $0 != "(" }
-                out.kinds[String(kind), default: 0] += 1
+                out.kinds[Self.kind(of: e), default: 0] += 1
             }
         }
         return out
