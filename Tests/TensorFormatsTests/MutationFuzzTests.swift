@@ -7,7 +7,8 @@ import XCTest
 /// truncations of small valid files. Every outcome must be a value or a thrown `FormatError`;
 /// a crash fails the whole run.
 final class MutationFuzzTests: XCTestCase {
-    static let budget = 2_000
+    /// Mutations per file type; `FEATURESCOPE_FUZZ_BUDGET` raises it for a longer local hunt.
+    static let budget = ProcessInfo.processInfo.environment["FEATURESCOPE_FUZZ_BUDGET"].flatMap { Int($0) }.map { max(100, $0) } ?? 2_000
 
     struct Outcome { var opened = 0; var rejected = 0; var kinds: [String: Int] = [:] }
 
@@ -84,7 +85,7 @@ final class MutationFuzzTests: XCTestCase {
             }
         }
         XCTAssertEqual(o.opened + o.rejected, Self.budget)
-        XCTAssertGreaterThan(o.rejected, Self.budget / 4, "most mutations of the header are caught")
+        XCTAssertGreaterThan(o.rejected, Self.budget / 4, "many mutations are caught")
         XCTAssertGreaterThan(o.kinds.count, 3, "several distinct errors: \(o.kinds)")
     }
 
