@@ -102,6 +102,7 @@ public enum CorpusPacker {
         let heldout = try TokenFileWriter(path: heldoutPath, contextLength: options.contextLength,
                                           vocabSize: vocabSize, eosTokenId: eosTokenId)
         var state = RunState(bytesTotal: files.reduce(0) { $0 + $1.byteCount })
+        progress?(CorpusPackProgress(bytesDone: 0, bytesTotal: state.bytesTotal, tokens: 0, documents: 0))
         do {
             var batch: [(CorpusDocument, Int)] = []
             func flush() throws {
