@@ -179,14 +179,14 @@ final class RenderTests: XCTestCase {
     func testMaliciousDataCannotEscapeTheScreen() {
         final class Evil: BrowserDataSource, @unchecked Sendable {
             let parts = [PartInfo(hookName: "blocks.0.\u{1B}[2Jhook", dSAE: 3)]
-            func summary(part: Int, latent: Int) -> LatentSummary {
-                LatentSummary(index: latent, explanation: "\u{1B}]0;owned\u{07}" + String(repeating: "東", count: 5000),
+            func summary(part: Int, latent: Int) -> BrowserLatentSummary {
+                BrowserLatentSummary(index: latent, explanation: "\u{1B}]0;owned\u{07}" + String(repeating: "東", count: 5000),
                               density: .nan, maxActivation: .infinity, detection: .nan, fuzz: nil,
                               topTokens: [String(decoding: [0xFF, 0x1B] as [UInt8], as: UTF8.self)])
             }
             func detail(part: Int, latent: Int) throws -> LatentDetail { throw BrowserError("x") }
             func scorers(part: Int, latent: Int) -> [String] { [] }
-            func scoredSamples(part: Int, latent: Int, scorer: String) throws -> [ScoredSample] { [] }
+            func scoredSamples(part: Int, latent: Int, scorer: String) throws -> [BrowserScoredSample] { [] }
             func headAttribution(part: Int, latent: Int) -> [Float]? { nil }
             func saveVerdict(part: Int, latent: Int, verdict: HumanVerdict) throws {}
         }

@@ -99,11 +99,11 @@ final class UpdateTests: XCTestCase {
         XCTAssertEqual(d.state.message?.isError, true)
         XCTAssertTrue(d.state.message?.text.contains("density<<3") ?? false, d.state.message?.text ?? "")
         guard case let .success(f) = ListFilter.parse("unscored density<1e-3") else { return XCTFail() }
-        XCTAssertTrue(f.accepts(LatentSummary(index: 0, explanation: nil, density: 1e-4, maxActivation: 1, detection: nil, fuzz: nil)))
-        XCTAssertFalse(f.accepts(LatentSummary(index: 0, explanation: nil, density: 1e-2, maxActivation: 1, detection: nil, fuzz: nil)))
-        XCTAssertFalse(f.accepts(LatentSummary(index: 0, explanation: nil, density: 1e-4, maxActivation: 1, detection: 0.9, fuzz: nil)))
+        XCTAssertTrue(f.accepts(BrowserLatentSummary(index: 0, explanation: nil, density: 1e-4, maxActivation: 1, detection: nil, fuzz: nil)))
+        XCTAssertFalse(f.accepts(BrowserLatentSummary(index: 0, explanation: nil, density: 1e-2, maxActivation: 1, detection: nil, fuzz: nil)))
+        XCTAssertFalse(f.accepts(BrowserLatentSummary(index: 0, explanation: nil, density: 1e-4, maxActivation: 1, detection: 0.9, fuzz: nil)))
         guard case let .success(g) = ListFilter.parse("score>0.9 score<0.5") else { return XCTFail() }
-        XCTAssertFalse(g.accepts(LatentSummary(index: 0, explanation: "x", density: 0.1, maxActivation: 1, detection: 0.95, fuzz: 0.3)),
+        XCTAssertFalse(g.accepts(BrowserLatentSummary(index: 0, explanation: "x", density: 0.1, maxActivation: 1, detection: 0.95, fuzz: 0.3)),
                        "contradictory ranges match nothing")
     }
 

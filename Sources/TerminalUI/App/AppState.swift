@@ -71,7 +71,7 @@ public struct SamplesState: Sendable, Equatable {
     public var ref: LatentRef?
     public var scorer = ""
     public var scorers: [String] = []
-    public var content: Loadable<[ScoredSample]> = .idle
+    public var content: Loadable<[BrowserScoredSample]> = .idle
     public var mistakesOnly = false
     public var cursor = 0
     public var top = 0

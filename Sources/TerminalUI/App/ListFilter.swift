@@ -15,7 +15,7 @@ public struct ListFilter: Sendable, Equatable {
     public var isEmpty: Bool { self == ListFilter() }
 
     /// True when `s` passes every condition.
-    public func accepts(_ s: LatentSummary) -> Bool {
+    public func accepts(_ s: BrowserLatentSummary) -> Bool {
         if let e = explained, (s.explanation != nil) != e { return false }
         let isUnscored = s.detection == nil && s.fuzz == nil
         if let u = unscored, isUnscored != u { return false }

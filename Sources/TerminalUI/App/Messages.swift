@@ -70,7 +70,7 @@ public enum Msg: Sendable {
     case terminate(signal: Int32)
     case rowsComputed(generation: Int, rows: [Int32])
     case detailLoaded(LatentRef, Result<LatentDetail, BrowserError>)
-    case samplesLoaded(LatentRef, scorer: String, scorers: [String], Result<[ScoredSample], BrowserError>)
+    case samplesLoaded(LatentRef, scorer: String, scorers: [String], Result<[BrowserScoredSample], BrowserError>)
     case headsLoaded(LatentRef, attribution: [Float]?, table: [HeadTableRow]?)
     case tokenSplitLoaded(TokenRef, TokenHeadSplit?)
     case promptRan(generation: Int, Result<PromptRun, BrowserError>)

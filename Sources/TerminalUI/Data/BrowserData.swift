@@ -36,7 +36,7 @@ public struct HumanVerdict: Sendable, Equatable, Codable {
 }
 
 /// One row of the latent list.
-public struct LatentSummary: Sendable, Equatable {
+public struct BrowserLatentSummary: Sendable, Equatable {
     public var index: Int
     /// The explanation (or its first line), nil when the latent is not explained.
     public var explanation: String?
@@ -116,7 +116,7 @@ public struct ScorerResult: Sendable, Equatable {
 }
 
 /// Histogram of a latent's nonzero activations: equal-width bins from `lower` to `upper`.
-public struct ActivationHistogram: Sendable, Equatable {
+public struct BrowserHistogram: Sendable, Equatable {
     public var lower: Float
     public var upper: Float
     public var counts: [Int]
@@ -150,17 +150,17 @@ public struct WindowGroup: Sendable, Equatable {
 
 /// Everything the detail view shows for one latent.
 public struct LatentDetail: Sendable, Equatable {
-    public var summary: LatentSummary
+    public var summary: BrowserLatentSummary
     public var explanations: [Explanation]
     public var scores: [ScorerResult]
-    public var histogram: ActivationHistogram
+    public var histogram: BrowserHistogram
     public var density: Double
     /// Tokens the decoder direction promotes most (logit lens), with logit; nil when unknown.
     public var topPromotedTokens: [(token: String, logit: Float)]?
     public var windowGroups: [WindowGroup]
 
-    public init(summary: LatentSummary, explanations: [Explanation], scores: [ScorerResult],
-                histogram: ActivationHistogram, density: Double,
+    public init(summary: BrowserLatentSummary, explanations: [Explanation], scores: [ScorerResult],
+                histogram: BrowserHistogram, density: Double,
                 topPromotedTokens: [(token: String, logit: Float)]?, windowGroups: [WindowGroup]) {
         self.summary = summary
         self.explanations = explanations
@@ -180,7 +180,7 @@ public struct LatentDetail: Sendable, Equatable {
 }
 
 /// One example as a scorer saw it, with the truth and the scorer's answer.
-public struct ScoredSample: Sendable, Equatable {
+public struct BrowserScoredSample: Sendable, Equatable {
     /// Tokens as display strings.
     public var tokens: [String]
     /// Which tokens were highlighted for the scorer (all false for detection).
@@ -221,12 +221,12 @@ public struct TokenHeadSplit: Sendable, Equatable {
 public struct HeadTableRow: Sendable, Equatable {
     public var head: Int
     /// (latent index, attribution fraction), strongest first.
-    public var topLatents: [HeadLatent]
-    public init(head: Int, topLatents: [HeadLatent]) { self.head = head; self.topLatents = topLatents }
+    public var topLatents: [HeadTableLatent]
+    public init(head: Int, topLatents: [HeadTableLatent]) { self.head = head; self.topLatents = topLatents }
 }
 
 /// A latent and its attribution fraction to one head.
-public struct HeadLatent: Sendable, Equatable {
+public struct HeadTableLatent: Sendable, Equatable {
     public var latent: Int
     public var fraction: Float
     public var explanation: String?

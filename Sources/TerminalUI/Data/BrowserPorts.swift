@@ -27,7 +27,7 @@ public protocol BrowserDataSource: Sendable {
     /// The SAEs in the cache.
     var parts: [PartInfo] { get }
     /// One list row. Must be fast: called for every visible row on every frame.
-    func summary(part: Int, latent: Int) -> LatentSummary
+    func summary(part: Int, latent: Int) -> BrowserLatentSummary
     /// A numeric sort key (nil sorts last). Default: taken from `summary`.
     func sortValue(part: Int, latent: Int, column: SortColumn) -> Double?
     /// Everything for the detail view.
@@ -35,7 +35,7 @@ public protocol BrowserDataSource: Sendable {
     /// The names of the scorers that have samples for this latent.
     func scorers(part: Int, latent: Int) -> [String]
     /// The samples one scorer saw for this latent.
-    func scoredSamples(part: Int, latent: Int, scorer: String) throws -> [ScoredSample]
+    func scoredSamples(part: Int, latent: Int, scorer: String) throws -> [BrowserScoredSample]
     /// Weights-based head attribution (one fraction per head, summing to 1); nil when not hook_z.
     func headAttribution(part: Int, latent: Int) -> [Float]?
     /// Per-head split and DFA by source for one token of a detail window; nil when unavailable.

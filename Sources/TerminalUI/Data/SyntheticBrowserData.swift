@@ -89,10 +89,10 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
         return min(1, max(0.35, 0.5 + 0.45 * (u + v) / 2 + 0.1 * (u - 0.5)))
     }
 
-    public func summary(part: Int, latent: Int) -> LatentSummary {
+    public func summary(part: Int, latent: Int) -> BrowserLatentSummary {
         let scored = isScored(part, latent)
         let tokens = [featureToken(part, latent), vocabToken(part, latent, 901), vocabToken(part, latent, 902)]
-        return LatentSummary(index: latent, explanation: explanationText(part, latent),
+        return BrowserLatentSummary(index: latent, explanation: explanationText(part, latent),
                              density: density(part, latent), maxActivation: maxAct(part, latent),
                              detection: scored ? score(part, latent, 10) : nil,
                              fuzz: scored ? score(part, latent, 20) : nil,
@@ -180,7 +180,7 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
             (token: vocabToken(part, latent, 800 &+ UInt64(k)), logit: Float(3 - Double(k) * 0.3))
         }
         return LatentDetail(summary: s, explanations: explanations, scores: scores,
-                            histogram: ActivationHistogram(lower: 0, upper: maxA, counts: bins),
+                            histogram: BrowserHistogram(lower: 0, upper: maxA, counts: bins),
                             density: s.density, topPromotedTokens: promoted, windowGroups: groups)
     }
 
@@ -197,13 +197,13 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
         isScored(part, latent) ? ["detection", "fuzz"] : []
     }
 
-    public func scoredSamples(part: Int, latent: Int, scorer: String) throws -> [ScoredSample] {
+    public func scoredSamples(part: Int, latent: Int, scorer: String) throws -> [BrowserScoredSample] {
         guard scorers(part: part, latent: latent).contains(scorer) else {
             throw BrowserError("latent \(latent) has no '\(scorer)' scores")
         }
         let acc = scorer == "fuzz" ? score(part, latent, 20) : score(part, latent, 10)
         let maxA = maxAct(part, latent)
-        var out: [ScoredSample] = []
+        var out: [BrowserScoredSample] = []
         for k in 0..<100 {
             let activating = k % 2 == 0
             let q = (k / 2) % 10
@@ -218,7 +218,7 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
             let right = unit(part, latent, 4000 &+ UInt64(k)) < acc
             let pred: Bool? = unit(part, latent, 4500 &+ UInt64(k)) < 0.02 ? nil : (right ? activating : !activating)
             let p = pred.map { $0 ? 0.55 + 0.4 * unit(part, latent, 4600 &+ UInt64(k)) : 0.45 * unit(part, latent, 4700 &+ UInt64(k)) }
-            out.append(ScoredSample(tokens: w.tokens, highlighted: hl, activating: activating, prediction: pred,
+            out.append(BrowserScoredSample(tokens: w.tokens, highlighted: hl, activating: activating, prediction: pred,
                                     probability: p, quantile: activating ? q : nil))
         }
         return out
@@ -258,16 +258,16 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
     public func headTable(part: Int) -> [HeadTableRow]? {
         guard part < parts.count, parts[part].isHookZ, let n = parts[part].nHeads else { return nil }
         let scan = min(parts[part].latentCount, 4096)
-        var best = [[HeadLatent]](repeating: [], count: n)
+        var best = [[HeadTableLatent]](repeating: [], count: n)
         for l in 0..<scan {
             guard let attr = headAttribution(part: part, latent: l) else { continue }
             for h in 0..<n where attr[h] > 0.5 {
-                best[h].append(HeadLatent(latent: l, fraction: attr[h], explanation: nil))
+                best[h].append(HeadTableLatent(latent: l, fraction: attr[h], explanation: nil))
             }
         }
         return (0..<n).map { h in
             let top = best[h].sorted { $0.fraction > $1.fraction }.prefix(8).map {
-                HeadLatent(latent: $0.latent, fraction: $0.fraction, explanation: explanationText(part, $0.latent))
+                HeadTableLatent(latent: $0.latent, fraction: $0.fraction, explanation: explanationText(part, $0.latent))
             }
             return HeadTableRow(head: h, topLatents: Array(top))
         }

@@ -137,7 +137,7 @@ enum SamplesView {
         }
     }
 
-    static func drawSample(_ screen: inout Screen, _ m: ScoredSample, y: Int, width: Int, selected: Bool) {
+    static func drawSample(_ screen: inout Screen, _ m: BrowserScoredSample, y: Int, width: Int, selected: Bool) {
         let bg: Role = selected ? .selection : .text
         if selected { screen.fill(Rect(x: 0, y: y, width: width, height: 1), style: Style(fg: .selection, bg: .selection)) }
         let fg: Role = selected ? .selection : .text

@@ -33,7 +33,7 @@ enum ListView {
         drawFooter(&screen, s, rect: footer)
     }
 
-    static func drawRow(_ screen: inout Screen, _ m: LatentSummary, y: Int, width: Int, cols: ListColumns,
+    static func drawRow(_ screen: inout Screen, _ m: BrowserLatentSummary, y: Int, width: Int, cols: ListColumns,
                         selected: Bool, search: String) {
         let bg: Role = selected ? .selection : .text
         if selected {
