@@ -136,18 +136,21 @@ final class BrowsePTYTests: XCTestCase {
         XCTAssertFalse(screen.contains("latent▲"), "the alternate screen is gone")
     }
 
-    func testSigtermRestoresTheTerminal() throws {
+    func testSigtermAndSighupRestoreTheTerminal() throws {
         guard let tmuxPath = Self.findExecutable("tmux") else { throw XCTSkip("tmux is not installed") }
         guard let bin = Self.binary() else { return XCTFail("featurescope binary not found; build it first (swift build)") }
-        let tmux = Tmux(tmuxPath: tmuxPath)
-        let script = "stty sane; '\(bin)' browse --demo 50 </dev/tty >/dev/tty 2>&1 & pid=$!; sleep 1.5; kill -TERM $pid; wait $pid; echo \"EXIT=$?\"; stty -a | tr ' ' '\\n' | grep -x -e '-*icanon' -e '-*echo'; sleep 60"
-        try tmux.run(["new-session", "-d", "-s", "t", "-x", "90", "-y", "25", "sh", "-c", script])
-        defer { _ = try? tmux.run(["kill-server"]) }
-        let screen = try tmux.waitFor("the exit after SIGTERM") { $0.contains("EXIT=") && $0.contains("icanon") }
-        XCTAssertTrue(screen.contains("EXIT=143"), screen)
-        let lines = screen.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        XCTAssertTrue(lines.contains("icanon"), screen)
-        XCTAssertTrue(lines.contains("echo"), screen)
+        for (name, number) in [("TERM", 15), ("HUP", 1)] {
+            let tmux = Tmux(tmuxPath: tmuxPath)
+            let script = "stty sane; '\(bin)' browse --demo 50 </dev/tty >/dev/tty 2>&1 & pid=$!; sleep 1.5; kill -\(name) $pid; wait $pid; echo \"EXIT=$?\"; stty -a | tr ' ' '\\n' | grep -x -e '-*icanon' -e '-*echo'; sleep 60"
+            try tmux.run(["new-session", "-d", "-s", "t", "-x", "90", "-y", "25", "sh", "-c", script])
+            defer { _ = try? tmux.run(["kill-server"]) }
+            let screen = try tmux.waitFor("the exit after SIG\(name)") { $0.contains("EXIT=") && $0.contains("icanon") }
+            XCTAssertTrue(screen.contains("EXIT=\(128 + number)"), screen)
+            let lines = screen.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            XCTAssertTrue(lines.contains("icanon"), "SIG\(name): " + screen)
+            XCTAssertTrue(lines.contains("echo"), "SIG\(name): " + screen)
+            XCTAssertFalse(screen.contains("latent▲"), "SIG\(name): the alternate screen is gone")
+        }
     }
 
     func testCtrlZSuspendsAndFgResumes() throws {

@@ -45,7 +45,7 @@ extension Update {
             if row == s.list.cursor { return listAction(&s, .open) }
             moveListCursor(&s, to: row)
         case .detail:
-            guard let doc = detailDocument(s), let d = s.detail.content.value else { return [] }
+            guard let doc = detailDocument(s) else { return [] }
             let g = DetailGeometry(size: s.size)
             guard g.scroller.contains(Point(x: m.x, y: m.y)) else { return [] }
             let line = s.detail.scroll + (m.y - g.scroller.y) - contextOffset(doc, g)
@@ -53,7 +53,6 @@ extension Update {
                   let pos = doc.contextLine(line).token(atColumn: m.x - g.scroller.x) else { return [] }
             s.detail.window = pos.window
             s.detail.token = pos.token
-            _ = d
         case .samples:
             let row = s.samples.top + (m.y - layout.body.y - 2)
             guard row >= 0 else { return [] }

@@ -147,9 +147,9 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
         let s = summary(part: part, latent: latent)
         let maxA = s.maxActivation
         var groups: [WindowGroup] = []
-        groups.append(WindowGroup(kind: .top, title: "Top activations", windows: (0..<8).map {
-            window(part, latent, salt: UInt64($0), strength: maxA * (1 - Float($0) * 0.03))
-        }))
+        // Like the real cache: the top group is sorted by each window's maximum, strongest first.
+        let top = (0..<8).map { window(part, latent, salt: UInt64($0), strength: maxA * (1 - Float($0) * 0.03)) }
+        groups.append(WindowGroup(kind: .top, title: "Top activations", windows: top.sorted { $0.maxActivation > $1.maxActivation }))
         for q in 0..<10 {
             let level = maxA * (1 - Float(q) / 10) * 0.9
             groups.append(WindowGroup(kind: .quantile(q), title: "Quantile \(q + 1) of 10", windows: (0..<3).map {
