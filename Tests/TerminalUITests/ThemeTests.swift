@@ -35,6 +35,16 @@ final class ThemeTests: XCTestCase {
         }
     }
 
+    func testRampLevelsStayDistinctIn256And8Colours() throws {
+        for name in BuiltinThemes.names {
+            let theme = try XCTUnwrap(BuiltinThemes.named(name))
+            let in256 = Role.heatRamp.map { theme.resolve(Style(fg: $0, bg: $0), depth: .xterm256) }
+            XCTAssertEqual(Set(in256).count, 5, "\(name): ramp levels look alike in 256 colours")
+            let in8 = Role.heatRamp.map { theme.resolve(Style(fg: $0, bg: $0), depth: .ansi8) }
+            XCTAssertGreaterThanOrEqual(Set(in8).count, 3, "\(name): 8 colours + attributes keep the ramp readable")
+        }
+    }
+
     func testColourDepthDetection() {
         XCTAssertEqual(ColorDepth.detect(environment: ["NO_COLOR": "1", "COLORTERM": "truecolor"], terminalColors: 256, noColor: false), .monochrome)
         XCTAssertEqual(ColorDepth.detect(environment: [:], terminalColors: 256, noColor: true), .monochrome)

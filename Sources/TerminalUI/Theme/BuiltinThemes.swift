@@ -18,13 +18,14 @@ public enum BuiltinThemes {
 # COLOUR is #rrggbb or default (the terminal's own). mono= attributes carry the meaning without colour.
 # Roles (closed set): text muted border title header selection tabBar tabActive status statusKey accent
 # good bad warn match bar barTrack heat1..heat5 (activation ramp, weak→strong) cursorToken overlay input
+# Ramp colours sit on the xterm-256 cube so 256-colour terminals show the same ramp.
 name: dark
 text        fg=#d0d4da bg=default
 muted       fg=#7f8790 bg=default
 border      fg=#4a5160 bg=default
 title       fg=#8ec7ff bg=default bold
 header      fg=#aab4c0 bg=#262a33 bold mono=underline
-selection   fg=#ffffff bg=#2f4a6b bold mono=reverse
+selection   fg=#ffffff bg=#005f87 bold mono=reverse
 tabBar      fg=#9aa3ad bg=#1c1f26
 tabActive   fg=#10141a bg=#8ec7ff bold mono=reverse,bold
 status      fg=#c8ced6 bg=#1c1f26 mono=reverse
@@ -36,11 +37,11 @@ warn        fg=#e3b341 bg=default
 match       fg=#10141a bg=#e3b341 mono=underline,bold
 bar         fg=#5fa8ff bg=default
 barTrack    fg=#3a3f4a bg=default
-heat1       fg=#f0f0f0 bg=#3d2a12 mono=underline
-heat2       fg=#f0f0f0 bg=#6b3d0f mono=underline
-heat3       fg=#101010 bg=#a85a0c mono=underline,bold
-heat4       fg=#101010 bg=#e07b16 mono=reverse
-heat5       fg=#101010 bg=#ffc46b bold mono=reverse,bold
+heat1       fg=#f0f0f0 bg=#4e4e4e mono=underline
+heat2       fg=#ffffff bg=#875f00 mono=underline
+heat3       fg=#000000 bg=#af5f00 mono=underline,bold
+heat4       fg=#000000 bg=#d78700 mono=reverse
+heat5       fg=#000000 bg=#ffaf00 bold mono=reverse,bold
 cursorToken fg=#000000 bg=#8ec7ff bold underline mono=reverse,underline
 overlay     fg=#e0e6ee bg=#232833
 input       fg=#ffffff bg=#2a303c mono=underline
@@ -106,8 +107,9 @@ overlay     fg=#ffffff bg=#000000
 input       fg=#ffffff bg=#000000 underline mono=underline
 """#,
         "colour-blind-safe": #"""
-# Featurescope theme "colour-blind-safe": Okabe-Ito hues for meaning, a viridis ramp for activations
-# (distinguishable with deuteranopia, protanopia and tritanopia); good/bad also carry ✓/✗ marks.
+# Featurescope theme "colour-blind-safe": Okabe-Ito hues for meaning, a viridis-like ramp for activations
+# (purple → blue → teal → green → yellow, distinguishable with deuteranopia, protanopia and tritanopia);
+# good/bad also carry ✓/✗ marks. Ramp colours sit on the xterm-256 cube so 256-colour terminals show them exactly.
 # Format: ROLE fg=COLOUR bg=COLOUR [bold] [underline] [reverse] [mono=ATTR,ATTR]
 name: colour-blind-safe
 text        fg=#e6e6e6 bg=default
@@ -127,11 +129,11 @@ warn        fg=#f0e442 bg=default
 match       fg=#000000 bg=#f0e442 mono=underline,bold
 bar         fg=#009e73 bg=default
 barTrack    fg=#3c3c3c bg=default
-heat1       fg=#ffffff bg=#46327e mono=underline
-heat2       fg=#ffffff bg=#365c8d mono=underline
-heat3       fg=#ffffff bg=#277f8e mono=underline,bold
-heat4       fg=#000000 bg=#4ac16d mono=reverse
-heat5       fg=#000000 bg=#fde725 bold mono=reverse,bold
+heat1       fg=#ffffff bg=#5f0087 mono=underline
+heat2       fg=#ffffff bg=#005f87 mono=underline
+heat3       fg=#ffffff bg=#008787 mono=underline,bold
+heat4       fg=#000000 bg=#5faf5f mono=reverse
+heat5       fg=#000000 bg=#ffd700 bold mono=reverse,bold
 cursorToken fg=#000000 bg=#ffffff bold underline mono=reverse,underline
 overlay     fg=#e6e6e6 bg=#262626
 input       fg=#ffffff bg=#303030 mono=underline

@@ -213,11 +213,11 @@ public struct DetailDocument: Sendable {
         out.append(DocLine(head))
         let c = s.counts
         out.append(DocLine([Span("    TP ", .role(.muted)), Span("\(c.tp)", .role(.good)),
-                            Span("  FN ", .role(.muted)), Span("\(c.fn)", .role(.bad)),
-                            Span("  FP ", .role(.muted)), Span("\(c.fp)", .role(.bad)),
-                            Span("  TN ", .role(.muted)), Span("\(c.tn)", .role(.good)),
-                            Span("   P ", .role(.muted)), Span(Widgets.score(s.precision)),
-                            Span("  R ", .role(.muted)), Span(Widgets.score(s.recall))]))
+                            Span(" FN ", .role(.muted)), Span("\(c.fn)", .role(.bad)),
+                            Span(" FP ", .role(.muted)), Span("\(c.fp)", .role(.bad)),
+                            Span(" TN ", .role(.muted)), Span("\(c.tn)", .role(.good)),
+                            Span("  P ", .role(.muted)), Span(Widgets.score(s.precision)),
+                            Span(" R ", .role(.muted)), Span(Widgets.score(s.recall))]))
         if !s.quantileAccuracy.isEmpty {
             out.append(DocLine([Span("    accuracy per quantile (1 = strongest)", .role(.muted))]))
             let rows = Widgets.vbars(s.quantileAccuracy, height: 3, barWidth: 2, gap: 1)
