@@ -124,15 +124,13 @@ enum HeadsView {
             if let r = Role.heat(Double(w.activations[i] / maxA)) { aStyle = Style(fg: r, bg: r) }
             if i == t { aStyle = Style(fg: .cursorToken, bg: .cursorToken, bold: true, underline: true) }
             actSpans.append(Span(text, aStyle))
-            var dStyle: Style = .role(.muted)
-            var dText = String(repeating: " ", count: DisplayText.width(text))
-            if let sp = split, i < sp.dfaBySource.count, i <= t {
+            // Sources are at or before the destination token; nothing after it is drawn on the DFA row.
+            if i <= t, let sp = split, i < sp.dfaBySource.count {
                 let v = sp.dfaBySource[i]
-                dText = text
+                var dStyle: Style = .plain
                 if maxDFA > 0, let r = Role.heat(Double(abs(v) / maxDFA)) { dStyle = Style(fg: r, bg: r, underline: v < 0) }
-                else { dStyle = .plain }
+                dfaSpans.append(Span(text, dStyle))
             }
-            dfaSpans.append(Span(dText, dStyle))
         }
         screen.draw(DocLine(actSpans), x: x, y: y + 1, width: width)
         if split != nil {
