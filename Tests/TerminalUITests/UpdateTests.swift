@@ -256,6 +256,20 @@ final class UpdateTests: XCTestCase {
         XCTAssertEqual(d.state.view, .prompt)
     }
 
+    func testClickingAPromptTokenSelectsAndTracesIt() async {
+        var d = Driver(size: Size(width: 100, height: 30))
+        await d.keys(.char("5"))
+        await d.type("alpha beta gamma delta")
+        await d.keys(.enter)
+        let screen = d.render()
+        let p = try! XCTUnwrap(screen.find("·gamma"))
+        await d.send(.mouse(MouseEvent(kind: .press, x: p.x + 2, y: p.y)))
+        XCTAssertEqual(d.state.prompt.token, 2)
+        XCTAssertEqual(d.state.prompt.trace.value?.token, 2)
+        await d.send(.mouse(MouseEvent(kind: .press, x: 5, y: 2)))
+        XCTAssertTrue(d.state.prompt.editing, "a click in the editor goes back to editing")
+    }
+
     func testQuitAndSignalsEndTheSession() {
         var d = Driver()
         XCTAssertEqual(d.sendOnly(.key(.char("q"))), [.quit])

@@ -58,7 +58,30 @@ extension Update {
             guard row >= 0 else { return [] }
             s.samples.cursor = row
             clampSamples(&s)
-        default: break
+        case .heads:
+            let row = m.y - layout.body.y - 2
+            let n = s.heads.attribution.value?.count ?? 0
+            guard row >= 0, row < n else { return [] }
+            s.heads.cursor = row
+        case .prompt:
+            // A click on a token selects it (and traces its top latent); a click in the editor edits.
+            let body = layout.body
+            let editorRows = PromptView.editorHeight(s.prompt)
+            if m.y < body.y + editorRows {
+                s.prompt.editing = true
+                return []
+            }
+            guard let run = s.prompt.run.value else { return [] }
+            let tokenLayout = PromptView.tokenLayout(run, width: body.width - 2)
+            let first = PromptView.firstVisibleLine(tokenLayout, selected: s.prompt.token, maxLines: 3)
+            let line = first + (m.y - (body.y + editorRows + 1))
+            guard line >= first, line < min(tokenLayout.count, first + 3) else { return [] }
+            let dx = m.x - (body.x + 1)
+            guard let hit = tokenLayout[line].first(where: { dx >= $0.x && dx < $0.x + $0.width }) else { return [] }
+            s.prompt.editing = false
+            s.prompt.token = hit.index
+            s.prompt.latentCursor = 0
+            return traceSelected(&s)
         }
         return []
     }

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// View 5: run any text; tokens, the top latents of the cursor token, one latent traced across the prompt
@@ -5,7 +6,7 @@ import Foundation
 enum PromptView {
     static func draw(_ screen: inout Screen, _ s: AppState, data: BrowserDataSource, rect: Rect) {
         let p = s.prompt
-        let editorHeight = min(6, max(3, p.lines.count + 2))
+        let editorHeight = editorHeight(p)
         let (editorRect, rest) = rect.splitTop(editorHeight)
         Widgets.box(&screen, editorRect, title: p.editing ? "Prompt — Enter run · Ctrl-J newline · Ctrl-P history · Esc tokens" : "Prompt — i edit",
                     style: .role(p.editing ? .accent : .border))
@@ -56,35 +57,48 @@ enum PromptView {
     }
 
     /// Flows tokens over up to `maxLines` lines, coloured by the traced latent; returns the next free row.
+    /// Where each prompt token sits when tokens flow over lines of `width` columns:
+    /// lines of (token index, column, width). Shared by drawing and mouse hit-testing.
+    static func tokenLayout(_ run: PromptRun, width: Int) -> [[(index: Int, x: Int, width: Int)]] {
+        var lines: [[(Int, Int, Int)]] = [[]]
+        var used = 0
+        for (i, tok) in run.tokens.enumerated() {
+            let w = DisplayText.width(Widgets.token(tok, showWhitespace: true, maxWidth: 16),
+                                      options: SafeText.Options(showSpaces: true, showNewlines: true))
+            if used + w + 1 > width && used > 0 { lines.append([]); used = 0 }
+            lines[lines.count - 1].append((i, used, w))
+            used += w + 1
+        }
+        return lines
+    }
+
+    /// The first token line shown so that the selected token is visible.
+    static func firstVisibleLine(_ layout: [[(index: Int, x: Int, width: Int)]], selected: Int, maxLines: Int) -> Int {
+        let selLine = layout.firstIndex { line in line.contains { $0.index == selected } } ?? 0
+        return max(0, min(selLine - maxLines + 1, layout.count - maxLines))
+    }
+
+    /// Rows used by the editor box for a prompt state.
+    static func editorHeight(_ p: PromptState) -> Int { min(6, max(3, p.lines.count + 2)) }
+
+    /// Flows tokens over up to `maxLines` lines, coloured by the traced latent; returns the next free row.
     static func tokens(_ screen: inout Screen, _ run: PromptRun, trace: PromptLatentTrace?, selected: Int,
                        x: Int, y: Int, width: Int, maxLines: Int) -> Int {
         let maxA = trace.map { $0.activations.max() ?? 0 } ?? 0
-        var lines: [[Span]] = [[]]
-        var used = 0
-        for (i, tok) in run.tokens.enumerated() {
-            let text = Widgets.token(tok, showWhitespace: true, maxWidth: 16)
-            let w = DisplayText.width(text) + 1
-            if used + w > width && used > 0 { lines.append([]); used = 0 }
-            var style: Style = .plain
-            if let t = trace, i < t.activations.count, maxA > 0, let r = Role.heat(Double(t.activations[i] / maxA)) {
-                style = Style(fg: r, bg: r)
-            }
-            if i == selected { style = Style(fg: .cursorToken, bg: .cursorToken, bold: true, underline: true) }
-            lines[lines.count - 1].append(Span(text, style))
-            lines[lines.count - 1].append(Span(" "))
-            used += w
-        }
-        // Show the lines around the selected token.
-        var selLine = 0
-        var count = 0
-        for (li, l) in lines.enumerated() {
-            count += l.count / 2
-            if selected < count { selLine = li; break }
-        }
-        let first = max(0, min(selLine - maxLines + 1, lines.count - maxLines))
+        let layout = tokenLayout(run, width: width)
+        let first = firstVisibleLine(layout, selected: selected, maxLines: maxLines)
         var row = y
-        for l in lines[max(0, first)..<min(lines.count, max(0, first) + maxLines)] {
-            screen.draw(DocLine(l), x: x, y: row, width: width)
+        for line in layout[first..<min(layout.count, first + maxLines)] {
+            for item in line {
+                var style: Style = .plain
+                if let t = trace, item.index < t.activations.count, maxA > 0,
+                   let r = Role.heat(Double(t.activations[item.index] / maxA)) {
+                    style = Style(fg: r, bg: r)
+                }
+                if item.index == selected { style = Style(fg: .cursorToken, bg: .cursorToken, bold: true, underline: true) }
+                screen.write(Widgets.token(run.tokens[item.index], showWhitespace: true, maxWidth: 16), x: x + item.x, y: row,
+                             maxWidth: width - item.x, style: style, options: SafeText.Options(showSpaces: true, showNewlines: true))
+            }
             row += 1
         }
         return row
