@@ -81,6 +81,25 @@ func softmaxMasked(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
     for i in valid ..< count { row[i] = 0 }
 }
 
+/// Σ a[i]·b[i] (single-query attention scores).
+@inline(__always)
+func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    var s: Float = 0
+    for i in 0 ..< count { s += a[i] * b[i] }
+    return s
+}
+
+/// out[width] = Σ_j weights[j] · rows[j·stride ..< j·stride + width] (single-query attention output).
+func weightedSum(_ out: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, rows: UnsafePointer<Float>,
+                 stride: Int, count: Int, width: Int) {
+    for i in 0 ..< width { out[i] = 0 }
+    for j in 0 ..< count {
+        let w = weights[j]
+        let r = rows + j * stride
+        for i in 0 ..< width { out[i] += w * r[i] }
+    }
+}
+
 // MARK: - Feed-forward
 
 /// SwiGLU in place: gate[i] = silu(gate[i]) · up[i], silu(x) = x / (1 + e^(−x)).
@@ -101,6 +120,10 @@ func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, cou
 /// out[rows, outDim] = x[rows, inDim] · Wᵀ, with W [outDim, inDim] row-major (a PyTorch Linear weight).
 func linear(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
             rows: Int, inDim: Int, outDim: Int) {
+    if rows == 1 {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outDim), Int32(inDim), 1, w, Int32(inDim), x, 1, 0, out, 1)
+        return
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outDim), Int32(inDim),
                 1, x, Int32(inDim), w, Int32(inDim), 0, out, Int32(outDim))
 }

@@ -30,8 +30,12 @@ extension LlamaModel {
             let kg = keys + g * hd
             let vg = values + g * hd
             // scores [nq, nk] = q_h · k_gᵀ · scale
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(hd),
-                        scale, qh, Int32(dim), kg, Int32(kvDim), 0, scores, Int32(nk))
+            if nq == 1 {
+                for j in 0 ..< nk { scores[j] = dotProduct(qh, kg + j * kvDim, count: hd) * scale }
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(hd),
+                            scale, qh, Int32(dim), kg, Int32(kvDim), 0, scores, Int32(nk))
+            }
             for i in 0 ..< nq {
                 softmaxMasked(scores + i * nk, valid: span.startPos + i + 1, count: nk)
             }
@@ -41,8 +45,13 @@ extension LlamaModel {
                 }
             }
             // z_h [nq, hd] = scores · v_g
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(hd), Int32(nk),
-                        1, scores, Int32(nk), vg, Int32(kvDim), 0, s.z.pointer + span.row * dim + h * hd, Int32(dim))
+            let zh = s.z.pointer + span.row * dim + h * hd
+            if nq == 1 {
+                weightedSum(zh, weights: scores, rows: vg, stride: kvDim, count: nk, width: hd)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(hd), Int32(nk),
+                            1, scores, Int32(nk), vg, Int32(kvDim), 0, zh, Int32(dim))
+            }
         }
         return capturePattern ? HookTensor(shape: [c.headCount, nq, nk], data: pattern) : nil
     }

@@ -152,7 +152,7 @@ extension LlamaModel {
         var offset = 0
         for (i, span) in spans.enumerated() {
             let n = logitRows[i].count * c.vocabSize
-            let part = n == 0 ? [] : Array(allLogits[offset ..< offset + n])
+            let part = n == 0 ? [] : (spans.count == 1 ? allLogits : Array(allLogits[offset ..< offset + n]))
             offset += n
             results.append(ForwardResult(tokenCount: span.count, vocabSize: c.vocabSize, logits: part,
                                          activations: ctx.captured[i]))

@@ -62,8 +62,13 @@ extension QuantizedMatrix {
         var minAcc: Float = 0
         for b in 0 ..< nb {
             let bytes = q.loadUnaligned(fromByteOffset: b &* 16, as: SIMD16<UInt8>.self)
-            let lo = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: bytes & 0x0F))
-            let hi = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: bytes &>> 4))
+            // Lane loops rather than SIMD conversion initialisers: these vectorize; the generic ones are calls.
+            var lo = SIMD16<Float>()
+            var hi = SIMD16<Float>()
+            for i in 0 ..< 16 {
+                lo[i] = Float(bytes[i] & 0x0F)
+                hi[i] = Float(bytes[i] &>> 4)
+            }
             let xlo = x.loadUnaligned(fromByteOffset: b &* 128, as: SIMD16<Float>.self)
             let xhi = x.loadUnaligned(fromByteOffset: b &* 128 &+ 64, as: SIMD16<Float>.self)
             acc += (lo * xlo + hi * xhi) * scales[b]
@@ -81,8 +86,12 @@ extension QuantizedMatrix {
             let q1 = q.loadUnaligned(fromByteOffset: b &* 32 &+ 16, as: SIMD16<Int8>.self)
             let x0 = x.loadUnaligned(fromByteOffset: b &* 128, as: SIMD16<Float>.self)
             let x1 = x.loadUnaligned(fromByteOffset: b &* 128 &+ 64, as: SIMD16<Float>.self)
-            let f0 = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q0))
-            let f1 = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q1))
+            var f0 = SIMD16<Float>()
+            var f1 = SIMD16<Float>()
+            for i in 0 ..< 16 {
+                f0[i] = Float(q0[i])
+                f1[i] = Float(q1[i])
+            }
             acc += (f0 * x0 + f1 * x1) * scales[b]
         }
         return acc.sum()
