@@ -18,9 +18,15 @@ struct ModelOptions: ParsableArguments {
 
     /// Resolves the path, sets the thread counts and loads the model.
     func load() throws -> LlamaModel {
+        try loadWithTokenizer().model
+    }
+
+    /// The model and its tokenizer, read from one opening of the GGUF.
+    func loadWithTokenizer() throws -> (model: LlamaModel, tokenizer: Tokenizer) {
         let path = try ModelLocator.locate(explicit: model)
         LlamaModel.setBLASThreads(threads)
-        return try LlamaModel(path: path, decodeThreads: threads)
+        let gguf = try GGUFFile(path: path)
+        return (try LlamaModel(gguf: gguf, decodeThreads: threads), try Tokenizer(gguf: gguf))
     }
 }
 
