@@ -58,3 +58,11 @@ func referenceAttention(q: [Float], k: [Float], v: [Float], tokens t: Int, heads
     }
     return (z, pattern)
 }
+
+/// Softmax over the first `valid` entries in Double, zeros after (the causal mask).
+func referenceSoftmax(_ row: [Float], valid: Int) -> [Float] {
+    let m = row[0 ..< valid].max() ?? 0
+    let e = row[0 ..< valid].map { Foundation.exp(Double($0 - m)) }
+    let sum = e.reduce(0, +)
+    return e.map { Float($0 / sum) } + [Float](repeating: 0, count: row.count - valid)
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Scratch buffers for a forward pass over up to `capacity` token rows, allocated once and reused.
 final class RunState {
     let capacity: Int
@@ -72,4 +74,32 @@ public final class KVCache {
 
     /// Forgets all positions (the buffers are kept).
     public func reset() { length = 0 }
+}
+
+/// Keeps one idle `RunState` so repeated forward passes reuse their scratch memory instead of
+/// faulting in fresh pages each time. Thread-safe; concurrent callers beyond the first allocate.
+final class RunStatePool: @unchecked Sendable {
+    /// States larger than this many rows are not kept.
+    static let maxRetainedRows = 2048
+    private let lock = NSLock()
+    private var idle: RunState?
+
+    /// A state for at least `capacity` rows.
+    func take(config: LlamaConfig, capacity: Int) -> RunState {
+        lock.lock()
+        defer { lock.unlock() }
+        if let s = idle, s.capacity >= capacity {
+            idle = nil
+            return s
+        }
+        return RunState(config: config, capacity: capacity)
+    }
+
+    /// Returns a state for reuse (the larger one is kept).
+    func give(_ state: RunState) {
+        guard state.capacity <= Self.maxRetainedRows else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if idle.map({ $0.capacity < state.capacity }) ?? true { idle = state }
+    }
 }

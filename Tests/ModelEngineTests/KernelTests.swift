@@ -4,7 +4,7 @@ import XCTest
 
 /// Fast kernels against naive references, with the worst mismatch printed.
 final class KernelTests: XCTestCase {
-    private func randomFloats(_ n: Int, _ rng: inout SplitMix64, scale: Float = 1) -> [Float] {
+    func randomFloats(_ n: Int, _ rng: inout SplitMix64, scale: Float = 1) -> [Float] {
         (0 ..< n).map { _ in (Float(rng.nextUnitDouble()) * 2 - 1) * scale }
     }
 
@@ -103,5 +103,37 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(row[3], 0)
         XCTAssertEqual(row[4], 0)
         XCTAssertGreaterThan(row[2], row[1])
+    }
+}
+
+extension KernelTests {
+    func testVectorExpAndSoftmaxMatchReference() {
+        var worstExp: Double = 0
+        var x: Float = -87
+        while x < 88 {
+            let v = exp8(SIMD8<Float>(repeating: x) + SIMD8<Float>(0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07))
+            for i in 0 ..< 8 {
+                let xi = Double(x + Float(i) * 0.01)
+                let ref = Foundation.exp(xi)
+                worstExp = max(worstExp, abs(Double(v[i]) - ref) / ref)
+            }
+            x += 0.173
+        }
+        print("[kernel] exp8: worst relative error \(worstExp)")
+        XCTAssertLessThan(worstExp, 3e-7)
+        XCTAssertEqual(exp8(SIMD8<Float>(repeating: -.infinity)), SIMD8<Float>(repeating: 0))
+        XCTAssertEqual(exp8(SIMD8<Float>(repeating: -200)), SIMD8<Float>(repeating: 0))
+
+        var rng = SplitMix64(seed: 3)
+        var worst: Float = 0
+        for (valid, count) in [(1, 1), (5, 9), (8, 8), (29, 40), (100, 100)] {
+            var row = randomFloats(count, &rng, scale: 20)
+            let ref = referenceSoftmax(row, valid: valid)
+            row.withUnsafeMutableBufferPointer { softmaxMasked($0.baseAddress!, valid: valid, count: count) }
+            for i in 0 ..< count { worst = max(worst, abs(row[i] - ref[i])) }
+            XCTAssertTrue(row[valid...].allSatisfy { $0 == 0 })
+        }
+        print("[kernel] softmax: worst |Δ| \(worst)")
+        XCTAssertLessThan(worst, 1e-6)
     }
 }

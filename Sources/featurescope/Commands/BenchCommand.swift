@@ -21,6 +21,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Measure only one part: prompt, generate or sae (others report 0).", visibility: .hidden))
     var only: String?
 
+    @Flag(name: .long, help: ArgumentHelp("Time with process CPU time divided by --threads instead of wall time (for a loaded machine).", visibility: .hidden))
+    var cpuClock = false
+
     @Flag(name: .long, help: "Print JSON: prompt_tps_128, prompt_tps_512, generate_tps, sae_encode_tps, peak_rss_mb.")
     var json = false
 
@@ -29,6 +32,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        useCPUClock = cpuClock ? modelOptions.threads : 0
         let model = try modelOptions.load()
         var rng = SplitMix64(seed: 42)
         let vocab = model.config.vocabSize
@@ -81,8 +85,18 @@ struct BenchCommand: AsyncParsableCommand {
     }
 }
 
-/// Wall-clock seconds of `body`.
+/// When > 0, `timed` reports process CPU seconds divided by this thread count (a loaded-machine estimate).
+nonisolated(unsafe) private var useCPUClock = 0
+
+/// Wall-clock seconds of `body` (or the CPU-time estimate, see `useCPUClock`).
 func timed(_ body: () throws -> Void) rethrows -> Double {
+    if useCPUClock > 0 {
+        var a = timespec(), b = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a)
+        try body()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b)
+        return (Double(b.tv_sec - a.tv_sec) + Double(b.tv_nsec - a.tv_nsec) / 1e9) / Double(useCPUClock)
+    }
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
