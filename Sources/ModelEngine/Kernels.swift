@@ -75,7 +75,8 @@ func softmaxMasked(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
     if vecEnd > 0 {
         var m = SIMD8<Float>(repeating: -.infinity)
         for i in stride(from: 0, to: vecEnd, by: 8) {
-            m = pointwiseMax(m, raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self))
+            let v = raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            m.replace(with: v, where: v .> m)  // pointwiseMax is an out-of-line generic call
         }
         maxV = m.max()
     }
@@ -104,7 +105,9 @@ func softmaxMasked(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
 /// −∞ gives 0. Uses only operations that vectorize on baseline x86-64 (no rounding instructions).
 @inline(__always)
 func exp8(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
-    let x = pointwiseMin(pointwiseMax(xIn, SIMD8(repeating: -87.33)), SIMD8(repeating: 88.37))
+    var x = xIn
+    x.replace(with: -87.33, where: x .< -87.33)
+    x.replace(with: 88.37, where: x .> 88.37)
     // n = round(x·log2 e) with the 1.5·2^23 trick; its low bits are n as an integer.
     let magic = SIMD8<Float>(repeating: 12_582_912)
     let shifted = x * 1.442_695_04 + magic
@@ -146,11 +149,21 @@ func weightedSum(_ out: UnsafeMutablePointer<Float>, weights: UnsafePointer<Floa
 
 // MARK: - Feed-forward
 
-/// SwiGLU in place: gate[i] = silu(gate[i]) · up[i], silu(x) = x / (1 + e^(−x)).
-func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-    for i in 0 ..< count {
-        let g = gate[i]
-        gate[i] = (g / (1 + expf(-g))) * up[i]
+/// SwiGLU: out[i] = silu(gate[i]) · up[i], silu(x) = x / (1 + e^(−x)), eight lanes at a time.
+func swiglu(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+    let g = UnsafeRawPointer(gate)
+    let o = UnsafeMutableRawPointer(out)
+    let u = UnsafeRawPointer(up)
+    let vecEnd = count & ~7
+    for i in stride(from: 0, to: vecEnd, by: 8) {
+        let x = g.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+        let y = u.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+        let silu = x / (1 + exp8(-x))
+        o.storeBytes(of: silu * y, toByteOffset: i &* 4, as: SIMD8<Float>.self)
+    }
+    for i in vecEnd ..< count {
+        let x = gate[i]
+        out[i] = (x / (1 + expf(-x))) * up[i]
     }
 }
 

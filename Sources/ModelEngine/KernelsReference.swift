@@ -66,3 +66,8 @@ func referenceSoftmax(_ row: [Float], valid: Int) -> [Float] {
     let sum = e.reduce(0, +)
     return e.map { Float($0 / sum) } + [Float](repeating: 0, count: row.count - valid)
 }
+
+/// silu(gate) · up in Double.
+func referenceSwiGLU(_ gate: [Float], _ up: [Float]) -> [Float] {
+    zip(gate, up).map { g, u in Float(Double(g) / (1 + Foundation.exp(-Double(g))) * Double(u)) }
+}

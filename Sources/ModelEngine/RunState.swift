@@ -17,15 +17,13 @@ final class RunState {
     let z: FloatBuffer
     /// Output of the attention or MLP projection [capacity, dim].
     let proj: FloatBuffer
-    /// SwiGLU gate, then silu(gate)·up [capacity, hidden].
+    /// silu(gate)·up [capacity, hidden].
     let gate: FloatBuffer
-    /// SwiGLU up projection [capacity, hidden].
-    let up: FloatBuffer
+    /// Stacked projections per row: q|k|v [capacity, dim + 2·kvDim], then gate|up [capacity, 2·hidden].
+    let fused: FloatBuffer
     /// RoPE cos/sin per row [capacity, headDim/2].
     let ropeCos: FloatBuffer
     let ropeSin: FloatBuffer
-    /// Stacked outputs of the quantized q|k|v and gate|up products for one row.
-    let fusedOut: FloatBuffer
     /// Per-block sums of the input vector for the 4-bit kernel.
     let blockSums: FloatBuffer
     /// Attention scores of one head [queries, keys]; grows on demand (never inside the per-token loop).
@@ -41,10 +39,9 @@ final class RunState {
         z = FloatBuffer(count: capacity * c.dim)
         proj = FloatBuffer(count: capacity * c.dim)
         gate = FloatBuffer(count: capacity * c.hiddenDim)
-        up = FloatBuffer(count: capacity * c.hiddenDim)
+        fused = FloatBuffer(count: capacity * max(c.dim + 2 * c.kvDim, 2 * c.hiddenDim))
         ropeCos = FloatBuffer(count: capacity * c.headDim / 2)
         ropeSin = FloatBuffer(count: capacity * c.headDim / 2)
-        fusedOut = FloatBuffer(count: max(c.dim + 2 * c.kvDim, 2 * c.hiddenDim))
         blockSums = FloatBuffer(count: max(c.dim, c.hiddenDim) / 32 + 1)
         scores = FloatBuffer(count: 1)
     }

@@ -137,3 +137,21 @@ extension KernelTests {
         XCTAssertLessThan(worst, 1e-6)
     }
 }
+
+extension KernelTests {
+    func testSwiGLUMatchesReference() {
+        var rng = SplitMix64(seed: 4)
+        let count = 1541  // not a multiple of 8: exercises the tail
+        var gate = randomFloats(count, &rng, scale: 30)  // swiglu reads gate, writes out
+        gate[0] = -120
+        gate[1] = 120
+        let up = randomFloats(count, &rng, scale: 3)
+        let ref = referenceSwiGLU(gate, up)
+        var out = [Float](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { o in gate.withUnsafeBufferPointer { g in up.withUnsafeBufferPointer { u in swiglu(o.baseAddress!, gate: g.baseAddress!, up: u.baseAddress!, count: count) } } }
+        var worst: Float = 0
+        for i in 0 ..< count { worst = max(worst, abs(out[i] - ref[i]) / max(1, abs(ref[i]))) }
+        print("[kernel] swiglu: worst relative mismatch \(worst)")
+        XCTAssertLessThan(worst, 1e-6)
+    }
+}
