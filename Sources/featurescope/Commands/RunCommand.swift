@@ -2,6 +2,7 @@ import ArgumentParser
 import FeaturescopeCore
 import Foundation
 import ModelEngine
+import SparseAutoencoders
 
 /// Options that say what goes into the model: text (optionally in the chat template) or raw ids.
 struct PromptOptions: ParsableArguments {
@@ -70,19 +71,38 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let (model, tokenizer) = try modelOptions.loadWithTokenizer()
         let tokens = try input.tokens(tokenizer)
-        let hookPoint: HookPoint? = try hook.map { try HookPoint($0) }
-        // MARK: SAE latents — wired once SparseAutoencoders has a loader (see issue 2). Until then --sae is refused.
-        if sae != nil {
-            throw ValidationError("--sae is not available yet: the SparseAutoencoders loader has not landed")
+        // The SAE (if any) and the hook it reads: --hook, else the SAE's own hook name.
+        let autoencoder = try sae.map { try SparseAutoencoder.load(folder: $0) }
+        var hookPoint: HookPoint? = try hook.map { try HookPoint($0) }
+        if let autoencoder, hookPoint == nil {
+            let name = HookNames.canonical(autoencoder.config.metadata.hookName)
+            guard let h = try? HookPoint(name) else {
+                throw ValidationError("the SAE reads '\(SafeText.sanitize(name))', which the engine has no hook for; pass --hook")
+            }
+            hookPoint = h
         }
         let captures: Set<HookPoint> = hookPoint.map { [$0] } ?? []
         let result = try model.forward(tokens: tokens, captures: captures, logits: .all)
+        var latentsPerToken = [[RunOutput.Latent]](repeating: [], count: tokens.count)
+        if let autoencoder, let hookPoint, let activation = result.activation(hookPoint) {
+            let input = try saeInput(activation, autoencoder)
+            let codes = try autoencoder.encode(input, count: tokens.count)
+            for t in 0 ..< tokens.count {
+                let scale = t < codes.outputScale.count ? codes.outputScale[t] : 1
+                latentsPerToken[t] = codes.range(ofToken: t)
+                    .map { RunOutput.Latent(index: Int(codes.indices[$0]), activation: codes.values[$0] * scale) }
+                    .filter { $0.activation > 0 }
+                    .sorted { $0.activation > $1.activation }
+                    .prefix(top).map { $0 }
+            }
+        }
         var rows: [RunOutput.Token] = []
         for (t, id) in tokens.enumerated() {
             let predictions = topPredictions(Array(result.logitsRow(t)), count: top).map {
                 RunOutput.Prediction(id: $0.id, text: tokenizer.displayString(Int32($0.id)), prob: $0.prob)
             }
-            rows.append(RunOutput.Token(id: Int(id), text: tokenizer.displayString(id), latents: [], predictions: predictions))
+            rows.append(RunOutput.Token(id: Int(id), text: tokenizer.displayString(id), latents: latentsPerToken[t],
+                                        predictions: predictions))
         }
         let output = RunOutput(model: model.path, hook: hookPoint?.description, tokens: rows)
         if json {
@@ -94,14 +114,38 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
+    /// The activation rows the SAE reads: the whole row, or one head's slice for a per-head SAE.
+    private func saeInput(_ activation: HookTensor, _ autoencoder: SparseAutoencoder) throws -> [Float] {
+        let width = activation.rowWidth
+        if width == autoencoder.dIn { return activation.data }
+        if let head = autoencoder.config.metadata.hookHeadIndex, head >= 0, width % autoencoder.dIn == 0,
+           head < width / autoencoder.dIn {
+            let rows = activation.data.count / width
+            let d = autoencoder.dIn
+            var out: [Float] = []
+            out.reserveCapacity(rows * d)
+            for t in 0 ..< rows {
+                let start = t * width + head * d
+                out.append(contentsOf: activation.data[start ..< start + d])
+            }
+            return out
+        }
+        throw ValidationError("the SAE expects \(autoencoder.dIn) values per token but \(activation.shape) arrives at the hook")
+    }
+
     private func printTable(_ output: RunOutput) {
         func show(_ s: String) -> String { SafeText.sanitize(s, options: .init(showSpaces: true)) }
+        if let hook = output.hook { print("SAE latents at \(hook) (index=activation), then next-token predictions") }
         print("pos  id      token               next-token predictions")
         for (t, token) in output.tokens.enumerated() {
             let preds = token.predictions.map { "\(show($0.text)) \(String(format: "%.1f%%", $0.prob * 100))" }
             let text = show(token.text)
             let padded = text.count < 18 ? text + String(repeating: " ", count: 18 - text.count) : text
             print(String(format: "%3d  %-6d  ", t, token.id) + padded + "  " + preds.joined(separator: "  "))
+            if output.hook != nil {
+                let latents = token.latents.map { "\($0.index)=\(String(format: "%.2f", $0.activation))" }
+                print("                                 latents: " + (latents.isEmpty ? "(none)" : latents.joined(separator: " ")))
+            }
         }
     }
 }
