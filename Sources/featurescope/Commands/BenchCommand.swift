@@ -53,7 +53,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         let prompt = randomTokens(16)
         let generator = Generator(model: model, maxLength: 128)
-        _ = try generator.generate(prompt: prompt, maxNewTokens: 8, stopTokens: [])  // warm-up
+        if doGenerate { _ = try generator.generate(prompt: prompt, maxNewTokens: 8, stopTokens: []) }  // warm-up
         let genTimes = try (0 ..< (doGenerate ? runs : 0)).map { _ -> Double in
             generator.reset()
             var logits = try generator.append(prompt)
