@@ -72,7 +72,7 @@ extension DelphiImport {
                 guard let d = FileManager.default.contents(atPath: path) else { throw CacheError.invalidDelphiRun(path: path, reason: "unreadable") }
                 var a = Annotation(kind: .score, latent: l, method: scorer, model: who, date: fileDate(path), explanation: texts[l],
                                    extra: ["source": String(path.dropFirst(run.count + 1))])
-                if ["detection", "fuzz"].contains(scorer), let samples = decodeJSON([ScoredSample].self, d) {
+                if ["detection", "fuzz"].contains(scorer), let samples = decodeJSON([AnnotationSample].self, d) {
                     a.samples = samples
                     a.metrics = ScoreMetrics.balancedAccuracy(of: samples)
                 } else if let raw = decodeJSON(JSONValue.self, d) {

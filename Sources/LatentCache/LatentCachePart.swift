@@ -220,3 +220,30 @@ public final class LatentCachePart: @unchecked Sendable {
         }
     }
 }
+
+extension LatentCachePart {
+    /// Every activating window of a latent, strongest first (ties: earlier window first), rebuilt from
+    /// `activations.bin`; nil when the cache keeps only sampled windows. This is delphi's full sorted
+    /// example list, for samplers that cut quantiles themselves.
+    public func allActivatingWindows(_ latent: Int) throws -> [CacheWindow]? {
+        guard let all = try allActivations(latent) else { return nil }
+        let L = windowLength
+        var windows: [CacheWindow] = []
+        var i = 0
+        while i < all.positions.count {
+            let start = all.positions[i] / L * L
+            var acts = [Float](repeating: 0, count: L)
+            var m: Float = 0
+            while i < all.positions.count, all.positions[i] < start + L {
+                acts[all.positions[i] - start] = all.activations[i]
+                m = max(m, all.activations[i])
+                i += 1
+            }
+            windows.append(CacheWindow(start: start, row: start / tokens.rowLength, position: start % tokens.rowLength,
+                                       maxActivation: m, tokens: try tokens.tokens(start: start, count: L), activations: acts))
+        }
+        return windows.enumerated().sorted { a, b in
+            a.element.maxActivation != b.element.maxActivation ? a.element.maxActivation > b.element.maxActivation : a.offset < b.offset
+        }.map(\.element)
+    }
+}

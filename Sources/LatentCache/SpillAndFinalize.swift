@@ -119,7 +119,7 @@ struct PartFinalizer {
                 let n = PartFinalizer.normalise(&pos, &val, s, e)
                 let ex = pos.withUnsafeBufferPointer { pp in
                     val.withUnsafeBufferPointer { vp in
-                        LatentExamples.build(latent: l, positions: UnsafeBufferPointer(rebasing: pp[s ..< s + n]),
+                        LatentSelection.build(latent: l, positions: UnsafeBufferPointer(rebasing: pp[s ..< s + n]),
                                              values: UnsafeBufferPointer(rebasing: vp[s ..< s + n]), totalWindows: totalWindows,
                                              config: options.examples, rngSalt: UInt64(partIndex))
                     }

@@ -11,7 +11,7 @@ final class AnnotationTests: XCTestCase {
 
     func sampleScore(latent: Int, method: String, correct: [Bool]) -> Annotation {
         let samples = correct.enumerated().map { i, c in
-            ScoredSample(strTokens: ["a", " b"], activations: [0, 1.5], distance: i % 2 == 0 ? 0 : -1, activating: i % 2 == 0,
+            AnnotationSample(strTokens: ["a", " b"], activations: [0, 1.5], distance: i % 2 == 0 ? 0 : -1, activating: i % 2 == 0,
                          prediction: c ? (i % 2 == 0) : (i % 2 != 0), probability: 0.7, correct: c, shownText: "a <<b>>")
         }
         return Annotation(kind: .score, latent: latent, method: method, model: "m", endpoint: "http://x", promptVersion: "v1",
@@ -55,8 +55,8 @@ final class AnnotationTests: XCTestCase {
     }
 
     func testBalancedAccuracy() {
-        func s(_ act: Bool, _ pred: Bool?) -> ScoredSample {
-            ScoredSample(strTokens: [], activations: [], distance: act ? 0 : -1, activating: act, prediction: pred, probability: nil, correct: nil)
+        func s(_ act: Bool, _ pred: Bool?) -> AnnotationSample {
+            AnnotationSample(strTokens: [], activations: [], distance: act ? 0 : -1, activating: act, prediction: pred, probability: nil, correct: nil)
         }
         // pos: 3 (2 right), neg: 2 (1 right), one null prediction ignored
         let m = ScoreMetrics.balancedAccuracy(of: [s(true, true), s(true, true), s(true, false), s(false, false), s(false, true), s(true, nil)])
