@@ -205,3 +205,10 @@ public enum HookNames {
         return name
     }
 }
+
+extension DelphiImport {
+    /// The `model_name` in the run's first `latents/<hookpoint>/config.json`, if any.
+    public static func modelName(run: String) -> String? {
+        (try? hookpoints(run: run))?.first?.config["model_name"] as? String
+    }
+}
