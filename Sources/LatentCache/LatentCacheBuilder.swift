@@ -152,10 +152,10 @@ public final class LatentCacheBuilder {
         rowOpen = true
     }
 
-    /// Records one nonzero activation of the current row. Values ≤ 0 (and NaN) are ignored.
+    /// Records one nonzero activation of the current row. Values ≤ 0, NaN and infinity are ignored.
     @inline(__always)
     public func add(part: Int, position: Int, latent: Int, activation: Float) {
-        guard activation > 0 else { return }
+        guard activation > 0, activation < .infinity else { return }
         guard rowOpen, part >= 0, part < spills.count, position >= 0, position < options.rowLength,
               latent >= 0, latent < spills[part].latentCount else {
             reject("part \(part) position \(position) latent \(latent)")
@@ -176,7 +176,7 @@ public final class LatentCacheBuilder {
 
     /// Records an activation anywhere in the rows streamed so far (for importers whose data is not row-ordered).
     public func add(part: Int, tokenPosition: Int, latent: Int, activation: Float) throws {
-        guard activation > 0 else { return }
+        guard activation > 0, activation < .infinity else { return }
         let limit = tokenCount + (rowOpen ? options.rowLength : 0)
         guard part >= 0, part < spills.count, tokenPosition >= 0, tokenPosition < limit, latent >= 0, latent < spills[part].latentCount else {
             throw CacheError.invalidArgument("activation at token \(tokenPosition) of latent \(latent) (part \(part)) is outside the \(limit) tokens / \(part < spills.count && part >= 0 ? spills[part].latentCount : 0) latents")
