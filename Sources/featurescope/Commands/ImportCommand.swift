@@ -2,6 +2,7 @@ import ArgumentParser
 import FeaturescopeCore
 import Foundation
 import LatentCache
+import ModelEngine
 import TensorFormats
 
 /// How examples are cut and sampled (shared by `cache` and `import`).
@@ -19,15 +20,19 @@ struct CacheExampleOptions: ParsableArguments {
     }
 }
 
+/// Display strings of every token id, from the engine's tokenizer (the same strings the live views show).
+func vocabulary(of tokenizer: Tokenizer) -> [[UInt8]] {
+    (0 ..< tokenizer.vocabSize).map { Array(tokenizer.displayString(Int32($0)).utf8) }
+}
+
 /// Display strings from a GGUF model's tokenizer.
 func vocabularyFromGGUF(_ path: String) throws -> [[UInt8]] {
-    let gguf = try GGUFFile(path: path)
-    return DisplayStrings.fromByteLevel(try gguf.stringArray("tokenizer.ggml.tokens"))
+    vocabulary(of: try Tokenizer(gguf: GGUFFile(path: path)))
 }
 
 /// The bundled model's path, when it has been fetched.
 func defaultModelPath() -> String? {
-    let p = FeaturescopePaths.cacheDirectory() + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+    let p = ModelLocator.resolve(explicit: nil)
     return FileManager.default.fileExists(atPath: p) ? p : nil
 }
 
