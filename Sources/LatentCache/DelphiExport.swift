@@ -131,7 +131,7 @@ public enum DelphiExport {
     static func writeFile(_ data: Data, _ path: String) throws {
         // The whole export is staged in a temporary folder and renamed at the end, so plain writes suffice here.
         do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: FileUtil.parent(path), withIntermediateDirectories: true)
             try data.write(to: URL(fileURLWithPath: path))
         } catch { throw CacheError.writeFailed(path: path, reason: "\(error)") }
     }

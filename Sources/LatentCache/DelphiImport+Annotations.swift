@@ -52,8 +52,8 @@ extension DelphiImport {
         let who = model ?? "unknown (imported from delphi)"
         var list: [Annotation] = []
         var texts: [Int: String] = [:]
-        let expFolder = ((run + "/explanations/" + hookpoint) as NSString).deletingLastPathComponent
-        let expPrefix = (hookpoint as NSString).lastPathComponent + "_latent"
+        let expFolder = FileUtil.parent(run + "/explanations/" + hookpoint)
+        let expPrefix = FileUtil.name(hookpoint) + "_latent"
         for (l, path) in latentFiles(folder: expFolder, prefix: expPrefix).sorted(by: { $0.key < $1.key }) where l < latentCount {
             guard let d = FileManager.default.contents(atPath: path) else { throw CacheError.invalidDelphiRun(path: path, reason: "unreadable") }
             let text: String

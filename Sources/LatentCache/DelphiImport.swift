@@ -42,12 +42,12 @@ public enum DelphiImport {
         var byDir: [String: [Split]] = [:]
         while let rel = e.nextObject() as? String {
             guard rel.hasSuffix(".safetensors") else { continue }
-            let name = (rel as NSString).lastPathComponent.dropLast(".safetensors".count)
+            let name = FileUtil.name(rel).dropLast(".safetensors".count)
             let bounds = name.split(separator: "_")
             guard bounds.count == 2, let s = Int(bounds[0]), let t = Int(bounds[1]), s >= 0, t >= s, t < 1 << 31 else {
                 throw CacheError.invalidDelphiRun(path: latents + "/" + rel, reason: "split file name is not <start>_<end>.safetensors")
             }
-            byDir[(rel as NSString).deletingLastPathComponent, default: []].append(Split(path: latents + "/" + rel, start: s, end: t))
+            byDir[FileUtil.parent(rel), default: []].append(Split(path: latents + "/" + rel, start: s, end: t))
         }
         guard !byDir.isEmpty else { throw CacheError.invalidDelphiRun(path: run, reason: "no split files under latents/") }
         return try byDir.keys.sorted().map { dir in

@@ -256,7 +256,7 @@ public final class LatentCacheBuilder {
         guard rename(stagingPath, outputPath) == 0 else {
             throw CacheError.writeFailed(path: outputPath, reason: "rename from \(stagingPath): \(String(cString: strerror(errno)))")
         }
-        FileUtil.fsyncDirectory((outputPath as NSString).deletingLastPathComponent.isEmpty ? "." : (outputPath as NSString).deletingLastPathComponent)
+        FileUtil.fsyncDirectory(FileUtil.parent(outputPath).isEmpty ? "." : FileUtil.parent(outputPath))
         try? FileManager.default.removeItem(atPath: aside)
         try? FileManager.default.removeItem(atPath: partialPath)
         return outputPath

@@ -168,3 +168,20 @@ func patchFile(_ path: String, at offset: Int, _ change: (inout UInt8) -> Void) 
     d[offset] = b
     try d.write(to: URL(fileURLWithPath: path))
 }
+
+final class RelativePathTests: XCTestCase {
+    /// A bare relative output name (Foundation's path helpers crash on some of these).
+    func testBuildAndImportWithRelativePaths() throws {
+        let tmp = TempDir()
+        let old = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(tmp.path))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(old) }
+        let corpus = DenseCorpus.random(rows: 2, rowLength: 32, latentCounts: [3], vocab: 100, seed: 12)
+        try corpus.build(at: "c")
+        XCTAssertEqual(try LatentCacheDirectory.open("c").parts[0].latentCount, 3)
+        let run = try DelphiExport.run(cache: LatentCacheDirectory.open("c"), output: "run", splits: 1)
+        XCTAssertEqual(run.splitFiles, 1)
+        _ = try DelphiImport.run("run", output: "again", options: DelphiImportOptions())
+        XCTAssertEqual(try LatentCacheDirectory.open("again").parts[0].latentCount, 3)
+    }
+}
