@@ -38,6 +38,9 @@ public struct CacheBenchmarkResult: Codable, Sendable {
     public var baselineLatents: Int?
     public var baselineColdOpenMs: Double?
     public var baselineOpenRSSGrowthKB: Int?
+    /// Statistics of a real `featurescope cache --json` build, when given.
+    public var realBuild: CacheBuildStats?
+    public var realBuildDescription: String?
 
     /// Records the forward-pass time and the builder's overhead relative to it.
     public mutating func setForward(microsPerToken us: Double) {
@@ -206,6 +209,7 @@ public enum CacheBenchmark {
         \(r.forwardUsPerToken.map { "| bare forward pass (SmolLM2-135M, 4 × 256 tokens, one hook, no logits) | \(f($0, 1)) µs/token | |\n" } ?? "")\
         \(r.builderOverheadPercent.map { "| builder (stream + finalize, one top-\(r.activePerToken) part) / forward | \(f($0, 1)) % | ≤ 15% |\n" } ?? "")\
 
+        \(r.realBuild.map { b in "Real build (`featurescope cache --json`\(r.realBuildDescription.map { ", " + $0 } ?? "")): \(b.tokens) tokens; model + SAE encode \(f(b.sourceSeconds, 1)) s, cache streaming \(f(b.streamSeconds, 2)) s, finalize \(f(b.finalizeSeconds, 2)) s: **the cache adds \(f(b.overheadPercent, 1)) %** (target ≤ 15%).\n\n" } ?? "")\
         Opening maps the files and reads only headers, so its cost and memory do not depend on the number of
         latents; memory after reading records grows only by the (file-backed, reclaimable) pages touched.
         """

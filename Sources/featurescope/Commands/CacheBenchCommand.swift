@@ -26,6 +26,8 @@ struct CacheBenchCommand: AsyncParsableCommand {
     @Flag(help: "Print the results as JSON.") var json = false
     @Option(help: "GGUF model for the forward-pass comparison (default: the bundled one, when present).") var model: String?
     @Flag(help: "Skip the forward-pass comparison.") var noForward = false
+    @Option(help: "JSON statistics of a real build (`featurescope cache --json > FILE`) to include.") var buildStats: String?
+    @Option(help: "What that build was (model, SAE, corpus), for the report.") var buildDescription: String?
     @Option(help: "Also measure a cold open of a cache with this many latents (generated if absent), for comparison.")
     var baselineLatents: Int?
 
@@ -55,6 +57,11 @@ struct CacheBenchCommand: AsyncParsableCommand {
             baseline = try CacheBenchmark.coldOpen(path: p)
         }
         var r = try CacheBenchmark.measure(path: path, samples: samples, generateSeconds: generated)
+        if let p = buildStats {
+            guard let d = FileManager.default.contents(atPath: p) else { throw ValidationError("cannot read \(p)") }
+            r.realBuild = try JSONDecoder().decode(CacheBuildStats.self, from: d)
+            r.realBuildDescription = buildDescription
+        }
         if let b = baseline { r.baselineLatents = b.latents; r.baselineColdOpenMs = b.ms; r.baselineOpenRSSGrowthKB = b.rssGrowthKB }
         if !noForward, let m = model ?? defaultModelPath() { r.setForward(microsPerToken: try forwardMicrosPerToken(modelPath: m)) }
         if let doc = writeDoc { try CacheBenchmark.writeSection(CacheBenchmark.markdown(r, machine: machine), to: doc) }
