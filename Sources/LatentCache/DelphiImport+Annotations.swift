@@ -94,3 +94,25 @@ extension DelphiImport {
         return (list, texts.count, counts)
     }
 }
+
+extension DelphiImport {
+    /// Appends the explanations and scores of a delphi run to an existing cache (matching each part by its
+    /// delphi hookpoint, its name or its hook). Returns (explanations, scores per scorer).
+    /// Appending twice adds the annotations twice: annotations are a history, not a set.
+    public static func importAnnotations(run: String, into cache: LatentCacheDirectory, model: String? = nil) throws
+        -> (explanations: Int, scores: [String: Int]) {
+        var explanations = 0
+        var scores: [String: Int] = [:]
+        for part in cache.parts {
+            let names = [part.manifest.spec.delphiHookpoint, part.name, part.hook].compactMap { $0 }
+            for name in Set(names).sorted() {
+                let (list, e, s) = try annotations(run: run, hookpoint: name, latentCount: part.latentCount, model: model)
+                guard !list.isEmpty else { continue }
+                try part.appendAnnotations(list)
+                explanations += e
+                for (k, v) in s { scores[k, default: 0] += v }
+            }
+        }
+        return (explanations, scores)
+    }
+}

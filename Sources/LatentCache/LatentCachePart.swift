@@ -247,3 +247,22 @@ extension LatentCachePart {
         }.map(\.element)
     }
 }
+
+extension LatentCachePart {
+    /// Examples for explaining and scoring: every activating window strongest first (all of them when the
+    /// cache keeps every activation, else the stored top and quantile windows) and the random
+    /// non-activating windows.
+    public func exampleWindows(_ latent: Int) throws -> (activating: [CacheWindow], nonActivating: [CacheWindow]) {
+        let r = try record(latent)
+        if let all = try allActivatingWindows(latent) { return (all, r.random) }
+        var seen = Set<Int>()
+        let stored = (r.top + r.quantiles.flatMap(\.windows)).filter { seen.insert($0.start).inserted }
+        let sorted = stored.enumerated().sorted { a, b in
+            a.element.maxActivation != b.element.maxActivation ? a.element.maxActivation > b.element.maxActivation : a.element.start < b.element.start
+        }.map(\.element)
+        return (sorted, r.random)
+    }
+
+    /// The display strings of a window's tokens (untrusted: sanitise before printing).
+    public func tokenStrings(_ window: CacheWindow) -> [String] { window.tokens.map { vocabulary.string($0) } }
+}

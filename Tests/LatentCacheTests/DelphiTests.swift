@@ -155,4 +155,25 @@ final class DelphiTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.sub("c2")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.sub("c2.partial")))
     }
+
+    func testAnnotationsIntoAnExistingCache() throws {
+        let tmp = TempDir()
+        let (fx, _, _) = try importFixture(.u16, tmp)
+        // A fresh cache of the same run without annotations: export without them, re-import, then add them.
+        try fx.write(to: tmp.sub("run2"))
+        try FileManager.default.removeItem(atPath: tmp.sub("run2/explanations"))
+        try FileManager.default.removeItem(atPath: tmp.sub("run2/scores"))
+        let bare = try LatentCacheDirectory.open(DelphiImport.run(tmp.sub("run2"), output: tmp.sub("bare"), options: DelphiImportOptions(examples: examples)).cache)
+        XCTAssertNil(try bare.parts[0].summary(2).explanationPreview)
+        let (e, s) = try DelphiImport.importAnnotations(run: tmp.sub("run"), into: bare)
+        XCTAssertEqual(e, 4)
+        XCTAssertEqual(s, ["detection": 3, "fuzz": 3, "simulation": 1])
+        XCTAssertEqual(try bare.parts[0].summary(2).explanationPreview, fx.explanations["layers.3"]?[2])
+        XCTAssertEqual(try bare.parts[1].summary(4).explanationPreview, "Plural nouns")
+        // Example windows: every activating window (activations.bin present), strongest first.
+        let ex = try bare.parts[0].exampleWindows(1)
+        XCTAssertEqual(ex.activating.count, try bare.parts[0].statistics(1).activeWindowCount)
+        XCTAssertEqual(ex.activating.map(\.maxActivation), ex.activating.map(\.maxActivation).sorted(by: >))
+        XCTAssertEqual(bare.parts[0].tokenStrings(ex.activating[0]).count, 32)
+    }
 }

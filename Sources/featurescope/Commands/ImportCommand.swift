@@ -45,7 +45,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Import results of other tools into a latent cache.",
-        subcommands: [ImportDelphiCommand.self])
+        subcommands: [ImportDelphiCommand.self, ImportAnnotationsCommand.self])
 }
 
 /// `featurescope import delphi RUN_DIR --out CACHE_DIR`
@@ -88,5 +88,26 @@ struct ImportDelphiCommand: AsyncParsableCommand {
         print("parts: " + report.parts.map { SafeText.sanitize($0) }.joined(separator: ", "))
         print("explanations: \(report.explanations); scores: " + report.scores.sorted { $0.key < $1.key }.map { "\(SafeText.sanitize($0.key)) \($0.value)" }.joined(separator: ", "))
         for n in report.notes { print("note: " + SafeText.sanitize(n)) }
+    }
+}
+
+/// `featurescope import annotations RUN_DIR --cache CACHE_DIR`
+struct ImportAnnotationsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "annotations",
+        abstract: "Append a delphi run's explanations and scores to an existing cache.",
+        discussion: "Parts are matched by their delphi hookpoint, name or hook. Nothing else in the cache is rewritten.")
+
+    @Argument(help: "The delphi run folder (explanations/, scores/).") var run: String
+    @Option(help: "The cache folder.") var cache: String
+    @Option(help: "Model name recorded with the annotations.") var model: String?
+    @Flag(help: "Print the counts as JSON.") var json = false
+
+    func run() async throws {
+        let c = try LatentCacheDirectory.open(cache)
+        let (e, s) = try DelphiImport.importAnnotations(run: run, into: c, model: model)
+        struct Counts: Encodable { var explanations: Int; var scores: [String: Int] }
+        if json { try printJSON(Counts(explanations: e, scores: s)); return }
+        print("appended \(e) explanations and " + s.sorted { $0.key < $1.key }.map { "\($0.value) \(SafeText.sanitize($0.key))" }.joined(separator: ", ") + " scores")
     }
 }
