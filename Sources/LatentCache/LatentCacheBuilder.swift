@@ -83,11 +83,12 @@ public final class LatentCacheBuilder {
         if FileUtil.exists(statePath) {
             let data = FileManager.default.contents(atPath: statePath) ?? Data()
             if let old = try? JSONDecoder().decode(BuildState.self, from: data),
-               old.parts == parts, old.options == options, old.vocabularyCount == vocabulary.count {
+               old.parts == parts, old.options == options, old.vocabularyCount == vocabulary.count,
+               old.metadata.sameInputs(as: metadata) {
                 return try LatentCacheBuilder(output: output, state: old, resume: true)
             }
             guard overwrite else {
-                throw CacheError.resumeMismatch(path: partial, reason: "an interrupted build with other parts, options or vocabulary is there")
+                throw CacheError.resumeMismatch(path: partial, reason: "an interrupted build with another model, corpus, parts, options or vocabulary is there")
             }
         }
         try? FileManager.default.removeItem(atPath: partial)

@@ -138,6 +138,14 @@ final class RoundTripTests: XCTestCase {
         XCTAssertThrowsError(try LatentCacheBuilder.start(output: tmp.sub("x"), parts: parts, options: opts2, metadata: meta, vocabulary: vocab, vocabularySource: "test")) { err in
             guard case CacheError.resumeMismatch = err else { return XCTFail("\(err)") }
         }
+        var otherCorpus = meta
+        otherCorpus.corpusSHA256 = "abc"
+        XCTAssertThrowsError(try LatentCacheBuilder.start(output: tmp.sub("x"), parts: parts, options: opts, metadata: otherCorpus, vocabulary: vocab, vocabularySource: "test")) { err in
+            guard case CacheError.resumeMismatch = err else { return XCTFail("\(err)") }
+        }
+        var laterRun = meta
+        laterRun.creationCommand = "the same build, run again"
+        XCTAssertTrue(try LatentCacheBuilder.start(output: tmp.sub("x"), parts: parts, options: opts, metadata: laterRun, vocabulary: vocab, vocabularySource: "test").resumed)
     }
 
     func testBuilderRejectsBadInput() throws {

@@ -64,7 +64,9 @@ struct CacheCommand: AsyncParsableCommand {
                                   sae: SAEInfo(path: dir, sha256: sae.weightsSHA256, architecture: sae.config.architecture.rawValue, dIn: sae.dIn)))
         }
         let corpus = ([tokens] + file.provenance.sources).joined(separator: "; ")
-        let meta = CacheMetadata(model: URL(fileURLWithPath: modelPath).lastPathComponent, modelPath: modelPath, corpus: corpus,
+        let meta = CacheMetadata(model: URL(fileURLWithPath: modelPath).lastPathComponent, modelPath: modelPath,
+                                 modelSHA256: try ModelFetcher.sha256(ofFile: modelPath), corpus: corpus,
+                                 corpusSHA256: try ModelFetcher.sha256(ofFile: tokens),
                                  creationCommand: CommandLine.arguments.joined(separator: " "),
                                  extra: ["corpus.command": file.provenance.command, "corpus.tokenizer": file.provenance.tokenizer])
         let builder = try LatentCacheBuilder.start(
