@@ -167,11 +167,17 @@ public enum DelphiImport {
             throw CacheError.invalidDelphiRun(path: s.path, reason: "'activations' must be [\(loc.shape[0])] like 'locations'")
         }
         let n = loc.shape[0]
-        let raw: UnsafeRawBufferPointer
-        let values: [Float]
-        do { raw = try f.rawBytes("locations"); values = try f.floats("activations") } catch {
+        // F16 activations (delphi's dtype) are decoded in place; other float dtypes are converted once.
+        let raw: UnsafeRawBufferPointer, rawValues: UnsafeRawBufferPointer
+        var converted: [Float] = []
+        do {
+            raw = try f.rawBytes("locations")
+            rawValues = try f.rawBytes("activations")
+            if act.dtype != .F16 { converted = try f.floats("activations") }
+        } catch {
             throw CacheError.invalidDelphiRun(path: s.path, reason: "\(error)")
         }
+        let isF16 = act.dtype == .F16
         let read: (Int) -> Int
         switch loc.dtype {
         case .U16: read = { Int(raw.u16(2 * $0)) }
@@ -187,7 +193,7 @@ public enum DelphiImport {
             guard r >= 0, r < rows, p >= 0, p < ctx, l >= 0, l <= width else {
                 throw CacheError.invalidDelphiRun(path: s.path, reason: "location \(i) = (\(r), \(p), \(l)) is outside [\(rows), \(ctx)] × latents 0…\(width)")
             }
-            let v = values[i]
+            let v = isF16 ? Half.float(rawValues.u16(2 * i)) : converted[i]
             guard v > 0 else { continue }
             try builder.add(part: part, tokenPosition: r * ctx + p, latent: s.start + l, activation: v)
             count += 1
