@@ -77,13 +77,12 @@ final class AnnotationStore: @unchecked Sendable {
             throw CacheError.truncated(path: logPath, expectedBytes: CacheFormat.headerSize, actualBytes: FileUtil.fileSize(fd: readFD), what: "the file header")
         }
         _ = try lh.withUnsafeBytes { try FileHeader.decode($0, expected: .annotationLog, path: logPath) }
-        let covered = try indexHeader().covered
+        _ = try indexHeader()   // magic, version, CRC, latent count
         let expected = CacheFormat.headerSize + CacheFormat.annotationIndexEntrySize * latentCount
         let size = FileUtil.fileSize(fd: indexFD)
         guard size == expected else {
             throw CacheError.truncated(path: indexPath, expectedBytes: expected, actualBytes: size, what: "\(latentCount) annotation index entries")
         }
-        _ = covered
     }
 
     deinit {
