@@ -33,7 +33,7 @@ public final class LatentCachePart: @unchecked Sendable {
         totalTokens = tokens.tokenCount
 
         let indexPath = directory + "/" + CacheFormat.indexFile
-        index = try LatentCachePart.map(indexPath)
+        index = try LatentCachePart.map(indexPath, random: false)  // small, and scanned whole to sort the latent list
         let h = try FileHeader.decode(index.bytes, expected: .index, path: indexPath)
         guard Int(exactly: h.count) == latentCount else {
             throw CacheError.corrupt(path: indexPath, reason: "index has \(h.count) latents, the manifest says \(latentCount)")
@@ -64,12 +64,12 @@ public final class LatentCachePart: @unchecked Sendable {
         annotationStore = try AnnotationStore(directory: directory, latentCount: latentCount)
     }
 
-    /// Maps a file for random access: per-latent reads touch a few pages, so kernel read-ahead
-    /// would only inflate cold reads and resident memory.
-    private static func map(_ path: String) throws -> MappedFile {
+    /// Maps a file; `random` turns kernel read-ahead off (per-latent reads touch a few pages of the big
+    /// files, so read-ahead would only inflate cold reads and resident memory).
+    private static func map(_ path: String, random: Bool = true) throws -> MappedFile {
         let m: MappedFile
         do { m = try MappedFile(path: path) } catch { throw CacheError.cannotOpen(path: path, reason: "\(error)") }
-        if let base = m.base { _ = madvise(UnsafeMutableRawPointer(mutating: base), m.count, MADV_RANDOM) }
+        if random, let base = m.base { _ = madvise(UnsafeMutableRawPointer(mutating: base), m.count, MADV_RANDOM) }
         return m
     }
 
