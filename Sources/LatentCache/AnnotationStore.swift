@@ -62,6 +62,8 @@ final class AnnotationStore: @unchecked Sendable {
     private let lock = NSLock()
     private var readFD: Int32 = -1
     private var indexFD: Int32 = -1
+    /// Newest explanation texts by latent, with the record offset they were read from.
+    private var explanationCache: [Int: (offset: UInt64, text: String?)] = [:]
     /// Records past the index's covered length, cached by log size.
     private var tailCache: (logSize: Int, covered: Int, records: [(offset: UInt64, annotation: Annotation)])?
 
@@ -192,12 +194,16 @@ final class AnnotationStore: @unchecked Sendable {
         return e
     }
 
-    /// The newest explanation's text, if any.
+    /// The newest explanation's text, if any (cached by record offset: list views ask for it every frame).
     func newestExplanation(_ latent: Int) throws -> String? {
         let e = try entry(latent)
         guard e.newestExplanation != 0 else { return nil }
         lock.lock(); defer { lock.unlock() }
-        return try readRecord(at: e.newestExplanation, fd: readFD, logSize: FileUtil.fileSize(fd: readFD)).0.text
+        if let c = explanationCache[latent], c.offset == e.newestExplanation { return c.text }
+        let text = try readRecord(at: e.newestExplanation, fd: readFD, logSize: FileUtil.fileSize(fd: readFD)).0.text
+        if explanationCache.count >= 65536 { explanationCache.removeAll(keepingCapacity: true) }
+        explanationCache[latent] = (e.newestExplanation, text)
+        return text
     }
 
     /// All annotations of a latent, oldest first.
