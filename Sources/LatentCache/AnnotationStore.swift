@@ -106,6 +106,23 @@ final class AnnotationStore: @unchecked Sendable {
         try w.finish()
     }
 
+    // MARK: - JSON
+
+    /// Payload JSON: sorted keys; NaN and infinities (undefined AUCs, correlations) as the strings
+    /// "NaN", "Infinity", "-Infinity" so they survive the round trip.
+    static func encoder() -> JSONEncoder {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return enc
+    }
+
+    static func decoder() -> JSONDecoder {
+        let dec = JSONDecoder()
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return dec
+    }
+
     // MARK: - Reading
 
     private func indexHeader() throws -> (covered: Int, header: FileHeader) {
@@ -156,7 +173,7 @@ final class AnnotationStore: @unchecked Sendable {
         let c = CRC32.checksum(payload)
         guard c == pcrc else { throw CacheError.checksumMismatch(path: logPath, what: "annotation payload at offset \(o)", stored: pcrc, computed: c) }
         let a: Annotation
-        do { a = try JSONDecoder().decode(Annotation.self, from: Data(payload)) } catch {
+        do { a = try AnnotationStore.decoder().decode(Annotation.self, from: Data(payload)) } catch {
             throw CacheError.corrupt(path: logPath, reason: "annotation at offset \(o) is not valid JSON: \(error)")
         }
         guard a.latent == Int(latent) else {
@@ -231,8 +248,7 @@ final class AnnotationStore: @unchecked Sendable {
     /// Holds an exclusive `flock` on the log, so several processes can append safely.
     func append(_ list: [Annotation]) throws {
         guard !list.isEmpty else { return }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let enc = AnnotationStore.encoder()
         var payloads: [[UInt8]] = []
         for a in list {
             guard a.latent >= 0, a.latent < latentCount else { throw CacheError.latentOutOfRange(latent: a.latent, latentCount: latentCount) }

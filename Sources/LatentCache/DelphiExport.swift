@@ -105,7 +105,16 @@ public enum DelphiExport {
                 for (method, a) in newest {
                     guard !method.contains("/"), !method.isEmpty, method != "..", method != "." else { continue }
                     let data: Data
-                    if let s = a.samples { data = try enc.encode(s) } else if let r = a.raw { data = try enc.encode(r) } else { continue }
+                    if let s = a.samples {
+                        // delphi's files hold plain JSON numbers: undefined values become null / 0.
+                        data = try enc.encode(s.map { x -> AnnotationSample in
+                            var y = x
+                            if let p = y.probability, !p.isFinite { y.probability = nil }
+                            y.activations = y.activations.map { $0.isFinite ? $0 : 0 }
+                            if !y.distance.isFinite { y.distance = -1 }
+                            return y
+                        })
+                    } else if let r = a.raw { data = try enc.encode(r) } else { continue }
                     try writeFile(data, staging + "/scores/\(method)/" + hook.replacingOccurrences(of: "/", with: "--") + "_latent\(l).txt")
                     scores[method, default: 0] += 1
                 }

@@ -101,4 +101,20 @@ final class AnnotationTests: XCTestCase {
         try reopened.appendAnnotation(Annotation(kind: .explanation, latent: 1, method: "e", model: "m", text: "next"))
         XCTAssertEqual(try LatentCacheDirectory.open(path).parts[0].annotations(1).map(\.text), ["kept", "next"])
     }
+
+    func testNonFiniteNumbersSurvive() throws {
+        let tmp = TempDir()
+        let path = try makeCache(tmp)
+        let part = try LatentCacheDirectory.open(path).parts[0]
+        let sample = AnnotationSample(strTokens: ["a"], activations: [.nan], distance: 0, activating: true, prediction: nil,
+                                      probability: .infinity, correct: nil)
+        try part.appendAnnotation(Annotation(kind: .score, latent: 4, method: "simulation", model: "m", samples: [sample],
+                                             metrics: ScoreMetrics(score: .nan, values: ["auc": -.infinity])))
+        let back = try XCTUnwrap(try LatentCacheDirectory.open(path).parts[0].annotations(4).first)
+        XCTAssertTrue(back.metrics?.score?.isNaN == true)
+        XCTAssertEqual(back.metrics?.values["auc"], -.infinity)
+        XCTAssertTrue(back.samples?.first?.activations.first?.isNaN == true)
+        XCTAssertEqual(back.samples?.first?.probability, .infinity)
+        XCTAssertNil(try part.summary(4).bestDetection)
+    }
 }
