@@ -52,9 +52,14 @@ extension DelphiImport {
         let who = model ?? "unknown (imported from delphi)"
         var list: [Annotation] = []
         var texts: [Int: String] = [:]
-        let expFolder = FileUtil.parent(run + "/explanations/" + hookpoint)
-        let expPrefix = FileUtil.name(hookpoint) + "_latent"
-        for (l, path) in latentFiles(folder: expFolder, prefix: expPrefix).sorted(by: { $0.key < $1.key }) where l < latentCount {
+        // delphi writes `explanations/<hookpoint>_latent<i>.txt` as is (a `/` in the hookpoint makes a subfolder);
+        // a `--`-for-`/` file name, as its score files use, is accepted too.
+        var expFiles = latentFiles(folder: FileUtil.parent(run + "/explanations/" + hookpoint), prefix: FileUtil.name(hookpoint) + "_latent")
+        if hookpoint.contains("/") {
+            let flat = latentFiles(folder: run + "/explanations", prefix: hookpoint.replacingOccurrences(of: "/", with: "--") + "_latent")
+            expFiles.merge(flat) { nested, _ in nested }
+        }
+        for (l, path) in expFiles.sorted(by: { $0.key < $1.key }) where l < latentCount {
             guard let d = FileManager.default.contents(atPath: path) else { throw CacheError.invalidDelphiRun(path: path, reason: "unreadable") }
             let text: String
             if let s = try? JSONSerialization.jsonObject(with: d, options: [.fragmentsAllowed]) as? String { text = s } else {
