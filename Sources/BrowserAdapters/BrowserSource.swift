@@ -55,13 +55,14 @@ public enum BrowserSource {
     ///   - modelPath: GGUF whose tokenizer gives display strings for a delphi import (default: the
     ///     bundled SmolLM2 when the run used it).
     ///   - progress: (stage, done, total) while importing.
-    public static func open(_ path: String, modelPath: String? = nil,
+    public static func open(_ path: String, modelPath: String? = nil, useDefaultModel: Bool = true,
                             progress: ((String, Int, Int) -> Void)? = nil) throws -> (cache: LatentCacheDirectory, kind: Kind, imported: Bool) {
         switch try kind(of: path) {
         case .cache:
             return (try LatentCacheDirectory.open(path), .cache, false)
         case .delphiRun:
-            let (dir, imported) = try importDelphiRunIfNeeded(path, modelPath: modelPath, progress: progress)
+            let (dir, imported) = try importDelphiRunIfNeeded(path, modelPath: modelPath, useDefaultModel: useDefaultModel,
+                                                                progress: progress)
             return (try LatentCacheDirectory.open(dir), .delphiRun, imported)
         }
     }
@@ -90,7 +91,7 @@ public enum BrowserSource {
     }
 
     /// Imports the run into `<run>/.featurescope-cache` unless a cache made from the same files is there.
-    public static func importDelphiRunIfNeeded(_ run: String, modelPath: String? = nil,
+    public static func importDelphiRunIfNeeded(_ run: String, modelPath: String? = nil, useDefaultModel: Bool = true,
                                                progress: ((String, Int, Int) -> Void)? = nil) throws -> (path: String, imported: Bool) {
         let out = run + "/" + importedCacheName
         let stamp = ImportStamp(featurescopeImport: 1, files: fingerprint(run: run))
@@ -101,7 +102,7 @@ public enum BrowserSource {
         }
         var vocab: [[UInt8]]?
         var source = "token-ids"
-        let model = modelPath ?? defaultModelForRun(run)
+        let model = modelPath ?? (useDefaultModel ? defaultModelForRun(run) : nil)
         if let m = model {
             do {
                 let t = try Tokenizer(gguf: GGUFFile(path: m))

@@ -103,6 +103,11 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
         return out
     }
 
+    /// Drops what is memoised about a latent (after its annotations changed).
+    public func forget(part: Int, latent: Int) {
+        rowMemo.remove(LatentKey(part: part, latent: latent))
+    }
+
     static func firstLine(_ s: String) -> String {
         let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
         return t.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: true).first.map(String.init) ?? t

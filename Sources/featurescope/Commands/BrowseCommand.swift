@@ -1,9 +1,12 @@
 import ArgumentParser
+import BrowserAdapters
 import CursesTerminal
+import FeaturescopeCore
 import Foundation
+import LatentCache
 import TerminalUI
 
-/// `featurescope browse`: the terminal browser over a latent cache (for now: synthetic demo data).
+/// `featurescope browse`: the terminal browser over a latent cache, a delphi run, or synthetic demo data.
 struct BrowseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "browse",
@@ -15,8 +18,11 @@ struct BrowseCommand: AsyncParsableCommand {
             activations with bold/underline/reverse only.
             """)
 
-    @Argument(help: "A latent cache folder (not wired yet: use --demo).")
+    @Argument(help: "A latent cache folder, or a delphi run (imported into RUN/.featurescope-cache). Default: sample-data/cache.")
     var path: String?
+
+    @Option(name: .long, help: "GGUF model for the prompt view, head splits and delphi display strings (default: the bundled SmolLM2).")
+    var model: String?
 
     @Option(name: .long, help: "Open N synthetic latents instead of a cache.")
     var demo: Int?
@@ -58,20 +64,49 @@ struct BrowseCommand: AsyncParsableCommand {
             return
         }
         if benchRender { return runBenchmark() }
-        guard let n = demo else {
-            if let path {
-                throw BrowseError(description: "opening a cache folder ('\(path)') is not wired into the browser yet; try `featurescope browse --demo 1000`")
-            }
-            throw BrowseError(description: "no cache to open yet (the bundled sample cache is not wired in); try `featurescope browse --demo 1000`")
-        }
         let env = ProcessInfo.processInfo.environment
         let chosenTheme: Theme
         do { chosenTheme = try ThemeFile.load(name: theme, environment: env) } catch let e as ThemeError {
             throw BrowseError(description: e.description)
         }
+        guard let n = demo else {
+            let target = path ?? BrowserSource.sampleCachePath
+            if path == nil && !FileManager.default.fileExists(atPath: target) {
+                throw BrowseError(description: BrowserSource.noSampleCacheMessage)
+            }
+            return try await browse(path: target, theme: chosenTheme)
+        }
         let data = SyntheticBrowserData(latentCount: n)
         let environment = BrowserEnvironment(data: data, promptEngine: SyntheticPromptEngine(data: data),
                                              actionRunner: SyntheticActionRunner(data: data))
+        do {
+            if let sig = try await CursesBrowser.run(environment: environment, theme: chosenTheme, noColor: noColor) {
+                throw ExitCode(128 + sig)
+            }
+        } catch let e as CursesError {
+            throw BrowseError(description: e.description)
+        }
+    }
+
+    /// Opens a cache or delphi run (importing with a progress line) and runs the browser on it.
+    private func browse(path: String, theme chosenTheme: Theme) async throws {
+        var bar: ProgressBar?
+        let opened: (cache: LatentCacheDirectory, kind: BrowserSource.Kind, imported: Bool)
+        do {
+            opened = try BrowserSource.open(path, modelPath: model) { stage, done, total in
+                guard stage == "latents" else { return }
+                if bar == nil { bar = ProgressBar(total: total, label: "importing delphi run", unit: "latents") }
+                bar?.update(done)
+            }
+        } catch let e as BrowserSource.OpenError {
+            throw BrowseError(description: e.description)
+        } catch {
+            throw BrowseError(description: "cannot open \(SafeText.sanitize(path)): \(error)")
+        }
+        bar?.finish()
+        let data = CacheBrowserData(cache: opened.cache, engine: EngineHost(cache: opened.cache, modelPath: model))
+        let environment = BrowserEnvironment(data: data, promptEngine: EnginePromptRunner(data: data),
+                                             actionRunner: nil)
         do {
             if let sig = try await CursesBrowser.run(environment: environment, theme: chosenTheme, noColor: noColor) {
                 throw ExitCode(128 + sig)
