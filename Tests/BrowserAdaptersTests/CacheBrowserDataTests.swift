@@ -63,7 +63,7 @@ final class CacheBrowserDataTests: XCTestCase {
         let top = try XCTUnwrap(d.windowGroups[0].windows.first)
         XCTAssertEqual(top.tokens.count, 16)
         XCTAssertTrue(top.tokens.allSatisfy { $0.hasPrefix(" w") })
-        XCTAssertEqual(top.maxActivation, try data.cache.parts[0].record(5).top[0].maxActivation)
+        XCTAssertEqual(top.activations, try data.cache.parts[0].record(5).top[0].activations)
         XCTAssertEqual(d.histogram.counts.reduce(0, +), try data.cache.parts[0].statistics(5).firingCount)
 
         XCTAssertEqual(data.scorers(part: 0, latent: 5), ["detection", "fuzz"])

@@ -52,10 +52,16 @@ enum CacheFixtures {
         try part.appendAnnotation(Annotation(kind: .explanation, latent: latent, method: "default", model: "fixture-llm",
                                              text: explanation))
         // Detection: 4 activating (3 right), 4 not (all right).
-        let det = (0 ..< 8).map { i in
-            AnnotationSample(strTokens: [" a", " b", " c"], activations: [0, i < 4 ? 2 : 0, 0], distance: i < 4 ? Double(i % 2) : -1,
-                             activating: i < 4, prediction: i < 4 ? i != 3 : false, probability: i < 4 ? (i != 3 ? 0.9 : 0.2) : 0.1,
-                             correct: i != 3, shownText: " a b c")
+        var det: [AnnotationSample] = []
+        for i in 0 ..< 8 {
+            let activating = i < 4
+            let prediction: Bool = activating ? i != 3 : false
+            let probability: Double = activating ? (i != 3 ? 0.9 : 0.2) : 0.1
+            let acts: [Float] = [0, activating ? 2 : 0, 0]
+            let distance: Double = activating ? Double(i % 2) : -1
+            det.append(AnnotationSample(strTokens: [" a", " b", " c"], activations: acts, distance: distance, activating: activating,
+                                        prediction: prediction, probability: probability, correct: prediction == activating,
+                                        shownText: " a b c"))
         }
         try part.appendAnnotation(Annotation(kind: .score, latent: latent, method: "detection", model: "fixture-llm",
                                              explanation: explanation, samples: det, metrics: ScoreMetrics.balancedAccuracy(of: det)))
