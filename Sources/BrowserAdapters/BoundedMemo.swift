@@ -28,3 +28,30 @@ struct LatentKey: Hashable, Sendable {
     var part: Int
     var latent: Int
 }
+
+/// A token bucket: `take()` succeeds at most `perSecond` times a second on average (bursts up to
+/// that many), so bulk scans fall back to cheaper work while interactive calls stay exact.
+final class RateBudget: @unchecked Sendable {
+    private let lock = NSLock()
+    private let rate: Double
+    private var tokens: Double
+    private var last = ContinuousClock.now
+
+    init(perSecond: Int) {
+        rate = Double(max(1, perSecond))
+        tokens = rate
+    }
+
+    func take() -> Bool {
+        lock.withLock {
+            let now = ContinuousClock.now
+            let elapsed = now - last
+            last = now
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            tokens = min(rate, tokens + seconds * rate)
+            guard tokens >= 1 else { return false }
+            tokens -= 1
+            return true
+        }
+    }
+}

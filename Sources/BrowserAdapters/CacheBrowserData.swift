@@ -16,10 +16,13 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
     public let parts: [PartInfo]
 
     /// Newest-annotation-count-tagged row extras (top tokens never change; verdicts follow annotations).
-    struct RowExtras { var annotationCount: Int; var verdict: HumanVerdict?; var topTokens: [String] }
-    let rowMemo = BoundedMemo<LatentKey, RowExtras>(capacity: 8192)
+    struct RowExtras { var annotationCount: Int; var verdict: HumanVerdict?; var topTokens: [String]? }
+    let rowMemo = BoundedMemo<LatentKey, RowExtras>(capacity: 32768)
     let headTableMemo = BoundedMemo<Int, [HeadTableRow]>(capacity: 16)
     let captureMemo = BoundedMemo<WindowCaptureKey, AttentionCapture>(capacity: 4)
+    /// Record reads for top tokens are rationed: list rows on screen get them at once, but a scan
+    /// of every latent (search, filter) would read the whole records file, so it skips them.
+    let recordBudget = RateBudget(perSecond: 600)
 
     /// Wraps an opened cache. `engine` defaults to one that finds the model through `ModelLocator`.
     public init(cache: LatentCacheDirectory, engine: EngineHost? = nil) {
@@ -58,7 +61,7 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
         return BrowserLatentSummary(index: latent, explanation: s.explanationPreview.map(Self.firstLine),
                                     density: s.densityPerToken, maxActivation: s.maxActivation,
                                     detection: s.bestDetection.map(Double.init), fuzz: s.bestFuzz.map(Double.init),
-                                    verdict: extras.verdict, topTokens: extras.topTokens)
+                                    verdict: extras.verdict, topTokens: extras.topTokens ?? [])
     }
 
     public func sortValue(part p: Int, latent: Int, column: SortColumn) -> Double? {
@@ -82,9 +85,13 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
 
     func rowExtras(part: LatentCachePart, partIndex: Int, latent: Int, annotationCount: Int) -> RowExtras {
         let key = LatentKey(part: partIndex, latent: latent)
-        if let m = rowMemo.value(key), m.annotationCount == annotationCount { return m }
-        let tokens = rowMemo.value(key)?.topTokens ?? topTokens(part: part, latent: latent)
-        let verdict = annotationCount > 0 ? (try? part.annotations(latent)).flatMap(Self.newestVerdict) : nil
+        let known = rowMemo.value(key)
+        if let m = known, m.annotationCount == annotationCount, m.topTokens != nil { return m }
+        let tokens = known?.topTokens ?? (recordBudget.take() ? topTokens(part: part, latent: latent) : nil)
+        let verdict: HumanVerdict?
+        if let m = known, m.annotationCount == annotationCount { verdict = m.verdict } else {
+            verdict = annotationCount > 0 ? (try? part.annotations(latent)).flatMap(Self.newestVerdict) : nil
+        }
         let extras = RowExtras(annotationCount: annotationCount, verdict: verdict, topTokens: tokens)
         rowMemo.set(key, extras)
         return extras
