@@ -11,9 +11,17 @@ enum CacheFixtures {
         return d
     }
 
-    /// A hook_z cache (9 heads × 64 via a fixture SAE) of 8 rows × 64 tokens and 40 latents:
-    /// latent l fires on tokens whose id ≡ l (mod 10). `vocabulary` replaces the display strings.
-    static func build(at root: String, latents: Int = 40, vocabulary: [[UInt8]]? = nil, withSAE: Bool = true) throws -> String {
+    static let smallExamples = ExampleConfiguration(windowLength: 16, quantiles: 2, perQuantile: 2, topCount: 4,
+                                                    randomCount: 3, histogramBins: 8, seed: 1)
+    /// Enough windows per quantile for explain/score sampling (4 train + 5 test per quantile).
+    static let actionExamples = ExampleConfiguration(windowLength: 16, quantiles: 2, perQuantile: 10, topCount: 4,
+                                                     randomCount: 20, histogramBins: 8, seed: 1)
+
+    /// A hook_z cache (9 heads × 64 via a fixture SAE) of `rows` rows × 64 tokens and 40 latents:
+    /// latent l < 39 fires on tokens whose id ≡ l (mod 10); latent 39 on every fourth token of even
+    /// rows (so it has non-activating windows). `vocabulary` replaces the display strings.
+    static func build(at root: String, latents: Int = 40, rows: Int = 8, examples: ExampleConfiguration = smallExamples,
+                      vocabulary: [[UInt8]]? = nil, withSAE: Bool = true) throws -> String {
         let saeFolder = root + "/sae"
         let dIn = 576
         if withSAE {
@@ -26,19 +34,18 @@ enum CacheFixtures {
             output: out,
             parts: [PartSpec(name: "blocks.3.attn.hook_z", hook: "blocks.3.attn.hook_z", latentCount: latents,
                              sae: SAEInfo(path: saeFolder, architecture: "topk", dIn: dIn))],
-            options: BuildOptions(examples: ExampleConfiguration(windowLength: 16, quantiles: 2, perQuantile: 2, topCount: 4,
-                                                                 randomCount: 3, histogramBins: 8, seed: 1),
-                                  rowLength: 64, keepAllActivations: true, checkpointEveryRows: 64),
+            options: BuildOptions(examples: examples, rowLength: 64, keepAllActivations: true, checkpointEveryRows: 64),
             metadata: CacheMetadata(model: "fixture", corpus: "fixture rows"), vocabulary: vocab, vocabularySource: "fixture")
-        for r in 0 ..< 8 {
+        for r in 0 ..< rows {
             let tokens = (0 ..< 64).map { (r * 7 + $0 * 3) % vocab.count }
             try builder.beginRow(tokens: tokens)
             for (p, t) in tokens.enumerated() {
                 var l = t % 10
-                while l < latents {
+                while l < latents - 1 {
                     builder.add(part: 0, position: p, latent: l, activation: Float(1 + (p + r) % 5) + Float(l) / 100)
                     l += 10
                 }
+                if r % 2 == 0, p % 4 == 0 { builder.add(part: 0, position: p, latent: latents - 1, activation: Float(1 + p % 7)) }
             }
             try builder.endRow()
         }
