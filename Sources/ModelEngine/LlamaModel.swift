@@ -96,6 +96,15 @@ public final class LlamaModel: Sendable {
         let result = try forward(tokens: tokens, logits: .all, interventions: interventions)
         return crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens.dropFirst()))
     }
+
+    /// `nextTokenCrossEntropy` for several sequences in one batched pass (T_i − 1 values each).
+    /// Logits for all positions are held at once: keep Σ T_i · vocab · 4 bytes in mind.
+    public func nextTokenCrossEntropy(batch: [[Int32]], interventions: [HookPoint: HookIntervention] = [:]) throws -> [[Float]] {
+        let results = try forward(batch: batch, logits: .all, interventions: interventions)
+        return zip(batch, results).map { tokens, result in
+            tokens.count < 2 ? [] : crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens.dropFirst()))
+        }
+    }
 }
 
 /// −log softmax(row t)[targets[t]] for each of the first targets.count rows of `logits` [rows, vocab].

@@ -146,6 +146,11 @@ final class HookAndForwardTests: XCTestCase {
         }
         // "lazy" → " dog" is easy for the model.
         XCTAssertLessThan(ce[7], 1.0)
+        // The batched form gives the same numbers per sequence.
+        let batch = try model.nextTokenCrossEntropy(batch: [fox, Array(fox.prefix(4)), [fox[0]]])
+        XCTAssertEqual(batch.map(\.count), [fox.count - 1, 3, 0])
+        for t in 0 ..< ce.count { XCTAssertEqual(batch[0][t], ce[t], accuracy: 1e-3) }
+        for t in 0 ..< 3 { XCTAssertEqual(batch[1][t], ce[t], accuracy: 1e-3) }
     }
 
     /// Prefill + Float steps in the KV cache give the logits of a full forward; quantized steps stay close.
