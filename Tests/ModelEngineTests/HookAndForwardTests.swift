@@ -171,6 +171,20 @@ final class HookAndForwardTests: XCTestCase {
         }
     }
 
+    /// Several tokens appended to a non-empty cache (multi-row attention starting past position 0).
+    func testAppendingABlockToTheCache() throws {
+        let model = try EngineFixtures.requireModel()
+        let full = try model.forward(tokens: fox, logits: .last)
+        let gen = Generator(model: model, maxLength: 16)
+        _ = try gen.append(Array(fox.prefix(3)))
+        let logits = try gen.append(Array(fox[3...]))
+        XCTAssertEqual(gen.tokens, fox)
+        let worst = zip(logits, full.logits).map { abs($0 - $1) }.max() ?? 0
+        print("[kv cache] block append: worst logit |Δ| \(worst)")
+        XCTAssertLessThan(worst, 1e-3)
+        XCTAssertThrowsError(try gen.append(Array(repeating: 1, count: 7)))  // 10 + 7 > 16
+    }
+
     func testGeneratorStopsAndSamplesReproducibly() throws {
         let model = try EngineFixtures.requireModel()
         XCTAssertTrue(model.stopTokenIDs.contains(2))  // <|im_end|>
