@@ -155,3 +155,25 @@ extension KernelTests {
         XCTAssertLessThan(worst, 1e-6)
     }
 }
+
+extension KernelTests {
+    func testDotProductAndWeightedSumMatchLoops() {
+        var rng = SplitMix64(seed: 5)
+        for count in [1, 15, 16, 64, 77] {
+            let a = randomFloats(count, &rng), b = randomFloats(count, &rng)
+            let fast = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in dotProduct(ap.baseAddress!, bp.baseAddress!, count: count) } }
+            let ref = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            XCTAssertEqual(Double(fast), ref, accuracy: 1e-5)
+        }
+        // out = Σ_j w_j · rows[j] with a row stride wider than the width.
+        let w = randomFloats(5, &rng), rows = randomFloats(5 * 12, &rng)
+        var out = [Float](repeating: 9, count: 8)
+        out.withUnsafeMutableBufferPointer { o in w.withUnsafeBufferPointer { wp in rows.withUnsafeBufferPointer { rp in
+            weightedSum(o.baseAddress!, weights: wp.baseAddress!, rows: rp.baseAddress!, stride: 12, count: 5, width: 8)
+        } } }
+        for i in 0 ..< 8 {
+            let ref = (0 ..< 5).reduce(0.0) { $0 + Double(w[$1]) * Double(rows[$1 * 12 + i]) }
+            XCTAssertEqual(Double(out[i]), ref, accuracy: 1e-5)
+        }
+    }
+}
