@@ -177,3 +177,36 @@ extension KernelTests {
         }
     }
 }
+
+extension KernelTests {
+    func testConfigValidationNamesTheProblem() {
+        let good = LlamaConfig(dim: 576, hiddenDim: 1536, layerCount: 30, headCount: 9, kvHeadCount: 3, vocabSize: 49152,
+                               contextLength: 8192, ropeBase: 100_000, normEpsilon: 1e-5)
+        XCTAssertNoThrow(try good.validate(path: "m.gguf"))
+        XCTAssertEqual(good.headDim, 64)
+        XCTAssertEqual(good.kvDim, 192)
+        XCTAssertEqual(good.groupSize, 3)
+        var bad = good
+        bad.kvHeadCount = 4
+        XCTAssertThrowsError(try bad.validate(path: "m.gguf")) { error in
+            XCTAssertTrue("\(error)".contains("head_count 9 is not a multiple of head_count_kv 4"), "\(error)")
+        }
+        bad = good
+        bad.dim = 0
+        XCTAssertThrowsError(try bad.validate(path: "m.gguf"))
+        bad = good
+        bad.ropeBase = .nan
+        XCTAssertThrowsError(try bad.validate(path: "m.gguf"))
+    }
+
+    func testModelLocatorPrecedence() {
+        let env = ["FEATURESCOPE_MODEL": "/env/model.gguf", "HOME": "/home/u"]
+        XCTAssertEqual(ModelLocator.resolve(explicit: "/flag.gguf", environment: env), "/flag.gguf")
+        XCTAssertEqual(ModelLocator.resolve(explicit: nil, environment: env), "/env/model.gguf")
+        XCTAssertEqual(ModelLocator.resolve(explicit: nil, environment: ["HOME": "/home/u"]),
+                       "/home/u/.cache/featurescope/SmolLM2-135M-Instruct.Q4_1.gguf")
+        XCTAssertThrowsError(try ModelLocator.locate(explicit: "/no/such/model.gguf")) { error in
+            XCTAssertTrue("\(error)".contains("featurescope model fetch"))
+        }
+    }
+}
