@@ -210,3 +210,26 @@ extension KernelTests {
         }
     }
 }
+
+extension KernelTests {
+    /// Many small jobs from two callers at once: every job runs exactly once and is done when `run` returns.
+    func testSpinWorkerRunsEveryJobOnce() throws {
+        guard #available(macOS 15.0, *) else { throw XCTSkip("SpinWorker needs the Synchronization module") }
+        let perCaller = 3000
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 2 * perCaller)
+        counts.initialize(repeating: 0, count: 2 * perCaller)
+        defer { counts.deallocate() }
+        let shared = UncheckedSendable(counts)
+        DispatchQueue.concurrentPerform(iterations: 2) { caller in
+            for i in 0 ..< perCaller {
+                let slot = caller * perCaller + i
+                var mine = 0
+                SpinWorker.shared.run(mine: { mine = 1 }, other: { shared.value[slot] += 1 })
+                // The other half must be finished when run returns.
+                XCTAssertEqual(shared.value[slot], 1)
+                XCTAssertEqual(mine, 1)
+            }
+        }
+        XCTAssertEqual((0 ..< 2 * perCaller).filter { counts[$0] != 1 }.count, 0)
+    }
+}
