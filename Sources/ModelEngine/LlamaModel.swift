@@ -18,6 +18,8 @@ public final class LlamaModel: Sendable {
     public let decodeThreads: Int
     /// Seconds spent loading (parse + dequantize + repack).
     public let loadSeconds: Double
+    /// Scratch memory reused between forward passes.
+    let statePool = RunStatePool()
 
     /// Loads the GGUF at `path`.
     public convenience init(path: String, decodeThreads: Int? = nil) throws {
@@ -81,7 +83,8 @@ public final class LlamaModel: Sendable {
             spans.append(SequenceSpan(row: row, count: seq.count, startPos: 0))
             row += seq.count
         }
-        let state = RunState(config: config, capacity: row)
+        let state = statePool.take(config: config, capacity: row)
+        defer { statePool.give(state) }
         return try run(tokens: batch.flatMap { $0 }, spans: spans, state: state, cache: nil,
                        captures: captures, logits: logits, interventions: interventions, quantized: false)
     }

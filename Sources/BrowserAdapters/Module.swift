@@ -1,0 +1,2 @@
+/// Placeholder so the target builds; replaced by real code.
+enum BrowserAdaptersModule {}
