@@ -1,0 +1,109 @@
+import Foundation
+import CBLAS
+
+extension TopKTrainer {
+    /// AuxK forward: per token, the top `kAux` dead latents (by pre-activation) reconstruct
+    /// the residual. Writes `auxResidual = ê − e` with e = x − x̂ = −residual, fills
+    /// `auxIndices`/`auxValues`, and returns Σ‖ê − e‖² / tv (unscaled).
+    func auxForward(x: UnsafePointer<Float>, kAux: Int, deadCount: Int, tv: Float) -> Float {
+        let B = config.batchSize, d = config.dIn, n = config.dSAE, threads = config.threads
+        let pre = self.pre.pointer, bEnc = sae.encoderBias.pointer, dec = sae.decoder.pointer
+        let res = residual.pointer, aux = auxResidual.pointer
+        let aIdx = auxIndices, aVal = auxValues.pointer, dead = deadList
+        var sums = [Double](repeating: 0, count: threads)
+        sums.withUnsafeMutableBufferPointer { sb in
+            let sp = sb.baseAddress!
+            parallelFor(threads) { t in
+                let lo = B * t / threads, hi = B * (t + 1) / threads
+                var s: Double = 0
+                for b in lo ..< hi {
+                    let vOut = aVal + b * kAux, iOut = aIdx + b * kAux
+                    TopKSelect.select(pre + b * n, bias: bEnc, candidates: dead, candidateCount: deadCount,
+                                      k: kAux, values: vOut, indices: iOut)
+                    let r = aux + b * d, e = res + b * d
+                    // ê − e = ê + residual
+                    r.update(from: e, count: d)
+                    for j in 0 ..< kAux {
+                        let v = vOut[j]
+                        if v > 0 {
+                            cblas_saxpy(Int32(d), v, dec + Int(iOut[j]) * d, 1, r, 1)
+                        } else {
+                            vOut[j] = 0
+                        }
+                    }
+                    s += Double(cblas_sdot(Int32(d), r, 1, r, 1))
+                }
+                sp[t] = s
+            }
+        }
+        return Float(sums.reduce(0, +) / Double(tv))
+    }
+
+    /// Accumulates the gradients of active latents, given dL/dx̂ per token (`grad`, `[B, dIn]`)
+    /// and each token's `perRow` latents (indices, post-ReLU values; value 0 = inactive).
+    ///
+    /// For an active latent l of token b with activation a: dL/da = grad_b · W_dec[l];
+    /// W_dec[l] += a·grad_b; b_enc[l] += dL/da; W_encᵀ[l] += dL/da · (x_b − b_dec).
+    /// Threads own disjoint latent sets (l mod threads), so the scatters never collide.
+    func scatterGradients(grad: UnsafePointer<Float>, indices: UnsafePointer<Int32>,
+                          values: UnsafePointer<Float>, perRow: Int) {
+        let B = config.batchSize, d = config.dIn, threads = config.threads
+        let dec = sae.decoder.pointer, xc = centered.pointer
+        let gEnc = self.gEnc.pointer, gDec = self.gDec.pointer, gEncBias = self.gEncBias.pointer
+        parallelFor(threads) { t in
+            for b in 0 ..< B {
+                let g = grad + b * d, xb = xc + b * d
+                for j in 0 ..< perRow {
+                    let a = values[b * perRow + j]
+                    if a <= 0 { continue }
+                    let l = Int(indices[b * perRow + j])
+                    if l % threads != t { continue }
+                    let w = dec + l * d
+                    let da = cblas_sdot(Int32(d), g, 1, w, 1)
+                    cblas_saxpy(Int32(d), a, g, 1, gDec + l * d, 1)
+                    gEncBias[l] += da
+                    cblas_saxpy(Int32(d), da, xb, 1, gEnc + l * d, 1)
+                }
+            }
+        }
+    }
+
+    /// Removes from each decoder-row gradient its component along the (unit) row, as
+    /// sparsify does, so Adam does not fight the renormalisation.
+    func removeParallelDecoderGradient() {
+        let d = config.dIn, dec = sae.decoder.pointer, g = gDec.pointer
+        parallelRanges(count: config.dSAE, threads: config.threads) { lo, hi in
+            for l in lo ..< hi {
+                let gl = g + l * d, wl = dec + l * d
+                let c = cblas_sdot(Int32(d), gl, 1, wl, 1)
+                if c != 0 { cblas_saxpy(Int32(d), -c, wl, 1, gl, 1) }
+            }
+        }
+    }
+
+    /// Adam (PyTorch's formulation, no weight decay) on all parameters; zeroes the gradients.
+    func adamUpdate(lr: Float) {
+        let b1 = config.adamBeta1, b2 = config.adamBeta2, eps = config.adamEpsilon
+        let bc1 = 1 - Float(pow(Double(b1), Double(step)))
+        let bc2 = 1 - Float(pow(Double(b2), Double(step)))
+        let stepSize = lr / bc1
+        let invSqrtBc2 = 1 / bc2.squareRoot()
+        let groups: [(FloatBuffer, FloatBuffer, FloatBuffer, FloatBuffer)] = [
+            (sae.encoder, gEnc, mEnc, vEnc), (sae.decoder, gDec, mDec, vDec),
+            (sae.encoderBias, gEncBias, mEncBias, vEncBias), (sae.decoderBias, gDecBias, mDecBias, vDecBias),
+        ]
+        for (p, g, m, v) in groups {
+            let pp = p.pointer, gp = g.pointer, mp = m.pointer, vp = v.pointer
+            parallelRanges(count: p.count, threads: p.count > 65536 ? config.threads : 1) { lo, hi in
+                for i in lo ..< hi {
+                    let gi = gp[i]
+                    let mi = b1 * mp[i] + (1 - b1) * gi
+                    let vi = b2 * vp[i] + (1 - b2) * gi * gi
+                    mp[i] = mi; vp[i] = vi
+                    pp[i] -= stepSize * mi / (vi.squareRoot() * invSqrtBc2 + eps)
+                    gp[i] = 0
+                }
+            }
+        }
+    }
+}
