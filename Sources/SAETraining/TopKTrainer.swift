@@ -14,6 +14,22 @@ public struct TopKStepStats: Codable, Equatable, Sendable {
     public var learningRate: Float
 }
 
+/// Wall-clock seconds spent in each phase of the training steps so far (for profiling).
+public struct TrainingPhaseTimes: Codable, Equatable, Sendable {
+    public var statistics: Double = 0
+    public var encoder: Double = 0
+    public var decoder: Double = 0
+    public var auxK: Double = 0
+    public var backward: Double = 0
+    public var adam: Double = 0
+
+    public var total: Double { statistics + encoder + decoder + auxK + backward + adam }
+}
+
+@inline(__always) func monotonicSeconds() -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
+}
+
 /// Trains a TopK SAE with Adam, a unit-norm decoder and the AuxK loss.
 ///
 /// Per step, on a batch X (already scaled): x̂ = b_dec + Σ_topk relu(pre)·W_dec with
@@ -36,6 +52,8 @@ public final class TopKTrainer: @unchecked Sendable {
     public internal(set) var fireCounts: [Int64]
     /// Tokens seen since the fire counters were last reset.
     public internal(set) var fireCountTokens: Int64 = 0
+    /// Time per phase, accumulated over the steps of this process.
+    public internal(set) var phaseTimes = TrainingPhaseTimes()
 
     // Adam moments, in the same layout as the parameters.
     let mEnc, vEnc, mEncBias, vEncBias, mDec, vDec, mDecBias, vDecBias: FloatBuffer
@@ -104,6 +122,12 @@ public final class TopKTrainer: @unchecked Sendable {
         let B = config.batchSize, d = config.dIn, n = config.dSAE, k = config.k
         let threads = config.threads
 
+        var t0 = monotonicSeconds()
+        func lap(_ field: WritableKeyPath<TrainingPhaseTimes, Double>) {
+            let t = monotonicSeconds()
+            phaseTimes[keyPath: field] += t - t0
+            t0 = t
+        }
         // Total variance of the batch (the FVU denominator).
         let mu = mean.pointer
         mu.update(repeating: 0, count: d)
@@ -118,9 +142,11 @@ public final class TopKTrainer: @unchecked Sendable {
         }
         let tv = Float(max(totalVariance, 1e-12))
 
+        lap(\.statistics)
         // Forward: encoder (dense), TopK, sparse decoder, residual = x̂ − x.
         sae.encode(x, rows: B, centered: centered.pointer, pre: pre.pointer, indices: topIndices,
                    values: topValues.pointer, threads: threads)
+        lap(\.encoder)
         let res = residual.pointer, vals = topValues.pointer, idx = topIndices
         let dec = sae.decoder.pointer, bDec = sae.decoderBias.pointer
         var sqErr = [Double](repeating: 0, count: threads)
@@ -148,6 +174,7 @@ public final class TopKTrainer: @unchecked Sendable {
             }
         }
         let fvu = Float(sqErr.reduce(0, +) / Double(tv))
+        lap(\.decoder)
         let l0 = Float(active.reduce(0, +)) / Float(B)
 
         // Dead latents (before this step's firing is counted).
@@ -165,6 +192,7 @@ public final class TopKTrainer: @unchecked Sendable {
             auxLoss = auxForward(x: x, kAux: kAux, deadCount: deadCount, tv: tv) * auxScale
         }
 
+        lap(\.auxK)
         // Backward. d(FVU)/d(x̂) = 2·res / tv; AuxK: coefficient · scale · 2·(ê − e) / tv.
         cblas_sscal(Int32(B * d), 2 / tv, res, 1)
         if kAux > 0 && config.auxKCoefficient > 0 {
@@ -185,6 +213,7 @@ public final class TopKTrainer: @unchecked Sendable {
             throw TrainingError.diverged(step: step, what: fvu.isFinite ? "AuxK loss" : "FVU")
         }
         step += 1
+        lap(\.backward)
         adamUpdate(lr: lr)
         sae.normalizeDecoderRows(threads: threads)
 
@@ -196,6 +225,7 @@ public final class TopKTrainer: @unchecked Sendable {
             fireCounts[l] += 1
         }
         fireCountTokens += Int64(B)
+        lap(\.adam)
         return TopKStepStats(fvu: fvu, auxKLoss: auxLoss, l0: l0, deadFraction: Float(deadCount) / Float(n),
                              learningRate: lr)
     }

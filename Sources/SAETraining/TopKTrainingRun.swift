@@ -56,6 +56,14 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     public var denseFraction: Float
     /// Training tokens per second of this invocation (data loading included, setup excluded).
     public var tokensPerSecond: Double
+    /// Training tokens per CPU-second of this process (all threads): a load-independent cost measure.
+    public var tokensPerCPUSecond: Double
+    /// Seconds spent gathering batches from the store (f16 → f32, random access).
+    public var dataSeconds: Double
+    /// Seconds per phase of the optimiser steps.
+    public var phaseSeconds: TrainingPhaseTimes
+    /// OpenBLAS kernel set in use.
+    public var blasCore: String
     public var secondsTraining: Double
     public var finished: Bool
 }
@@ -127,6 +135,8 @@ public enum TopKTrainingRun {
         let bar = ProgressBar(total: config.totalSteps * B, label: "train \(options.provenance.hookName)", unit: "tok",
                               initial: startStep * B, enabled: options.showProgress)
         let started = Date()
+        let cpuStart = processCPUSeconds()
+        var dataSeconds: Double = 0
         var acc = StatsAccumulator(), tail = StatsAccumulator()
         let tailFrom = max(startStep, lastStep - max(1, (lastStep - startStep) / 20))
         var lastLogTime = started
@@ -134,7 +144,9 @@ public enum TopKTrainingRun {
         for s in startStep ..< lastStep {
             if s == windowStartStep { trainer.resetFireCounts() }
             let idx = sampler.indices(forStep: s)
+            let g0 = monotonicSeconds()
             idx.withUnsafeBufferPointer { source.gather($0, scale: scale, into: x.pointer) }
+            dataSeconds += monotonicSeconds() - g0
             let st = try trainer.trainStep(x.pointer)
             acc.add(st)
             if s >= tailFrom { tail.add(st) }
@@ -155,6 +167,7 @@ public enum TopKTrainingRun {
             }
         }
         let seconds = Date().timeIntervalSince(started)
+        let cpuSeconds = processCPUSeconds() - cpuStart
         bar.finish()
         let finished = trainer.step >= config.totalSteps
         let counted = max(trainer.fireCountTokens, 1)
@@ -175,6 +188,8 @@ public enum TopKTrainingRun {
             neverFiredFraction: Float(fractions.filter { $0 == 0 }.count) / n,
             denseFraction: Float(fractions.filter { $0 > 0.1 }.count) / n,
             tokensPerSecond: Double((lastStep - startStep) * B) / max(seconds, 1e-9),
+            tokensPerCPUSecond: Double((lastStep - startStep) * B) / max(cpuSeconds, 1e-9),
+            dataSeconds: dataSeconds, phaseSeconds: trainer.phaseTimes, blasCore: BLASSetup.coreName,
             secondsTraining: seconds, finished: finished)
         try AtomicFile.writeJSON(summary, to: out + "/training_summary.json")
         return summary
@@ -187,6 +202,18 @@ public enum TopKTrainingRun {
                                          hookName: options.provenance.hookName)
         try TrainingCheckpoint.save(trainer, state: st, directory: options.outputDirectory)
     }
+}
+
+/// User + system CPU seconds of this process so far (all threads).
+func processCPUSeconds() -> Double {
+    var u = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    #else
+    getrusage(RUSAGE_SELF, &u)
+    #endif
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) * 1e-6
+        + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) * 1e-6
 }
 
 /// Running means of step statistics.
