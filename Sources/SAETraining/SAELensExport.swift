@@ -3,7 +3,7 @@ import FeaturescopeCore
 import TensorFormats
 
 /// Where an SAE's training activations came from (goes into SAELens' `metadata`).
-public struct SAEProvenance: Codable, Equatable, Sendable {
+public struct TrainingProvenance: Codable, Equatable, Sendable {
     public var modelName: String
     public var hookName: String
     public var contextSize: Int
@@ -37,7 +37,7 @@ public enum SAELensExport {
     /// The SAELens version whose format is written (v6 nested config).
     public static let saeLensFormatVersion = "6.12.1"
 
-    public static func write(_ sae: TopKSAEWeights, inputScale: Float, provenance: SAEProvenance,
+    public static func write(_ sae: TopKSAEWeights, inputScale: Float, provenance: TrainingProvenance,
                              firingFraction: [Float]?, to directory: String) throws {
         guard inputScale > 0, inputScale.isFinite else {
             throw TrainingError.invalidConfig("input scale \(inputScale) must be positive and finite")
@@ -78,7 +78,7 @@ public enum SAELensExport {
     }
 
     /// The nested SAELens v6 `cfg.json` contents.
-    public static func configDictionary(dIn: Int, dSAE: Int, k: Int, provenance p: SAEProvenance) -> [String: Any] {
+    public static func configDictionary(dIn: Int, dSAE: Int, k: Int, provenance p: TrainingProvenance) -> [String: Any] {
         let meta: [String: Any] = [
             "model_name": p.modelName,
             "hook_name": p.hookName,

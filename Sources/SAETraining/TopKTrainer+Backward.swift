@@ -44,26 +44,54 @@ extension TopKTrainer {
     ///
     /// For an active latent l of token b with activation a: dL/da = grad_b · W_dec[l];
     /// W_dec[l] += a·grad_b; b_enc[l] += dL/da; W_encᵀ[l] += dL/da · (x_b − b_dec).
-    /// Threads own disjoint latent sets (l mod threads), so the scatters never collide.
+    /// The (token, latent) pairs are first bucketed by latent (counting sort), so each latent's
+    /// three rows stay in cache while its tokens are added, and threads take contiguous latent
+    /// ranges holding about the same number of pairs: the scatters never collide.
     func scatterGradients(grad: UnsafePointer<Float>, indices: UnsafePointer<Int32>,
                           values: UnsafePointer<Float>, perRow: Int) {
-        let B = config.batchSize, d = config.dIn, threads = config.threads
+        let B = config.batchSize, d = config.dIn, n = config.dSAE, threads = config.threads
+        let starts = pairStarts, order = pairOrder
+        starts.update(repeating: 0, count: n + 1)
+        for i in 0 ..< B * perRow where values[i] > 0 { starts[Int(indices[i]) + 1] += 1 }
+        for l in 0 ..< n { starts[l + 1] += starts[l] }
+        let total = starts[n]
+        guard total > 0 else { return }
+        // Fill buckets (using pairCursor as the running write position per latent).
+        let cursor = pairCursor
+        cursor.update(from: starts, count: n)
+        for i in 0 ..< B * perRow where values[i] > 0 {
+            let l = Int(indices[i])
+            order[cursor[l]] = Int32(truncatingIfNeeded: i)
+            cursor[l] += 1
+        }
+        // Split latents so each thread gets about total/threads pairs.
+        var bounds = [0]
+        var l = 0
+        for t in 1 ..< threads {
+            let target = total * t / threads
+            while l < n && starts[l] < target { l += 1 }
+            bounds.append(l)
+        }
+        bounds.append(n)
         let dec = sae.decoder.pointer, xc = centered.pointer
         let gEnc = self.gEnc.pointer, gDec = self.gDec.pointer, gEncBias = self.gEncBias.pointer
         parallelFor(threads) { t in
-            for b in 0 ..< B {
-                let g = grad + b * d, xb = xc + b * d
-                for j in 0 ..< perRow {
-                    let a = values[b * perRow + j]
-                    if a <= 0 { continue }
-                    let l = Int(indices[b * perRow + j])
-                    if l % threads != t { continue }
-                    let w = dec + l * d
+            for l in bounds[t] ..< bounds[t + 1] {
+                let lo = starts[l], hi = starts[l + 1]
+                if lo == hi { continue }
+                let w = dec + l * d, gd = gDec + l * d, ge = gEnc + l * d
+                var biasGrad: Float = 0
+                for p in lo ..< hi {
+                    let i = Int(order[p])
+                    let b = i / perRow
+                    let a = values[i]
+                    let g = grad + b * d
                     let da = cblas_sdot(Int32(d), g, 1, w, 1)
-                    cblas_saxpy(Int32(d), a, g, 1, gDec + l * d, 1)
-                    gEncBias[l] += da
-                    cblas_saxpy(Int32(d), da, xb, 1, gEnc + l * d, 1)
+                    cblas_saxpy(Int32(d), a, g, 1, gd, 1)
+                    cblas_saxpy(Int32(d), da, xc + b * d, 1, ge, 1)
+                    biasGrad += da
                 }
+                gEncBias[l] += biasGrad
             }
         }
     }

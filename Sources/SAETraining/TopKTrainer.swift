@@ -64,6 +64,10 @@ public final class TopKTrainer: @unchecked Sendable {
     let topValues, auxValues: FloatBuffer
     let topIndices, auxIndices: UnsafeMutablePointer<Int32>
     let deadList: UnsafeMutablePointer<Int32>
+    /// Counting-sort scratch of the gradient scatter: bucket starts [dSAE + 1], cursors [dSAE],
+    /// and (token, slot) pair order [batch × max(k, auxK)].
+    let pairStarts, pairCursor: UnsafeMutablePointer<Int>
+    let pairOrder: UnsafeMutablePointer<Int32>
 
     /// Creates a trainer around `sae` (taken over and updated in place).
     public init(config: TopKTrainingConfig, sae: TopKSAEWeights) throws {
@@ -94,6 +98,13 @@ public final class TopKTrainer: @unchecked Sendable {
         auxIndices.initialize(repeating: 0, count: b * ka)
         deadList = .allocate(capacity: n)
         deadList.initialize(repeating: 0, count: n)
+        pairStarts = .allocate(capacity: n + 1)
+        pairStarts.initialize(repeating: 0, count: n + 1)
+        pairCursor = .allocate(capacity: n)
+        pairCursor.initialize(repeating: 0, count: n)
+        let maxPairs = b * max(config.k, ka)
+        pairOrder = .allocate(capacity: maxPairs)
+        pairOrder.initialize(repeating: 0, count: maxPairs)
         tokensSinceFired = [Int64](repeating: 0, count: n)
         fireCounts = [Int64](repeating: 0, count: n)
     }
@@ -102,6 +113,9 @@ public final class TopKTrainer: @unchecked Sendable {
         topIndices.deallocate()
         auxIndices.deallocate()
         deadList.deallocate()
+        pairStarts.deallocate()
+        pairCursor.deallocate()
+        pairOrder.deallocate()
     }
 
     /// Resets the per-latent fire counters (e.g. at the start of the last epoch).

@@ -5,7 +5,7 @@ import FeaturescopeCore
 public struct TrainingRunOptions: Sendable {
     /// Output folder: SAELens files, `train_log.jsonl`, `training_summary.json`, checkpoint.
     public var outputDirectory: String
-    public var provenance: SAEProvenance
+    public var provenance: TrainingProvenance
     /// Save a checkpoint every this many steps (0 = never).
     public var checkpointEvery: Int = 250
     /// Write a log line every this many steps (averages over the interval).
@@ -18,7 +18,7 @@ public struct TrainingRunOptions: Sendable {
     /// Stop after this many steps of this invocation (for tests of interruption; nil = run to the end).
     public var stopAfterSteps: Int?
 
-    public init(outputDirectory: String, provenance: SAEProvenance) {
+    public init(outputDirectory: String, provenance: TrainingProvenance) {
         self.outputDirectory = outputDirectory
         self.provenance = provenance
     }

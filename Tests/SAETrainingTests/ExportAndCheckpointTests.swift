@@ -23,7 +23,7 @@ final class ExportAndCheckpointTests: XCTestCase {
         for l in 0 ..< n { sae.encoderBias.pointer[l] = rng.nextGaussian() * 0.1 }
         let scale: Float = 2.5
         let fractions = (0 ..< n).map { Float($0) / Float(n) / 2 }
-        let prov = SAEProvenance(modelName: "SmolLM2-135M-Instruct", hookName: "blocks.3.attn.hook_z",
+        let prov = TrainingProvenance(modelName: "SmolLM2-135M-Instruct", hookName: "blocks.3.attn.hook_z",
                                  contextSize: 128, datasetPath: "work-data/corpus/train.tokens")
         try SAELensExport.write(sae, inputScale: scale, provenance: prov, firingFraction: fractions, to: dir)
 
@@ -85,7 +85,7 @@ final class ExportAndCheckpointTests: XCTestCase {
         var config = TopKTrainingConfig(dIn: 16, dSAE: 48, k: 2, batchSize: 64, totalSteps: 60)
         config.deadTokenThreshold = 500
         config.auxK = 8
-        let prov = SAEProvenance(modelName: "synthetic", hookName: "blocks.1.attn.hook_z", contextSize: 1, datasetPath: "s")
+        let prov = TrainingProvenance(modelName: "synthetic", hookName: "blocks.1.attn.hook_z", contextSize: 1, datasetPath: "s")
 
         var a = TrainingRunOptions(outputDirectory: dir + "/a", provenance: prov)
         a.showProgress = false

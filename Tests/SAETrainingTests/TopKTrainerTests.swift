@@ -106,7 +106,7 @@ final class TopKTrainerTests: XCTestCase {
         config.auxK = 16
         let dir = NSTemporaryDirectory() + "fs-train-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var options = TrainingRunOptions(outputDirectory: dir, provenance: SAEProvenance(
+        var options = TrainingRunOptions(outputDirectory: dir, provenance: TrainingProvenance(
             modelName: "synthetic", hookName: "blocks.0.attn.hook_z", contextSize: 1, datasetPath: "synthetic"))
         options.showProgress = false
         options.checkpointEvery = 0

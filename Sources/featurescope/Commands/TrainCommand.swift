@@ -104,7 +104,7 @@ struct TrainCommand: AsyncParsableCommand {
         config.seed = seed
         config.threads = max(1, threads)
         let m = reader.manifest
-        var options = TrainingRunOptions(outputDirectory: out, provenance: SAEProvenance(
+        var options = TrainingRunOptions(outputDirectory: out, provenance: TrainingProvenance(
             modelName: m.modelName, hookName: hook, contextSize: m.contextSize, datasetPath: m.tokensFile))
         options.checkpointEvery = checkpointEvery
         options.logEvery = logEvery
