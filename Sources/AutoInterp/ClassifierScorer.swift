@@ -1,0 +1,227 @@
+import Foundation
+
+/// delphi's detection and fuzzing scorers.
+///
+/// Samples (test positives + negatives) are shuffled with a seeded generator, cut into batches
+/// of `batchSize`, and each batch is shown as `Example i:` lines under `Latent explanation:` and
+/// `Text examples:`. The reply must hold a Python list of exactly `batchSize` 0/1 values, else
+/// the whole batch's predictions are null. With logprobs, each answer's probability is
+/// P(1)/(P(0)+P(1)) over the top alternatives.
+public struct ClassifierScorer: Sendable {
+    public enum Method: String, Codable, Sendable, CaseIterable {
+        /// Plain examples: does the text contain the latent?
+        case detection
+        /// Highlighted examples: are the highlighted tokens the latent's?
+        case fuzz
+    }
+
+    /// How fuzzing builds its wrongly highlighted negatives.
+    public enum FuzzNegatives: String, Codable, Sendable {
+        /// delphi's default: random tokens of the non-activating windows.
+        case randomNonActivating = "default"
+        /// delphi's "active": copies of the test examples with random tokens highlighted.
+        case mislabeledActivating = "active"
+    }
+
+    public struct Options: Sendable {
+        /// Examples per request (delphi: 5).
+        public var batchSize = 5
+        /// Fuzzing highlights tokens with activation ≥ threshold × example maximum.
+        public var threshold: Float = 0.3
+        /// Top alternatives requested per token (0: no logprobs, no probabilities).
+        public var topLogprobs = 5
+        public var temperature = 0.0
+        public var maxTokens = 100
+        /// Seed of the shuffle and of fuzzing's random highlights (mixed with the latent).
+        public var seed: UInt64 = 22
+        public var fuzzNegatives: FuzzNegatives = .randomNonActivating
+        /// Use `NextTokenProbabilityClient` when the client offers it (the embedded model).
+        public var useNextTokenProbabilities = true
+        public init() {}
+    }
+
+    public let method: Method
+    public let client: any LLMClient
+    public let options: Options
+
+    public init(method: Method, client: any LLMClient, options: Options = Options()) {
+        self.method = method
+        self.client = client
+        self.options = options
+    }
+
+    public var promptVersion: String {
+        method == .detection ? ScorerPrompts.detectionVersion : ScorerPrompts.fuzzVersion
+    }
+
+    // MARK: - Samples
+
+    /// Builds and shuffles the samples (text as the scorer will see it), deterministically.
+    public func prepareSamples(_ sampled: SampledExamples) -> [ScoredSample] {
+        var rng = SplitMix64(seed: SplitMix64.seed(options.seed, UInt64(truncatingIfNeeded: sampled.latent),
+                                                   method == .detection ? 3 : 4))
+        var samples: [ScoredSample] = []
+        switch method {
+        case .detection:
+            for ex in sampled.test + sampled.nonActivating {
+                samples.append(sample(ex, activating: ex.distance >= 0, shown: ex.text))
+            }
+        case .fuzz:
+            let nIncorrect = Self.meanNonzeroCeil(sampled.test)
+            switch options.fuzzNegatives {
+            case .randomNonActivating:
+                for ex in sampled.nonActivating {
+                    samples.append(sample(ex, activating: false, shown: misHighlight(ex, n: nIncorrect, rng: &rng)))
+                }
+            case .mislabeledActivating:
+                for var ex in sampled.test {
+                    let shown = misHighlight(ex, n: nIncorrect, rng: &rng)
+                    ex.distance = -1
+                    samples.append(sample(ex, activating: false, shown: shown))
+                }
+            }
+            for ex in sampled.test {
+                let cut = ex.maxActivation * options.threshold
+                let shown = ExplainerFormatting.highlight(ex.tokens) { ex.activations[$0] >= cut }
+                samples.append(sample(ex, activating: true, shown: shown))
+            }
+        }
+        rng.shuffle(&samples)
+        return samples
+    }
+
+    private func sample(_ ex: ActivationWindow, activating: Bool, shown: String) -> ScoredSample {
+        ScoredSample(strTokens: ex.tokens, activations: ex.activations, distance: ex.distance,
+                     activating: activating, shownText: shown)
+    }
+
+    /// ⌈mean number of nonzero tokens per test example⌉ (0 without examples).
+    public static func meanNonzeroCeil(_ examples: [ActivationWindow]) -> Int {
+        guard !examples.isEmpty else { return 0 }
+        let total = examples.reduce(0) { $0 + $1.nonzeroCount }
+        return (total + examples.count - 1) / examples.count
+    }
+
+    /// Highlights `n` random tokens among those at or below threshold × the example maximum.
+    private func misHighlight(_ ex: ActivationWindow, n: Int, rng: inout SplitMix64) -> String {
+        let cut = ex.maxActivation * options.threshold
+        let candidates = ex.activations.indices.filter { ex.activations[$0] <= cut && $0 < ex.tokens.count }
+        let chosen = Set(rng.sample(candidates, min(n, candidates.count)))
+        return ExplainerFormatting.highlight(ex.tokens) { chosen.contains($0) }
+    }
+
+    // MARK: - Prompt
+
+    /// The chat messages for one batch.
+    public func messages(explanation: String, batch: [String]) -> [ChatMessage] {
+        let system = method == .detection ? ScorerPrompts.detectionSystem : ScorerPrompts.fuzzSystem
+        let demo = method == .detection ? ScorerPrompts.detectionDemo : ScorerPrompts.fuzzDemo
+        return [
+            .system(system),
+            .user(ScorerPrompts.userContent(explanation: demo.explanation, examples: demo.examples)),
+            .assistant(demo.answer),
+            .user(ScorerPrompts.userContent(explanation: explanation, examples: batch)),
+        ]
+    }
+
+    // MARK: - Scoring
+
+    /// Scores one latent. Never throws for a failed request or reply: that batch's predictions
+    /// are null and `batchFailures` says why (`requestFailures` counts failed requests).
+    /// Throws only `CancellationError`.
+    public func score(_ sampled: SampledExamples, explanation: String) async throws -> ScoreRecord {
+        var samples = prepareSamples(sampled)
+        var failures: [String] = []
+        var requestFailures = 0
+        let size = max(1, options.batchSize)
+        var start = 0
+        while start < samples.count {
+            try Task.checkCancellation()
+            let end = min(samples.count, start + size)
+            let texts = samples[start..<end].map(\.shownText)
+            let outcome = await scoreBatch(explanation: explanation, texts: texts)
+            let batchNo = start / size
+            switch outcome {
+            case .answered(let predictions, let probabilities, let note):
+                for (k, i) in (start..<end).enumerated() {
+                    samples[i].prediction = predictions[k]
+                    samples[i].correct = predictions[k] == samples[i].activating
+                    samples[i].probability = probabilities?[k]
+                }
+                if let note { failures.append("batch \(batchNo): \(note)") }
+            case .unparsable(let why):
+                failures.append("batch \(batchNo): \(why)")
+            case .requestFailed(let why):
+                if Task.isCancelled { throw CancellationError() }
+                requestFailures += 1
+                failures.append("batch \(batchNo): request failed: \(why)")
+            }
+            start = end
+        }
+        var record = ScoreRecord(latent: sampled.latent, hook: sampled.hook,
+                                 provenance: Provenance(method: method.rawValue, model: client.modelName,
+                                                        endpoint: client.endpointName, promptVersion: promptVersion),
+                                 explanation: explanation, samples: samples, batchFailures: failures)
+        record.requestFailures = requestFailures
+        return record
+    }
+
+    enum BatchOutcome {
+        case answered([Bool], [Double]?, note: String?)
+        case unparsable(String)
+        case requestFailed(String)
+    }
+
+    func scoreBatch(explanation: String, texts: [String]) async -> BatchOutcome {
+        let msgs = messages(explanation: explanation, batch: texts)
+        if options.useNextTokenProbabilities, let direct = client as? any NextTokenProbabilityClient {
+            return await scoreByNextToken(direct, messages: msgs, count: texts.count)
+        }
+        let request = ChatRequest(messages: msgs, temperature: options.temperature,
+                                  maxTokens: options.maxTokens, topLogprobs: options.topLogprobs)
+        let reply: ChatResponse
+        do {
+            reply = try await client.complete(request)
+        } catch {
+            return .requestFailed(String(describing: error))
+        }
+        switch ReplyParsing.parseBinaryList(reply.text, count: texts.count) {
+        case .failure(let why):
+            return .unparsable(why.description)
+        case .success(let predictions):
+            guard options.topLogprobs > 0 else { return .answered(predictions, nil, note: nil) }
+            guard let lp = reply.logprobs else {
+                return .answered(predictions, nil, note: "endpoint returned no logprobs")
+            }
+            if let probs = ReplyParsing.binaryProbabilities(lp, reply: reply.text, count: texts.count) {
+                return .answered(predictions, probs, note: nil)
+            }
+            return .answered(predictions, nil, note: "logprobs did not line up with the answers")
+        }
+    }
+
+    /// Teacher-forced list: the assistant turn is `[`, then each answer is the likelier of
+    /// "0"/"1", followed by `, ` (or `]`).
+    private func scoreByNextToken(_ c: any NextTokenProbabilityClient, messages: [ChatMessage], count: Int) async -> BatchOutcome {
+        let request = ChatRequest(messages: messages, temperature: 0, maxTokens: 1)
+        var prefix = "["
+        var predictions: [Bool] = []
+        var probabilities: [Double] = []
+        for i in 0..<count {
+            let p: [Double]
+            do {
+                p = try await c.nextTokenProbabilities(request, assistantPrefix: prefix, candidates: ["0", "1"])
+            } catch {
+                return .requestFailed(String(describing: error))
+            }
+            guard p.count == 2, p.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                return .unparsable("next-token probabilities malformed: \(p)")
+            }
+            let prob = p[0] + p[1] > 0 ? p[1] / (p[0] + p[1]) : 0
+            predictions.append(p[1] > p[0])
+            probabilities.append(prob)
+            prefix += (p[1] > p[0] ? "1" : "0") + (i + 1 < count ? ", " : "]")
+        }
+        return .answered(predictions, probabilities, note: nil)
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+
+// MARK: - Formatting (delphi's default explainer)
+
+/// How the explainer renders examples: delphi's `<<`/`>>` highlighting and `Activations:` lines.
+public enum ExplainerFormatting {
+    /// Normalised activations: ⌈10·a / maxActivation⌉ clamped to 0…10 (0 when max ≤ 0).
+    public static func normalized(_ activations: [Float], maxActivation: Float) -> [Int] {
+        guard maxActivation > 0, maxActivation.isFinite else { return activations.map { _ in 0 } }
+        return activations.map { a in
+            let v = (10 * Double(a) / Double(maxActivation)).rounded(.up)
+            guard v.isFinite else { return 0 }
+            return Int(min(10, max(0, v)))
+        }
+    }
+
+    /// Tokens joined as they are, with maximal runs of tokens for which `marked(i)` holds
+    /// wrapped in `<<` `>>`.
+    public static func highlight(_ tokens: [String], marked: (Int) -> Bool) -> String {
+        var out = ""
+        var i = 0
+        while i < tokens.count {
+            if marked(i) {
+                out += "<<"
+                while i < tokens.count && marked(i) { out += tokens[i]; i += 1 }
+                out += ">>"
+            } else {
+                out += tokens[i]
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// The explainer's highlighting: tokens with activation **>** threshold × the example's maximum.
+    public static func highlight(_ tokens: [String], activations: [Float], threshold: Float = 0.3) -> String {
+        let cut = (activations.max() ?? 0) * threshold
+        return highlight(tokens) { $0 < activations.count && activations[$0] > cut }
+    }
+
+    /// `Activations: ("tok" : 7), ("tok2" : 9), ` — the highlighted tokens with their normalised
+    /// activations, at most `limit` (11, as delphi) per example.
+    public static func activationsLine(_ tokens: [String], activations: [Float], normalized: [Int],
+                                       threshold: Float = 0.3, limit: Int = 11) -> String {
+        let cut = (activations.max() ?? 0) * threshold
+        var out = "Activations: "
+        var shown = 0
+        for i in 0..<min(tokens.count, activations.count, normalized.count) where activations[i] > cut {
+            if shown >= limit { break }
+            out += "(\"\(tokens[i])\" : \(normalized[i])), "
+            shown += 1
+        }
+        return out
+    }
+
+    /// The lines of a set of examples: a highlighted line, then (optionally) its activations line.
+    public static func exampleBlock(_ examples: [ActivationWindow], maxActivation: Float,
+                                    threshold: Float = 0.3, showActivations: Bool = true) -> String {
+        var lines: [String] = []
+        for ex in examples {
+            lines.append(highlight(ex.tokens, activations: ex.activations, threshold: threshold))
+            if showActivations {
+                let norm = normalized(ex.activations, maxActivation: maxActivation)
+                lines.append(activationsLine(ex.tokens, activations: ex.activations, normalized: norm, threshold: threshold))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+// MARK: - Explainer
+
+/// Asks an LLM what a latent's top examples have in common (delphi's default explainer, or
+/// its contrastive variant that also shows non-activating examples).
+public struct Explainer: Sendable {
+    /// The explanation recorded when a reply has no `[EXPLANATION]:` line (delphi's string).
+    public static let unparsedExplanation = "Explanation could not be parsed."
+
+    public enum Variant: String, Codable, Sendable {
+        /// Activating examples only (delphi's default).
+        case standard = "explainer"
+        /// Activating and non-activating examples.
+        case contrastive
+    }
+
+    public struct Options: Sendable {
+        public var variant: Variant = .standard
+        /// Fraction of the example maximum above which tokens are highlighted.
+        public var threshold: Float = 0.3
+        /// Show the `Activations:` line under each example.
+        public var showActivations = true
+        public var temperature = 0.0
+        public var maxTokens = 2000
+        /// Non-activating examples shown by the contrastive variant.
+        public var contrastiveNegatives = 10
+        public init() {}
+    }
+
+    public let client: any LLMClient
+    public let options: Options
+
+    public init(client: any LLMClient, options: Options = Options()) {
+        self.client = client
+        self.options = options
+    }
+
+    public var promptVersion: String {
+        options.variant == .standard ? ExplainerPrompts.version : ExplainerPrompts.contrastiveVersion
+    }
+
+    /// The chat messages for a set of training examples.
+    public func messages(train: [ActivationWindow], maxActivation: Float,
+                         nonActivating: [ActivationWindow] = []) -> [ChatMessage] {
+        switch options.variant {
+        case .standard:
+            var msgs = [ChatMessage.system(ExplainerPrompts.system)]
+            for demo in ExplainerPrompts.demos {
+                let windows = demo.examples.map { ActivationWindow(tokens: $0.0, activations: $0.1) }
+                let top = windows.map(\.maxActivation).max() ?? 0
+                msgs.append(.user(userContent(windows, maxActivation: top)))
+                msgs.append(.assistant(demo.answer))
+            }
+            msgs.append(.user(userContent(train, maxActivation: maxActivation)))
+            return msgs
+        case .contrastive:
+            return [.system(ExplainerPrompts.contrastiveSystem),
+                    .user(contrastiveContent(train, nonActivating: nonActivating))]
+        }
+    }
+
+    /// delphi's user message: the example block between newlines.
+    func userContent(_ examples: [ActivationWindow], maxActivation: Float) -> String {
+        "\n" + ExplainerFormatting.exampleBlock(examples, maxActivation: maxActivation,
+                                                threshold: options.threshold,
+                                                showActivations: options.showActivations) + "\n"
+    }
+
+    /// delphi's contrastive layout: labelled sections with `Example i:  ` lines.
+    func contrastiveContent(_ train: [ActivationWindow], nonActivating: [ActivationWindow]) -> String {
+        var lines = ["ACTIVATING EXAMPLES:"]
+        for (i, ex) in train.enumerated() {
+            let text = ExplainerFormatting.highlight(ex.tokens, activations: ex.activations, threshold: options.threshold)
+            lines.append("Example \(i):  " + text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        if !nonActivating.isEmpty {
+            lines.append("\n\nNON-ACTIVATING EXAMPLES:")
+            for (i, ex) in nonActivating.enumerated() {
+                let text = ex.text.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: "")
+                lines.append("Example \(i):  " + text)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The text after the first `[EXPLANATION]:` (trimmed), or nil.
+    public static func parseExplanation(_ reply: String) -> String? {
+        guard let r = reply.range(of: "[EXPLANATION]:") else { return nil }
+        return reply[r.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Explains one latent. Throws only when the client fails (after its retries); an
+    /// unparsable reply gives `unparsedExplanation` with `parsed == false`.
+    public func explain(_ sampled: SampledExamples) async throws -> ExplanationRecord {
+        let negatives = options.variant == .contrastive ? Array(sampled.nonActivating.prefix(options.contrastiveNegatives)) : []
+        let request = ChatRequest(messages: messages(train: sampled.train, maxActivation: sampled.maxActivation,
+                                                     nonActivating: negatives),
+                                  temperature: options.temperature, maxTokens: options.maxTokens)
+        let reply = try await client.complete(request)
+        let parsed = Self.parseExplanation(reply.text)
+        return ExplanationRecord(
+            latent: sampled.latent, hook: sampled.hook,
+            provenance: Provenance(method: options.variant.rawValue, model: client.modelName,
+                                   endpoint: client.endpointName, promptVersion: promptVersion),
+            explanation: parsed ?? Self.unparsedExplanation, parsed: parsed != nil, rawReply: reply.text)
+    }
+}

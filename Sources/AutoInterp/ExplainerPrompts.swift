@@ -1,0 +1,80 @@
+import Foundation
+
+/// Featurescope's own wording of the explainer prompts (delphi's structure and markers).
+enum ExplainerPrompts {
+    static let version = "featurescope-explainer-v1"
+    static let contrastiveVersion = "featurescope-contrastive-v1"
+
+    static let system = """
+    You are a careful, methodical researcher studying the inner workings of a neural network. \
+    One of its neurons responds to certain tokens in a text. You will see a list of text examples in which \
+    the tokens the neuron responds to are marked between delimiters like <<this>>. Several marked tokens in a \
+    row form one span. Under each example, a line lists the marked tokens with how strongly the neuron \
+    responded to each, on a scale from 0 to 10.
+
+    Your job is to say, in a short phrase, what the marked tokens have in common. Look at the marked tokens \
+    themselves and at the words around them, and favour what holds across most examples over what holds in one.
+    - Keep it to a concise description, not a list of cases.
+    - Do not mention the << >> delimiters or the activation numbers.
+    - Ignore features that appear in only one or two examples.
+    You may think briefly first. The last line of your answer must be of the form \
+    "[EXPLANATION]: <your description>".
+    """
+
+    static let contrastiveSystem = """
+    You are a careful, methodical researcher studying the inner workings of a neural network. \
+    One of its neurons responds to certain tokens in a text. You will see two groups of text examples. In the \
+    ACTIVATING EXAMPLES the tokens the neuron responds to are marked between delimiters like <<this>>. The \
+    NON-ACTIVATING EXAMPLES are similar texts in which the neuron stays silent.
+
+    Your job is to say, in a short phrase, what the marked tokens have in common and what sets them apart from \
+    the non-activating examples.
+    - Keep it to a concise description, not a list of cases.
+    - Do not mention the << >> delimiters or the two groups.
+    You may think briefly first. The last line of your answer must be of the form \
+    "[EXPLANATION]: <your description>".
+    """
+
+    /// A few-shot demonstration: examples as (tokens, activations) and the model's answer.
+    struct Demo {
+        var examples: [([String], [Float])]
+        var answer: String
+    }
+
+    static let demos: [Demo] = [
+        Demo(examples: [
+            (["The", " crew", " had", " to", " bail", " out", " the", " boat", " before", " it", " sank", "."],
+             [0, 0, 0, 0, 6, 8, 0, 0, 0, 0, 0, 0]),
+            (["She", " finally", " figured", " out", " how", " the", " lock", " worked", "."],
+             [0, 0, 5, 9, 0, 0, 0, 0, 0]),
+            (["Please", " fill", " out", " the", " form", " and", " hand", " it", " in", "."],
+             [0, 3, 7, 0, 0, 0, 2, 0, 6, 0]),
+        ], answer: """
+        The marked spans are verbs followed by a particle ("bail out", "figured out", "fill out", "hand in"); \
+        the particle carries most of the response.
+        [EXPLANATION]: The particle of English phrasal verbs, such as "out" or "in" after a verb.
+        """),
+        Demo(examples: [
+            (["Prices", " rose", " by", " 12", "%", " last", " year", "."],
+             [0, 0, 0, 4, 10, 0, 0, 0]),
+            (["Only", " 3", " percent", " of", " voters", " agreed", "."],
+             [0, 0, 9, 0, 0, 0, 0]),
+            (["The", " loan", " carries", " an", " interest", " rate", " of", " 4", ".5", "%."],
+             [0, 0, 0, 0, 0, 2, 0, 0, 3, 8]),
+        ], answer: """
+        Every marked span is a percent sign or the word "percent" right after a number.
+        [EXPLANATION]: Percentage markers ("%", "percent") following a number.
+        """),
+        Demo(examples: [
+            (["I", " can", "'t", " believe", " how", " wonderful", " the", " concert", " was", "!"],
+             [0, 0, 0, 0, 0, 9, 0, 0, 0, 1]),
+            (["What", " a", " lovely", " surprise", " to", " see", " you", "."],
+             [0, 0, 8, 2, 0, 0, 0, 0]),
+            (["The", " view", " from", " the", " top", " was", " simply", " breathtaking", "."],
+             [0, 0, 0, 0, 0, 0, 1, 10, 0]),
+        ], answer: """
+        The strongest tokens are adjectives of delight ("wonderful", "lovely", "breathtaking") in exclamations.
+        [EXPLANATION]: Enthusiastic positive adjectives describing an experience.
+        """),
+    ]
+}

@@ -1,0 +1,187 @@
+import Foundation
+
+// MARK: - Client protocols
+
+/// Anything that answers chat requests: an HTTP endpoint, the embedded model, a test script.
+public protocol LLMClient: Sendable {
+    /// Model name recorded with every result.
+    var modelName: String { get }
+    /// Endpoint display name recorded with every result (never holds secrets).
+    var endpointName: String { get }
+    /// Answers one request. Fills `ChatResponse.logprobs` when `request.topLogprobs > 0`
+    /// and the backend can.
+    func complete(_ request: ChatRequest) async throws -> ChatResponse
+}
+
+/// A client that can also give next-token probabilities directly (the embedded model).
+///
+/// The classifier scorers use it, when `ClassifierScorer.Options.useNextTokenProbabilities`
+/// is set, to read P("0") and P("1") at each list position instead of parsing a generated
+/// reply: the assistant turn is forced to `[`, then `a0, ` … and each answer is the likelier
+/// of the two candidates.
+public protocol NextTokenProbabilityClient: LLMClient {
+    /// Probabilities (not logs, need not sum to 1) of each candidate string being the next
+    /// token after `request.messages` followed by an assistant turn that starts with
+    /// `assistantPrefix`.
+    func nextTokenProbabilities(_ request: ChatRequest, assistantPrefix: String,
+                                candidates: [String]) async throws -> [Double]
+}
+
+/// Scores a continuation under a language model, for the surprisal scorer.
+public protocol SequenceScorer: Sendable {
+    /// Summed negative log-likelihood (nats) of `continuation`'s tokens given `prefix`.
+    func logLoss(prefix: String, continuation: String) async throws -> Double
+}
+
+// MARK: - Errors
+
+/// Why a request to an LLM endpoint failed.
+public indirect enum LLMClientError: Error, CustomStringConvertible, Equatable {
+    /// Nothing listens at the endpoint (connection refused / host unreachable).
+    case connectionRefused(endpoint: String, detail: String)
+    /// The endpoint accepted the request but did not answer in time.
+    case timedOut(endpoint: String, seconds: Double)
+    /// Any other transport failure (connection dropped, body cut short).
+    case transport(endpoint: String, detail: String)
+    /// A non-2xx HTTP status, with the start of the body.
+    case httpStatus(code: Int, endpoint: String, bodyExcerpt: String)
+    /// The body is not JSON (or is cut off).
+    case invalidJSON(endpoint: String, bodyExcerpt: String)
+    /// The JSON lacks a field the chat-completions shape requires.
+    case missingField(endpoint: String, field: String)
+    /// The API key environment variable the user named is unset or empty.
+    case missingAPIKey(variable: String)
+    /// The configured URL cannot be used.
+    case invalidConfiguration(String)
+    /// Retries ran out; `last` is the final attempt's error.
+    case gaveUp(attempts: Int, last: LLMClientError)
+
+    public var description: String {
+        switch self {
+        case .connectionRefused(let e, let d):
+            return "endpoint \(e) refused the connection (\(d)); is the server running and the URL right?"
+        case .timedOut(let e, let s):
+            return "endpoint \(e) did not answer within \(Self.seconds(s))"
+        case .transport(let e, let d):
+            return "connection to \(e) failed: \(d)"
+        case .httpStatus(let c, let e, let body):
+            return "endpoint \(e) answered HTTP \(c): \(body)"
+        case .invalidJSON(let e, let body):
+            return "endpoint \(e) sent a body that is not complete JSON: \(body)"
+        case .missingField(let e, let f):
+            return "endpoint \(e) sent JSON without `\(f)` (expected the /v1/chat/completions shape)"
+        case .missingAPIKey(let v):
+            return "environment variable \(v) (named as the API key source) is unset or empty"
+        case .invalidConfiguration(let m):
+            return "invalid client configuration: \(m)"
+        case .gaveUp(let n, let last):
+            if case .timedOut(let e, let s) = last {
+                return "endpoint \(e) timed out after \(n) tries (\(Self.seconds(s)) each)"
+            }
+            return "gave up after \(n) tries: \(last.description)"
+        }
+    }
+
+    /// Whether a fresh attempt could succeed.
+    public var isRetryable: Bool {
+        switch self {
+        case .connectionRefused, .timedOut, .transport: return true
+        case .httpStatus(let code, _, _): return code == 429 || code == 408 || (500...599).contains(code)
+        case .invalidJSON, .missingField, .missingAPIKey, .invalidConfiguration, .gaveUp: return false
+        }
+    }
+
+    private static func seconds(_ s: Double) -> String { String(format: "%.1f s", s) }
+}
+
+// MARK: - Concurrency limit
+
+/// A counting semaphore for async code: at most `limit` holders at a time, FIFO.
+public actor AsyncSemaphore {
+    private var available: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(limit: Int) { available = max(1, limit) }
+
+    /// Waits for a slot.
+    public func acquire() async {
+        if available > 0 { available -= 1; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    /// Frees a slot (hands it straight to the oldest waiter).
+    public func release() {
+        if waiters.isEmpty { available += 1 } else { waiters.removeFirst().resume() }
+    }
+
+    /// Runs `body` while holding a slot.
+    public func withSlot<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+        await acquire()
+        do {
+            let value = try await body()
+            release()
+            return value
+        } catch {
+            release()
+            throw error
+        }
+    }
+}
+
+// MARK: - Deterministic random numbers
+
+/// SplitMix64: a tiny, fast, seedable generator, so sampling and shuffles are reproducible
+/// across runs and platforms.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform integer in 0..<n (n > 0) without modulo bias.
+    public mutating func below(_ n: Int) -> Int {
+        precondition(n > 0)
+        let bound = UInt64(n)
+        let threshold = (0 &- bound) % bound
+        while true {
+            let r = next()
+            if r >= threshold { return Int(r % bound) }
+        }
+    }
+
+    /// A uniform double in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
+    /// Fisher–Yates shuffle (its own implementation, so results do not depend on the stdlib).
+    public mutating func shuffle<T>(_ a: inout [T]) {
+        guard a.count > 1 else { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) {
+            let j = below(i + 1)
+            if i != j { a.swapAt(i, j) }
+        }
+    }
+
+    /// `k` distinct elements drawn without replacement (all of them, shuffled, when k ≥ count).
+    public mutating func sample<T>(_ a: [T], _ k: Int) -> [T] {
+        var copy = a
+        shuffle(&copy)
+        return Array(copy.prefix(max(0, k)))
+    }
+
+    /// Mixes several values into one seed (for per-latent generators).
+    public static func seed(_ parts: UInt64...) -> UInt64 {
+        var g = SplitMix64(seed: 0x5EED)
+        var h: UInt64 = 0
+        for p in parts {
+            g = SplitMix64(seed: g.next() ^ p)
+            h = g.next()
+        }
+        return h
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// JSON shapes of `/v1/chat/completions`, decoded leniently: only `choices[0].message.content`
+/// is required; logprobs are used when present and well formed.
+enum OpenAIWire {
+    private struct RequestBody: Encodable {
+        var model: String
+        var messages: [ChatMessage]
+        var temperature: Double
+        var max_tokens: Int
+        var logprobs: Bool?
+        var top_logprobs: Int?
+    }
+
+    static func encodeRequest(_ r: ChatRequest, model: String) throws -> Data {
+        let body = RequestBody(model: model, messages: r.messages, temperature: r.temperature,
+                               max_tokens: r.maxTokens,
+                               logprobs: r.topLogprobs > 0 ? true : nil,
+                               top_logprobs: r.topLogprobs > 0 ? r.topLogprobs : nil)
+        do {
+            return try JSONEncoder().encode(body)
+        } catch {
+            throw LLMClientError.invalidConfiguration("cannot encode request: \(error)")
+        }
+    }
+
+    private struct Alternative: Decodable { var token: String; var logprob: Double }
+    private struct TokenEntry: Decodable {
+        var token: String
+        var logprob: Double
+        var top_logprobs: [Alternative]?
+    }
+    private struct Logprobs: Decodable { var content: [TokenEntry]? }
+    private struct Message: Decodable { var content: String? }
+    private struct Choice: Decodable {
+        var message: Message?
+        var finishReason: String?
+        var logprobs: Logprobs?
+        enum CodingKeys: String, CodingKey { case message, finish_reason, logprobs }
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            message = try c.decodeIfPresent(Message.self, forKey: .message)
+            finishReason = try? c.decodeIfPresent(String.self, forKey: .finish_reason)
+            logprobs = try? c.decodeIfPresent(Logprobs.self, forKey: .logprobs)
+        }
+    }
+    private struct ErrorBody: Decodable { var message: String? }
+    private struct Body: Decodable {
+        var choices: [Choice]?
+        var model: String?
+        var error: ErrorBody?
+        enum CodingKeys: String, CodingKey { case choices, model, error }
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            choices = try c.decodeIfPresent([Choice].self, forKey: .choices)
+            model = try? c.decodeIfPresent(String.self, forKey: .model)
+            error = try? c.decodeIfPresent(ErrorBody.self, forKey: .error)
+        }
+    }
+
+    static func decodeResponse(_ data: Data, endpoint: String, excerpt: (Data) -> String) throws -> ChatResponse {
+        guard (try? JSONSerialization.jsonObject(with: data, options: [])) is [String: Any] else {
+            throw LLMClientError.invalidJSON(endpoint: endpoint, bodyExcerpt: excerpt(data))
+        }
+        let body: Body
+        do {
+            body = try JSONDecoder().decode(Body.self, from: data)
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            throw LLMClientError.missingField(endpoint: endpoint, field: path(ctx.codingPath + [key]))
+        } catch let DecodingError.typeMismatch(_, ctx) {
+            throw LLMClientError.missingField(endpoint: endpoint, field: path(ctx.codingPath) + " (wrong type)")
+        } catch let DecodingError.valueNotFound(_, ctx) {
+            throw LLMClientError.missingField(endpoint: endpoint, field: path(ctx.codingPath))
+        } catch {
+            throw LLMClientError.invalidJSON(endpoint: endpoint, bodyExcerpt: excerpt(data))
+        }
+        if let err = body.error, body.choices == nil {
+            throw LLMClientError.missingField(endpoint: endpoint,
+                                              field: "choices (server error: \(err.message ?? "unknown"))")
+        }
+        guard let choice = body.choices?.first else {
+            throw LLMClientError.missingField(endpoint: endpoint, field: "choices[0]")
+        }
+        guard let text = choice.message?.content else {
+            throw LLMClientError.missingField(endpoint: endpoint, field: "choices[0].message.content")
+        }
+        let logprobs = choice.logprobs?.content?.map { e in
+            TokenLogprob(token: e.token, logprob: e.logprob,
+                         topAlternatives: (e.top_logprobs ?? []).map { TokenAlternative(token: $0.token, logprob: $0.logprob) })
+        }
+        return ChatResponse(text: text, logprobs: logprobs, finishReason: choice.finishReason, model: body.model)
+    }
+
+    private static func path(_ keys: [CodingKey]) -> String {
+        var s = ""
+        for k in keys {
+            if let i = k.intValue { s += "[\(i)]" } else { s += s.isEmpty ? k.stringValue : "." + k.stringValue }
+        }
+        return s.isEmpty ? "(root)" : s
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Featurescope's own wording of the detection and fuzzing prompts (delphi's structure:
+/// `Latent explanation:`, `Text examples:`, `Example i:` lines, a Python list as the answer).
+enum ScorerPrompts {
+    static let detectionVersion = "featurescope-detection-v1"
+    static let fuzzVersion = "featurescope-fuzz-v1"
+    static let surprisalVersion = "featurescope-surprisal-v1"
+
+    static let detectionSystem = """
+    You are a careful, methodical linguist. You will be given a description of a property of text, such as \
+    "words about cooking" or "a closing parenthesis after a number", and then several numbered text examples. \
+    For each example in order, decide whether the property appears anywhere in it: answer 1 if it does and 0 \
+    if it does not.
+
+    Reply with a Python list of 0s and 1s, one per example, and nothing else.
+    """
+
+    static let fuzzSystem = """
+    You are a careful, methodical linguist. You will be given a description of a property of text and then \
+    several numbered text examples in which some tokens are marked between delimiters like <<this>>. For each \
+    example in order, decide whether the marked tokens are correctly marked: answer 1 if every marked span fits \
+    the description and 0 if any marked span does not.
+
+    Reply with a Python list of 0s and 1s, one per example, and nothing else.
+    """
+
+    /// One few-shot demonstration per scorer: (explanation, example texts, answer).
+    static let detectionDemo = (
+        explanation: "Names of musical instruments.",
+        examples: [
+            "She practised the violin every evening after school.",
+            "The train left the station ten minutes late.",
+            "He sold his old drum kit to buy a new car.",
+            "We planted tomatoes along the fence.",
+            "A lone trumpet played at the start of the ceremony.",
+        ],
+        answer: "[1, 0, 1, 0, 1]")
+
+    static let fuzzDemo = (
+        explanation: "Days of the week.",
+        examples: [
+            "The meeting moved from <<Monday>> to <<Thursday>> afternoon.",
+            "We <<always>> go hiking on weekends.",
+            "Shops close early on <<Sunday>> in this town.",
+            "The <<report>> is due next Friday.",
+            "Her flight lands on <<Saturday>> morning.",
+        ],
+        answer: "[1, 0, 1, 0, 1]")
+
+    /// `Latent explanation: …` / `Text examples:` / `Example i: …` lines.
+    static func userContent(explanation: String, examples: [String]) -> String {
+        let lines = examples.enumerated().map { "Example \($0.offset): \($0.element)" }.joined(separator: "\n")
+        return "Latent explanation: \(explanation)\n\nText examples:\n\n\(lines)\n"
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+extension DelphiImport {
+    /// Files `<prefix><i>.txt` in `folder`, by latent number.
+    static func latentFiles(folder: String, prefix: String) -> [Int: String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [:] }
+        var out: [Int: String] = [:]
+        for n in names where n.hasPrefix(prefix) && n.hasSuffix(".txt") {
+            if let i = Int(n.dropFirst(prefix.count).dropLast(4)), i >= 0 { out[i] = folder + "/" + n }
+        }
+        return out
+    }
+
+    static func fileDate(_ path: String) -> String {
+        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+        return ISO8601DateFormatter().string(from: (attrs?[.modificationDate] as? Date) ?? Date())
+    }
+
+    /// Python's `json` writes NaN/Infinity as bare words; turn those (outside strings) into `null`.
+    static func lenientJSON(_ data: Data) -> Data {
+        let b = [UInt8](data)
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 0, inString = false
+        let words: [[UInt8]] = [Array("-Infinity".utf8), Array("Infinity".utf8), Array("NaN".utf8)]
+        while i < b.count {
+            let c = b[i]
+            if inString {
+                out.append(c)
+                if c == UInt8(ascii: "\\"), i + 1 < b.count { out.append(b[i + 1]); i += 2; continue }
+                if c == UInt8(ascii: "\"") { inString = false }
+                i += 1
+                continue
+            }
+            if c == UInt8(ascii: "\"") { inString = true; out.append(c); i += 1; continue }
+            if let w = words.first(where: { i + $0.count <= b.count && Array(b[i ..< i + $0.count]) == $0 }) {
+                out.append(contentsOf: Array("null".utf8)); i += w.count; continue
+            }
+            out.append(c); i += 1
+        }
+        return Data(out)
+    }
+
+    static func decodeJSON<T: Decodable>(_ type: T.Type, _ data: Data) -> T? {
+        if let v = try? JSONDecoder().decode(T.self, from: data) { return v }
+        return try? JSONDecoder().decode(T.self, from: lenientJSON(data))
+    }
+
+    /// Explanations and scores of one hookpoint as annotations (explanations first, then scores).
+    static func annotations(run: String, hookpoint: String, latentCount: Int, model: String?) throws
+        -> (list: [Annotation], explanations: Int, scores: [String: Int]) {
+        let who = model ?? "unknown (imported from delphi)"
+        var list: [Annotation] = []
+        var texts: [Int: String] = [:]
+        let expFolder = ((run + "/explanations/" + hookpoint) as NSString).deletingLastPathComponent
+        let expPrefix = (hookpoint as NSString).lastPathComponent + "_latent"
+        for (l, path) in latentFiles(folder: expFolder, prefix: expPrefix).sorted(by: { $0.key < $1.key }) where l < latentCount {
+            guard let d = FileManager.default.contents(atPath: path) else { throw CacheError.invalidDelphiRun(path: path, reason: "unreadable") }
+            let text: String
+            if let s = try? JSONSerialization.jsonObject(with: d, options: [.fragmentsAllowed]) as? String { text = s } else {
+                text = String(decoding: d, as: UTF8.self)   // not a JSON string literal: keep the raw text
+            }
+            texts[l] = text
+            list.append(Annotation(kind: .explanation, latent: l, method: "delphi", model: who, date: fileDate(path), text: text,
+                                   extra: ["source": String(path.dropFirst(run.count + 1))]))
+        }
+        var counts: [String: Int] = [:]
+        let scorers = ((try? FileManager.default.contentsOfDirectory(atPath: run + "/scores")) ?? []).sorted()
+        let scorePrefix = hookpoint.replacingOccurrences(of: "/", with: "--") + "_latent"
+        for scorer in scorers {
+            for (l, path) in latentFiles(folder: run + "/scores/" + scorer, prefix: scorePrefix).sorted(by: { $0.key < $1.key }) where l < latentCount {
+                guard let d = FileManager.default.contents(atPath: path) else { throw CacheError.invalidDelphiRun(path: path, reason: "unreadable") }
+                var a = Annotation(kind: .score, latent: l, method: scorer, model: who, date: fileDate(path), explanation: texts[l],
+                                   extra: ["source": String(path.dropFirst(run.count + 1))])
+                if ["detection", "fuzz"].contains(scorer), let samples = decodeJSON([ScoredSample].self, d) {
+                    a.samples = samples
+                    a.metrics = ScoreMetrics.balancedAccuracy(of: samples)
+                } else if let raw = decodeJSON(JSONValue.self, d) {
+                    a.raw = raw
+                    // Simulation: the headline is the overall correlation (distance 0).
+                    if case .array(let items) = raw {
+                        for case .object(let o) in items where o["distance"] == .number(0) {
+                            if case .number(let v)? = o["ev_correlation_score"] { a.metrics = ScoreMetrics(score: v) }
+                        }
+                    }
+                } else {
+                    a.raw = .string(String(decoding: d, as: UTF8.self))
+                    a.extra?["note"] = "not valid JSON; kept as text"
+                }
+                list.append(a)
+                counts[scorer, default: 0] += 1
+            }
+        }
+        return (list, texts.count, counts)
+    }
+}

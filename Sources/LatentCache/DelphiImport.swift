@@ -1,0 +1,207 @@
+import Foundation
+import TensorFormats
+
+/// Options of `featurescope import delphi`.
+public struct DelphiImportOptions: Sendable {
+    public var examples: ExampleConfiguration
+    /// Display strings; nil = token ids as strings (the report says so).
+    public var vocabulary: [[UInt8]]?
+    public var vocabularySource: String
+    public var creationCommand: String?
+    public var overwrite: Bool
+
+    public init(examples: ExampleConfiguration = ExampleConfiguration(), vocabulary: [[UInt8]]? = nil,
+                vocabularySource: String = "token-ids", creationCommand: String? = nil, overwrite: Bool = false) {
+        self.examples = examples; self.vocabulary = vocabulary; self.vocabularySource = vocabularySource
+        self.creationCommand = creationCommand; self.overwrite = overwrite
+    }
+}
+
+/// What an import did.
+public struct DelphiImportReport: Codable, Sendable {
+    public var cache: String
+    public var parts: [String]
+    public var latents: Int
+    public var activations: Int
+    public var explanations: Int
+    public var scores: [String: Int]
+    public var notes: [String]
+}
+
+/// Reads a delphi run (docs/formats.md) into a Featurescope cache.
+public enum DelphiImport {
+    struct Split { var path: String; var start: Int; var end: Int }
+    struct Hookpoint { var name: String; var directory: String; var splits: [Split]; var config: [String: Any] }
+
+    /// Finds `latents/<hookpoint>/<start>_<end>.safetensors` (hookpoints may contain `/`).
+    static func hookpoints(run: String) throws -> [Hookpoint] {
+        let latents = run + "/latents"
+        guard let e = FileManager.default.enumerator(atPath: latents) else {
+            throw CacheError.invalidDelphiRun(path: run, reason: "no latents/ folder")
+        }
+        var byDir: [String: [Split]] = [:]
+        while let rel = e.nextObject() as? String {
+            guard rel.hasSuffix(".safetensors") else { continue }
+            let name = (rel as NSString).lastPathComponent.dropLast(".safetensors".count)
+            let bounds = name.split(separator: "_")
+            guard bounds.count == 2, let s = Int(bounds[0]), let t = Int(bounds[1]), s >= 0, t >= s, t < 1 << 31 else {
+                throw CacheError.invalidDelphiRun(path: latents + "/" + rel, reason: "split file name is not <start>_<end>.safetensors")
+            }
+            byDir[(rel as NSString).deletingLastPathComponent, default: []].append(Split(path: latents + "/" + rel, start: s, end: t))
+        }
+        guard !byDir.isEmpty else { throw CacheError.invalidDelphiRun(path: run, reason: "no split files under latents/") }
+        return try byDir.keys.sorted().map { dir in
+            let splits = byDir[dir]!.sorted { $0.start < $1.start }
+            for (a, b) in zip(splits, splits.dropFirst()) where b.start <= a.end {
+                throw CacheError.invalidDelphiRun(path: latents + "/" + dir, reason: "split files \(a.start)_\(a.end) and \(b.start)_\(b.end) overlap")
+            }
+            var config: [String: Any] = [:]
+            if let d = FileManager.default.contents(atPath: latents + "/" + dir + "/config.json") {
+                guard let c = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else {
+                    throw CacheError.invalidDelphiRun(path: latents + "/" + dir + "/config.json", reason: "not a JSON object")
+                }
+                config = c
+            }
+            return Hookpoint(name: dir, directory: latents + "/" + dir, splits: splits, config: config)
+        }
+    }
+
+    static func open(_ path: String) throws -> SafetensorsFile {
+        do { return try SafetensorsFile(path: path) } catch { throw CacheError.invalidDelphiRun(path: path, reason: "\(error)") }
+    }
+
+    /// Token rows of a split file: [rows, ctx] integers.
+    static func readTokens(_ f: SafetensorsFile) throws -> (rows: Int, ctx: Int, ids: [Int64]) {
+        guard let t = f.tensors["tokens"], t.shape.count == 2 else {
+            throw CacheError.invalidDelphiRun(path: f.path, reason: "no 2-D 'tokens' tensor")
+        }
+        do { return (t.shape[0], t.shape[1], try f.int64s("tokens")) } catch {
+            throw CacheError.invalidDelphiRun(path: f.path, reason: "tokens: \(error)")
+        }
+    }
+
+    /// Imports `run` into a new cache at `output`.
+    public static func run(_ run: String, output: String, options: DelphiImportOptions,
+                           progress: ((String, Int, Int) -> Void)? = nil) throws -> DelphiImportReport {
+        let hooks = try hookpoints(run: run)
+        guard let firstSplit = hooks.first?.splits.first else { throw CacheError.invalidDelphiRun(path: run, reason: "no split files") }
+        let (rows, ctx, ids) = try readTokens(open(firstSplit.path))
+        guard rows > 0, ctx > 0 else { throw CacheError.invalidDelphiRun(path: firstSplit.path, reason: "empty tokens tensor") }
+        guard ctx % options.examples.windowLength == 0 else {
+            throw CacheError.invalidDelphiRun(path: firstSplit.path, reason: "cache_ctx_len \(ctx) is not a multiple of the window length \(options.examples.windowLength) (delphi requires this too)")
+        }
+        var notes = ["imported from delphi run \(run)"]
+        let maxToken = ids.max() ?? 0
+        guard ids.allSatisfy({ $0 >= 0 && $0 < Int64(UInt32.max) }) else {
+            throw CacheError.invalidDelphiRun(path: firstSplit.path, reason: "token ids outside 0 … 2³²−2")
+        }
+        var vocabulary: [[UInt8]]
+        if let v = options.vocabulary {
+            guard maxToken < Int64(v.count) else {
+                throw CacheError.invalidDelphiRun(path: firstSplit.path, reason: "token id \(maxToken) is beyond the \(v.count)-token vocabulary (wrong --model?)")
+            }
+            vocabulary = v
+        } else {
+            vocabulary = DisplayStrings.tokenIDs(count: Int(maxToken) + 1)
+            notes.append("display strings are token ids: no vocabulary was given (pass --model to show text)")
+        }
+
+        let cfg = hooks[0].config
+        var extra: [String: String] = [:]
+        for (k, v) in cfg { extra["delphi." + k] = "\(v)" }
+        let corpus = [cfg["dataset_repo"], cfg["dataset_name"], cfg["dataset_split"]].compactMap { $0 as? String }.filter { !$0.isEmpty }.joined(separator: " ")
+        let meta = CacheMetadata(model: cfg["model_name"] as? String, corpus: corpus.isEmpty ? nil : corpus,
+                                 creationCommand: options.creationCommand, notes: notes, extra: extra)
+        let parts = hooks.map { h in
+            PartSpec(name: h.name, hook: HookNames.transformerLens(h.name), latentCount: (h.splits.map(\.end).max() ?? 0) + 1, delphiHookpoint: h.name)
+        }
+        try? FileManager.default.removeItem(atPath: output + ".partial")
+        let builder = try LatentCacheBuilder.start(
+            output: output, parts: parts,
+            options: BuildOptions(examples: options.examples, rowLength: ctx, keepAllActivations: true, checkpointEveryRows: 0),
+            metadata: meta, vocabulary: vocabulary, vocabularySource: options.vocabulary == nil ? "token-ids" : options.vocabularySource,
+            overwrite: options.overwrite)
+        var total = 0
+        do {
+            for r in 0 ..< rows {
+                try builder.beginRow(tokens: ids[r * ctx ..< (r + 1) * ctx])
+                try builder.endRow()
+            }
+            for (pi, h) in hooks.enumerated() {
+                for (si, s) in h.splits.enumerated() {
+                    progress?("splits \(h.name)", si, h.splits.count)
+                    total += try addSplit(s, part: pi, rows: rows, ctx: ctx, tokens: ids, builder: builder)
+                }
+            }
+            try builder.finalize { d, t in progress?("latents", d, t) }
+        } catch {
+            builder.discard()
+            throw error
+        }
+
+        let cache = try LatentCacheDirectory.open(output)
+        var explanationCount = 0
+        var scoreCounts: [String: Int] = [:]
+        for (pi, h) in hooks.enumerated() {
+            let (list, e, s) = try annotations(run: run, hookpoint: h.name, latentCount: parts[pi].latentCount, model: cfg["explainer_model"] as? String)
+            try cache.parts[pi].appendAnnotations(list)
+            explanationCount += e
+            for (k, v) in s { scoreCounts[k, default: 0] += v }
+        }
+        return DelphiImportReport(cache: output, parts: parts.map(\.name), latents: parts.reduce(0) { $0 + $1.latentCount },
+                                  activations: total, explanations: explanationCount, scores: scoreCounts, notes: notes)
+    }
+
+    /// Streams one split file's nonzero activations into the builder; returns how many.
+    static func addSplit(_ s: Split, part: Int, rows: Int, ctx: Int, tokens: [Int64], builder: LatentCacheBuilder) throws -> Int {
+        let f = try open(s.path)
+        let t = try readTokens(f)
+        guard t.rows == rows, t.ctx == ctx else {
+            throw CacheError.invalidDelphiRun(path: s.path, reason: "tokens are [\(t.rows), \(t.ctx)], other splits have [\(rows), \(ctx)]")
+        }
+        guard t.ids == tokens else { throw CacheError.invalidDelphiRun(path: s.path, reason: "its tokens differ from the other split files'") }
+        guard let loc = f.tensors["locations"], loc.shape.count == 2, loc.shape[1] == 3 else {
+            throw CacheError.invalidDelphiRun(path: s.path, reason: "no [N, 3] 'locations' tensor")
+        }
+        guard let act = f.tensors["activations"], act.shape == [loc.shape[0]] else {
+            throw CacheError.invalidDelphiRun(path: s.path, reason: "'activations' must be [\(loc.shape[0])] like 'locations'")
+        }
+        let n = loc.shape[0]
+        let raw: UnsafeRawBufferPointer
+        let values: [Float]
+        do { raw = try f.rawBytes("locations"); values = try f.floats("activations") } catch {
+            throw CacheError.invalidDelphiRun(path: s.path, reason: "\(error)")
+        }
+        let read: (Int) -> Int
+        switch loc.dtype {
+        case .U16: read = { Int(raw.u16(2 * $0)) }
+        case .U32: read = { Int(raw.u32(4 * $0)) }
+        case .I32: read = { Int(Int32(bitPattern: raw.u32(4 * $0))) }
+        case .I64: read = { Int(Int64(bitPattern: raw.u64(8 * $0))) }
+        default: throw CacheError.invalidDelphiRun(path: s.path, reason: "locations have dtype \(loc.dtype.rawValue); expected U16 or U32")
+        }
+        let width = s.end - s.start
+        var count = 0
+        for i in 0 ..< n {
+            let r = read(3 * i), p = read(3 * i + 1), l = read(3 * i + 2)
+            guard r >= 0, r < rows, p >= 0, p < ctx, l >= 0, l <= width else {
+                throw CacheError.invalidDelphiRun(path: s.path, reason: "location \(i) = (\(r), \(p), \(l)) is outside [\(rows), \(ctx)] × latents 0…\(width)")
+            }
+            let v = values[i]
+            guard v > 0 else { continue }
+            try builder.add(part: part, tokenPosition: r * ctx + p, latent: s.start + l, activation: v)
+            count += 1
+        }
+        return count
+    }
+}
+
+/// Mapping between delphi/sparsify hookpoint names and TransformerLens hook names.
+public enum HookNames {
+    /// `layers.L` → `blocks.L.hook_resid_post`; other names are kept.
+    public static func transformerLens(_ name: String) -> String {
+        let parts = name.split(separator: ".")
+        if parts.count == 2, parts[0] == "layers", let l = Int(parts[1]) { return "blocks.\(l).hook_resid_post" }
+        return name
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import TensorFormats
+
+/// One part of a cache (one hook point + SAE): the latent index, records, optional full
+/// activations and the annotation store, all reached in O(1) per latent.
+public final class LatentCachePart: @unchecked Sendable {
+    public let manifest: PartManifest
+    /// Folder of this part.
+    public let directory: String
+    public let latentCount: Int
+    /// Tokens and windows in the corpus (for densities).
+    public let totalTokens: Int
+    public let windowLength: Int
+    public var totalWindows: Int { totalTokens / windowLength }
+    public var name: String { manifest.spec.name }
+    public var hook: String { manifest.spec.hook }
+    public var sae: SAEInfo? { manifest.spec.sae }
+
+    let tokens: TokenStore
+    let vocabulary: VocabularyStore
+    private let index: MappedFile
+    private let records: MappedFile
+    private let activations: MappedFile?
+    let annotationStore: AnnotationStore
+
+    init(manifest: PartManifest, cacheDirectory: String, tokens: TokenStore, vocabulary: VocabularyStore, windowLength: Int) throws {
+        self.manifest = manifest
+        self.tokens = tokens
+        self.vocabulary = vocabulary
+        self.windowLength = windowLength
+        directory = cacheDirectory + "/" + manifest.directory
+        latentCount = manifest.spec.latentCount
+        totalTokens = tokens.tokenCount
+
+        let indexPath = directory + "/" + CacheFormat.indexFile
+        index = try LatentCachePart.map(indexPath)
+        let h = try FileHeader.decode(index.bytes, expected: .index, path: indexPath)
+        guard Int(exactly: h.count) == latentCount else {
+            throw CacheError.corrupt(path: indexPath, reason: "index has \(h.count) latents, the manifest says \(latentCount)")
+        }
+        guard h.field1 == UInt64(CacheFormat.indexEntrySize) else {
+            throw CacheError.corrupt(path: indexPath, reason: "index entry size \(h.field1), expected \(CacheFormat.indexEntrySize)")
+        }
+        guard h.field2 == UInt64(tokens.tokenCount), h.field3 == UInt64(windowLength) else {
+            throw CacheError.corrupt(path: indexPath, reason: "index was built for \(h.field2) tokens in windows of \(h.field3); the cache has \(tokens.tokenCount) tokens in windows of \(windowLength)")
+        }
+        let indexSize = CacheFormat.headerSize + CacheFormat.indexEntrySize * latentCount
+        guard index.count == indexSize else {
+            throw CacheError.truncated(path: indexPath, expectedBytes: indexSize, actualBytes: index.count, what: "\(latentCount) index entries")
+        }
+
+        let recordsPath = directory + "/" + CacheFormat.recordsFile
+        records = try LatentCachePart.map(recordsPath)
+        try LatentCachePart.checkDataHeader(records, kind: .records, latentCount: latentCount)
+
+        if manifest.hasAllActivations {
+            let p = directory + "/" + CacheFormat.activationsFile
+            let m = try LatentCachePart.map(p)
+            try LatentCachePart.checkDataHeader(m, kind: .activations, latentCount: latentCount)
+            activations = m
+        } else {
+            activations = nil
+        }
+        annotationStore = try AnnotationStore(directory: directory, latentCount: latentCount)
+    }
+
+    /// Maps a file for random access: per-latent reads touch a few pages, so kernel read-ahead
+    /// would only inflate cold reads and resident memory.
+    private static func map(_ path: String) throws -> MappedFile {
+        let m: MappedFile
+        do { m = try MappedFile(path: path) } catch { throw CacheError.cannotOpen(path: path, reason: "\(error)") }
+        if let base = m.base { _ = madvise(UnsafeMutableRawPointer(mutating: base), m.count, MADV_RANDOM) }
+        return m
+    }
+
+    /// Header check of records.bin / activations.bin: count = latents, field1 = data length.
+    private static func checkDataHeader(_ m: MappedFile, kind: FileKind, latentCount: Int) throws {
+        let h = try FileHeader.decode(m.bytes, expected: kind, path: m.path)
+        guard Int(exactly: h.count) == latentCount else {
+            throw CacheError.corrupt(path: m.path, reason: "file has \(h.count) latents, the manifest says \(latentCount)")
+        }
+        guard let len = Checked.int(h.field1), let need = Checked.add(CacheFormat.headerSize, len) else {
+            throw CacheError.corrupt(path: m.path, reason: "impossible data length \(h.field1)")
+        }
+        guard m.count == need else {
+            throw CacheError.truncated(path: m.path, expectedBytes: need, actualBytes: m.count, what: "the data section")
+        }
+    }
+
+    // MARK: - Index
+
+    func entry(_ latent: Int) throws -> IndexEntry {
+        guard latent >= 0, latent < latentCount else { throw CacheError.latentOutOfRange(latent: latent, latentCount: latentCount) }
+        return try IndexEntry.decode(index.bytes, at: CacheFormat.headerSize + CacheFormat.indexEntrySize * latent,
+                                     latent: latent, path: index.path)
+    }
+
+    /// Statistics from the index only (no annotations): the cheapest way to list or sort latents.
+    public func statistics(_ latent: Int) throws -> LatentSummary {
+        let e = try entry(latent)
+        let tw = totalWindows
+        return LatentSummary(latent: latent, firingCount: Int(clamping: e.firingCount), activeWindowCount: Int(clamping: e.activeWindowCount),
+                             densityPerToken: totalTokens > 0 ? Double(e.firingCount) / Double(totalTokens) : 0,
+                             densityPerWindow: tw > 0 ? Double(e.activeWindowCount) / Double(tw) : 0,
+                             maxActivation: e.maxActivation, meanActivation: e.meanActivation,
+                             explanationPreview: nil, bestDetection: nil, bestFuzz: nil, annotationCount: 0)
+    }
+
+    /// Statistics plus the newest explanation and best detection/fuzz scores.
+    public func summary(_ latent: Int) throws -> LatentSummary {
+        var s = try statistics(latent)
+        let a = try annotationStore.entry(latent)
+        s.annotationCount = Int(a.count)
+        s.bestDetection = a.bestDetection.isNaN ? nil : a.bestDetection
+        s.bestFuzz = a.bestFuzz.isNaN ? nil : a.bestFuzz
+        if a.newestExplanation != 0 { s.explanationPreview = try annotationStore.newestExplanation(latent) }
+        return s
+    }
+
+    // MARK: - Records
+
+    /// The raw record bytes after range and checksum checks.
+    private func recordBytes(_ latent: Int, entry e: IndexEntry) throws -> UnsafeRawBufferPointer {
+        guard let off = Checked.int(e.recordOffset), off >= CacheFormat.headerSize,
+              Int(e.recordLength) <= records.count - off else {
+            throw CacheError.offsetOutOfRange(path: records.path, what: "record of latent \(latent)", offset: Int(clamping: e.recordOffset),
+                                              length: Int(e.recordLength), fileSize: records.count)
+        }
+        let b = UnsafeRawBufferPointer(rebasing: records.bytes[off ..< off + Int(e.recordLength)])
+        let c = CRC32.checksum(b)
+        guard c == e.recordCRC else {
+            throw CacheError.checksumMismatch(path: records.path, what: "record of latent \(latent)", stored: e.recordCRC, computed: c)
+        }
+        return b
+    }
+
+    func recordContent(_ latent: Int) throws -> RecordContent {
+        let e = try entry(latent)
+        return try RecordContent.decode(recordBytes(latent, entry: e), latent: latent, tokenCount: totalTokens, path: records.path)
+    }
+
+    /// Everything stored about one latent: histogram, top, quantile and random windows with tokens.
+    public func record(_ latent: Int) throws -> LatentRecord {
+        let c = try recordContent(latent)
+        let L = c.windowLength
+        func window(_ w: RecordContent.Window) throws -> CacheWindow {
+            let start = Int(w.start)
+            var acts = [Float](repeating: 0, count: L)
+            for j in 0 ..< L { acts[j] = Half.float(w.activations[j]) }
+            return CacheWindow(start: start, row: start / tokens.rowLength, position: start % tokens.rowLength,
+                               maxActivation: w.maxActivation, tokens: try tokens.tokens(start: start, count: L), activations: acts)
+        }
+        let table = try c.windows.map(window)
+        let quantiles = c.quantiles.enumerated().map { q, s in
+            QuantileSample(quantile: q, sliceSize: Int(s.sliceSize), strongest: s.strongest, weakest: s.weakest,
+                           windows: s.windowIndices.map { table[Int($0)] })
+        }
+        let random = try c.random.map { s -> CacheWindow in
+            let start = Int(s)
+            return CacheWindow(start: start, row: start / tokens.rowLength, position: start % tokens.rowLength, maxActivation: 0,
+                               tokens: try tokens.tokens(start: start, count: L), activations: [Float](repeating: 0, count: L))
+        }
+        return LatentRecord(latent: latent, windowLength: L, activeWindowCount: Int(c.activeWindowCount),
+                            histogram: ActivationHistogram(upperBound: c.histogramUpper, counts: c.histogram.map { Int($0) }),
+                            top: c.top.map { table[Int($0)] }, quantiles: quantiles, random: random)
+    }
+
+    /// Every nonzero activation of a latent (flat token positions ascending), when the cache keeps them.
+    public func allActivations(_ latent: Int) throws -> (positions: [Int], activations: [Float])? {
+        guard let m = activations else { return nil }
+        let e = try entry(latent)
+        guard let n = Checked.int(e.firingCount), let len = Checked.mul(n, 6) else {
+            throw CacheError.corrupt(path: m.path, reason: "firing count \(e.firingCount) of latent \(latent)")
+        }
+        if n == 0 { return ([], []) }
+        guard let off = Checked.int(e.activationsOffset), off >= CacheFormat.headerSize, len <= m.count - off else {
+            throw CacheError.offsetOutOfRange(path: m.path, what: "activations of latent \(latent)", offset: Int(clamping: e.activationsOffset), length: len, fileSize: m.count)
+        }
+        let b = UnsafeRawBufferPointer(rebasing: m.bytes[off ..< off + len])
+        let c = CRC32.checksum(b)
+        guard c == e.activationsCRC else {
+            throw CacheError.checksumMismatch(path: m.path, what: "activations of latent \(latent)", stored: e.activationsCRC, computed: c)
+        }
+        var pos = [Int](repeating: 0, count: n), acts = [Float](repeating: 0, count: n)
+        for i in 0 ..< n {
+            let p = Int(b.u32(4 * i))
+            guard p < totalTokens else { throw CacheError.corrupt(path: m.path, reason: "activation of latent \(latent) at token \(p) beyond the \(totalTokens)-token store") }
+            pos[i] = p
+            acts[i] = Half.float(b.u16(4 * n + 2 * i))
+        }
+        return (pos, acts)
+    }
+
+    // MARK: - Annotations
+
+    /// All explanations and scores of a latent, oldest first.
+    public func annotations(_ latent: Int) throws -> [Annotation] {
+        guard latent >= 0, latent < latentCount else { throw CacheError.latentOutOfRange(latent: latent, latentCount: latentCount) }
+        return try annotationStore.annotations(latent)
+    }
+
+    /// Appends an explanation or score without rewriting anything else.
+    public func appendAnnotation(_ annotation: Annotation) throws {
+        try annotationStore.append([annotation])
+    }
+
+    /// Appends several annotations with one sync (e.g. an import).
+    public func appendAnnotations(_ annotations: [Annotation]) throws {
+        try annotationStore.append(annotations)
+    }
+
+    /// Display string of a token (untrusted: sanitise before printing).
+    public func displayString(_ token: Int) -> String { vocabulary.string(token) }
+
+    /// Reads every index entry, record and activation list, checking all checksums.
+    public func verify() throws {
+        for l in 0 ..< latentCount {
+            _ = try recordContent(l)
+            _ = try allActivations(l)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+
+/// How the next token is chosen from the logits.
+public enum Sampling: Sendable, Equatable {
+    /// The most likely token (lowest id on ties).
+    case greedy
+    /// Sample from softmax(logits / temperature) with a seeded generator (temperature ≤ 0 means greedy).
+    case temperature(Float, seed: UInt64)
+}
+
+/// A generation session: one sequence, its KV cache, and the sampler. Prompt tokens are processed in one
+/// BLAS pass; each new token is one step with the quantized mat-vec kernels (or BLAS when `quantizedSteps`
+/// is false, which reproduces the Float forward exactly). Not thread-safe: use from one task at a time.
+public final class Generator {
+    public let model: LlamaModel
+    public let cache: KVCache
+    /// Whether single-token steps use the 4/8-bit kernels (fast) rather than Float BLAS (exact).
+    public var quantizedSteps: Bool
+    private let stepState: RunState
+    private var prefillState: RunState?
+    private var rng: SplitMix64
+    /// Tokens in the cache so far.
+    public private(set) var tokens: [Int32] = []
+
+    /// A session holding up to `maxLength` positions (prompt plus generated tokens).
+    public init(model: LlamaModel, maxLength: Int = 2048, quantizedSteps: Bool = true) {
+        self.model = model
+        let limit = max(1, min(maxLength, model.config.contextLength))
+        cache = KVCache(config: model.config, maxLength: limit)
+        self.quantizedSteps = quantizedSteps
+        stepState = RunState(config: model.config, capacity: 1)
+        rng = SplitMix64(seed: 0)
+    }
+
+    /// Forgets the sequence.
+    public func reset() {
+        cache.reset()
+        tokens = []
+    }
+
+    /// Appends `newTokens` to the sequence and returns the logits after the last one.
+    /// Several tokens go through BLAS in one pass; a single token is one step.
+    public func append(_ newTokens: [Int32]) throws -> [Float] {
+        guard !newTokens.isEmpty else { throw EngineError.emptyInput(what: "Generator.append") }
+        let span = SequenceSpan(row: 0, count: newTokens.count, startPos: cache.length)
+        let state: RunState
+        let quantized: Bool
+        if newTokens.count == 1 {
+            state = stepState
+            quantized = quantizedSteps
+        } else {
+            if let p = prefillState, p.capacity >= newTokens.count {
+                state = p
+            } else {
+                state = RunState(config: model.config, capacity: newTokens.count)
+                prefillState = state
+            }
+            quantized = false
+        }
+        let result = try model.run(tokens: newTokens, spans: [span], state: state, cache: cache, captures: [],
+                                   logits: .last, interventions: [:], quantized: quantized)
+        tokens += newTokens
+        return result.first?.logits ?? []
+    }
+
+    /// Generates up to `maxNewTokens` after `prompt` (appended to whatever the session holds), stopping at a
+    /// stop token (not included in the result) or when `onToken` returns false. Returns the new tokens.
+    public func generate(prompt: [Int32], maxNewTokens: Int, sampling: Sampling = .greedy,
+                         stopTokens: Set<Int32>? = nil, onToken: (Int32) -> Bool = { _ in true }) throws -> [Int32] {
+        if case let .temperature(_, seed) = sampling { rng = SplitMix64(seed: seed) }
+        let stops = stopTokens ?? model.stopTokenIDs
+        var logits = try append(prompt)
+        var out: [Int32] = []
+        while out.count < maxNewTokens {
+            let next = sample(logits, sampling)
+            if stops.contains(next) { break }
+            out.append(next)
+            if !onToken(next) { break }
+            if out.count == maxNewTokens || cache.length >= cache.maxLength { break }
+            logits = try append([next])
+        }
+        return out
+    }
+
+    /// Picks a token from `logits` according to `sampling`.
+    public func sample(_ logits: [Float], _ sampling: Sampling) -> Int32 {
+        switch sampling {
+        case .greedy:
+            return Int32(argmax(logits))
+        case let .temperature(t, _):
+            if t <= 0 { return Int32(argmax(logits)) }
+            let maxV = logits.max() ?? 0
+            var weights = [Double](repeating: 0, count: logits.count)
+            var sum: Double = 0
+            for i in logits.indices {
+                let w = Foundation.exp(Double((logits[i] - maxV) / t))
+                weights[i] = w
+                sum += w
+            }
+            var r = rng.nextUnitDouble() * sum
+            for i in weights.indices {
+                r -= weights[i]
+                if r <= 0 { return Int32(i) }
+            }
+            return Int32(argmax(logits))
+        }
+    }
+}
+
+/// Index of the largest value (the first on ties; 0 for an empty array).
+public func argmax(_ values: [Float]) -> Int {
+    var best = 0
+    var bestV = -Float.infinity
+    for (i, v) in values.enumerated() where v > bestV {
+        best = i
+        bestV = v
+    }
+    return best
+}
+
+/// A small seeded generator (SplitMix64) so sampling is reproducible with `--seed`.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    public mutating func nextUnitDouble() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

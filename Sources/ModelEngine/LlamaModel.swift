@@ -1,0 +1,112 @@
+import CBLAS
+import Foundation
+import TensorFormats
+
+/// SmolLM2 / Llama running in process: load once, then `forward` (prompt processing, hooks, interventions)
+/// or a `Generator` (KV cache, one token at a time). Immutable after load, so one instance can be shared
+/// across tasks; every call allocates its own scratch state.
+public final class LlamaModel: Sendable {
+    /// File the model was loaded from.
+    public let path: String
+    public let config: LlamaConfig
+    public let weights: LlamaWeights
+    /// End-of-sequence token from the GGUF (`tokenizer.ggml.eos_token_id`).
+    public let eosTokenID: Int32?
+    /// Tokens that end a generation: EOS plus `<|im_end|>` and `<|endoftext|>` when the vocabulary has them.
+    public let stopTokenIDs: Set<Int32>
+    /// Worker threads of the quantized single-token kernels.
+    public let decodeThreads: Int
+    /// Seconds spent loading (parse + dequantize + repack).
+    public let loadSeconds: Double
+
+    /// Loads the GGUF at `path`.
+    public convenience init(path: String, decodeThreads: Int? = nil) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw EngineError.modelNotFound(path: path, hint: ModelLocator.fetchHint)
+        }
+        try self.init(gguf: GGUFFile(path: path), decodeThreads: decodeThreads)
+    }
+
+    /// Loads the model from an opened GGUF file.
+    public init(gguf: GGUFFile, decodeThreads: Int? = nil) throws {
+        let start = Date()
+        path = gguf.path
+        config = try LlamaConfig(gguf: gguf)
+        weights = try LlamaWeights(gguf: gguf, config: config)
+        let eos = (try? gguf.int("tokenizer.ggml.eos_token_id")).flatMap { Int32(exactly: $0) }
+        eosTokenID = eos
+        var stops = Set<Int32>()
+        if let e = eos { stops.insert(e) }
+        if let tokens = try? gguf.stringArray("tokenizer.ggml.tokens") {
+            for special in ["<|im_end|>", "<|endoftext|>", "</s>", "<|eot_id|>"] {
+                if let i = tokens.firstIndex(of: special), let id = Int32(exactly: i) { stops.insert(id) }
+            }
+        }
+        stopTokenIDs = stops
+        self.decodeThreads = max(1, min(decodeThreads ?? ProcessInfo.processInfo.activeProcessorCount, 16))
+        loadSeconds = Date().timeIntervalSince(start)
+    }
+
+    /// Sets the number of OpenBLAS threads (process-wide) used by prompt processing.
+    public static func setBLASThreads(_ n: Int) {
+        openblas_set_num_threads(Int32(max(1, min(n, 64))))
+    }
+
+    // MARK: - Public forward API
+
+    /// Runs `tokens` (one sequence, positions 0 ..< T) through the model.
+    ///
+    /// - captures: hooks whose activations are returned (after any intervention on the same hook).
+    /// - logits: which logits to compute; with `.none` the pass stops after the last block a hook needs.
+    /// - interventions: changes applied in place at hooks before the model continues.
+    public func forward(tokens: [Int32], captures: Set<HookPoint> = [], logits: LogitsMode = .last,
+                        interventions: [HookPoint: HookIntervention] = [:]) throws -> ForwardResult {
+        let results = try forward(batch: [tokens], captures: captures, logits: logits, interventions: interventions)
+        guard let first = results.first else { throw EngineError.emptyInput(what: "forward") }
+        return first
+    }
+
+    /// Runs several independent sequences in one pass: the matrix products cover all their tokens at once,
+    /// attention stays within each sequence. Captures and interventions apply to each sequence separately.
+    public func forward(batch: [[Int32]], captures: Set<HookPoint> = [], logits: LogitsMode = .last,
+                        interventions: [HookPoint: HookIntervention] = [:]) throws -> [ForwardResult] {
+        guard !batch.isEmpty else { throw EngineError.emptyInput(what: "forward(batch:)") }
+        var spans: [SequenceSpan] = []
+        var row = 0
+        for seq in batch {
+            guard !seq.isEmpty else { throw EngineError.emptyInput(what: "sequence \(spans.count) of the batch") }
+            guard seq.count <= config.contextLength else {
+                throw EngineError.sequenceTooLong(length: seq.count, limit: config.contextLength, what: "sequence \(spans.count)")
+            }
+            spans.append(SequenceSpan(row: row, count: seq.count, startPos: 0))
+            row += seq.count
+        }
+        let state = RunState(config: config, capacity: row)
+        return try run(tokens: batch.flatMap { $0 }, spans: spans, state: state, cache: nil,
+                       captures: captures, logits: logits, interventions: interventions, quantized: false)
+    }
+
+    /// Per-position next-token cross-entropy in nats: element t is −log p(tokens[t+1] | tokens[...t]),
+    /// T − 1 values. Interventions (e.g. an SAE splice) apply as in `forward`.
+    public func nextTokenCrossEntropy(tokens: [Int32], interventions: [HookPoint: HookIntervention] = [:]) throws -> [Float] {
+        guard tokens.count >= 2 else { return [] }
+        let result = try forward(tokens: tokens, logits: .all, interventions: interventions)
+        return crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens.dropFirst()))
+    }
+}
+
+/// −log softmax(row t)[targets[t]] for each of the first targets.count rows of `logits` [rows, vocab].
+func crossEntropy(logits: [Float], vocab: Int, targets: [Int32]) -> [Float] {
+    logits.withUnsafeBufferPointer { lp in
+        guard let base = lp.baseAddress, lp.count >= targets.count * vocab else { return [] }
+        return targets.enumerated().map { t, target in
+            let row = base + t * vocab
+            var maxV = -Float.infinity
+            for i in 0 ..< vocab where row[i] > maxV { maxV = row[i] }
+            var sum: Double = 0
+            for i in 0 ..< vocab { sum += Foundation.exp(Double(row[i] - maxV)) }
+            let lse = Double(maxV) + Foundation.log(sum)
+            return Float(lse - Double(row[Int(target)]))
+        }
+    }
+}

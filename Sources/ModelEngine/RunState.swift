@@ -1,0 +1,75 @@
+/// Scratch buffers for a forward pass over up to `capacity` token rows, allocated once and reused.
+final class RunState {
+    let capacity: Int
+    /// Residual stream [capacity, dim].
+    let x: FloatBuffer
+    /// Normalised input of the current sub-block [capacity, dim].
+    let xb: FloatBuffer
+    /// Queries [capacity, dim].
+    let q: FloatBuffer
+    /// Keys [capacity, kvDim].
+    let k: FloatBuffer
+    /// Values [capacity, kvDim].
+    let v: FloatBuffer
+    /// Per-head attention outputs, head-major [capacity, dim].
+    let z: FloatBuffer
+    /// Output of the attention or MLP projection [capacity, dim].
+    let proj: FloatBuffer
+    /// SwiGLU gate, then silu(gate)·up [capacity, hidden].
+    let gate: FloatBuffer
+    /// SwiGLU up projection [capacity, hidden].
+    let up: FloatBuffer
+    /// RoPE cos/sin per row [capacity, headDim/2].
+    let ropeCos: FloatBuffer
+    let ropeSin: FloatBuffer
+    /// Stacked outputs of the quantized q|k|v and gate|up products for one row.
+    let fusedOut: FloatBuffer
+    /// Per-block sums of the input vector for the 4-bit kernel.
+    let blockSums: FloatBuffer
+    /// Attention scores of one head [queries, keys]; grows on demand (never inside the per-token loop).
+    private(set) var scores: FloatBuffer
+
+    init(config c: LlamaConfig, capacity: Int) {
+        self.capacity = capacity
+        x = FloatBuffer(count: capacity * c.dim)
+        xb = FloatBuffer(count: capacity * c.dim)
+        q = FloatBuffer(count: capacity * c.dim)
+        k = FloatBuffer(count: capacity * c.kvDim)
+        v = FloatBuffer(count: capacity * c.kvDim)
+        z = FloatBuffer(count: capacity * c.dim)
+        proj = FloatBuffer(count: capacity * c.dim)
+        gate = FloatBuffer(count: capacity * c.hiddenDim)
+        up = FloatBuffer(count: capacity * c.hiddenDim)
+        ropeCos = FloatBuffer(count: capacity * c.headDim / 2)
+        ropeSin = FloatBuffer(count: capacity * c.headDim / 2)
+        fusedOut = FloatBuffer(count: max(c.dim + 2 * c.kvDim, 2 * c.hiddenDim))
+        blockSums = FloatBuffer(count: max(c.dim, c.hiddenDim) / 32 + 1)
+        scores = FloatBuffer(count: 1)
+    }
+
+    /// Makes `scores` hold at least `n` values.
+    func reserveScores(_ n: Int) {
+        if scores.count < n { scores = FloatBuffer(count: n) }
+    }
+}
+
+/// Keys and values of every layer for the positions processed so far (one sequence).
+public final class KVCache {
+    /// Positions the cache can hold.
+    public let maxLength: Int
+    /// Positions filled.
+    public internal(set) var length: Int = 0
+    /// Per layer [maxLength, kvDim], after RoPE.
+    let keys: [FloatBuffer]
+    /// Per layer [maxLength, kvDim].
+    let values: [FloatBuffer]
+
+    init(config c: LlamaConfig, maxLength: Int) {
+        self.maxLength = maxLength
+        keys = (0 ..< c.layerCount).map { _ in FloatBuffer(count: maxLength * c.kvDim) }
+        values = (0 ..< c.layerCount).map { _ in FloatBuffer(count: maxLength * c.kvDim) }
+    }
+
+    /// Forgets all positions (the buffers are kept).
+    public func reset() { length = 0 }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import ModelEngine
+import XCTest
+
+/// Shared fixtures: the real model (loaded once per test process) and the reference data folder.
+enum EngineFixtures {
+    /// The model, or nil when it has not been fetched.
+    static let model: LlamaModel? = {
+        let path = ModelLocator.resolve(explicit: nil)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try? LlamaModel(path: path)
+    }()
+
+    /// /work/shared/refdata/smollm2, found from this file's location (package root → ../shared/refdata,
+    /// or ../../shared/refdata from a worktree), or $FEATURESCOPE_REFDATA.
+    static let refdataDirectory: String? = {
+        let fm = FileManager.default
+        if let env = ProcessInfo.processInfo.environment["FEATURESCOPE_REFDATA"] { return env + "/smollm2" }
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0 ..< 3 { root.deleteLastPathComponent() }
+        for up in ["../shared/refdata", "../../shared/refdata"] {
+            let dir = root.appendingPathComponent(up).appendingPathComponent("smollm2").standardized.path
+            if fm.fileExists(atPath: dir + "/fox.json") { return dir }
+        }
+        return nil
+    }()
+
+    static func requireModel() throws -> LlamaModel {
+        guard let m = model else { throw XCTSkip("model not fetched (featurescope model fetch)") }
+        return m
+    }
+
+    /// One reference prompt file, parsed.
+    static func reference(_ name: String) throws -> ReferencePrompt {
+        guard let dir = refdataDirectory else { throw XCTSkip("reference data not found") }
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/\(name).json"))
+        return try ReferencePrompt(json: data)
+    }
+}
+
+/// The parts of a refdata/smollm2/<prompt>.json file the engine tests use.
+struct ReferencePrompt {
+    let name: String
+    let tokens: [Int32]
+    let topIDs: [[Int]]
+    let topValues: [[Float]]
+    let finalLogits: [Float]?
+    let activationPositions: [Int]
+    /// layer → (z, resid_out), each [positions][576]
+    let activations: [Int: (z: [[Float]], resid: [[Float]])]
+    let greedy16: [Int32]
+
+    init(json: Data) throws {
+        guard let root = try JSONSerialization.jsonObject(with: json) as? [String: Any],
+              let tok = root["tokens"] as? [String: Any], let hf = root["hf"] as? [String: Any] else {
+            throw XCTSkip("unexpected reference JSON layout")
+        }
+        func floats(_ a: Any?) -> [Float] { (a as? [Any])?.compactMap { ($0 as? NSNumber)?.floatValue } ?? [] }
+        func ints(_ a: Any?) -> [Int] { (a as? [Any])?.compactMap { ($0 as? NSNumber)?.intValue } ?? [] }
+        name = root["name"] as? String ?? "?"
+        tokens = ints(tok["llamacpp_ids_add_bos_true_special_true"]).map { Int32($0) }
+        topIDs = (hf["logits_top_ids"] as? [Any])?.map { ints($0) } ?? []
+        topValues = (hf["logits_top_values"] as? [Any])?.map { floats($0) } ?? []
+        let full = floats(hf["final_position_full_logits"])
+        finalLogits = full.isEmpty ? nil : full
+        activationPositions = ints(hf["activation_positions"])
+        var acts: [Int: (z: [[Float]], resid: [[Float]])] = [:]
+        for (key, value) in (hf["activations"] as? [String: Any]) ?? [:] {
+            guard let layer = Int(key), let d = value as? [String: Any] else { continue }
+            let z = (d["z"] as? [Any])?.map { floats($0) } ?? []
+            let r = (d["resid_out"] as? [Any])?.map { floats($0) } ?? []
+            acts[layer] = (z, r)
+        }
+        activations = acts
+        greedy16 = ints(hf["greedy_16"]).map { Int32($0) }
+    }
+}
+
+/// Worst mismatch of `actual` against `expected` under |Δ| ≤ abs + rel·|ref|, for printing.
+struct Mismatch: CustomStringConvertible {
+    var worstExcess: Float = -.infinity
+    var worstDelta: Float = 0
+    var worstRef: Float = 0
+    var worstIndex = -1
+    var violations = 0
+    var checked = 0
+
+    mutating func check(_ actual: Float, _ expected: Float, abs absTol: Float, rel: Float, index: Int) {
+        let delta = Swift.abs(actual - expected)
+        let tol = absTol + rel * Swift.abs(expected)
+        let excess = delta - tol
+        checked += 1
+        if !(excess <= 0) { violations += 1 }
+        if excess > worstExcess || excess.isNaN {
+            worstExcess = excess
+            worstDelta = delta
+            worstRef = expected
+            worstIndex = index
+        }
+    }
+
+    var description: String {
+        "\(checked) checked, \(violations) over tolerance; worst |Δ| \(worstDelta) at #\(worstIndex) (ref \(worstRef), margin \(-worstExcess))"
+    }
+}

@@ -1,0 +1,140 @@
+import XCTest
+@testable import ModelEngine
+
+/// Tokenizer behaviour on a small hand-made vocabulary (needs no model file).
+final class TokenizerUnitTests: XCTestCase {
+    /// All 256 byte characters, then merges Ġ+t, h+e, Ġt+he, special tokens.
+    private func makeTokenizer(pre: String = "smollm") throws -> Tokenizer {
+        var tokens = (0 ..< 256).map { String(UnicodeScalar(ByteLevelAlphabet.scalarForByte[$0]) ?? "?") }
+        var types = [Int](repeating: 1, count: 256)
+        tokens += ["Ġt", "he", "Ġthe", "<|x|>", "<u>"]
+        types += [1, 1, 1, 3, 4]
+        return try Tokenizer(tokens: tokens, tokenTypes: types, merges: ["Ġ t", "h e", "Ġt he"],
+                             preTokenizer: pre, bosId: 259, eosId: 259)
+    }
+
+    private func words(_ text: String, isolateNumbers: Bool = true) -> [String] {
+        var text = text
+        return text.withUTF8 { buf in
+            var scratch = PreTokenizer.Scratch()
+            var ends: [Int] = []
+            PreTokenizer(isolateNumbers: isolateNumbers).split(buf, scratch: &scratch, wordEnds: &ends)
+            var start = 0
+            return ends.map { e in
+                defer { start = e }
+                return String(decoding: UnsafeBufferPointer(rebasing: buf[start ..< e]), as: UTF8.self)
+            }
+        }
+    }
+
+    func testPreTokenizerFollowsGPT2PatternWithIsolatedNumbers() {
+        XCTAssertEqual(words("Hello world"), ["Hello", " world"])
+        XCTAssertEqual(words("I'm don't we'll"), ["I", "'m", " don", "'t", " we", "'ll"])
+        XCTAssertEqual(words("a  b"), ["a", " ", " b"])
+        XCTAssertEqual(words("x \n\ny"), ["x", " \n", "\n", "y"])
+        XCTAssertEqual(words("end  "), ["end", "  "])
+        XCTAssertEqual(words("(hi) ?!"), ["(", "hi", ")", " ?!"])
+        // Numbers: every numeric scalar alone; the white space before it ends its segment.
+        XCTAssertEqual(words("  1"), ["  ", "1"])
+        XCTAssertEqual(words("x 12"), ["x", " ", "1", "2"])
+        XCTAssertEqual(words("٣x²½"), ["٣", "x", "²", "½"])
+        XCTAssertEqual(words("  1", isolateNumbers: false), [" ", " 1"])
+        XCTAssertEqual(words("x 12", isolateNumbers: false), ["x", " 12"])
+        // Non-breaking space and ideographic space are white space; a letter after a
+        // non-space white space does not take it.
+        XCTAssertEqual(words("a\u{00A0}b"), ["a", "\u{00A0}", "b"])
+        XCTAssertEqual(words("中文\u{3000}x"), ["中文", "\u{3000}", "x"])
+        XCTAssertEqual(words("é😀"), ["é", "😀"])
+        XCTAssertEqual(words(""), [])
+    }
+
+    func testEncodeMergesAndSpecialTokens() throws {
+        let tok = try makeTokenizer()
+        let the = try XCTUnwrap(tok.id(of: "Ġthe"))
+        let x = try XCTUnwrap(tok.id(of: "<|x|>"))
+        let u = try XCTUnwrap(tok.id(of: "<u>"))
+        XCTAssertEqual(tok.encode(" the"), [the])
+        XCTAssertEqual(tok.encode("a<|x|> the"), [tok.byteSymbol[0x61], x, the])
+        XCTAssertEqual(tok.encode("<|x|>", parseSpecial: false).count, 5)
+        // User-defined tokens are matched even without special parsing.
+        XCTAssertEqual(tok.encode("<u>", parseSpecial: false), [u])
+        XCTAssertEqual(tok.decode(tok.encode("a<|x|> the<u>")), "a<|x|> the<u>")
+        XCTAssertEqual(tok.decode(tok.encode("a<|x|> the"), skipSpecial: true), "a the")
+    }
+
+    func testDisplayOfPartialAndWhitespaceBytes() {
+        XCTAssertEqual(Tokenizer.displayString(bytes: [0xE2, 0x82], showWhitespace: false), "<0xE2><0x82>")
+        XCTAssertEqual(Tokenizer.displayString(bytes: [0xE2, 0x82, 0xAC], showWhitespace: false), "€")
+        XCTAssertEqual(Tokenizer.displayString(bytes: [0x20, 0x0A, 0x09, 0x61], showWhitespace: true), "·↵⇥a")
+        XCTAssertEqual(Tokenizer.displayString(bytes: [0x20, 0x61], showWhitespace: false), " a")
+        XCTAssertEqual(Tokenizer.displayString(bytes: [0xC0, 0x80], showWhitespace: false), "<0xC0><0x80>")  // overlong
+        XCTAssertEqual(Tokenizer.displayString(bytes: [0x0F], showWhitespace: false), "\u{0F}")
+    }
+
+    func testBadVocabulariesAreRejected() {
+        XCTAssertThrowsError(try makeTokenizer(pre: "llama3")) { error in
+            XCTAssertTrue("\(error)".contains("llama3"))
+        }
+        XCTAssertThrowsError(try Tokenizer(tokens: ["a", "b"], tokenTypes: [1], merges: [], preTokenizer: "smollm"))
+        XCTAssertThrowsError(try Tokenizer(tokens: ["a", "b"], tokenTypes: nil, merges: ["ab"], preTokenizer: "smollm"))
+        XCTAssertThrowsError(try Tokenizer(tokens: ["a", "b"], tokenTypes: [1, 9], merges: [], preTokenizer: "smollm"))
+        XCTAssertThrowsError(try Tokenizer(tokens: ["a", "b"], tokenTypes: nil, merges: [], preTokenizer: "smollm", bosId: 7))
+        XCTAssertThrowsError(try Tokenizer(tokens: [], tokenTypes: nil, merges: [], preTokenizer: "smollm"))
+    }
+
+    /// A byte whose character is not in the vocabulary is dropped, as llama.cpp does.
+    func testMissingByteCharactersAreDropped() throws {
+        let tokens = ["a", "b", "Ġ"]
+        let tok = try Tokenizer(tokens: tokens, tokenTypes: nil, merges: [], preTokenizer: "gpt-2")
+        XCTAssertEqual(tok.encode("a\u{04}b a"), [0, 1, 2, 0])
+    }
+
+    func testWordCacheStoresLooksUpAndEmptiesWhenFull() {
+        let cache = WordCache(maxEntries: 64)
+        func key(_ i: Int) -> [UInt8] { Array("word\(i)".utf8) }
+        for i in 0 ..< 60 {
+            key(i).withUnsafeBufferPointer { w in
+                cache.insert(w, hash: WordCache.hash(w), ids: [Int32(i), Int32(i + 1)][...])
+            }
+        }
+        for i in 0 ..< 60 {
+            var out: [Int32] = [-7]
+            let hit = key(i).withUnsafeBufferPointer { w in cache.lookup(w, hash: WordCache.hash(w), into: &out) }
+            XCTAssertTrue(hit)
+            XCTAssertEqual(out, [-7, Int32(i), Int32(i + 1)])
+        }
+        var out: [Int32] = []
+        XCTAssertFalse(Array("absent".utf8).withUnsafeBufferPointer { cache.lookup($0, hash: WordCache.hash($0), into: &out) })
+        XCTAssertEqual(out, [])
+        // Past 64 entries the cache starts over; it keeps answering correctly.
+        for i in 60 ..< 200 {
+            key(i).withUnsafeBufferPointer { w in cache.insert(w, hash: WordCache.hash(w), ids: [Int32(i)][...]) }
+        }
+        var last: [Int32] = []
+        XCTAssertTrue(key(199).withUnsafeBufferPointer { cache.lookup($0, hash: WordCache.hash($0), into: &last) })
+        XCTAssertEqual(last, [199])
+        var first: [Int32] = []
+        XCTAssertFalse(key(0).withUnsafeBufferPointer { cache.lookup($0, hash: WordCache.hash($0), into: &first) })
+    }
+
+    func testRepeatedWordsComeFromTheCacheUnchanged() throws {
+        let tok = try makeTokenizer()
+        let once = tok.encode(" the the thee")
+        XCTAssertEqual(tok.encode(" the the thee"), once)
+        XCTAssertEqual(tok.decode(once), " the the thee")
+    }
+
+    func testChatTemplate() {
+        let defaultSystem = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+        XCTAssertEqual(ChatTemplate.smolLM2(messages: [("user", "Hi")], addGenerationPrompt: true),
+                       defaultSystem + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+        XCTAssertEqual(ChatTemplate.smolLM2(messages: [("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello")],
+                                            addGenerationPrompt: false),
+                       "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello<|im_end|>\n")
+        // A system message that is not first does not stop the default one.
+        XCTAssertTrue(ChatTemplate.smolLM2(messages: [("user", "a"), ("system", "b")], addGenerationPrompt: false)
+            .hasPrefix(defaultSystem))
+        XCTAssertEqual(ChatTemplate.smolLM2(messages: [], addGenerationPrompt: true), "<|im_start|>assistant\n")
+        XCTAssertEqual(ChatTemplate.smolLM2(messages: [], addGenerationPrompt: false), "")
+    }
+}
