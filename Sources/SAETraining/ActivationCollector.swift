@@ -1,13 +1,14 @@
 import Foundation
 import FeaturescopeCore
 import ModelEngine
+import Corpus
 
 /// Rows of token ids of one fixed length (a packed `.tokens` file, or an array in tests).
 public protocol TokenRowSource {
     var rowCount: Int { get }
     var contextLength: Int { get }
     /// Row `index` (0 ..< rowCount), `contextLength` ids.
-    func row(_ index: Int) throws -> [Int32]
+    func tokens(ofRow index: Int) throws -> [Int32]
 }
 
 /// Token rows held in memory.
@@ -19,7 +20,7 @@ public struct InMemoryTokenRows: TokenRowSource {
         self.rows = rows
         self.contextLength = contextLength
     }
-    public func row(_ index: Int) throws -> [Int32] { rows[index] }
+    public func tokens(ofRow index: Int) throws -> [Int32] { rows[index] }
 }
 
 /// Options of `featurescope collect`.
@@ -60,8 +61,8 @@ public struct CollectionSummary: Codable, Equatable, Sendable {
     public var seconds: Double
     public var tokensPerSecond: Double
     public var complete: Bool
-    /// Bytes on disk per hook (f16).
-    public var bytesPerHook: Int
+    /// Bytes of shard files on disk, all hooks (f16).
+    public var bytesOnDisk: Int
 }
 
 /// Runs the model over a token file and stores hook activations as f16 shards.
@@ -96,7 +97,7 @@ public enum ActivationCollector {
             wantRows = tokens.rowCount
         }
         // Probe the hook widths on a short prefix of the first row.
-        let probe = try model.forward(tokens: Array(try tokens.row(0).prefix(2)), captures: Set(hookPoints), logits: .none)
+        let probe = try model.forward(tokens: Array(try tokens.tokens(ofRow: 0).prefix(2)), captures: Set(hookPoints), logits: .none)
         let hooks = try hookPoints.map { h -> ActivationManifest.Hook in
             guard let t = probe.activation(h), t.shape.count >= 2 else {
                 throw TrainingError.invalidConfig("the engine returned no [pos, d] activation for \(h)")
@@ -116,7 +117,7 @@ public enum ActivationCollector {
             let n = min(max(1, options.rowsPerForward), wantRows - row)
             var batch: [[Int32]] = []
             for r in row ..< row + n {
-                let ids = try tokens.row(r)
+                let ids = try tokens.tokens(ofRow: r)
                 guard ids.count == ctx else {
                     throw TrainingError.invalidConfig("token row \(r) has \(ids.count) ids, expected \(ctx)")
                 }
@@ -145,7 +146,7 @@ public enum ActivationCollector {
             contextSize: ctx, rowsStored: m.rowsDone, tokensStored: m.totalTokens,
             tokensThisRun: (row - startRow) * ctx, seconds: seconds,
             tokensPerSecond: Double((row - startRow) * ctx) / max(seconds, 1e-9), complete: m.complete,
-            bytesPerHook: m.totalTokens * (hooks.first?.dIn ?? 0) * 2)
+            bytesOnDisk: m.totalTokens * hooks.reduce(0) { $0 + $1.dIn } * 2)
     }
 
     /// Calls `body` with buffer pointers to every array (nested `withUnsafeBufferPointer`).
@@ -156,4 +157,8 @@ public enum ActivationCollector {
         }
         return try go(0, [])
     }
+}
+
+extension TokenFile: TokenRowSource {
+    public func tokens(ofRow index: Int) throws -> [Int32] { try rowArray(index) }
 }

@@ -97,7 +97,7 @@ public enum SAEEvaluator {
         let bar = ProgressBar(total: rows * ctx, label: "eval-sae", unit: "tok", enabled: options.showProgress)
         let started = Date()
         for r in 0 ..< rows {
-            let ids = try tokens.row(r)
+            let ids = try tokens.tokens(ofRow: r)
             guard ids.count == ctx else { throw TrainingError.invalidConfig("token row \(r) has \(ids.count) ids, expected \(ctx)") }
             let clean = try model.forward(tokens: ids, captures: Set(hooks), logits: .all)
             cleanRows.append(mean(crossEntropy(logits: clean.logits, vocab: clean.vocabSize, tokens: ids)))
