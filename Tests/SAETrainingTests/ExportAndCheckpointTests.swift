@@ -1,5 +1,6 @@
 import XCTest
 import TensorFormats
+import SparseAutoencoders
 @testable import SAETraining
 
 final class ExportAndCheckpointTests: XCTestCase {
@@ -76,6 +77,33 @@ final class ExportAndCheckpointTests: XCTestCase {
         sae.decode(indices: idx, values: vals, rows: 1, into: &recon)
         XCTAssertEqual(Set(idx.map(Int.init)), Set(topRaw))
         for j in 0 ..< d { XCTAssertEqual(recon[j] / scale, reconRaw[j], accuracy: 1e-4) }
+    }
+
+    /// The project's own SAELens loader reads the exported folder and reconstructs like the trainer.
+    func testExportLoadsWithSparseAutoencodersLoader() throws {
+        let d = 12, n = 40, k = 4
+        let sae = TopKSAEWeights.random(dIn: d, dSAE: n, k: k, seed: 21)
+        var rng = SeededRandom(seed: 8)
+        for j in 0 ..< d { sae.decoderBias.pointer[j] = rng.nextGaussian() }
+        let scale: Float = 0.7
+        try SAELensExport.write(sae, inputScale: scale, provenance: TrainingProvenance(
+            modelName: "SmolLM2-135M-Instruct", hookName: "blocks.12.attn.hook_z", contextSize: 256, datasetPath: "t"),
+            firingFraction: [Float](repeating: 0.01, count: n), to: dir)
+        let loaded = try SparseAutoencoder.load(folder: dir)
+        XCTAssertEqual(loaded.config.architecture, .topk)
+        XCTAssertEqual(loaded.config.k, k)
+        XCTAssertEqual(loaded.config.metadata.hookName, "blocks.12.attn.hook_z")
+        XCTAssertEqual(loaded.config.metadata.contextSize, 256)
+        let rows = 5
+        let raw = (0 ..< rows * d).map { _ in rng.nextGaussian() * 2 }
+        let recon = try loaded.decode(try loaded.encode(raw, count: rows))
+        let scaled = raw.map { $0 * scale }
+        var centered = [Float](repeating: 0, count: rows * d), pre = [Float](repeating: 0, count: rows * n)
+        var idx = [Int32](repeating: 0, count: rows * k), vals = [Float](repeating: 0, count: rows * k)
+        var mine = [Float](repeating: 0, count: rows * d)
+        sae.encode(scaled, rows: rows, centered: &centered, pre: &pre, indices: &idx, values: &vals)
+        sae.decode(indices: idx, values: vals, rows: rows, into: &mine)
+        for i in 0 ..< rows * d { XCTAssertEqual(recon[i], mine[i] / scale, accuracy: 1e-4) }
     }
 
     /// Stopping and resuming from a checkpoint gives the same weights as an uninterrupted run.
