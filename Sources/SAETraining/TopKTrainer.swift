@@ -133,6 +133,32 @@ public final class TopKTrainer: @unchecked Sendable {
     /// One optimiser step on `x` (`[batchSize, dIn]`, already scaled) with learning rate `lr`.
     @discardableResult
     public func trainStep(_ x: UnsafePointer<Float>, learningRate lr: Float) throws -> TopKStepStats {
+        let B = config.batchSize, n = config.dSAE, k = config.k
+        var stats = try computeGradients(x)
+        stats.learningRate = lr
+        let t0 = monotonicSeconds()
+        removeParallelDecoderGradient()
+        step += 1
+        adamUpdate(lr: lr)
+        sae.normalizeDecoderRows(threads: config.threads)
+
+        // Fire bookkeeping.
+        let vals = topValues.pointer, idx = topIndices
+        for l in 0 ..< n { tokensSinceFired[l] += Int64(B) }
+        for i in 0 ..< B * k where vals[i] > 0 {
+            let l = Int(idx[i])
+            tokensSinceFired[l] = 0
+            fireCounts[l] += 1
+        }
+        fireCountTokens += Int64(B)
+        phaseTimes.adam += monotonicSeconds() - t0
+        return stats
+    }
+
+    /// Forward and backward on `x` (`[batchSize, dIn]`, scaled): fills the gradient buffers
+    /// (dL/dθ of FVU + coefficient × AuxK, before the decoder-parallel projection) and
+    /// returns the losses. Parameters are not changed.
+    func computeGradients(_ x: UnsafePointer<Float>) throws -> TopKStepStats {
         let B = config.batchSize, d = config.dIn, n = config.dSAE, k = config.k
         let threads = config.threads
 
@@ -221,26 +247,11 @@ public final class TopKTrainer: @unchecked Sendable {
         // b_dec also enters the encoder input: d pre / d b_dec = −W_encᵀ rows.
         cblas_sgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(d), -1, sae.encoder.pointer, Int32(d),
                     gEncBias.pointer, 1, 1, gDecBias.pointer, 1)
-        removeParallelDecoderGradient()
-
         guard fvu.isFinite, auxLoss.isFinite else {
             throw TrainingError.diverged(step: step, what: fvu.isFinite ? "AuxK loss" : "FVU")
         }
-        step += 1
         lap(\.backward)
-        adamUpdate(lr: lr)
-        sae.normalizeDecoderRows(threads: threads)
-
-        // Fire bookkeeping.
-        for l in 0 ..< n { tokensSinceFired[l] += Int64(B) }
-        for i in 0 ..< B * k where vals[i] > 0 {
-            let l = Int(idx[i])
-            tokensSinceFired[l] = 0
-            fireCounts[l] += 1
-        }
-        fireCountTokens += Int64(B)
-        lap(\.adam)
         return TopKStepStats(fvu: fvu, auxKLoss: auxLoss, l0: l0, deadFraction: Float(deadCount) / Float(n),
-                             learningRate: lr)
+                             learningRate: 0)
     }
 }
