@@ -96,42 +96,57 @@ extension TopKTrainer {
         }
     }
 
-    /// Removes from each decoder-row gradient its component along the (unit) row, as
-    /// sparsify does, so Adam does not fight the renormalisation.
-    func removeParallelDecoderGradient() {
-        let d = config.dIn, dec = sae.decoder.pointer, g = gDec.pointer
-        parallelRanges(count: config.dSAE, threads: config.threads) { lo, hi in
-            for l in lo ..< hi {
-                let gl = g + l * d, wl = dec + l * d
-                let c = cblas_sdot(Int32(d), gl, 1, wl, 1)
-                if c != 0 { cblas_saxpy(Int32(d), -c, wl, 1, gl, 1) }
-            }
-        }
-    }
-
-    /// Adam (PyTorch's formulation, no weight decay) on all parameters; zeroes the gradients.
-    func adamUpdate(lr: Float) {
+    /// The parameter update after `computeGradients`, fused per decoder row so each row's
+    /// weights, gradient and moments stay in cache: remove the gradient component along the
+    /// (unit) row, as sparsify does, so Adam does not fight the renormalisation; Adam step
+    /// (PyTorch's formulation, no weight decay); renormalise the row. Encoder and biases get
+    /// plain Adam. All gradients are zeroed.
+    func applyUpdate(lr: Float) {
         let b1 = config.adamBeta1, b2 = config.adamBeta2, eps = config.adamEpsilon
         let bc1 = 1 - Float(pow(Double(b1), Double(step)))
         let bc2 = 1 - Float(pow(Double(b2), Double(step)))
-        let stepSize = lr / bc1
-        let invSqrtBc2 = 1 / bc2.squareRoot()
-        let groups: [(FloatBuffer, FloatBuffer, FloatBuffer, FloatBuffer)] = [
-            (sae.encoder, gEnc, mEnc, vEnc), (sae.decoder, gDec, mDec, vDec),
-            (sae.encoderBias, gEncBias, mEncBias, vEncBias), (sae.decoderBias, gDecBias, mDecBias, vDecBias),
-        ]
-        for (p, g, m, v) in groups {
-            let pp = p.pointer, gp = g.pointer, mp = m.pointer, vp = v.pointer
-            parallelRanges(count: p.count, threads: p.count > 65536 ? config.threads : 1) { lo, hi in
-                for i in lo ..< hi {
-                    let gi = gp[i]
-                    let mi = b1 * mp[i] + (1 - b1) * gi
-                    let vi = b2 * vp[i] + (1 - b2) * gi * gi
-                    mp[i] = mi; vp[i] = vi
-                    pp[i] -= stepSize * mi / (vi.squareRoot() * invSqrtBc2 + eps)
-                    gp[i] = 0
-                }
+        let adam = AdamStep(stepSize: lr / bc1, invSqrtBc2: 1 / bc2.squareRoot(), beta1: b1, beta2: b2, epsilon: eps)
+        let d = config.dIn
+        let dec = sae.decoder.pointer, gd = gDec.pointer, md = mDec.pointer, vd = vDec.pointer
+        parallelRanges(count: config.dSAE, threads: config.threads) { lo, hi in
+            for l in lo ..< hi {
+                let w = dec + l * d, g = gd + l * d
+                let c = cblas_sdot(Int32(d), g, 1, w, 1)
+                if c != 0 { cblas_saxpy(Int32(d), -c, w, 1, g, 1) }
+                adam.apply(w, g, md + l * d, vd + l * d, count: d)
+                let norm = cblas_snrm2(Int32(d), w, 1)
+                if norm > 0 { cblas_sscal(Int32(d), 1 / norm, w, 1) }
             }
+        }
+        let enc = sae.encoder.pointer, ge = gEnc.pointer, me = mEnc.pointer, ve = vEnc.pointer
+        parallelRanges(count: config.dSAE, threads: config.threads) { lo, hi in
+            adam.apply(enc + lo * d, ge + lo * d, me + lo * d, ve + lo * d, count: (hi - lo) * d)
+        }
+        adam.apply(sae.encoderBias.pointer, gEncBias.pointer, mEncBias.pointer, vEncBias.pointer, count: config.dSAE)
+        adam.apply(sae.decoderBias.pointer, gDecBias.pointer, mDecBias.pointer, vDecBias.pointer, count: d)
+    }
+}
+
+/// One Adam step's constants; `apply` updates a contiguous span and zeroes its gradient.
+struct AdamStep {
+    let stepSize: Float
+    let invSqrtBc2: Float
+    let beta1: Float
+    let beta2: Float
+    let epsilon: Float
+
+    @inline(__always)
+    func apply(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+               _ v: UnsafeMutablePointer<Float>, count: Int) {
+        let b1 = beta1, b2 = beta2, c1 = 1 - beta1, c2 = 1 - beta2
+        let s = stepSize, inv = invSqrtBc2, eps = epsilon
+        for i in 0 ..< count {
+            let gi = g[i]
+            let mi = b1 * m[i] + c1 * gi
+            let vi = b2 * v[i] + c2 * gi * gi
+            m[i] = mi; v[i] = vi
+            p[i] -= s * mi / (vi.squareRoot() * inv + eps)
+            g[i] = 0
         }
     }
 }

@@ -137,10 +137,8 @@ public final class TopKTrainer: @unchecked Sendable {
         var stats = try computeGradients(x)
         stats.learningRate = lr
         let t0 = monotonicSeconds()
-        removeParallelDecoderGradient()
         step += 1
-        adamUpdate(lr: lr)
-        sae.normalizeDecoderRows(threads: config.threads)
+        applyUpdate(lr: lr)
 
         // Fire bookkeeping.
         let vals = topValues.pointer, idx = topIndices
