@@ -15,7 +15,7 @@ public enum SAEEvalTable {
             lines.append("  mean L0                 \(String(format: "%.2f", r.meanL0))")
             lines.append("  dead (never fired)      \(r.deadLatents) (\(pct(r.deadFraction)))")
             lines.append("  dense (> \(pct(r.denseThreshold)) of tokens) \(r.denseLatents) (\(pct(r.denseFraction)))")
-            lines.append("  CE clean / spliced / zero-ablated   \(f3(r.ceClean)) / \(f3(r.ceSpliced)) / \(f3(r.ceZeroAblated)) nats")
+            lines.append("  CE on \(r.ceTokens) tokens (\(r.ceRows) rows), clean / spliced / zero-ablated  \(f3(r.ceClean)) / \(f3(r.ceSpliced)) / \(f3(r.ceZeroAblated)) nats")
             lines.append("  ΔCE (spliced − clean)   \(f4(r.deltaCE)) nats  [95% CI \(f4(r.deltaCEInterval.low)), \(f4(r.deltaCEInterval.high))]")
             lines.append("  loss recovered          \(pct(r.lossRecovered))  [95% CI \(pct(r.lossRecoveredInterval.low)), \(pct(r.lossRecoveredInterval.high))]")
         }

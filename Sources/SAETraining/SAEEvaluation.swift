@@ -25,8 +25,13 @@ public struct SAEUnderTest {
 
 /// Options of `featurescope eval-sae`.
 public struct SAEEvalOptions: Sendable {
-    /// Evaluate at most this many tokens (whole rows).
+    /// Reconstruction statistics (FVU, L0, dead, dense) on at most this many tokens (whole rows).
     public var maxTokens: Int?
+    /// Cross-entropy (clean / spliced / zero-ablated) on the first this many of them (whole rows):
+    /// those rows need full forward passes with logits, the others stop after the hook's block.
+    public var ceTokens: Int?
+    /// Rows per forward pass for the statistics-only rows.
+    public var rowsPerForward: Int = 4
     /// Bootstrap resamples (over rows) for the intervals.
     public var bootstrapSamples: Int = 1000
     public var seed: UInt64 = 0
@@ -48,6 +53,9 @@ public struct SAEEvalResult: Codable, Equatable, Sendable {
     public var hook: String
     public var tokens: Int
     public var rows: Int
+    /// Tokens and rows of the cross-entropy part.
+    public var ceTokens: Int
+    public var ceRows: Int
     /// Fraction of variance unexplained: Σ‖x − x̂‖² / Σ‖x − mean(x)‖².
     public var fvu: Double
     public var meanL0: Double
@@ -90,15 +98,33 @@ public enum SAEEvaluator {
         let ctx = tokens.contextLength
         guard ctx >= 2, tokens.rowCount > 0 else { throw TrainingError.invalidConfig("the token file has no usable rows") }
         let rows = min(tokens.rowCount, options.maxTokens.map { max(1, $0 / ctx) } ?? tokens.rowCount)
+        let ceRows = min(rows, options.ceTokens.map { max(1, $0 / ctx) } ?? rows)
         let hooks = Array(Set(saes.map(\.hook))).sorted()
         var stats = saes.map { ReconstructionStats(dIn: $0.dIn, dSAE: $0.dSAE) }
         var cleanRows: [Double] = [], zeroRows: [HookPoint: [Double]] = [:]
         var splicedRows = [[Double]](repeating: [], count: saes.count)
         let bar = ProgressBar(total: rows * ctx, label: "eval-sae", unit: "tok", enabled: options.showProgress)
         let started = Date()
-        for r in 0 ..< rows {
+        func readRow(_ r: Int) throws -> [Int32] {
             let ids = try tokens.tokens(ofRow: r)
             guard ids.count == ctx else { throw TrainingError.invalidConfig("token row \(r) has \(ids.count) ids, expected \(ctx)") }
+            return ids
+        }
+        func reconstruct(_ s: Int, _ result: ForwardResult) throws -> [Float] {
+            let sae = saes[s]
+            guard let act = result.activation(sae.hook), act.data.count == ctx * sae.dIn else {
+                throw TrainingError.invalidConfig("the engine returned no [\(ctx), \(sae.dIn)] activation for \(sae.hook)")
+            }
+            let (recon, active) = try sae.reconstruct(act.data, ctx)
+            guard recon.count == act.data.count else {
+                throw TrainingError.invalidConfig("SAE \(sae.name) returned \(recon.count) values for \(act.data.count)")
+            }
+            stats[s].add(x: act.data, recon: recon, rows: ctx, active: active)
+            return recon
+        }
+        // Rows with the loss: clean (logits for every position), zero-ablated per hook, spliced per SAE.
+        for r in 0 ..< ceRows {
+            let ids = try readRow(r)
             let clean = try model.forward(tokens: ids, captures: Set(hooks), logits: .all)
             cleanRows.append(mean(crossEntropy(logits: clean.logits, vocab: clean.vocabSize, tokens: ids)))
             for h in hooks {
@@ -107,19 +133,22 @@ public enum SAEEvaluator {
                 }
                 zeroRows[h, default: []].append(mean(try model.nextTokenCrossEntropy(tokens: ids, interventions: [h: zero])))
             }
-            for (s, sae) in saes.enumerated() {
-                guard let act = clean.activation(sae.hook), act.data.count == ctx * sae.dIn else {
-                    throw TrainingError.invalidConfig("the engine returned no [\(ctx), \(sae.dIn)] activation for \(sae.hook)")
-                }
-                let (recon, active) = try sae.reconstruct(act.data, ctx)
-                guard recon.count == act.data.count else {
-                    throw TrainingError.invalidConfig("SAE \(sae.name) returned \(recon.count) values for \(act.data.count)")
-                }
-                stats[s].add(x: act.data, recon: recon, rows: ctx, active: active)
+            for s in saes.indices {
+                let recon = try reconstruct(s, clean)
                 let splice: HookIntervention = { t in t.data = recon }
-                splicedRows[s].append(mean(try model.nextTokenCrossEntropy(tokens: ids, interventions: [sae.hook: splice])))
+                splicedRows[s].append(mean(try model.nextTokenCrossEntropy(tokens: ids, interventions: [saes[s].hook: splice])))
             }
             bar.update((r + 1) * ctx)
+        }
+        // Statistics-only rows: batched captures, no logits (the pass stops after the last hook's block).
+        var r = ceRows
+        while r < rows {
+            let n = min(max(1, options.rowsPerForward), rows - r)
+            let batch = try (r ..< r + n).map(readRow)
+            let results = try model.forward(batch: batch, captures: Set(hooks), logits: .none)
+            for result in results { for s in saes.indices { _ = try reconstruct(s, result) } }
+            r += n
+            bar.update(r * ctx)
         }
         bar.finish()
         let seconds = Date().timeIntervalSince(started)
@@ -135,6 +164,7 @@ public enum SAEEvaluator {
             let dense = fired.filter { Double($0) / Double(max(st.tokens, 1)) > options.denseThreshold }.count
             results.append(SAEEvalResult(
                 sae: sae.name, hook: sae.hook.description, tokens: st.tokens, rows: rows,
+                ceTokens: ceRows * ctx, ceRows: ceRows,
                 fvu: st.fvu, meanL0: Double(st.activeTotal) / Double(max(st.tokens, 1)), dSAE: sae.dSAE,
                 deadLatents: dead, deadFraction: Double(dead) / Double(sae.dSAE),
                 denseLatents: dense, denseFraction: Double(dense) / Double(sae.dSAE),

@@ -76,6 +76,7 @@ final class RealModelPipelineTests: XCTestCase {
         var options = SAEEvalOptions()
         options.showProgress = false
         options.bootstrapSamples = 50
+        options.ceTokens = 2 * ctx  // the third row only feeds the reconstruction statistics
         let report = try SAEEvaluator.evaluate(model: model, tokens: source, tokensFile: "mem", saes: [identity, zero], options: options)
         let id = report.results[0], z = report.results[1]
         XCTAssertEqual(id.fvu, 0, accuracy: 1e-9)
@@ -88,6 +89,7 @@ final class RealModelPipelineTests: XCTestCase {
         XCTAssertEqual(z.ceSpliced, z.ceZeroAblated, accuracy: 1e-4)
         XCTAssertEqual(z.lossRecovered, 0, accuracy: 1e-3)
         XCTAssertEqual(id.tokens, 3 * ctx)
+        XCTAssertEqual(id.ceRows, 2)
         XCTAssertTrue(SAEEvalTable.render(report).contains("loss recovered"))
     }
 }

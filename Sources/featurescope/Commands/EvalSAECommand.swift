@@ -11,9 +11,10 @@ struct EvalSAECommand: AsyncParsableCommand {
         commandName: "eval-sae",
         abstract: "Evaluate SAEs on held-out tokens (FVU, L0, dead/dense latents, ΔCE, loss recovered).",
         discussion: """
-        For each row of the token file: one clean forward (activations at every SAE's hook and the \
-        next-token loss), then per hook a zero-ablated forward and per SAE a forward with its \
-        reconstruction spliced in at the hook. Reports FVU, mean L0, dead latents (never fired on the \
+        On the first --ce-tokens of the token file, per row: one clean forward (activations at every \
+        SAE's hook and the next-token loss), per hook a zero-ablated forward and per SAE a forward with \
+        its reconstruction spliced in at the hook. The remaining rows up to --max-tokens only feed the \
+        reconstruction statistics (capture-only passes that stop after the hook's block). Reports FVU, mean L0, dead latents (never fired on the \
         evaluated tokens), dense latents (> 10% of tokens), cross-entropy clean / spliced / zero-ablated, \
         ΔCE and the fraction of loss recovered with 95% bootstrap intervals over rows. \
         Repeat --sae to evaluate several SAEs on one set of clean passes.
@@ -25,8 +26,11 @@ struct EvalSAECommand: AsyncParsableCommand {
     @Option(name: .long, help: "Held-out packed token file.")
     var tokens: String
 
-    @Option(name: .customLong("max-tokens"), help: "Evaluate at most this many tokens (whole rows).")
-    var maxTokens: Int?
+    @Option(name: .customLong("max-tokens"), help: "Tokens for FVU, L0, dead and dense latents (whole rows).")
+    var maxTokens: Int = 65536
+
+    @Option(name: .customLong("ce-tokens"), help: "Tokens (the first rows) for the cross-entropy comparison.")
+    var ceTokens: Int = 8192
 
     @Option(name: .long, help: "Bootstrap resamples for the intervals.")
     var bootstrap: Int = 1000
@@ -45,7 +49,7 @@ struct EvalSAECommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !sae.isEmpty else { throw ValidationError("name at least one --sae folder") }
-        if let m = maxTokens, m <= 0 { throw ValidationError("--max-tokens must be positive") }
+        guard maxTokens > 0, ceTokens > 0 else { throw ValidationError("--max-tokens and --ce-tokens must be positive") }
         guard bootstrap > 0 else { throw ValidationError("--bootstrap must be positive") }
     }
 
@@ -70,6 +74,7 @@ struct EvalSAECommand: AsyncParsableCommand {
         }
         var options = SAEEvalOptions()
         options.maxTokens = maxTokens
+        options.ceTokens = ceTokens
         options.bootstrapSamples = bootstrap
         options.showProgress = !quiet && !json
         let report = try SAEEvaluator.evaluate(model: llama, tokens: file, tokensFile: tokens, saes: saes, options: options)
