@@ -6,9 +6,16 @@ import ModelEngine
 final class RealModelPipelineTests: XCTestCase {
     static var modelPath: String { ModelLocator.resolve(explicit: nil) }
 
+    /// Loaded once for the whole class (dequantising takes a while in debug builds).
+    static let sharedModel: LlamaModel? = {
+        guard FileManager.default.fileExists(atPath: modelPath) else { return nil }
+        return try? LlamaModel(path: modelPath)
+    }()
+
     func loadModel() throws -> LlamaModel {
         guard FileManager.default.fileExists(atPath: Self.modelPath) else { throw XCTSkip("model not fetched") }
-        return try LlamaModel(path: Self.modelPath)
+        guard let model = Self.sharedModel else { return try LlamaModel(path: Self.modelPath) }
+        return model
     }
 
     static func syntheticRows(count: Int, length: Int, seed: Int) -> [[Int32]] {
