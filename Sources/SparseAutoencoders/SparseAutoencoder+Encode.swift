@@ -19,8 +19,8 @@ extension SparseAutoencoder {
     /// architecture's activation, then a heap-based top-k (no full sort). `keepTop` keeps at most
     /// that many latents per token (for non-topk SAEs whose L0 is large).
     public func encode(_ x: UnsafeBufferPointer<Float>, count n: Int, keepTop: Int? = nil) throws -> SparseCodes {
-        guard n >= 0, x.count == n * dIn else {
-            throw SAEError.inputShape(what: "encode input [\(n), \(dIn)]", expected: max(0, n) * dIn, found: x.count)
+        guard n >= 0, n <= x.count, x.count == n * dIn else {
+            throw SAEError.inputShape(what: "encode input [\(n), \(dIn)]", expected: max(0, n).multipliedReportingOverflow(by: dIn).partialValue, found: x.count)
         }
         guard n > 0, let xBase = x.baseAddress else {
             return SparseCodes(tokenCount: 0, latentCount: dSAE, offsets: [0], indices: [], values: [])
@@ -71,8 +71,8 @@ extension SparseAutoencoder {
     ///
     /// For `rescale_acts_by_decoder_norm` SAEs this is the rescaled pre-activation (the value top-k ranks).
     public func preActivations(_ x: [Float], count n: Int) throws -> [Float] {
-        guard n >= 0, x.count == n * dIn else {
-            throw SAEError.inputShape(what: "preActivations input [\(n), \(dIn)]", expected: max(0, n) * dIn, found: x.count)
+        guard n >= 0, n <= x.count, x.count == n * dIn else {
+            throw SAEError.inputShape(what: "preActivations input [\(n), \(dIn)]", expected: max(0, n).multipliedReportingOverflow(by: dIn).partialValue, found: x.count)
         }
         if n == 0 { return [] }
         var xc = [Float](repeating: 0, count: n * dIn)
@@ -106,6 +106,9 @@ extension SparseAutoencoder {
         guard codes.latentCount == dSAE else {
             throw SAEError.inputShape(what: "decode: codes' latent count", expected: dSAE, found: codes.latentCount)
         }
+        guard codes.isWellFormed else {
+            throw SAEError.invalidArgument("decode: sparse codes are inconsistent (offsets, indices and values disagree)")
+        }
         let n = codes.tokenCount
         var out = [Float](repeating: 0, count: n * dIn)
         decoderWeight.withUnsafeBufferPointer { wd in
@@ -115,7 +118,6 @@ extension SparseAutoencoder {
                     for j in 0 ..< dIn { o[j] = decoderBias[j] }
                     for e in codes.range(ofToken: t) {
                         let f = Int(codes.indices[e])
-                        guard f >= 0, f < dSAE else { continue }
                         cblas_saxpy(Int32(dIn), codes.values[e], wd.baseAddress! + f * dIn, 1, o, 1)
                     }
                     if t < codes.outputScale.count {
@@ -131,8 +133,8 @@ extension SparseAutoencoder {
     /// Reconstructs [count, d_in] from dense activations f [count, d_sae]: f·W_dec + b_dec (one sgemm).
     /// Per-token normalisation is not undone here (there is no per-token state); use `decode(_:)` for that.
     public func decodeDense(_ f: [Float], count n: Int) throws -> [Float] {
-        guard n >= 0, f.count == n * dSAE else {
-            throw SAEError.inputShape(what: "decodeDense input [\(n), \(dSAE)]", expected: max(0, n) * dSAE, found: f.count)
+        guard n >= 0, n <= f.count, f.count == n * dSAE else {
+            throw SAEError.inputShape(what: "decodeDense input [\(n), \(dSAE)]", expected: max(0, n).multipliedReportingOverflow(by: dSAE).partialValue, found: f.count)
         }
         if n == 0 { return [] }
         var out = [Float](repeating: 0, count: n * dIn)

@@ -2,8 +2,8 @@
 extension SparseAutoencoder {
     /// Encodes like `encode(_:count:keepTop:)` with straightforward loops and a full sort per token.
     public func referenceEncode(_ x: [Float], count n: Int, keepTop: Int? = nil) throws -> SparseCodes {
-        guard n >= 0, x.count == n * dIn else {
-            throw SAEError.inputShape(what: "referenceEncode input [\(n), \(dIn)]", expected: max(0, n) * dIn, found: x.count)
+        guard n >= 0, n <= x.count, x.count == n * dIn else {
+            throw SAEError.inputShape(what: "referenceEncode input [\(n), \(dIn)]", expected: max(0, n).multipliedReportingOverflow(by: dIn).partialValue, found: x.count)
         }
         let limit = latentLimit(keepTop: keepTop)
         var offsets = [0], indices = [Int32](), values = [Float](), outScale = [Float](), outShift = [Float]()

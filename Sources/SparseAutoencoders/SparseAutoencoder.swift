@@ -49,8 +49,10 @@ public final class SparseAutoencoder: Sendable {
     /// The `expected_average_only_in` factor folded into the weights, if any.
     public let foldedActivationScale: Float?
 
-    public var dIn: Int { config.dIn }
-    public var dSAE: Int { config.dSAE }
+    /// Input width (stored, not read through `config`, because hot loops use it).
+    public let dIn: Int
+    /// Number of latents.
+    public let dSAE: Int
 
     /// Builds an SAE from arrays in the canonical layout; sizes are checked against `config`.
     ///
@@ -90,6 +92,8 @@ public final class SparseAutoencoder: Sendable {
             cfg.rescaleActsByDecoderNorm = false
         }
         self.config = cfg
+        self.dIn = dIn
+        self.dSAE = dSAE
         self.encoderWeight = wEnc
         self.encoderBias = bEnc
         self.decoderWeight = wDec

@@ -30,6 +30,15 @@ public struct SparseCodes: Sendable, Equatable {
         self.outputShift = outputShift
     }
 
+    /// True when offsets, indices and values agree (what `decode` checks before reading).
+    public var isWellFormed: Bool {
+        guard tokenCount >= 0, offsets.count == tokenCount + 1, offsets.first == 0, offsets.last == values.count,
+              indices.count == values.count, outputScale.count == outputShift.count,
+              outputScale.isEmpty || outputScale.count == tokenCount else { return false }
+        for t in 0 ..< tokenCount where offsets[t] > offsets[t + 1] { return false }
+        return indices.allSatisfy { $0 >= 0 && Int($0) < latentCount }
+    }
+
     /// Total number of stored entries.
     public var entryCount: Int { values.count }
 

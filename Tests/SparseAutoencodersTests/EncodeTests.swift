@@ -201,3 +201,25 @@ final class EncodeTests: XCTestCase {
         XCTAssertLessThan(maxAbsDiff(ca.values, cb.values), 1e-5)
     }
 }
+
+final class EncodeArgumentTests: XCTestCase {
+    func testAbsurdCountsThrowInsteadOfTrapping() throws {
+        let w = TinySAE.weights()
+        let cfg = SAEConfig(dIn: 2, dSAE: 3, architecture: .standard, metadata: SAEMetadata(hookName: "h"))
+        let sae = try SparseAutoencoder(config: cfg, encoderWeight: w.wEnc, encoderBias: w.bEnc, decoderWeight: w.wDec, decoderBias: w.bDec)
+        for n in [Int.max, Int.max / 2, -1] {
+            XCTAssertThrowsError(try sae.encode([1, 2], count: n))
+            XCTAssertThrowsError(try sae.referenceEncode([1, 2], count: n))
+            XCTAssertThrowsError(try sae.preActivations([1, 2], count: n))
+            XCTAssertThrowsError(try sae.decodeDense([1, 2, 3], count: n))
+        }
+        let foreign = SparseCodes(tokenCount: 1, latentCount: 5, offsets: [0, 0], indices: [], values: [])
+        XCTAssertThrowsError(try sae.decode(foreign))
+        let broken = SparseCodes(tokenCount: 2, latentCount: 3, offsets: [0, 2], indices: [0, 1], values: [1, 1])
+        XCTAssertFalse(broken.isWellFormed)
+        XCTAssertThrowsError(try sae.decode(broken))
+        let badIndex = SparseCodes(tokenCount: 1, latentCount: 3, offsets: [0, 1], indices: [7], values: [1])
+        XCTAssertThrowsError(try sae.decode(badIndex))
+        XCTAssertTrue(try sae.encode(TinySAE.x, count: 2).isWellFormed)
+    }
+}

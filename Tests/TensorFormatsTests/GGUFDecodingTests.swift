@@ -111,4 +111,28 @@ final class GGUFDecodingTests: XCTestCase {
             return false
         }
     }
+
+    func testCustomAlignmentAndEveryTensorType() throws {
+        var g = GGUFFixture.small(seed: 9)
+        g.alignment = 64
+        let file = try GGUFFile(path: scratch.file(g.build(), ext: "gguf"))
+        XCTAssertEqual(file.metadata["general.alignment"], .uint(64))
+        let types: [String: GGMLType] = ["f32": .f32, "f16": .f16, "bf16": .bf16, "q4_0": .q4_0, "q4_1": .q4_1, "q8_0": .q8_0]
+        for t in g.tensors {
+            let info = try file.info(t.name)
+            XCTAssertEqual(info.type, types[t.name])
+            XCTAssertEqual(info.fileOffset % 64, 0, "data of \(t.name) is aligned")
+            XCTAssertEqual(Data(try file.rawBytes(t.name)), t.data, "bytes of \(t.name) survive")
+        }
+        // Values of the fixture's quantised blocks, by the formulas of each type.
+        let q4_0 = try file.dequantize("q4_0")
+        for i in 0 ..< 32 { XCTAssertEqual(q4_0[i], Float(i % 16 - 8) * 0.5) }
+        let q4_1 = try file.dequantize("q4_1")
+        for i in 0 ..< 32 {
+            XCTAssertEqual(q4_1[i], Float((i * 7) % 16) * 0.25 - 1)
+            XCTAssertEqual(q4_1[32 + i], Float(15 - i % 16) * 2 + 0.5)
+        }
+        let q8 = try file.dequantize("q8_0")
+        for i in 0 ..< 32 { XCTAssertEqual(q8[i], Float(i * 8 - 128) * 0.125) }
+    }
 }

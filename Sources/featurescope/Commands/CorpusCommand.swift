@@ -83,12 +83,18 @@ struct CorpusCommand: AsyncParsableCommand {
         options.workers = workers ?? ProcessInfo.processInfo.activeProcessorCount
 
         var bar: ProgressBar?
-        let summary = try CorpusPacker.pack(
-            inputs: inputs, outputDirectory: out, options: options,
-            vocabSize: encoder.vocabSize, eosTokenId: encoder.eosTokenId, encode: encoder.encode
-        ) { p in
-            if bar == nil { bar = ProgressBar(total: p.bytesTotal, label: "corpus", unit: "B", enabled: !json) }
-            bar?.update(p.bytesDone, extra: "\(p.tokens) tokens, \(p.documents) docs")
+        let summary: CorpusPackSummary
+        do {
+            summary = try CorpusPacker.pack(
+                inputs: inputs, outputDirectory: out, options: options,
+                vocabSize: encoder.vocabSize, eosTokenId: encoder.eosTokenId, encode: encoder.encode
+            ) { p in
+                if bar == nil { bar = ProgressBar(total: p.bytesTotal, label: "corpus", unit: "B", enabled: !json) }
+                bar?.update(p.bytesDone, extra: "\(p.tokens) tokens, \(p.documents) docs")
+            }
+        } catch {
+            bar?.finish()  // end the progress line before the error is printed
+            throw error
         }
         bar?.finish(extra: "\(summary.encodedTokens) tokens, \(summary.documentsRead) docs")
 
