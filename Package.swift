@@ -51,13 +51,16 @@ let package = Package(
         .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "FeaturescopeCore"]),
         .target(name: "TerminalUI", dependencies: ["LatentCache", "AutoInterp", "SparseAutoencoders", "ModelEngine", "FeaturescopeCore"]),
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
+        /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
+        .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
+                                                        "ModelEngine", "FeaturescopeCore"]),
         .target(name: "TestSupport", dependencies: ["TensorFormats", "FeaturescopeCore"]),
 
         // MARK: - The thin executable
         .executableTarget(name: "featurescope", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FeaturescopeCore", "TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus",
-            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal",
+            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters",
         ]),
 
         // MARK: - Tests
@@ -69,6 +72,7 @@ let package = Package(
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TestSupport"]),
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "LatentCache", "TestSupport"]),
+        .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

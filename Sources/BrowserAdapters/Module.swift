@@ -1,2 +1,2 @@
 /// Placeholder so the target builds; replaced by real code.
-enum SAETrainingModule {}
+enum BrowserAdaptersModule {}
