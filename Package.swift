@@ -48,7 +48,7 @@ let package = Package(
                 swiftSettings: fastMath),
         .target(name: "LatentCache", dependencies: ["TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus", "FeaturescopeCore"],
                 swiftSettings: fastMath),
-        .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "FeaturescopeCore"]),
+        .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .target(name: "TerminalUI", dependencies: ["LatentCache", "AutoInterp", "SparseAutoencoders", "ModelEngine", "FeaturescopeCore"]),
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.

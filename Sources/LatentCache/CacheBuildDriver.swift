@@ -19,8 +19,9 @@ public protocol CacheRowSource {
 
 /// What produces the activations: a forward pass + SAE encode per part.
 public protocol CacheActivationSource {
-    /// For each row of the batch, the activations of every part (same order as the builder's parts).
-    func activations(rows: [[Int32]]) throws -> [[SparseRowActivations]]
+    /// For each row of the batch (token-file rows `firstRow ..< firstRow + rows.count`), the activations of
+    /// every part (same order as the builder's parts).
+    func activations(rows: [[Int32]], firstRow: Int) throws -> [[SparseRowActivations]]
 }
 
 /// Timings of a build, to check the builder's overhead against the forward pass.
@@ -52,7 +53,7 @@ public enum CacheBuildDriver {
             let n = min(batchSize, total - r)
             let batch = try (r ..< r + n).map { try rows.row($0) }
             let t0 = DispatchTime.now()
-            let acts = try source.activations(rows: batch)
+            let acts = try source.activations(rows: batch, firstRow: r)
             let t1 = DispatchTime.now()
             guard acts.count == n else { throw CacheError.invalidArgument("activation source returned \(acts.count) rows for \(n)") }
             for (row, perPart) in zip(batch, acts) {

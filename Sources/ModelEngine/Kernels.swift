@@ -131,8 +131,15 @@ func exp8(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
 /// Σ a[i]·b[i] (single-query attention scores).
 @inline(__always)
 func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-    var s: Float = 0
-    for i in 0 ..< count { s += a[i] * b[i] }
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    let vecEnd = count & ~15
+    var acc = SIMD16<Float>()
+    for i in stride(from: 0, to: vecEnd, by: 16) {
+        acc += ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+            * rb.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+    }
+    var s = acc.sum()
+    for i in vecEnd ..< count { s += a[i] * b[i] }
     return s
 }
 

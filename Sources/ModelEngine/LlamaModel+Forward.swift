@@ -39,7 +39,7 @@ extension LlamaModel {
         }
         if let cache {
             guard spans.count == 1, let span = spans.first, span.startPos == cache.length else {
-                throw EngineError.invalidIntervention(hook: "kv cache", reason: "a cached pass takes one sequence continuing at the cache length")
+                throw EngineError.cacheMismatch(reason: "a cached pass takes one sequence that continues at the cache length \(cache.length)")
             }
             guard cache.length + span.count <= cache.maxLength else {
                 throw EngineError.sequenceTooLong(length: cache.length + span.count, limit: cache.maxLength, what: "generation session")

@@ -20,6 +20,11 @@ extension QuantizedMatrix {
         }
         let xs = UncheckedSendable((x, UnsafePointer(scratch), out))
         let perChunk = (rows + chunks - 1) / chunks
+        if chunks == 2, #available(macOS 15.0, *) {
+            SpinWorker.shared.run(mine: { multiplyRows(0 ..< perChunk, x, scratch, out) },
+                                  other: { self.multiplyRows(perChunk ..< rows, xs.value.0, xs.value.1, xs.value.2) })
+            return
+        }
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let lo = c * perChunk
             let hi = min(rows, lo + perChunk)

@@ -8,6 +8,14 @@ final class BrowsePTYTests: XCTestCase {
     struct Tmux {
         let socket = "fs-pty-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let tmuxPath: String
+        /// An explicit socket path (-S) that `removeSocket()` deletes, so runs leave nothing in /tmp/tmux-UID.
+        var socketPath: String { NSTemporaryDirectory() + socket + ".sock" }
+
+        /// Stops the server and deletes its socket.
+        func shutDown() {
+            _ = try? run(["kill-server"])
+            try? FileManager.default.removeItem(atPath: socketPath)
+        }
 
         @discardableResult
         func run(_ args: [String]) throws -> String {
@@ -21,7 +29,7 @@ final class BrowsePTYTests: XCTestCase {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-            let argv = [tmuxPath, "-L", socket, "-f", "/dev/null"] + args
+            let argv = [tmuxPath, "-S", socketPath, "-f", "/dev/null"] + args
             var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
             defer { for a in cargs { free(a) } }
             var pid: pid_t = 0
@@ -80,7 +88,7 @@ final class BrowsePTYTests: XCTestCase {
         let tmux = Tmux(tmuxPath: tmuxPath)
         let script = "stty sane; '\(bin)' browse --demo 1000; echo \"EXIT=$?\"; stty -a | tr ' ' '\\n' | grep -x -e '-*icanon' -e '-*echo'; sleep 60"
         try tmux.run(["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "sh", "-c", script])
-        defer { _ = try? tmux.run(["kill-server"]) }
+        defer { tmux.shutDown() }
 
         // Open: the list with its header, first row selected.
         var screen = try tmux.waitFor("the latent list") { $0.contains("latent▲") && $0.contains("row 1 of 1000") }
@@ -143,7 +151,7 @@ final class BrowsePTYTests: XCTestCase {
             let tmux = Tmux(tmuxPath: tmuxPath)
             let script = "stty sane; '\(bin)' browse --demo 50 </dev/tty >/dev/tty 2>&1 & pid=$!; sleep 1.5; kill -\(name) $pid; wait $pid; echo \"EXIT=$?\"; stty -a | tr ' ' '\\n' | grep -x -e '-*icanon' -e '-*echo'; sleep 60"
             try tmux.run(["new-session", "-d", "-s", "t", "-x", "90", "-y", "25", "sh", "-c", script])
-            defer { _ = try? tmux.run(["kill-server"]) }
+            defer { tmux.shutDown() }
             let screen = try tmux.waitFor("the exit after SIG\(name)") { $0.contains("EXIT=") && $0.contains("icanon") }
             XCTAssertTrue(screen.contains("EXIT=\(128 + number)"), screen)
             let lines = screen.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -159,7 +167,7 @@ final class BrowsePTYTests: XCTestCase {
         guard let bash = Self.findExecutable("bash") else { throw XCTSkip("bash (for job control) is not installed") }
         let tmux = Tmux(tmuxPath: tmuxPath)
         try tmux.run(["new-session", "-d", "-s", "t", "-x", "90", "-y", "25", bash, "--norc", "--noprofile", "-i"])
-        defer { _ = try? tmux.run(["kill-server"]) }
+        defer { tmux.shutDown() }
         try tmux.literal("'\(bin)' browse --demo 200")
         try tmux.keys("Enter")
         _ = try tmux.waitFor("the list") { $0.contains("row 1 of 200") }

@@ -12,7 +12,7 @@ struct DenseSource: CacheRowSource, CacheActivationSource {
     var rowCount: Int { corpus.rows }
     func row(_ i: Int) throws -> [Int32] { corpus.tokens[i].map(Int32.init) }
 
-    func activations(rows: [[Int32]]) throws -> [[SparseRowActivations]] {
+    func activations(rows: [[Int32]], firstRow: Int) throws -> [[SparseRowActivations]] {
         try rows.map { row in
             guard let r = corpus.tokens.firstIndex(of: row.map(Int.init)) else { throw CacheError.invalidArgument("unknown row") }
             if let f = failAfterRows, counter.rows >= f { throw CacheError.invalidArgument("simulated crash") }

@@ -146,6 +146,11 @@ final class HookAndForwardTests: XCTestCase {
         }
         // "lazy" → " dog" is easy for the model.
         XCTAssertLessThan(ce[7], 1.0)
+        // The batched form gives the same numbers per sequence.
+        let batch = try model.nextTokenCrossEntropy(batch: [fox, Array(fox.prefix(4)), [fox[0]]])
+        XCTAssertEqual(batch.map(\.count), [fox.count - 1, 3, 0])
+        for t in 0 ..< ce.count { XCTAssertEqual(batch[0][t], ce[t], accuracy: 1e-3) }
+        for t in 0 ..< 3 { XCTAssertEqual(batch[1][t], ce[t], accuracy: 1e-3) }
     }
 
     /// Prefill + Float steps in the KV cache give the logits of a full forward; quantized steps stay close.
@@ -164,6 +169,20 @@ final class HookAndForwardTests: XCTestCase {
             XCTAssertLessThan(worst, quantized ? 5e-3 : 1e-3)
             XCTAssertEqual(argmax(logits), argmax(full.logits))
         }
+    }
+
+    /// Several tokens appended to a non-empty cache (multi-row attention starting past position 0).
+    func testAppendingABlockToTheCache() throws {
+        let model = try EngineFixtures.requireModel()
+        let full = try model.forward(tokens: fox, logits: .last)
+        let gen = Generator(model: model, maxLength: 16)
+        _ = try gen.append(Array(fox.prefix(3)))
+        let logits = try gen.append(Array(fox[3...]))
+        XCTAssertEqual(gen.tokens, fox)
+        let worst = zip(logits, full.logits).map { abs($0 - $1) }.max() ?? 0
+        print("[kv cache] block append: worst logit |Δ| \(worst)")
+        XCTAssertLessThan(worst, 1e-3)
+        XCTAssertThrowsError(try gen.append(Array(repeating: 1, count: 7)))  // 10 + 7 > 16
     }
 
     func testGeneratorStopsAndSamplesReproducibly() throws {

@@ -155,3 +155,81 @@ extension KernelTests {
         XCTAssertLessThan(worst, 1e-6)
     }
 }
+
+extension KernelTests {
+    func testDotProductAndWeightedSumMatchLoops() {
+        var rng = SplitMix64(seed: 5)
+        for count in [1, 15, 16, 64, 77] {
+            let a = randomFloats(count, &rng), b = randomFloats(count, &rng)
+            let fast = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in dotProduct(ap.baseAddress!, bp.baseAddress!, count: count) } }
+            let ref = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            XCTAssertEqual(Double(fast), ref, accuracy: 1e-5)
+        }
+        // out = Σ_j w_j · rows[j] with a row stride wider than the width.
+        let w = randomFloats(5, &rng), rows = randomFloats(5 * 12, &rng)
+        var out = [Float](repeating: 9, count: 8)
+        out.withUnsafeMutableBufferPointer { o in w.withUnsafeBufferPointer { wp in rows.withUnsafeBufferPointer { rp in
+            weightedSum(o.baseAddress!, weights: wp.baseAddress!, rows: rp.baseAddress!, stride: 12, count: 5, width: 8)
+        } } }
+        for i in 0 ..< 8 {
+            let ref = (0 ..< 5).reduce(0.0) { $0 + Double(w[$1]) * Double(rows[$1 * 12 + i]) }
+            XCTAssertEqual(Double(out[i]), ref, accuracy: 1e-5)
+        }
+    }
+}
+
+extension KernelTests {
+    func testConfigValidationNamesTheProblem() {
+        let good = LlamaConfig(dim: 576, hiddenDim: 1536, layerCount: 30, headCount: 9, kvHeadCount: 3, vocabSize: 49152,
+                               contextLength: 8192, ropeBase: 100_000, normEpsilon: 1e-5)
+        XCTAssertNoThrow(try good.validate(path: "m.gguf"))
+        XCTAssertEqual(good.headDim, 64)
+        XCTAssertEqual(good.kvDim, 192)
+        XCTAssertEqual(good.groupSize, 3)
+        var bad = good
+        bad.kvHeadCount = 4
+        XCTAssertThrowsError(try bad.validate(path: "m.gguf")) { error in
+            XCTAssertTrue("\(error)".contains("head_count 9 is not a multiple of head_count_kv 4"), "\(error)")
+        }
+        bad = good
+        bad.dim = 0
+        XCTAssertThrowsError(try bad.validate(path: "m.gguf"))
+        bad = good
+        bad.ropeBase = .nan
+        XCTAssertThrowsError(try bad.validate(path: "m.gguf"))
+    }
+
+    func testModelLocatorPrecedence() {
+        let env = ["FEATURESCOPE_MODEL": "/env/model.gguf", "HOME": "/home/u"]
+        XCTAssertEqual(ModelLocator.resolve(explicit: "/flag.gguf", environment: env), "/flag.gguf")
+        XCTAssertEqual(ModelLocator.resolve(explicit: nil, environment: env), "/env/model.gguf")
+        XCTAssertEqual(ModelLocator.resolve(explicit: nil, environment: ["HOME": "/home/u"]),
+                       "/home/u/.cache/featurescope/SmolLM2-135M-Instruct.Q4_1.gguf")
+        XCTAssertThrowsError(try ModelLocator.locate(explicit: "/no/such/model.gguf")) { error in
+            XCTAssertTrue("\(error)".contains("featurescope model fetch"))
+        }
+    }
+}
+
+extension KernelTests {
+    /// Many small jobs from two callers at once: every job runs exactly once and is done when `run` returns.
+    func testSpinWorkerRunsEveryJobOnce() throws {
+        guard #available(macOS 15.0, *) else { throw XCTSkip("SpinWorker needs the Synchronization module") }
+        let perCaller = 3000
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 2 * perCaller)
+        counts.initialize(repeating: 0, count: 2 * perCaller)
+        defer { counts.deallocate() }
+        let shared = UncheckedSendable(counts)
+        DispatchQueue.concurrentPerform(iterations: 2) { caller in
+            for i in 0 ..< perCaller {
+                let slot = caller * perCaller + i
+                var mine = 0
+                SpinWorker.shared.run(mine: { mine = 1 }, other: { shared.value[slot] += 1 })
+                // The other half must be finished when run returns.
+                XCTAssertEqual(shared.value[slot], 1)
+                XCTAssertEqual(mine, 1)
+            }
+        }
+        XCTAssertEqual((0 ..< 2 * perCaller).filter { counts[$0] != 1 }.count, 0)
+    }
+}

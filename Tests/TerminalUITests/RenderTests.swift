@@ -176,6 +176,16 @@ final class RenderTests: XCTestCase {
         XCTAssertTrue(d.render().text.contains("Latents"))
     }
 
+    func testMismatchedLengthsAreNormalised() {
+        let w = TokenWindow(tokens: ["a", "b", "c"], activations: [1])
+        XCTAssertEqual(w.activations, [1, 0, 0])
+        XCTAssertEqual(TokenWindow(tokens: ["a"], activations: [1, 2, 3]).activations, [1])
+        let run = PromptRun(text: "x", part: 0, tokens: ["x", "y"], topLatents: [], nextTokens: [])
+        XCTAssertEqual(run.topLatents.count, 2)
+        let sample = BrowserScoredSample(tokens: ["a", "b"], highlighted: [true, true, true], activating: true, prediction: nil)
+        XCTAssertEqual(sample.highlighted, [true, true])
+    }
+
     func testMaliciousDataCannotEscapeTheScreen() {
         final class Evil: BrowserDataSource, @unchecked Sendable {
             let parts = [PartInfo(hookName: "blocks.0.\u{1B}[2Jhook", dSAE: 3)]

@@ -127,7 +127,11 @@ public struct BrowserHistogram: Sendable, Equatable {
 public struct TokenWindow: Sendable, Equatable {
     public var tokens: [String]
     public var activations: [Float]
-    public init(tokens: [String], activations: [Float]) { self.tokens = tokens; self.activations = activations }
+    /// Activations are cut or zero-padded to one per token, so views can index both alike.
+    public init(tokens: [String], activations: [Float]) {
+        self.tokens = tokens
+        self.activations = Array(activations.prefix(tokens.count)) + [Float](repeating: 0, count: max(0, tokens.count - activations.count))
+    }
     public var maxActivation: Float { activations.max() ?? 0 }
 }
 
@@ -197,7 +201,7 @@ public struct BrowserScoredSample: Sendable, Equatable {
     public init(tokens: [String], highlighted: [Bool], activating: Bool, prediction: Bool?,
                 probability: Double? = nil, quantile: Int? = nil) {
         self.tokens = tokens
-        self.highlighted = highlighted
+        self.highlighted = Array(highlighted.prefix(tokens.count)) + [Bool](repeating: false, count: max(0, tokens.count - highlighted.count))
         self.activating = activating
         self.prediction = prediction
         self.probability = probability

@@ -87,8 +87,10 @@ public struct PromptRun: Sendable, Equatable {
     public var topLatents: [[LatentActivation]]
     /// Most likely next tokens after the last prompt token.
     public var nextTokens: [NextToken]
+    /// `topLatents` is cut or padded (with empty lists) to one entry per token.
     public init(text: String, part: Int, tokens: [String], topLatents: [[LatentActivation]], nextTokens: [NextToken]) {
-        self.text = text; self.part = part; self.tokens = tokens; self.topLatents = topLatents; self.nextTokens = nextTokens
+        self.text = text; self.part = part; self.tokens = tokens; self.nextTokens = nextTokens
+        self.topLatents = Array(topLatents.prefix(tokens.count)) + [[LatentActivation]](repeating: [], count: max(0, tokens.count - topLatents.count))
     }
 }
 

@@ -121,7 +121,7 @@ enum HeadsView {
         for i in lo..<w.tokens.count {
             let text = Widgets.token(w.tokens[i], showWhitespace: false)
             var aStyle: Style = .plain
-            if let r = Role.heat(Double(w.activations[i] / maxA)) { aStyle = Style(fg: r, bg: r) }
+            if i < w.activations.count, let r = Role.heat(Double(w.activations[i] / maxA)) { aStyle = Style(fg: r, bg: r) }
             if i == t { aStyle = Style(fg: .cursorToken, bg: .cursorToken, bold: true, underline: true) }
             actSpans.append(Span(text, aStyle))
             // Sources are at or before the destination token; nothing after it is drawn on the DFA row.
@@ -139,7 +139,7 @@ enum HeadsView {
             screen.write(s.heads.split.isLoading ? "DFA   \(Widgets.spinner(s.spinnerFrame)) computing…" : "DFA   — not available for this token",
                          x: x, y: y + 2, maxWidth: width, style: .role(.muted))
         }
-        if y + 3 < maxY, let sp = split, let best = sp.dfaBySource.indices.max(by: { sp.dfaBySource[$0] < sp.dfaBySource[$1] }) {
+        if y + 3 < maxY, let sp = split, let best = sp.dfaBySource.indices.prefix(w.tokens.count).max(by: { sp.dfaBySource[$0] < sp.dfaBySource[$1] }) {
             screen.write("strongest source: “\(Widgets.token(w.tokens[best], showWhitespace: true, maxWidth: 16))” at position \(best) (\(String(format: "%+.2f", sp.dfaBySource[best])))",
                          x: x + label, y: y + 3, maxWidth: width - label, style: .role(.muted))
             return y + 4

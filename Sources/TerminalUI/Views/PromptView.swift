@@ -105,7 +105,7 @@ enum PromptView {
     }
 
     static func topLatents(_ screen: inout Screen, _ s: AppState, _ run: PromptRun, data: BrowserDataSource, rect: Rect) {
-        guard rect.height > 1, run.topLatents.indices.contains(s.prompt.token) else { return }
+        guard rect.height > 1, run.topLatents.indices.contains(s.prompt.token), run.tokens.indices.contains(s.prompt.token) else { return }
         let tok = Widgets.token(run.tokens[s.prompt.token], showWhitespace: true, maxWidth: 16)
         Widgets.heading(&screen, "Top latents at “\(tok)”", x: rect.x + 1, y: rect.y, width: rect.width - 1)
         for (i, la) in run.topLatents[s.prompt.token].enumerated() {
@@ -142,7 +142,7 @@ enum PromptView {
             let maxA = t.activations.max() ?? 0
             Widgets.heading(&screen, "#\(t.latent) across the prompt (max \(Widgets.activation(maxA)))", x: rect.x, y: y, width: rect.width)
             y += 1
-            if let dfa = t.dfaBySource, let best = dfa.indices.max(by: { dfa[$0] < dfa[$1] }), y < rect.maxY {
+            if let dfa = t.dfaBySource, let best = dfa.indices.prefix(run.tokens.count).max(by: { dfa[$0] < dfa[$1] }), y < rect.maxY {
                 let maxD = dfa.map { abs($0) }.max() ?? 0
                 var spans: [Span] = [Span("DFA ", .role(.muted))]
                 let lo = max(0, t.token - 10)

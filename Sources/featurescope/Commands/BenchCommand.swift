@@ -21,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Measure only one part: prompt, generate or sae (others report 0).", visibility: .hidden))
     var only: String?
 
-    @Flag(name: .long, help: ArgumentHelp("Time with process CPU time divided by --threads instead of wall time (for a loaded machine).", visibility: .hidden))
+    @Flag(name: .long, help: "Time with process CPU seconds ÷ --threads instead of wall time (an estimate for a loaded machine).")
     var cpuClock = false
 
     @Flag(name: .long, help: "Print JSON: prompt_tps_128, prompt_tps_512, generate_tps, sae_encode_tps, peak_rss_mb.")

@@ -3,6 +3,7 @@ import Corpus
 import FeaturescopeCore
 import Foundation
 import LatentCache
+import SAETraining
 import ModelEngine
 import SparseAutoencoders
 import TensorFormats
@@ -25,6 +26,9 @@ struct CacheCommand: AsyncParsableCommand {
     @Option(help: "Where to write the cache.") var out: String
     @Option(help: "Use only the first N rows of the token file.") var maxRows: Int?
     @Option(help: "GGUF model (default: the bundled SmolLM2-135M-Instruct).") var model: String?
+    @Option(help: ArgumentHelp("Read the hook activations from an activation store (featurescope collect) of the same token file instead of running the model.",
+                               discussion: "The store holds f16 activations, so latent values can differ from a live forward pass in the 3rd significant digit."))
+    var activations: String?
     @Option(help: "Rows per forward pass.") var batch = 8
     @Option(help: "Rows between checkpoints.") var checkpointEvery = 64
     @Option(help: "Keep at most this many latents per token (for non-topk SAEs with a large L0).") var keepTop: Int?
@@ -69,12 +73,19 @@ struct CacheCommand: AsyncParsableCommand {
                                  corpusSHA256: try ModelFetcher.sha256(ofFile: tokens),
                                  creationCommand: CommandLine.arguments.joined(separator: " "),
                                  extra: ["corpus.command": file.provenance.command, "corpus.tokenizer": file.provenance.tokenizer])
+        let source: CacheActivationSource
+        if let dir = activations {
+            source = try ShardActivationSource(directory: dir, tokensPath: tokens, contextLength: file.contextLength, encoders: encoders, keepTop: keepTop)
+        } else {
+            source = EngineActivationSource(model: llama, encoders: encoders, keepTop: keepTop)
+        }
         let builder = try LatentCacheBuilder.start(
             output: out, parts: parts,
             options: BuildOptions(examples: examples.configuration, rowLength: file.contextLength,
                                   keepAllActivations: !sampledOnly, checkpointEveryRows: checkpointEvery),
             metadata: meta, vocabulary: vocabulary(of: tokenizer), vocabularySource: "tokenizer", overwrite: force)
-        let total = min(file.rowCount, maxRows ?? file.rowCount)
+        var total = min(file.rowCount, maxRows ?? file.rowCount)
+        if let s = source as? ShardActivationSource { total = min(total, s.rowsAvailable) }
         if builder.resumed && !json {
             FileHandle.standardError.write(Data("resuming an interrupted build at row \(builder.rowsCompleted) of \(total)\n".utf8))
         }
@@ -83,7 +94,7 @@ struct CacheCommand: AsyncParsableCommand {
         var finalizing: ProgressBar?
         let stats = try CacheBuildDriver.run(
             builder: builder, rows: TokenFileRows(file: file), maxRows: total, batchSize: batch,
-            source: EngineActivationSource(model: llama, encoders: encoders, keepTop: keepTop),
+            source: source,
             progress: { done, _ in bar.update(done * file.contextLength) },
             finalizeProgress: { done, all in
                 if finalizing == nil { bar.finish(); finalizing = ProgressBar(total: all, label: "finalize", unit: "latents", enabled: !json) }
@@ -110,12 +121,61 @@ struct EngineActivationSource: CacheActivationSource {
     let encoders: [(hook: HookPoint, sae: SparseAutoencoder)]
     let keepTop: Int?
 
-    func activations(rows: [[Int32]]) throws -> [[SparseRowActivations]] {
+    func activations(rows: [[Int32]], firstRow: Int) throws -> [[SparseRowActivations]] {
         let results = try model.forward(batch: rows, captures: Set(encoders.map(\.hook)), logits: .none)
         return try results.map { r in
             try encoders.map { e in
                 guard let t = r.activation(e.hook) else { throw ValidationError("the engine did not capture \(e.hook)") }
                 let codes = try e.sae.encode(t.data, count: r.tokenCount, keepTop: keepTop)
+                return SparseRowActivations(offsets: codes.offsets, latents: codes.indices, values: codes.values)
+            }
+        }
+    }
+}
+
+/// Activations read back from an activation store (`featurescope collect`) instead of a forward pass:
+/// row r of the token file is store tokens r·contextLength ..< (r+1)·contextLength.
+struct ShardActivationSource: CacheActivationSource {
+    let hooks: [HookActivations]
+    let encoders: [(hook: HookPoint, sae: SparseAutoencoder)]
+    let keepTop: Int?
+    let contextLength: Int
+    /// Rows of the token file that the store covers (from row 0).
+    let rowsAvailable: Int
+
+    init(directory: String, tokensPath: String, contextLength: Int, encoders: [(hook: HookPoint, sae: SparseAutoencoder)], keepTop: Int?) throws {
+        let reader = try ActivationShardReader(directory: directory)
+        let m = reader.manifest
+        guard m.contextSize == contextLength else {
+            throw ValidationError("\(directory) was collected with context \(m.contextSize), the token file has rows of \(contextLength)")
+        }
+        guard URL(fileURLWithPath: m.tokensFile).lastPathComponent == URL(fileURLWithPath: tokensPath).lastPathComponent else {
+            throw ValidationError("\(directory) was collected from \(SafeText.sanitize(m.tokensFile)), not \(SafeText.sanitize(tokensPath))")
+        }
+        guard m.shards.first?.firstRow == 0 else { throw ValidationError("\(directory) does not start at row 0") }
+        hooks = try encoders.map { try reader.hook($0.hook.description) }
+        for (h, e) in zip(hooks, encoders) where h.dIn != e.sae.dIn {
+            throw ValidationError("\(directory): \(e.hook) has width \(h.dIn), the SAE expects \(e.sae.dIn)")
+        }
+        self.encoders = encoders
+        self.keepTop = keepTop
+        self.contextLength = contextLength
+        rowsAvailable = m.rowsDone
+    }
+
+    func activations(rows: [[Int32]], firstRow: Int) throws -> [[SparseRowActivations]] {
+        guard firstRow >= 0, firstRow + rows.count <= rowsAvailable else {
+            throw ValidationError("the activation store covers rows 0..<\(rowsAvailable), asked for \(firstRow)..<\(firstRow + rows.count)")
+        }
+        return try rows.indices.map { i in
+            let row = firstRow + i
+            return try zip(hooks, encoders).map { h, e in
+                var x = [Float](repeating: 0, count: contextLength * h.dIn)
+                x.withUnsafeMutableBufferPointer { buf in
+                    guard let base = buf.baseAddress else { return }
+                    for t in 0 ..< contextLength { h.copyToken(row * contextLength + t, into: base + t * h.dIn) }
+                }
+                let codes = try e.sae.encode(x, count: contextLength, keepTop: keepTop)
                 return SparseRowActivations(offsets: codes.offsets, latents: codes.indices, values: codes.values)
             }
         }

@@ -1,6 +1,102 @@
 import ArgumentParser
+import AutoInterp
+import FeaturescopeCore
+import Foundation
+import LatentCache
 
+/// `featurescope explain`: explains cached latents with an LLM (delphi's explainer) and stores
+/// each explanation in the cache the moment it exists.
 struct ExplainCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "explain", abstract: "Explain latents with an LLM (not built yet)")
-    func run() async throws { throw ValidationError("'explain' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Explain latents of a cache with an LLM (the embedded SmolLM2 by default, or any OpenAI-compatible server).",
+        discussion: """
+        Examples are drawn as delphi does (40 training examples, 4 per quantile, from the cache's quantile samples; \
+        << >> highlights, Activations: lines). Each explanation is appended to the cache's annotations with method, \
+        model, endpoint, prompt version and date. Resumable: latents already explained by the same method and model \
+        are skipped, so a killed run loses nothing finished.
+
+        Provider settings come from flags, then FEATURESCOPE_LLM_PROVIDER / FEATURESCOPE_LLM_BASE_URL / \
+        FEATURESCOPE_LLM_MODEL / FEATURESCOPE_LLM_API_KEY_ENV, then the "llm" object of the config file \
+        (keys provider, baseURL, model, apiKeyEnv, timeout, retries, concurrency, embeddedModel, threads).
+
+        Examples:
+          featurescope explain cache/ --latents 0-99
+          featurescope explain cache/ --sample 200 --base-url http://localhost:8000/v1 --model Qwen/Qwen2.5-7B-Instruct --concurrency 16
+        """)
+
+    @OptionGroup var selection: BatchSelectionOptions
+    @OptionGroup var llm: LLMOptions
+
+    @Flag(help: "Only latents without any explanation yet.")
+    var unexplained = false
+
+    @Flag(help: "Use the contrastive explainer (activating and non-activating examples).")
+    var contrastive = false
+
+    @Option(name: .customLong("max-tokens"), help: "Longest reply in tokens (default: 160 embedded, 2000 otherwise).")
+    var maxTokens: Int?
+
+    @Option(help: "Sampling temperature (0 = greedy, delphi's default).")
+    var temperature = 0.0
+
+    @Flag(name: .customLong("free-reply"),
+          help: "Let the embedded model reply freely (by default its reply is forced to start with [EXPLANATION]: and ends at the line break, since a 135M model rarely follows the format).")
+    var freeReply = false
+
+    @Option(name: .customLong("demo-from-text"),
+            help: "Instead of explaining: build a demo cache at CACHE_DIR of token-identity latents (latent k fires on one token) over this text file, for trying and timing explain/score without an SAE.")
+    var demoFromText: String?
+
+    @Option(name: .customLong("demo-latents"), help: "Latents of the demo cache.")
+    var demoLatents = 64
+
+    func validate() throws {
+        try selection.validateCounts()
+        if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be ≥ 1") }
+        if !(temperature >= 0) { throw ValidationError("--temperature must be ≥ 0") }
+    }
+
+    func run() async throws {
+        let settings = try llm.settings()
+        if let textPath = demoFromText {
+            try buildDemo(textPath, settings: settings)
+            return
+        }
+        let sel = LatentSelection(spec: selection.latents, unexplained: unexplained, sample: selection.sample,
+                                  seed: selection.seed, minActiveWindows: selection.minExamples)
+        let (part, latents) = try openSelection(selection, selection: sel)
+        let client = try llm.client(settings, seed: selection.seed, quiet: selection.json,
+                                    embeddedReplyPrefix: freeReply ? nil : "[EXPLANATION]:")
+        var options = Explainer.Options()
+        options.variant = contrastive ? .contrastive : .standard
+        options.temperature = temperature
+        options.maxTokens = maxTokens ?? (settings.effectiveProvider == .embedded ? 160 : 2000)
+        let explainer = Explainer(client: client, options: options)
+
+        let reporter = BatchReporter(total: latents.count, label: "explain", quiet: selection.json)
+        let summary = await CacheAutoInterp.explain(part: part, latents: latents, explainer: explainer,
+                                                    options: selection.batchOptions(concurrency: settings.concurrency),
+                                                    progress: { reporter.progress($0) })
+        reporter.finish()
+        try reporter.report(command: "explain", cache: selection.cacheDir, part: part.name, method: options.variant.rawValue,
+                            provider: settings.effectiveProvider.rawValue, client: client, model: client.modelName,
+                            summary: summary, minExamples: selection.minExamples, json: selection.json)
+        if !summary.failures.isEmpty { throw ExitCode(1) }
+    }
+
+    private func buildDemo(_ textPath: String, settings: LLMProviderSettings) throws {
+        guard let data = FileManager.default.contents(atPath: textPath) else {
+            throw ValidationError("cannot read the text file \(textPath)")
+        }
+        guard let client = try settings.makeClient(seed: selection.seed) as? EmbeddedLLMClient else {
+            throw ValidationError("--demo-from-text tokenises with the embedded model; do not set --provider openai")
+        }
+        var o = EmbeddedDemoCache.Options()
+        o.latents = demoLatents
+        let r = try EmbeddedDemoCache.build(at: selection.cacheDir, text: String(decoding: data, as: UTF8.self), client: client,
+                                            options: o)
+        print("demo cache \(r.path): \(r.tokens) tokens, \(r.latentTokens.count) latents")
+        for (k, t) in r.latentTokens.enumerated().prefix(12) { print("  latent \(k) fires on \"\(SafeText.sanitize(t))\"") }
+    }
 }

@@ -1,0 +1,215 @@
+import Foundation
+import ModelEngine
+
+/// Settings of the embedded model client.
+public struct EmbeddedModelConfiguration: Sendable, Equatable {
+    /// The GGUF file (default: `ModelLocator.resolve(explicit: nil)`, i.e. `$FEATURESCOPE_MODEL`
+    /// or `~/.cache/featurescope/SmolLM2-135M-Instruct.Q4_1.gguf`).
+    public var path: String
+    /// Threads of the engine's kernels and of OpenBLAS (nil: all cores).
+    public var threads: Int?
+    /// Positions of the KV cache (nil: 8192, capped at the model's context length).
+    public var contextLength: Int?
+    /// Seed of temperature sampling (greedy decoding ignores it).
+    public var seed: UInt64
+    /// Single generated tokens through the engine's 4/8-bit kernels (fast in optimised builds)
+    /// rather than Float BLAS. Default: on in release builds, off in debug builds, where the
+    /// unspecialised SIMD kernels are orders of magnitude slower than BLAS.
+    public var quantizedSteps: Bool
+    /// Text every reply is forced to start with (the assistant turn is primed with it and the
+    /// reply includes it), e.g. `[EXPLANATION]:` so a small model answers in the parsable form.
+    public var replyPrefix: String?
+    /// End a reply at its first line break after some text (with `replyPrefix`, for one-line answers).
+    public var stopAtNewline: Bool
+
+    public init(path: String = ModelLocator.resolve(explicit: nil), threads: Int? = nil,
+                contextLength: Int? = nil, seed: UInt64 = 0, quantizedSteps: Bool? = nil,
+                replyPrefix: String? = nil, stopAtNewline: Bool = false) {
+        self.path = path
+        self.replyPrefix = replyPrefix
+        self.stopAtNewline = stopAtNewline
+        self.threads = threads
+        self.contextLength = contextLength
+        self.seed = seed
+        #if DEBUG
+        self.quantizedSteps = quantizedSteps ?? false
+        #else
+        self.quantizedSteps = quantizedSteps ?? true
+        #endif
+    }
+
+    /// The model name recorded with results: the file name without `.gguf`.
+    public var modelName: String {
+        let base = (path as NSString).lastPathComponent
+        return base.hasSuffix(".gguf") ? String(base.dropLast(5)) : base
+    }
+}
+
+/// SmolLM2-135M-Instruct (or any ChatML Llama GGUF) running in process: the default client,
+/// so explanation and scoring work offline.
+///
+/// - `complete`: the chat template, then greedy (temperature 0) or seeded temperature
+///   sampling up to `maxTokens`, stopping at `<|im_end|>`/EOS; per-token logprobs with the top
+///   alternatives when `topLogprobs > 0`.
+/// - `nextTokenProbabilities`: P(candidate) of the next token after the messages and an
+///   assistant prefix (the classifier scorers read P("0"), P("1") this way).
+/// - `logLoss`: summed negative log-likelihood of a continuation (the surprisal scorer).
+///
+/// The model is loaded once per process (clients naming the same file share it) and every
+/// call is serialised on the engine's queue, because its generator holds a KV cache. Calls
+/// whose prompt extends the previous one reuse the cache.
+public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
+    public let configuration: EmbeddedModelConfiguration
+    public let modelName: String
+    /// `embedded`, or `embedded:forced-prefix` when replies are primed (recorded with results).
+    public let endpointName: String
+    let engine: EmbeddedEngine
+
+    /// Loads the model (or reuses the one already loaded from the same file).
+    public init(configuration: EmbeddedModelConfiguration = EmbeddedModelConfiguration()) throws {
+        guard FileManager.default.fileExists(atPath: configuration.path) else {
+            throw EmbeddedModelError.loadFailed(path: configuration.path, reason: "no such file. " + ModelLocator.fetchHint)
+        }
+        self.configuration = configuration
+        modelName = configuration.modelName
+        endpointName = configuration.replyPrefix == nil ? "embedded" : "embedded:forced-prefix"
+        engine = try EmbeddedEngineRegistry.engine(path: configuration.path, threads: configuration.threads,
+                                                   contextLength: configuration.contextLength,
+                                                   quantizedSteps: configuration.quantizedSteps)
+    }
+
+    /// Positions the model can hold (prompt + answer).
+    public var contextLength: Int { engine.contextLength }
+
+    // MARK: LLMClient
+
+    public func complete(_ request: ChatRequest) async throws -> ChatResponse {
+        let seed = configuration.seed
+        let name = modelName
+        let prefix = configuration.replyPrefix ?? ""
+        let oneLine = configuration.stopAtNewline
+        return try await engine.perform { e in
+            let prompt = e.chatTokens(request.messages, assistantPrefix: prefix)
+            let maxNew = max(0, request.maxTokens)
+            guard prompt.count + 1 <= e.contextLength else {
+                throw EmbeddedModelError.promptTooLong(tokens: prompt.count, limit: e.contextLength)
+            }
+            var logits = try e.logits(after: prompt)
+            var rng = SplitMix64(seed: SplitMix64.seed(seed, UInt64(prompt.count)))
+            let stops = e.stopTokens
+            var out: [Int32] = []
+            var logprobs: [TokenLogprob] = []
+            var finish = "length"
+            var stoppedByToken = false
+            while out.count < maxNew {
+                let next = Self.pick(logits, temperature: request.temperature, rng: &rng)
+                if request.topLogprobs > 0 {
+                    logprobs.append(Self.logprob(of: next, logits: logits, top: request.topLogprobs, tokenizer: e.tokenizer))
+                }
+                if stops.contains(next) {
+                    finish = "stop"
+                    stoppedByToken = true
+                    break
+                }
+                out.append(next)
+                if oneLine, Self.endsLine(e.tokenizer.decode(out, skipSpecial: true)) {
+                    finish = "stop"
+                    break
+                }
+                if out.count == maxNew || e.remainingContext <= 1 { break }
+                logits = try e.step(next)
+            }
+            if request.topLogprobs > 0, stoppedByToken, !logprobs.isEmpty { logprobs.removeLast() }
+            var text = e.tokenizer.decode(out, skipSpecial: true)
+            if oneLine, let cut = Self.lineEnd(text) { text = String(text[..<cut]) }
+            return ChatResponse(text: prefix + text,
+                                logprobs: request.topLogprobs > 0 ? logprobs : nil,
+                                finishReason: finish, model: name)
+        }
+    }
+
+    // MARK: NextTokenProbabilityClient
+
+    public func nextTokenProbabilities(_ request: ChatRequest, assistantPrefix: String,
+                                       candidates: [String]) async throws -> [Double] {
+        try await engine.perform { e in
+            let ids = try candidates.map { try e.candidateID($0) }
+            let tokens = e.chatTokens(request.messages, assistantPrefix: assistantPrefix)
+            let logits = try e.logits(after: tokens)
+            let lse = LogSoftmax.logSumExp(logits)
+            return ids.map { id in
+                let i = Int(id)
+                guard i >= 0, i < logits.count, lse.isFinite else { return 0 }
+                return Foundation.exp(Double(logits[i]) - lse)
+            }
+        }
+    }
+
+    // MARK: SequenceScorer
+
+    public func logLoss(prefix: String, continuation: String) async throws -> Double {
+        try await engine.perform { e in
+            let p = e.tokenizer.encode(prefix, parseSpecial: false)
+            let c = e.tokenizer.encode(continuation, parseSpecial: false)
+            guard !p.isEmpty else { throw EmbeddedModelError.emptyText(what: "the surprisal prefix") }
+            guard !c.isEmpty else { throw EmbeddedModelError.emptyText(what: "the continuation") }
+            let tokens = p + c
+            guard tokens.count <= e.contextLength else {
+                throw EmbeddedModelError.promptTooLong(tokens: tokens.count, limit: e.contextLength)
+            }
+            let losses: [Float]
+            do { losses = try e.model.nextTokenCrossEntropy(tokens: tokens) } catch {
+                throw EmbeddedModelError.engine(String(describing: error))
+            }
+            // losses[t] = −log p(tokens[t+1] | …); the continuation's tokens are t+1 ≥ p.count.
+            return losses[(p.count - 1)...].reduce(0.0) { $0 + Double($1) }
+        }
+    }
+
+    // MARK: - Sampling
+
+    /// Index of the first line break that follows non-blank text.
+    static func lineEnd(_ text: String) -> String.Index? {
+        var seenText = false
+        for i in text.indices {
+            if text[i] == "\n" || text[i] == "\r\n" {
+                if seenText { return i }
+            } else if !text[i].isWhitespace {
+                seenText = true
+            }
+        }
+        return nil
+    }
+
+    static func endsLine(_ text: String) -> Bool { lineEnd(text) != nil }
+
+    /// Greedy (temperature ≤ 0) or softmax(logits / temperature) sampling.
+    static func pick(_ logits: [Float], temperature: Double, rng: inout SplitMix64) -> Int32 {
+        guard temperature > 0, temperature.isFinite else { return Int32(argmax(logits)) }
+        let m = Double(logits.max() ?? 0)
+        var weights = [Double](repeating: 0, count: logits.count)
+        var sum = 0.0
+        for i in logits.indices {
+            let w = Foundation.exp((Double(logits[i]) - m) / temperature)
+            weights[i] = w
+            sum += w
+        }
+        var r = rng.unit() * sum
+        for i in weights.indices {
+            r -= weights[i]
+            if r <= 0 { return Int32(i) }
+        }
+        return Int32(argmax(logits))
+    }
+
+    /// The chosen token's logprob and the top alternatives (natural logs of the softmax).
+    static func logprob(of token: Int32, logits: [Float], top: Int, tokenizer: Tokenizer) -> TokenLogprob {
+        let lse = LogSoftmax.logSumExp(logits)
+        let i = Int(token)
+        let lp = i >= 0 && i < logits.count ? Double(logits[i]) - lse : -.infinity
+        let alts = LogSoftmax.topIndices(logits, k: top).map { j in
+            TokenAlternative(token: tokenizer.decode([Int32(j)]), logprob: Double(logits[j]) - lse)
+        }
+        return TokenLogprob(token: tokenizer.decode([token]), logprob: lp, topAlternatives: alts)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import ModelEngine
+
+/// Which LLM explains and scores, from flags, the environment and a config file (in that
+/// order of precedence). The embedded model is the default.
+///
+/// Environment: `FEATURESCOPE_LLM_PROVIDER` (`embedded`|`openai`), `FEATURESCOPE_LLM_BASE_URL`,
+/// `FEATURESCOPE_LLM_MODEL`, `FEATURESCOPE_LLM_API_KEY_ENV` (the *name* of the variable that
+/// holds the key). Config file (`$XDG_CONFIG_HOME/featurescope/config.json`, else
+/// `~/.config/featurescope/config.json`, or `--config PATH`), all keys optional:
+///
+/// ```json
+/// {"llm": {"provider": "openai", "baseURL": "http://localhost:8000/v1", "model": "Qwen/Qwen2.5-7B-Instruct",
+///          "apiKeyEnv": "OPENROUTER_API_KEY", "timeout": 120, "retries": 4, "concurrency": 8,
+///          "embeddedModel": "/path/to/SmolLM2-135M-Instruct.Q4_1.gguf", "threads": 2}}
+/// ```
+/// A base URL without a provider means `openai`. The API key itself is never stored here.
+public struct LLMProviderSettings: Codable, Sendable, Equatable {
+    public enum Provider: String, Codable, Sendable, CaseIterable {
+        case embedded
+        case openai
+    }
+
+    public var provider: Provider?
+    public var baseURL: String?
+    public var model: String?
+    public var apiKeyEnv: String?
+    /// Seconds per HTTP attempt.
+    public var timeout: Double?
+    /// Retries after the first attempt.
+    public var retries: Int?
+    /// Latents (and HTTP requests) in flight at once.
+    public var concurrency: Int?
+    /// GGUF of the embedded model.
+    public var embeddedModel: String?
+    /// Threads of the embedded model.
+    public var threads: Int?
+
+    public init(provider: Provider? = nil, baseURL: String? = nil, model: String? = nil, apiKeyEnv: String? = nil,
+                timeout: Double? = nil, retries: Int? = nil, concurrency: Int? = nil,
+                embeddedModel: String? = nil, threads: Int? = nil) {
+        self.provider = provider; self.baseURL = baseURL; self.model = model; self.apiKeyEnv = apiKeyEnv
+        self.timeout = timeout; self.retries = retries; self.concurrency = concurrency
+        self.embeddedModel = embeddedModel; self.threads = threads
+    }
+
+    /// Every field of `self`, with the gaps filled from `fallback`.
+    public func over(_ fallback: LLMProviderSettings) -> LLMProviderSettings {
+        LLMProviderSettings(provider: provider ?? fallback.provider, baseURL: baseURL ?? fallback.baseURL,
+                            model: model ?? fallback.model, apiKeyEnv: apiKeyEnv ?? fallback.apiKeyEnv,
+                            timeout: timeout ?? fallback.timeout, retries: retries ?? fallback.retries,
+                            concurrency: concurrency ?? fallback.concurrency,
+                            embeddedModel: embeddedModel ?? fallback.embeddedModel, threads: threads ?? fallback.threads)
+    }
+
+    /// The provider actually used: as set, else `openai` when a base URL is known, else `embedded`.
+    public var effectiveProvider: Provider { provider ?? (baseURL != nil ? .openai : .embedded) }
+
+    // MARK: - Sources
+
+    /// Settings from `FEATURESCOPE_LLM_*` variables.
+    public static func fromEnvironment(_ env: [String: String]) throws -> LLMProviderSettings {
+        func value(_ k: String) -> String? { env[k].flatMap { $0.isEmpty ? nil : $0 } }
+        var s = LLMProviderSettings(baseURL: value("FEATURESCOPE_LLM_BASE_URL"), model: value("FEATURESCOPE_LLM_MODEL"),
+                                    apiKeyEnv: value("FEATURESCOPE_LLM_API_KEY_ENV"))
+        if let p = value("FEATURESCOPE_LLM_PROVIDER") {
+            guard let provider = Provider(rawValue: p.lowercased()) else {
+                throw LLMClientError.invalidConfiguration("FEATURESCOPE_LLM_PROVIDER is \"\(p)\"; expected embedded or openai")
+            }
+            s.provider = provider
+        }
+        return s
+    }
+
+    /// The default config file path.
+    public static func defaultConfigPath(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let x = env["XDG_CONFIG_HOME"], !x.isEmpty { return x + "/featurescope/config.json" }
+        return (env["HOME"] ?? NSHomeDirectory()) + "/.config/featurescope/config.json"
+    }
+
+    /// The `llm` object of a config file; empty settings when the file does not exist.
+    public static func fromConfigFile(_ path: String) throws -> LLMProviderSettings {
+        guard FileManager.default.fileExists(atPath: path) else { return LLMProviderSettings() }
+        struct File: Decodable { var llm: LLMProviderSettings? }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            return try JSONDecoder().decode(File.self, from: data).llm ?? LLMProviderSettings()
+        } catch {
+            throw LLMClientError.invalidConfiguration("config file \(path): \(Self.describe(error)) "
+                + "(expected {\"llm\": {\"provider\": \"embedded\"|\"openai\", \"baseURL\": …, \"model\": …}})")
+        }
+    }
+
+    /// Flags over environment over config file.
+    public static func resolve(flags: LLMProviderSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
+                               configPath: String? = nil) throws -> LLMProviderSettings {
+        let file = try fromConfigFile(configPath ?? defaultConfigPath(environment: environment))
+        return flags.over(try fromEnvironment(environment)).over(file)
+    }
+
+    // MARK: - Client
+
+    /// Builds the client these settings describe (loads the embedded model once per process).
+    /// - Parameters:
+    ///   - seed: temperature-sampling seed of the embedded model.
+    ///   - embeddedReplyPrefix: text the embedded model's replies are forced to start with
+    ///     (`EmbeddedModelConfiguration.replyPrefix`); such replies end at their first line break.
+    ///   - onRetry: observer of HTTP retries.
+    public func makeClient(environment: [String: String] = ProcessInfo.processInfo.environment, seed: UInt64 = 0,
+                           embeddedReplyPrefix: String? = nil,
+                           onRetry: (@Sendable (Int, LLMClientError, Double) -> Void)? = nil) throws -> any LLMClient {
+        switch effectiveProvider {
+        case .embedded:
+            let path = ModelLocator.resolve(explicit: embeddedModel, environment: environment)
+            return try EmbeddedLLMClient(configuration: EmbeddedModelConfiguration(
+                path: path, threads: threads, seed: seed, replyPrefix: embeddedReplyPrefix,
+                stopAtNewline: embeddedReplyPrefix != nil))
+        case .openai:
+            guard let base = baseURL, let url = URL(string: base) else {
+                throw LLMClientError.invalidConfiguration("provider openai needs a base URL (--base-url, FEATURESCOPE_LLM_BASE_URL or config \"baseURL\")")
+            }
+            guard let model, !model.isEmpty else {
+                throw LLMClientError.invalidConfiguration("provider openai needs a model name (--model, FEATURESCOPE_LLM_MODEL or config \"model\")")
+            }
+            if let r = retries, r < 0 { throw LLMClientError.invalidConfiguration("retries must be ≥ 0, got \(r)") }
+            if let t = timeout, !(t > 0) { throw LLMClientError.invalidConfiguration("timeout must be > 0 seconds, got \(t)") }
+            let config = OpenAIClientConfiguration(baseURL: url, model: model, apiKeyEnvironmentVariable: apiKeyEnv,
+                                                   requestTimeout: timeout ?? 120, maxAttempts: (retries ?? 4) + 1,
+                                                   maxConcurrentRequests: max(1, concurrency ?? 8))
+            return try OpenAIClient(configuration: config, environment: environment, onRetry: onRetry)
+        }
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c), DecodingError.dataCorrupted(let c):
+            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return (path.isEmpty ? "" : "`\(path)`: ") + c.debugDescription
+        default:
+            return String(describing: error)
+        }
+    }
+}
