@@ -106,7 +106,7 @@ struct BrowseCommand: AsyncParsableCommand {
         bar?.finish()
         let data = CacheBrowserData(cache: opened.cache, engine: EngineHost(cache: opened.cache, modelPath: model))
         let environment = BrowserEnvironment(data: data, promptEngine: EnginePromptRunner(data: data),
-                                             actionRunner: nil)
+                                             actionRunner: CacheActionRunner(data: data))
         do {
             if let sig = try await CursesBrowser.run(environment: environment, theme: chosenTheme, noColor: noColor) {
                 throw ExitCode(128 + sig)
