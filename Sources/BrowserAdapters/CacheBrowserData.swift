@@ -19,7 +19,7 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
     struct RowExtras { var annotationCount: Int; var verdict: HumanVerdict?; var topTokens: [String]? }
     let rowMemo = BoundedMemo<LatentKey, RowExtras>(capacity: 32768)
     let headTableMemo = BoundedMemo<Int, [HeadTableRow]>(capacity: 16)
-    let captureMemo = BoundedMemo<WindowCaptureKey, AttentionCapture>(capacity: 4)
+    let captureMemo = BoundedMemo<WindowCaptureKey, AttentionCapture>(capacity: 2)
     /// Record reads for top tokens are rationed: list rows on screen get them at once, but a scan
     /// of every latent (search, filter) would read the whole records file, so it skips them.
     let recordBudget = RateBudget(perSecond: 600)

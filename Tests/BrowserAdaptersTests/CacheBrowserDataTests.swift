@@ -126,3 +126,32 @@ final class CacheBrowserDataTests: XCTestCase {
         XCTAssertNil(CacheBrowserData.highlights(tokens: ["a"], shown: "a"))
     }
 }
+
+final class MemoTests: XCTestCase {
+    func testRateBudgetRationsBursts() {
+        let budget = RateBudget(perSecond: 50)
+        var granted = 0
+        for _ in 0 ..< 200 where budget.take() { granted += 1 }
+        XCTAssertGreaterThanOrEqual(granted, 50)
+        XCTAssertLessThan(granted, 60, "a tight loop gets about one second's worth")
+    }
+
+    func testBoundedMemoNeverExceedsItsCapacity() {
+        let memo = BoundedMemo<Int, Int>(capacity: 10)
+        for i in 0 ..< 1000 { memo.set(i, i) }
+        XCTAssertLessThanOrEqual(memo.count, 10)
+        XCTAssertEqual(memo.value(999), 999)
+    }
+
+    func testSummariesDuringAScanStayCheapButRowsOnScreenGetTopTokens() throws {
+        let root = CacheFixtures.temporaryDirectory("scan")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let data = try CacheBrowserData(path: try CacheFixtures.build(at: root))
+        // Exhaust the record budget as a whole-list scan would.
+        while data.recordBudget.take() {}
+        XCTAssertEqual(data.summary(part: 0, latent: 1).topTokens, [], "no record read while rationed")
+        XCTAssertGreaterThan(data.summary(part: 0, latent: 1).maxActivation, 0, "index statistics are still read")
+        Thread.sleep(forTimeInterval: 0.05)  // the budget refills; the row is asked again when drawn
+        XCTAssertFalse(data.summary(part: 0, latent: 1).topTokens.isEmpty)
+    }
+}
