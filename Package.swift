@@ -7,6 +7,19 @@ let fastMath: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
 ]
 
+/// The engine's quantized token-step kernels: let LLVM use AVX2/FMA/F16C on x86-64 release builds
+/// (2× on the 4-bit mat-vec). Machines without AVX2 (pre-2013 x86) need a debug build or this removed.
+/// The engine is optimized in debug builds too: its SIMD kernels are ~100× slower unoptimized, which would
+/// make every test that runs the model crawl.
+#if arch(x86_64)
+let engineSIMD: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"], .when(configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
+#else
+let engineSIMD: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+#endif
+
 let package = Package(
     name: "featurescope",
     platforms: [.macOS(.v14)],
@@ -27,7 +40,7 @@ let package = Package(
         .target(name: "FeaturescopeCore"),
         .target(name: "TensorFormats", dependencies: ["FeaturescopeCore"], swiftSettings: fastMath),
         .target(name: "ModelEngine", dependencies: ["TensorFormats", "FeaturescopeCore", "CBLAS"],
-                swiftSettings: fastMath),
+                swiftSettings: fastMath + engineSIMD),
         .target(name: "SparseAutoencoders", dependencies: ["TensorFormats", "ModelEngine", "FeaturescopeCore", "CBLAS"],
                 swiftSettings: fastMath),
         .target(name: "Corpus", dependencies: ["ModelEngine", "FeaturescopeCore"]),
@@ -38,13 +51,16 @@ let package = Package(
         .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .target(name: "TerminalUI", dependencies: ["LatentCache", "AutoInterp", "SparseAutoencoders", "ModelEngine", "FeaturescopeCore"]),
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
+        /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
+        .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
+                                                        "ModelEngine", "FeaturescopeCore"]),
         .target(name: "TestSupport", dependencies: ["TensorFormats", "FeaturescopeCore"]),
 
         // MARK: - The thin executable
         .executableTarget(name: "featurescope", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FeaturescopeCore", "TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus",
-            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal",
+            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters",
         ]),
 
         // MARK: - Tests
@@ -56,6 +72,7 @@ let package = Package(
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TestSupport"]),
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "LatentCache", "TestSupport"]),
+        .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,7 +1,7 @@
 import Foundation
 import LatentCache
 
-/// AutoInterp's `ScoredSample` under a name that does not clash with `LatentCache.ScoredSample`
+/// AutoInterp's `ScoredSample` under a name that does not clash with `LatentCache.AnnotationSample`
 /// (for files that import both modules; `AutoInterp.ScoredSample` names the `AutoInterp` enum).
 public typealias AutoInterpScoredSample = ScoredSample
 
@@ -108,7 +108,7 @@ public enum CacheBridge {
         let metrics = ScoreMetrics(score: headline, truePositives: m.truePositives, trueNegatives: m.trueNegatives,
                                    falsePositives: m.falsePositives, falseNegatives: m.falseNegatives, values: values)
         let samples = r.samples.map {
-            LatentCache.ScoredSample(strTokens: $0.strTokens, activations: $0.activations, distance: Double($0.distance),
+            LatentCache.AnnotationSample(strTokens: $0.strTokens, activations: $0.activations, distance: Double($0.distance),
                                      activating: $0.activating, prediction: $0.prediction, probability: $0.probability,
                                      correct: $0.correct, shownText: $0.shownText)
         }

@@ -34,7 +34,7 @@ public indirect enum JSONValue: Codable, Sendable, Equatable {
 }
 
 /// One example as a scorer saw and judged it; the fields of delphi's detection/fuzz score files.
-public struct ScoredSample: Codable, Sendable, Equatable {
+public struct AnnotationSample: Codable, Sendable, Equatable {
     public var strTokens: [String]
     public var activations: [Float]
     /// Quantile index for activating examples (0 = strongest); −1 for random non-activating ones.
@@ -78,7 +78,7 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
 
     /// Balanced accuracy over samples with a non-null prediction: (TP/pos + TN/neg) / 2,
     /// a term with a zero denominator counting 0.
-    public static func balancedAccuracy(of samples: [ScoredSample]) -> ScoreMetrics {
+    public static func balancedAccuracy(of samples: [AnnotationSample]) -> ScoreMetrics {
         var tp = 0, tn = 0, fp = 0, fn = 0
         for s in samples {
             guard let p = s.prediction else { continue }
@@ -116,7 +116,7 @@ public struct Annotation: Codable, Sendable, Equatable {
     /// The explanation that was scored (scores).
     public var explanation: String?
     /// Every scored sample (detection/fuzz).
-    public var samples: [ScoredSample]?
+    public var samples: [AnnotationSample]?
     public var metrics: ScoreMetrics?
     /// Scorer output kept verbatim when it has another schema (e.g. delphi simulation).
     public var raw: JSONValue?
@@ -125,7 +125,7 @@ public struct Annotation: Codable, Sendable, Equatable {
 
     public init(kind: Kind, latent: Int, method: String, model: String, endpoint: String? = nil,
                 promptVersion: String? = nil, date: String = Annotation.now(), text: String? = nil,
-                explanation: String? = nil, samples: [ScoredSample]? = nil, metrics: ScoreMetrics? = nil,
+                explanation: String? = nil, samples: [AnnotationSample]? = nil, metrics: ScoreMetrics? = nil,
                 raw: JSONValue? = nil, extra: [String: String]? = nil) {
         self.kind = kind; self.latent = latent; self.method = method; self.model = model
         self.endpoint = endpoint; self.promptVersion = promptVersion; self.date = date; self.text = text

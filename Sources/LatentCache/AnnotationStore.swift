@@ -62,6 +62,8 @@ final class AnnotationStore: @unchecked Sendable {
     private let lock = NSLock()
     private var readFD: Int32 = -1
     private var indexFD: Int32 = -1
+    /// Newest explanation texts by latent, with the record offset they were read from.
+    private var explanationCache: [Int: (offset: UInt64, text: String?)] = [:]
     /// Records past the index's covered length, cached by log size.
     private var tailCache: (logSize: Int, covered: Int, records: [(offset: UInt64, annotation: Annotation)])?
 
@@ -77,13 +79,12 @@ final class AnnotationStore: @unchecked Sendable {
             throw CacheError.truncated(path: logPath, expectedBytes: CacheFormat.headerSize, actualBytes: FileUtil.fileSize(fd: readFD), what: "the file header")
         }
         _ = try lh.withUnsafeBytes { try FileHeader.decode($0, expected: .annotationLog, path: logPath) }
-        let covered = try indexHeader().covered
+        _ = try indexHeader()   // magic, version, CRC, latent count
         let expected = CacheFormat.headerSize + CacheFormat.annotationIndexEntrySize * latentCount
         let size = FileUtil.fileSize(fd: indexFD)
         guard size == expected else {
             throw CacheError.truncated(path: indexPath, expectedBytes: expected, actualBytes: size, what: "\(latentCount) annotation index entries")
         }
-        _ = covered
     }
 
     deinit {
@@ -103,6 +104,23 @@ final class AnnotationStore: @unchecked Sendable {
             throw CacheError.writeFailed(path: idx, reason: String(cString: strerror(errno)))
         }
         try w.finish()
+    }
+
+    // MARK: - JSON
+
+    /// Payload JSON: sorted keys; NaN and infinities (undefined AUCs, correlations) as the strings
+    /// "NaN", "Infinity", "-Infinity" so they survive the round trip.
+    static func encoder() -> JSONEncoder {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return enc
+    }
+
+    static func decoder() -> JSONDecoder {
+        let dec = JSONDecoder()
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return dec
     }
 
     // MARK: - Reading
@@ -155,7 +173,7 @@ final class AnnotationStore: @unchecked Sendable {
         let c = CRC32.checksum(payload)
         guard c == pcrc else { throw CacheError.checksumMismatch(path: logPath, what: "annotation payload at offset \(o)", stored: pcrc, computed: c) }
         let a: Annotation
-        do { a = try JSONDecoder().decode(Annotation.self, from: Data(payload)) } catch {
+        do { a = try AnnotationStore.decoder().decode(Annotation.self, from: Data(payload)) } catch {
             throw CacheError.corrupt(path: logPath, reason: "annotation at offset \(o) is not valid JSON: \(error)")
         }
         guard a.latent == Int(latent) else {
@@ -193,12 +211,16 @@ final class AnnotationStore: @unchecked Sendable {
         return e
     }
 
-    /// The newest explanation's text, if any.
+    /// The newest explanation's text, if any (cached by record offset: list views ask for it every frame).
     func newestExplanation(_ latent: Int) throws -> String? {
         let e = try entry(latent)
         guard e.newestExplanation != 0 else { return nil }
         lock.lock(); defer { lock.unlock() }
-        return try readRecord(at: e.newestExplanation, fd: readFD, logSize: FileUtil.fileSize(fd: readFD)).0.text
+        if let c = explanationCache[latent], c.offset == e.newestExplanation { return c.text }
+        let text = try readRecord(at: e.newestExplanation, fd: readFD, logSize: FileUtil.fileSize(fd: readFD)).0.text
+        if explanationCache.count >= 65536 { explanationCache.removeAll(keepingCapacity: true) }
+        explanationCache[latent] = (e.newestExplanation, text)
+        return text
     }
 
     /// All annotations of a latent, oldest first.
@@ -226,8 +248,7 @@ final class AnnotationStore: @unchecked Sendable {
     /// Holds an exclusive `flock` on the log, so several processes can append safely.
     func append(_ list: [Annotation]) throws {
         guard !list.isEmpty else { return }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let enc = AnnotationStore.encoder()
         var payloads: [[UInt8]] = []
         for a in list {
             guard a.latent >= 0, a.latent < latentCount else { throw CacheError.latentOutOfRange(latent: a.latent, latentCount: latentCount) }

@@ -136,6 +136,18 @@ final class BufferedFileWriter {
 
 /// Small POSIX helpers with `CacheError`s.
 enum FileUtil {
+    /// The folder part of a path ("" for a bare name); plain string work, no Foundation path APIs.
+    static func parent(_ path: String) -> String {
+        guard let i = path.lastIndex(of: "/") else { return "" }
+        return i == path.startIndex ? "/" : String(path[..<i])
+    }
+
+    /// The last component of a path.
+    static func name(_ path: String) -> String {
+        guard let i = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: i)...])
+    }
+
     static func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         var done = 0
         while done < bytes.count {

@@ -82,6 +82,14 @@ public struct CacheMetadata: Codable, Sendable, Equatable {
     }
 }
 
+extension CacheMetadata {
+    /// Same model and corpus (what a resumed build must share; dates and command lines may differ).
+    func sameInputs(as other: CacheMetadata) -> Bool {
+        model == other.model && modelPath == other.modelPath && modelSHA256 == other.modelSHA256
+            && corpus == other.corpus && corpusSHA256 == other.corpusSHA256
+    }
+}
+
 /// What a builder is told about one part (one hook point + SAE).
 public struct PartSpec: Codable, Sendable, Equatable {
     /// Unique name of the part, usually the hook name (`blocks.6.hook_resid_post`).

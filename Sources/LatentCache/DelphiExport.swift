@@ -19,17 +19,18 @@ public struct DelphiExportReport: Codable, Sendable {
 
 /// Writes a cache in delphi's run layout (docs/formats.md): split safetensors, explanations, scores.
 public enum DelphiExport {
-    /// delphi/numpy `array_split` ranges: `n` inclusive ranges, the first `width % n` one latent longer.
+    /// delphi's split ranges (`LatentCache._generate_split_indices`): boundaries =
+    /// `torch.linspace(0, width, n + 1).long()` (float32, truncated), ranges `[b[i], b[i+1] − 1]`.
     public static func splitRanges(width: Int, splits: Int) -> [(start: Int, end: Int)] {
         let n = max(1, min(splits, width))
-        var out: [(Int, Int)] = []
-        var s = 0
-        for i in 0 ..< n {
-            let len = width / n + (i < width % n ? 1 : 0)
-            out.append((s, s + len - 1))
-            s += len
+        let steps = n + 1
+        let step = Float(width) / Float(n)
+        // torch's CPU linspace fills the first half from the start and the second half from the end.
+        let bounds = (0 ..< steps).map { i -> Int in
+            let v = i < steps / 2 ? Float(i) * step : Float(width) - step * Float(steps - i - 1)
+            return Int(v.rounded(.towardZero))
         }
-        return out
+        return (0 ..< n).map { (bounds[$0], bounds[$0 + 1] - 1) }.filter { $0.1 >= $0.0 }
     }
 
     public static func run(cache: LatentCacheDirectory, output: String, splits: Int = 5, locationType: DelphiLocationType = .auto,
@@ -61,12 +62,13 @@ public enum DelphiExport {
                     for (p, v) in try activations(part, l) { entries.append((p / rowLength, p % rowLength, l - range.start, v)) }
                 }
                 entries.sort { ($0.row, $0.pos, $0.local) < ($1.row, $1.pos, $1.local) }  // torch.nonzero order
-                let fitsU16 = rows <= 65536 && rowLength <= 65536 && range.end - range.start < 65536
+                // delphi picks U16 when the largest row and latent offset are below 2¹⁶ (positions too, here).
+                let fitsU16 = entries.allSatisfy { $0.row < 65536 && $0.pos < 65536 && $0.local < 65536 }
                 let dtype: SafetensorsDType
                 switch locationType {
                 case .u32: dtype = .U32
                 case .u16:
-                    guard fitsU16 else { throw CacheError.invalidArgument("U16 locations cannot hold \(rows) rows / \(rowLength) positions / \(range.end - range.start + 1) latents per split") }
+                    guard fitsU16 else { throw CacheError.invalidArgument("U16 locations cannot hold rows, positions or latent offsets of \(rows) rows × \(rowLength) tokens, \(range.end - range.start + 1) latents per split: use --locations u32 or more splits") }
                     dtype = .U16
                 case .auto: dtype = fitsU16 ? .U16 : .U32
                 }
@@ -105,7 +107,16 @@ public enum DelphiExport {
                 for (method, a) in newest {
                     guard !method.contains("/"), !method.isEmpty, method != "..", method != "." else { continue }
                     let data: Data
-                    if let s = a.samples { data = try enc.encode(s) } else if let r = a.raw { data = try enc.encode(r) } else { continue }
+                    if let s = a.samples {
+                        // delphi's files hold plain JSON numbers: undefined values become null / 0.
+                        data = try enc.encode(s.map { x -> AnnotationSample in
+                            var y = x
+                            if let p = y.probability, !p.isFinite { y.probability = nil }
+                            y.activations = y.activations.map { $0.isFinite ? $0 : 0 }
+                            if !y.distance.isFinite { y.distance = -1 }
+                            return y
+                        })
+                    } else if let r = a.raw { data = try enc.encode(r) } else { continue }
                     try writeFile(data, staging + "/scores/\(method)/" + hook.replacingOccurrences(of: "/", with: "--") + "_latent\(l).txt")
                     scores[method, default: 0] += 1
                 }
@@ -131,7 +142,7 @@ public enum DelphiExport {
     static func writeFile(_ data: Data, _ path: String) throws {
         // The whole export is staged in a temporary folder and renamed at the end, so plain writes suffice here.
         do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: FileUtil.parent(path), withIntermediateDirectories: true)
             try data.write(to: URL(fileURLWithPath: path))
         } catch { throw CacheError.writeFailed(path: path, reason: "\(error)") }
     }

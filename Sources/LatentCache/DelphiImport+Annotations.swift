@@ -52,9 +52,14 @@ extension DelphiImport {
         let who = model ?? "unknown (imported from delphi)"
         var list: [Annotation] = []
         var texts: [Int: String] = [:]
-        let expFolder = ((run + "/explanations/" + hookpoint) as NSString).deletingLastPathComponent
-        let expPrefix = (hookpoint as NSString).lastPathComponent + "_latent"
-        for (l, path) in latentFiles(folder: expFolder, prefix: expPrefix).sorted(by: { $0.key < $1.key }) where l < latentCount {
+        // delphi writes `explanations/<hookpoint>_latent<i>.txt` as is (a `/` in the hookpoint makes a subfolder);
+        // a `--`-for-`/` file name, as its score files use, is accepted too.
+        var expFiles = latentFiles(folder: FileUtil.parent(run + "/explanations/" + hookpoint), prefix: FileUtil.name(hookpoint) + "_latent")
+        if hookpoint.contains("/") {
+            let flat = latentFiles(folder: run + "/explanations", prefix: hookpoint.replacingOccurrences(of: "/", with: "--") + "_latent")
+            expFiles.merge(flat) { nested, _ in nested }
+        }
+        for (l, path) in expFiles.sorted(by: { $0.key < $1.key }) where l < latentCount {
             guard let d = FileManager.default.contents(atPath: path) else { throw CacheError.invalidDelphiRun(path: path, reason: "unreadable") }
             let text: String
             if let s = try? JSONSerialization.jsonObject(with: d, options: [.fragmentsAllowed]) as? String { text = s } else {
@@ -72,7 +77,7 @@ extension DelphiImport {
                 guard let d = FileManager.default.contents(atPath: path) else { throw CacheError.invalidDelphiRun(path: path, reason: "unreadable") }
                 var a = Annotation(kind: .score, latent: l, method: scorer, model: who, date: fileDate(path), explanation: texts[l],
                                    extra: ["source": String(path.dropFirst(run.count + 1))])
-                if ["detection", "fuzz"].contains(scorer), let samples = decodeJSON([ScoredSample].self, d) {
+                if ["detection", "fuzz"].contains(scorer), let samples = decodeJSON([AnnotationSample].self, d) {
                     a.samples = samples
                     a.metrics = ScoreMetrics.balancedAccuracy(of: samples)
                 } else if let raw = decodeJSON(JSONValue.self, d) {
@@ -92,5 +97,27 @@ extension DelphiImport {
             }
         }
         return (list, texts.count, counts)
+    }
+}
+
+extension DelphiImport {
+    /// Appends the explanations and scores of a delphi run to an existing cache (matching each part by its
+    /// delphi hookpoint, its name or its hook). Returns (explanations, scores per scorer).
+    /// Appending twice adds the annotations twice: annotations are a history, not a set.
+    public static func importAnnotations(run: String, into cache: LatentCacheDirectory, model: String? = nil) throws
+        -> (explanations: Int, scores: [String: Int]) {
+        var explanations = 0
+        var scores: [String: Int] = [:]
+        for part in cache.parts {
+            let names = [part.manifest.spec.delphiHookpoint, part.name, part.hook].compactMap { $0 }
+            for name in Set(names).sorted() {
+                let (list, e, s) = try annotations(run: run, hookpoint: name, latentCount: part.latentCount, model: model)
+                guard !list.isEmpty else { continue }
+                try part.appendAnnotations(list)
+                explanations += e
+                for (k, v) in s { scores[k, default: 0] += v }
+            }
+        }
+        return (explanations, scores)
     }
 }

@@ -42,12 +42,12 @@ public enum DelphiImport {
         var byDir: [String: [Split]] = [:]
         while let rel = e.nextObject() as? String {
             guard rel.hasSuffix(".safetensors") else { continue }
-            let name = (rel as NSString).lastPathComponent.dropLast(".safetensors".count)
+            let name = FileUtil.name(rel).dropLast(".safetensors".count)
             let bounds = name.split(separator: "_")
             guard bounds.count == 2, let s = Int(bounds[0]), let t = Int(bounds[1]), s >= 0, t >= s, t < 1 << 31 else {
                 throw CacheError.invalidDelphiRun(path: latents + "/" + rel, reason: "split file name is not <start>_<end>.safetensors")
             }
-            byDir[(rel as NSString).deletingLastPathComponent, default: []].append(Split(path: latents + "/" + rel, start: s, end: t))
+            byDir[FileUtil.parent(rel), default: []].append(Split(path: latents + "/" + rel, start: s, end: t))
         }
         guard !byDir.isEmpty else { throw CacheError.invalidDelphiRun(path: run, reason: "no split files under latents/") }
         return try byDir.keys.sorted().map { dir in
@@ -167,11 +167,17 @@ public enum DelphiImport {
             throw CacheError.invalidDelphiRun(path: s.path, reason: "'activations' must be [\(loc.shape[0])] like 'locations'")
         }
         let n = loc.shape[0]
-        let raw: UnsafeRawBufferPointer
-        let values: [Float]
-        do { raw = try f.rawBytes("locations"); values = try f.floats("activations") } catch {
+        // F16 activations (delphi's dtype) are decoded in place; other float dtypes are converted once.
+        let raw: UnsafeRawBufferPointer, rawValues: UnsafeRawBufferPointer
+        var converted: [Float] = []
+        do {
+            raw = try f.rawBytes("locations")
+            rawValues = try f.rawBytes("activations")
+            if act.dtype != .F16 { converted = try f.floats("activations") }
+        } catch {
             throw CacheError.invalidDelphiRun(path: s.path, reason: "\(error)")
         }
+        let isF16 = act.dtype == .F16
         let read: (Int) -> Int
         switch loc.dtype {
         case .U16: read = { Int(raw.u16(2 * $0)) }
@@ -187,7 +193,7 @@ public enum DelphiImport {
             guard r >= 0, r < rows, p >= 0, p < ctx, l >= 0, l <= width else {
                 throw CacheError.invalidDelphiRun(path: s.path, reason: "location \(i) = (\(r), \(p), \(l)) is outside [\(rows), \(ctx)] × latents 0…\(width)")
             }
-            let v = values[i]
+            let v = isF16 ? Half.float(rawValues.u16(2 * i)) : converted[i]
             guard v > 0 else { continue }
             try builder.add(part: part, tokenPosition: r * ctx + p, latent: s.start + l, activation: v)
             count += 1
@@ -203,5 +209,12 @@ public enum HookNames {
         let parts = name.split(separator: ".")
         if parts.count == 2, parts[0] == "layers", let l = Int(parts[1]) { return "blocks.\(l).hook_resid_post" }
         return name
+    }
+}
+
+extension DelphiImport {
+    /// The `model_name` in the run's first `latents/<hookpoint>/config.json`, if any.
+    public static func modelName(run: String) -> String? {
+        (try? hookpoints(run: run))?.first?.config["model_name"] as? String
     }
 }

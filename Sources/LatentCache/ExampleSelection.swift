@@ -1,16 +1,16 @@
 import Foundation
 
 /// A small, fast, seedable generator (SplitMix64), so every sample is reproducible.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
-    public init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { state = seed }
     /// A generator for one purpose, derived from a seed and up to three identifying numbers.
-    public init(seed: UInt64, _ a: UInt64, _ b: UInt64 = 0, _ c: UInt64 = 0) {
+    init(seed: UInt64, _ a: UInt64, _ b: UInt64 = 0, _ c: UInt64 = 0) {
         var s = SplitMix64(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
         for v in [a, b, c] { s = SplitMix64(seed: s.next() ^ v) }
         state = s.next()
     }
-    public mutating func next() -> UInt64 {
+    mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -21,7 +21,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
 /// What one latent's nonzero activations turn into: the record, the index statistics and the
 /// optional full-activation list. Pure: the same input always gives the same output.
-struct LatentExamples {
+struct LatentSelection {
     var content: RecordContent
     var firingCount: Int
     var activeWindowCount: Int
@@ -49,7 +49,7 @@ struct LatentExamples {
     ///   - totalWindows: windows in the corpus (tokens / window length).
     ///   - rngSalt: part number, mixed into every seed.
     static func build(latent: Int, positions: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Float>,
-                      totalWindows: Int, config: ExampleConfiguration, rngSalt: UInt64) -> LatentExamples {
+                      totalWindows: Int, config: ExampleConfiguration, rngSalt: UInt64) -> LatentSelection {
         let L = config.windowLength
         let n = positions.count
         var maxA: Float = 0
@@ -127,7 +127,7 @@ struct LatentExamples {
 
         let content = RecordContent(latent: UInt32(latent), windowLength: L, activeWindowCount: UInt64(W), histogramUpper: maxA,
                                     histogram: hist, quantiles: quantiles, windows: windows, top: top, random: random)
-        return LatentExamples(content: content, firingCount: n, activeWindowCount: W, maxActivation: maxA,
+        return LatentSelection(content: content, firingCount: n, activeWindowCount: W, maxActivation: maxA,
                               meanActivation: n > 0 ? Float(sum / Double(n)) : 0)
     }
 }

@@ -83,11 +83,12 @@ public final class LatentCacheBuilder {
         if FileUtil.exists(statePath) {
             let data = FileManager.default.contents(atPath: statePath) ?? Data()
             if let old = try? JSONDecoder().decode(BuildState.self, from: data),
-               old.parts == parts, old.options == options, old.vocabularyCount == vocabulary.count {
+               old.parts == parts, old.options == options, old.vocabularyCount == vocabulary.count,
+               old.metadata.sameInputs(as: metadata) {
                 return try LatentCacheBuilder(output: output, state: old, resume: true)
             }
             guard overwrite else {
-                throw CacheError.resumeMismatch(path: partial, reason: "an interrupted build with other parts, options or vocabulary is there")
+                throw CacheError.resumeMismatch(path: partial, reason: "an interrupted build with another model, corpus, parts, options or vocabulary is there")
             }
         }
         try? FileManager.default.removeItem(atPath: partial)
@@ -152,10 +153,10 @@ public final class LatentCacheBuilder {
         rowOpen = true
     }
 
-    /// Records one nonzero activation of the current row. Values ≤ 0 (and NaN) are ignored.
+    /// Records one nonzero activation of the current row. Values ≤ 0, NaN and infinity are ignored.
     @inline(__always)
     public func add(part: Int, position: Int, latent: Int, activation: Float) {
-        guard activation > 0 else { return }
+        guard activation > 0, activation < .infinity else { return }
         guard rowOpen, part >= 0, part < spills.count, position >= 0, position < options.rowLength,
               latent >= 0, latent < spills[part].latentCount else {
             reject("part \(part) position \(position) latent \(latent)")
@@ -176,7 +177,7 @@ public final class LatentCacheBuilder {
 
     /// Records an activation anywhere in the rows streamed so far (for importers whose data is not row-ordered).
     public func add(part: Int, tokenPosition: Int, latent: Int, activation: Float) throws {
-        guard activation > 0 else { return }
+        guard activation > 0, activation < .infinity else { return }
         let limit = tokenCount + (rowOpen ? options.rowLength : 0)
         guard part >= 0, part < spills.count, tokenPosition >= 0, tokenPosition < limit, latent >= 0, latent < spills[part].latentCount else {
             throw CacheError.invalidArgument("activation at token \(tokenPosition) of latent \(latent) (part \(part)) is outside the \(limit) tokens / \(part < spills.count && part >= 0 ? spills[part].latentCount : 0) latents")
@@ -256,7 +257,7 @@ public final class LatentCacheBuilder {
         guard rename(stagingPath, outputPath) == 0 else {
             throw CacheError.writeFailed(path: outputPath, reason: "rename from \(stagingPath): \(String(cString: strerror(errno)))")
         }
-        FileUtil.fsyncDirectory((outputPath as NSString).deletingLastPathComponent.isEmpty ? "." : (outputPath as NSString).deletingLastPathComponent)
+        FileUtil.fsyncDirectory(FileUtil.parent(outputPath).isEmpty ? "." : FileUtil.parent(outputPath))
         try? FileManager.default.removeItem(atPath: aside)
         try? FileManager.default.removeItem(atPath: partialPath)
         return outputPath

@@ -33,7 +33,7 @@ public final class LatentCachePart: @unchecked Sendable {
         totalTokens = tokens.tokenCount
 
         let indexPath = directory + "/" + CacheFormat.indexFile
-        index = try LatentCachePart.map(indexPath)
+        index = try LatentCachePart.map(indexPath, random: false)  // small, and scanned whole to sort the latent list
         let h = try FileHeader.decode(index.bytes, expected: .index, path: indexPath)
         guard Int(exactly: h.count) == latentCount else {
             throw CacheError.corrupt(path: indexPath, reason: "index has \(h.count) latents, the manifest says \(latentCount)")
@@ -64,12 +64,12 @@ public final class LatentCachePart: @unchecked Sendable {
         annotationStore = try AnnotationStore(directory: directory, latentCount: latentCount)
     }
 
-    /// Maps a file for random access: per-latent reads touch a few pages, so kernel read-ahead
-    /// would only inflate cold reads and resident memory.
-    private static func map(_ path: String) throws -> MappedFile {
+    /// Maps a file; `random` turns kernel read-ahead off (per-latent reads touch a few pages of the big
+    /// files, so read-ahead would only inflate cold reads and resident memory).
+    private static func map(_ path: String, random: Bool = true) throws -> MappedFile {
         let m: MappedFile
         do { m = try MappedFile(path: path) } catch { throw CacheError.cannotOpen(path: path, reason: "\(error)") }
-        if let base = m.base { _ = madvise(UnsafeMutableRawPointer(mutating: base), m.count, MADV_RANDOM) }
+        if random, let base = m.base { _ = madvise(UnsafeMutableRawPointer(mutating: base), m.count, MADV_RANDOM) }
         return m
     }
 
@@ -219,4 +219,50 @@ public final class LatentCachePart: @unchecked Sendable {
             _ = try allActivations(l)
         }
     }
+}
+
+extension LatentCachePart {
+    /// Every activating window of a latent, strongest first (ties: earlier window first), rebuilt from
+    /// `activations.bin`; nil when the cache keeps only sampled windows. This is delphi's full sorted
+    /// example list, for samplers that cut quantiles themselves.
+    public func allActivatingWindows(_ latent: Int) throws -> [CacheWindow]? {
+        guard let all = try allActivations(latent) else { return nil }
+        let L = windowLength
+        var windows: [CacheWindow] = []
+        var i = 0
+        while i < all.positions.count {
+            let start = all.positions[i] / L * L
+            var acts = [Float](repeating: 0, count: L)
+            var m: Float = 0
+            while i < all.positions.count, all.positions[i] < start + L {
+                acts[all.positions[i] - start] = all.activations[i]
+                m = max(m, all.activations[i])
+                i += 1
+            }
+            windows.append(CacheWindow(start: start, row: start / tokens.rowLength, position: start % tokens.rowLength,
+                                       maxActivation: m, tokens: try tokens.tokens(start: start, count: L), activations: acts))
+        }
+        return windows.enumerated().sorted { a, b in
+            a.element.maxActivation != b.element.maxActivation ? a.element.maxActivation > b.element.maxActivation : a.offset < b.offset
+        }.map(\.element)
+    }
+}
+
+extension LatentCachePart {
+    /// Examples for explaining and scoring: every activating window strongest first (all of them when the
+    /// cache keeps every activation, else the stored top and quantile windows) and the random
+    /// non-activating windows.
+    public func exampleWindows(_ latent: Int) throws -> (activating: [CacheWindow], nonActivating: [CacheWindow]) {
+        let r = try record(latent)
+        if let all = try allActivatingWindows(latent) { return (all, r.random) }
+        var seen = Set<Int>()
+        let stored = (r.top + r.quantiles.flatMap(\.windows)).filter { seen.insert($0.start).inserted }
+        let sorted = stored.enumerated().sorted { a, b in
+            a.element.maxActivation != b.element.maxActivation ? a.element.maxActivation > b.element.maxActivation : a.element.start < b.element.start
+        }.map(\.element)
+        return (sorted, r.random)
+    }
+
+    /// The display strings of a window's tokens (untrusted: sanitise before printing).
+    public func tokenStrings(_ window: CacheWindow) -> [String] { window.tokens.map { vocabulary.string($0) } }
 }

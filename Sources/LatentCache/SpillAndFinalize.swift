@@ -95,51 +95,29 @@ struct PartFinalizer {
         var index = ByteWriter(capacity: CacheFormat.headerSize + CacheFormat.indexEntrySize * spec.latentCount)
         index.raw(FileHeader(kind: .index, count: UInt64(spec.latentCount), field1: UInt64(CacheFormat.indexEntrySize),
                              field2: UInt64(totalTokens), field3: UInt64(options.examples.windowLength)).encoded())
-        let totalWindows = totalTokens / options.examples.windowLength
 
-        for b in 0 ..< spill.bucketCount {
-            let lo = b * spill.bucketWidth, hi = min(lo + spill.bucketWidth, spec.latentCount)
-            // Counting sort of the bucket's entries by latent (stable: stream order kept).
-            var counts = [Int](repeating: 0, count: hi - lo + 1)
-            for c in chunks[b] { for e in 0 ..< c.count { counts[Int(bytes.u32(c.offset + 12 * e + 4)) - lo + 1] += 1 } }
-            for i in 1 ..< counts.count { counts[i] += counts[i - 1] }
-            let total = counts[hi - lo]
-            var pos = [UInt32](repeating: 0, count: total), val = [Float](repeating: 0, count: total)
-            var next = counts
-            for c in chunks[b] {
-                for e in 0 ..< c.count {
-                    let eo = c.offset + 12 * e
-                    let l = Int(bytes.u32(eo + 4)) - lo
-                    pos[next[l]] = bytes.u32(eo); val[next[l]] = bytes.f32(eo + 8)
-                    next[l] += 1
+        // Buckets are independent: compute a batch of them on all cores, then append in order.
+        let job = BucketJob(bytes: bytes, chunks: chunks, bucketWidth: spill.bucketWidth, latentCount: spec.latentCount,
+                            totalWindows: totalTokens / options.examples.windowLength, examples: options.examples,
+                            keepAll: options.keepAllActivations, rngSalt: UInt64(partIndex))
+        let batch = max(1, ProcessInfo.processInfo.activeProcessorCount * 2)
+        var first = 0
+        while first < spill.bucketCount {
+            let n = min(batch, spill.bucketCount - first)
+            let outputs = job.compute(buckets: first ..< first + n)
+            for out in outputs {
+                if let e = out.error { throw e }
+                let recBase = UInt64(records.length), actBase = UInt64(acts?.length ?? 0)
+                try records.write(out.records)
+                try acts?.write(out.activations)
+                for var entry in out.entries {
+                    entry.recordOffset += recBase
+                    if entry.firingCount > 0, acts != nil { entry.activationsOffset += actBase }
+                    entry.encode(into: &index)
                 }
+                progress(out.latentEnd)
             }
-            for l in lo ..< hi {
-                let s = counts[l - lo], e = counts[l - lo + 1]
-                let n = PartFinalizer.normalise(&pos, &val, s, e)
-                let ex = pos.withUnsafeBufferPointer { pp in
-                    val.withUnsafeBufferPointer { vp in
-                        LatentExamples.build(latent: l, positions: UnsafeBufferPointer(rebasing: pp[s ..< s + n]),
-                                             values: UnsafeBufferPointer(rebasing: vp[s ..< s + n]), totalWindows: totalWindows,
-                                             config: options.examples, rngSalt: UInt64(partIndex))
-                    }
-                }
-                let rec = ex.content.encoded()
-                var entry = IndexEntry(recordOffset: UInt64(records.length), recordLength: UInt32(rec.count), recordCRC: CRC32.checksum(rec),
-                                       firingCount: UInt64(ex.firingCount), activeWindowCount: UInt64(ex.activeWindowCount),
-                                       maxActivation: ex.maxActivation, meanActivation: ex.meanActivation)
-                try records.write(rec)
-                if let acts, n > 0 {
-                    var w = ByteWriter(capacity: 6 * n)
-                    for i in s ..< s + n { w.u32(pos[i]) }
-                    for i in s ..< s + n { w.u16(Half.bits(val[i])) }
-                    entry.activationsOffset = UInt64(acts.length)
-                    entry.activationsCRC = CRC32.checksum(w.bytes)
-                    try acts.write(w.bytes)
-                }
-                entry.encode(into: &index)
-            }
-            progress(hi)
+            first += n
         }
         try records.patch(FileHeader(kind: .records, count: UInt64(spec.latentCount), field1: UInt64(records.length - CacheFormat.headerSize)).encoded(), at: 0)
         try records.finish()
@@ -165,5 +143,100 @@ struct PartFinalizer {
             pos[s + n] = p; val[s + n] = v; n += 1
         }
         return n
+    }
+}
+
+/// One bucket's finished records, activation lists and index entries (offsets relative to the bucket).
+struct BucketOutput {
+    var records: [UInt8] = []
+    var activations: [UInt8] = []
+    var entries: [IndexEntry] = []
+    var latentEnd = 0
+    var error: CacheError?
+}
+
+/// Read-only inputs of the per-bucket computation, shared by worker threads.
+final class BucketJob: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+    let chunks: [[(offset: Int, count: Int)]]
+    let bucketWidth: Int
+    let latentCount: Int
+    let totalWindows: Int
+    let examples: ExampleConfiguration
+    let keepAll: Bool
+    let rngSalt: UInt64
+
+    init(bytes: UnsafeRawBufferPointer, chunks: [[(offset: Int, count: Int)]], bucketWidth: Int, latentCount: Int,
+         totalWindows: Int, examples: ExampleConfiguration, keepAll: Bool, rngSalt: UInt64) {
+        self.bytes = bytes; self.chunks = chunks; self.bucketWidth = bucketWidth; self.latentCount = latentCount
+        self.totalWindows = totalWindows; self.examples = examples; self.keepAll = keepAll; self.rngSalt = rngSalt
+    }
+
+    /// Computes the buckets in parallel; results in bucket order.
+    func compute(buckets: Range<Int>) -> [BucketOutput] {
+        /// Each worker writes only its own slot.
+        final class Slots: @unchecked Sendable {
+            let buffer: UnsafeMutableBufferPointer<BucketOutput>
+            init(_ n: Int) { buffer = .allocate(capacity: n); buffer.initialize(repeating: BucketOutput()) }
+            deinit { buffer.deinitialize(); buffer.deallocate() }
+        }
+        let slots = Slots(buckets.count)
+        let base = buckets.lowerBound
+        DispatchQueue.concurrentPerform(iterations: buckets.count) { i in
+            slots.buffer[i] = self.bucket(base + i)
+        }
+        return Array(slots.buffer)
+    }
+
+    func bucket(_ b: Int) -> BucketOutput {
+        let lo = b * bucketWidth, hi = min(lo + bucketWidth, latentCount)
+        var result = BucketOutput()
+        result.latentEnd = hi
+        // Counting sort of the bucket's entries by latent (stable: stream order kept).
+        var counts = [Int](repeating: 0, count: hi - lo + 1)
+        for c in chunks[b] { for e in 0 ..< c.count { counts[Int(bytes.u32(c.offset + 12 * e + 4)) - lo + 1] += 1 } }
+        for i in 1 ..< counts.count { counts[i] += counts[i - 1] }
+        let total = counts[hi - lo]
+        var pos = [UInt32](repeating: 0, count: total), val = [Float](repeating: 0, count: total)
+        var next = counts
+        for c in chunks[b] {
+            for e in 0 ..< c.count {
+                let eo = c.offset + 12 * e
+                let l = Int(bytes.u32(eo + 4)) - lo
+                pos[next[l]] = bytes.u32(eo); val[next[l]] = bytes.f32(eo + 8)
+                next[l] += 1
+            }
+        }
+        result.entries.reserveCapacity(hi - lo)
+        for l in lo ..< hi {
+            let s = counts[l - lo], e = counts[l - lo + 1]
+            let n = PartFinalizer.normalise(&pos, &val, s, e)
+            let ex = pos.withUnsafeBufferPointer { pp in
+                val.withUnsafeBufferPointer { vp in
+                    LatentSelection.build(latent: l, positions: UnsafeBufferPointer(rebasing: pp[s ..< s + n]),
+                                          values: UnsafeBufferPointer(rebasing: vp[s ..< s + n]), totalWindows: totalWindows,
+                                          config: examples, rngSalt: rngSalt)
+                }
+            }
+            let rec = ex.content.encoded()
+            guard rec.count <= Int(UInt32.max) else {
+                result.error = .invalidArgument("latent \(l)'s record would exceed 4 GiB: lower --top / --per-quantile / --random")
+                return result
+            }
+            var entry = IndexEntry(recordOffset: UInt64(result.records.count), recordLength: UInt32(rec.count), recordCRC: CRC32.checksum(rec),
+                                   firingCount: UInt64(ex.firingCount), activeWindowCount: UInt64(ex.activeWindowCount),
+                                   maxActivation: ex.maxActivation, meanActivation: ex.meanActivation)
+            result.records.append(contentsOf: rec)
+            if keepAll, n > 0 {
+                var w = ByteWriter(capacity: 6 * n)
+                for i in s ..< s + n { w.u32(pos[i]) }
+                for i in s ..< s + n { w.u16(Half.bits(val[i])) }
+                entry.activationsOffset = UInt64(result.activations.count)
+                entry.activationsCRC = CRC32.checksum(w.bytes)
+                result.activations.append(contentsOf: w.bytes)
+            }
+            result.entries.append(entry)
+        }
+        return result
     }
 }

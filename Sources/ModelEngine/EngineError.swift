@@ -16,6 +16,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case invalidHook(name: String, reason: String)
     /// An intervention that changed the shape of an activation, or is attached to a hook that cannot be modified.
     case invalidIntervention(hook: String, reason: String)
+    /// A pass that does not continue the KV cache where it ends.
+    case cacheMismatch(reason: String)
     /// A download or verification step of `model fetch` failed.
     case fetchFailed(step: String, reason: String)
 
@@ -35,6 +37,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
             return "invalid hook '\(name)': \(reason). Expected e.g. blocks.5.hook_resid_post, blocks.5.attn.hook_z or layers.5"
         case let .invalidIntervention(hook, reason):
             return "intervention on \(hook): \(reason)"
+        case let .cacheMismatch(reason):
+            return "KV cache: \(reason)"
         case let .fetchFailed(step, reason):
             return "model fetch failed while \(step): \(reason)"
         }

@@ -39,7 +39,7 @@ extension LlamaModel {
         }
         if let cache {
             guard spans.count == 1, let span = spans.first, span.startPos == cache.length else {
-                throw EngineError.invalidIntervention(hook: "kv cache", reason: "a cached pass takes one sequence continuing at the cache length")
+                throw EngineError.cacheMismatch(reason: "a cached pass takes one sequence that continues at the cache length \(cache.length)")
             }
             guard cache.length + span.count <= cache.maxLength else {
                 throw EngineError.sequenceTooLong(length: cache.length + span.count, limit: cache.maxLength, what: "generation session")
@@ -71,17 +71,19 @@ extension LlamaModel {
                 try hook(&ctx, .residPre, l, s.x.pointer, width: dim, shape: [dim], spans: spans)
                 // Attention block.
                 w.attnNorm.withPointer { rmsnorm(s.xb.pointer, s.x.pointer, $0, rows: rows, dim: dim, eps: c.normEpsilon) }
+                let qkvWidth = dim + 2 * kvDim
                 if quantized {
                     for r in 0 ..< rows {
-                        w.qkvQuant.multiply(s.xb.pointer + r * dim, into: s.fusedOut.pointer, scratch: s.blockSums.pointer, threads: decodeThreads)
-                        (s.q.pointer + r * dim).update(from: s.fusedOut.pointer, count: dim)
-                        (s.k.pointer + r * kvDim).update(from: s.fusedOut.pointer + dim, count: kvDim)
-                        (s.v.pointer + r * kvDim).update(from: s.fusedOut.pointer + dim + kvDim, count: kvDim)
+                        w.qkvQuant.multiply(s.xb.pointer + r * dim, into: s.fused.pointer + r * qkvWidth, scratch: s.blockSums.pointer, threads: decodeThreads)
                     }
                 } else {
-                    w.wq.withPointer { linear(s.q.pointer, s.xb.pointer, $0, rows: rows, inDim: dim, outDim: dim) }
-                    w.wk.withPointer { linear(s.k.pointer, s.xb.pointer, $0, rows: rows, inDim: dim, outDim: kvDim) }
-                    w.wv.withPointer { linear(s.v.pointer, s.xb.pointer, $0, rows: rows, inDim: dim, outDim: kvDim) }
+                    w.wqkv.withPointer { linear(s.fused.pointer, s.xb.pointer, $0, rows: rows, inDim: dim, outDim: qkvWidth) }
+                }
+                for r in 0 ..< rows {
+                    let row = s.fused.pointer + r * qkvWidth
+                    (s.q.pointer + r * dim).update(from: row, count: dim)
+                    (s.k.pointer + r * kvDim).update(from: row + dim, count: kvDim)
+                    (s.v.pointer + r * kvDim).update(from: row + dim + kvDim, count: kvDim)
                 }
                 try hook(&ctx, .q, l, s.q.pointer, width: dim, shape: [c.headCount, hd], spans: spans)
                 try hook(&ctx, .k, l, s.k.pointer, width: kvDim, shape: [c.kvHeadCount, hd], spans: spans)
@@ -108,15 +110,15 @@ extension LlamaModel {
                 w.ffnNorm.withPointer { rmsnorm(s.xb.pointer, s.x.pointer, $0, rows: rows, dim: dim, eps: c.normEpsilon) }
                 if quantized {
                     for r in 0 ..< rows {
-                        w.gateUpQuant.multiply(s.xb.pointer + r * dim, into: s.fusedOut.pointer, scratch: s.blockSums.pointer, threads: decodeThreads)
-                        (s.gate.pointer + r * hidden).update(from: s.fusedOut.pointer, count: hidden)
-                        (s.up.pointer + r * hidden).update(from: s.fusedOut.pointer + hidden, count: hidden)
+                        w.gateUpQuant.multiply(s.xb.pointer + r * dim, into: s.fused.pointer + r * 2 * hidden, scratch: s.blockSums.pointer, threads: decodeThreads)
                     }
                 } else {
-                    w.wGate.withPointer { linear(s.gate.pointer, s.xb.pointer, $0, rows: rows, inDim: dim, outDim: hidden) }
-                    w.wUp.withPointer { linear(s.up.pointer, s.xb.pointer, $0, rows: rows, inDim: dim, outDim: hidden) }
+                    w.wGateUp.withPointer { linear(s.fused.pointer, s.xb.pointer, $0, rows: rows, inDim: dim, outDim: 2 * hidden) }
                 }
-                swiglu(s.gate.pointer, s.up.pointer, count: rows * hidden)
+                for r in 0 ..< rows {
+                    let row = s.fused.pointer + r * 2 * hidden
+                    swiglu(s.gate.pointer + r * hidden, gate: row, up: row + hidden, count: hidden)
+                }
                 if quantized {
                     for r in 0 ..< rows {
                         w.downQuant.multiply(s.gate.pointer + r * hidden, into: s.proj.pointer + r * dim, scratch: s.blockSums.pointer, threads: decodeThreads)
@@ -152,7 +154,7 @@ extension LlamaModel {
         var offset = 0
         for (i, span) in spans.enumerated() {
             let n = logitRows[i].count * c.vocabSize
-            let part = n == 0 ? [] : Array(allLogits[offset ..< offset + n])
+            let part = n == 0 ? [] : (spans.count == 1 ? allLogits : Array(allLogits[offset ..< offset + n]))
             offset += n
             results.append(ForwardResult(tokenCount: span.count, vocabSize: c.vocabSize, logits: part,
                                          activations: ctx.captured[i]))

@@ -4,7 +4,15 @@ import TensorFormats
 
 /// SmolLM2 / Llama running in process: load once, then `forward` (prompt processing, hooks, interventions)
 /// or a `Generator` (KV cache, one token at a time). Immutable after load, so one instance can be shared
-/// across tasks; every call allocates its own scratch state.
+/// across tasks; every call uses its own scratch state.
+///
+/// ```swift
+/// let model = try LlamaModel(path: ModelLocator.locate(explicit: nil))
+/// let r = try model.forward(tokens: ids, captures: [.z(3), .residPost(5)], logits: .none)  // stops after block 5
+/// let z = r.activation(.z(3))!                          // shape [T, 576], heads head-major
+/// let spliced = try model.nextTokenCrossEntropy(tokens: ids, interventions: [.z(3): { t in /* edit t.data */ }])
+/// let text = try Generator(model: model).generate(prompt: ids, maxNewTokens: 64)  // greedy, stops at <|im_end|>
+/// ```
 public final class LlamaModel: Sendable {
     /// File the model was loaded from.
     public let path: String
@@ -18,6 +26,8 @@ public final class LlamaModel: Sendable {
     public let decodeThreads: Int
     /// Seconds spent loading (parse + dequantize + repack).
     public let loadSeconds: Double
+    /// Scratch memory reused between forward passes.
+    let statePool = RunStatePool()
 
     /// Loads the GGUF at `path`.
     public convenience init(path: String, decodeThreads: Int? = nil) throws {
@@ -81,7 +91,8 @@ public final class LlamaModel: Sendable {
             spans.append(SequenceSpan(row: row, count: seq.count, startPos: 0))
             row += seq.count
         }
-        let state = RunState(config: config, capacity: row)
+        let state = statePool.take(config: config, capacity: row)
+        defer { statePool.give(state) }
         return try run(tokens: batch.flatMap { $0 }, spans: spans, state: state, cache: nil,
                        captures: captures, logits: logits, interventions: interventions, quantized: false)
     }
@@ -92,6 +103,15 @@ public final class LlamaModel: Sendable {
         guard tokens.count >= 2 else { return [] }
         let result = try forward(tokens: tokens, logits: .all, interventions: interventions)
         return crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens.dropFirst()))
+    }
+
+    /// `nextTokenCrossEntropy` for several sequences in one batched pass (T_i − 1 values each).
+    /// Logits for all positions are held at once: keep Σ T_i · vocab · 4 bytes in mind.
+    public func nextTokenCrossEntropy(batch: [[Int32]], interventions: [HookPoint: HookIntervention] = [:]) throws -> [[Float]] {
+        let results = try forward(batch: batch, logits: .all, interventions: interventions)
+        return zip(batch, results).map { tokens, result in
+            tokens.count < 2 ? [] : crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens.dropFirst()))
+        }
     }
 }
 

@@ -12,20 +12,14 @@ public final class LlamaWeights: Sendable {
     public struct Layer: Sendable {
         /// [dim]
         let attnNorm: [Float]
-        /// [dim, dim], HF row order
-        let wq: [Float]
-        /// [kvDim, dim], HF row order
-        let wk: [Float]
-        /// [kvDim, dim]
-        let wv: [Float]
+        /// q, k and v stacked: [dim + 2·kvDim, dim]; q and k rows in HF order
+        let wqkv: [Float]
         /// [dim, dim]
         let wo: [Float]
         /// [dim]
         let ffnNorm: [Float]
-        /// [hidden, dim]
-        let wGate: [Float]
-        /// [hidden, dim]
-        let wUp: [Float]
+        /// gate and up stacked: [2·hidden, dim]
+        let wGateUp: [Float]
         /// [dim, hidden]
         let wDown: [Float]
         /// q, k and v stacked: [dim + 2·kvDim, dim] (single-token step)
@@ -89,8 +83,8 @@ public final class LlamaWeights: Sendable {
                 QuantizedMatrix(gguf: gguf, name: p + "ffn_up.weight"),
             ])
             let layer = Layer(
-                attnNorm: try load(p + "attn_norm.weight", [c.dim]), wq: wq, wk: wk, wv: wv, wo: wo,
-                ffnNorm: try load(p + "ffn_norm.weight", [c.dim]), wGate: wGate, wUp: wUp, wDown: wDown,
+                attnNorm: try load(p + "attn_norm.weight", [c.dim]), wqkv: wq + wk + wv, wo: wo,
+                ffnNorm: try load(p + "ffn_norm.weight", [c.dim]), wGateUp: wGate + wUp, wDown: wDown,
                 qkvQuant: qkv, woQuant: try QuantizedMatrix(gguf: gguf, name: p + "attn_output.weight"),
                 gateUpQuant: gateUp, downQuant: try QuantizedMatrix(gguf: gguf, name: p + "ffn_down.weight"))
             floatCount += wq.count + wk.count + wv.count + wo.count + wGate.count + wUp.count + wDown.count + 2 * c.dim

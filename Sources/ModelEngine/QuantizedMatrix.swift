@@ -5,7 +5,9 @@ import TensorFormats
 ///
 /// The GGUF blocks are repacked once at load into separate arrays (scales and minimums as Float,
 /// quants packed) so the kernel needs no f16 conversion. Q4_0/Q4_1 stay 4-bit (value = q·scale + min);
-/// Q8_0 stays 8-bit (value = q·scale); float tensors are quantized to the 8-bit form (approximate).
+/// Q8_0 stays 8-bit, stored offset by 128 as unsigned bytes so both kinds share one form:
+/// value = u·scale + min with min = −128·scale (unsigned lanes widen to Float in a few vector instructions,
+/// signed ones did not vectorize). Float tensors are quantized to the 8-bit form (approximate).
 public struct QuantizedMatrix: Sendable {
     public enum Kind: Sendable { case nibbles, bytes }
     public let kind: Kind
@@ -13,10 +15,10 @@ public struct QuantizedMatrix: Sendable {
     public let cols: Int
     /// [rows, cols/32] block scales.
     let scales: [Float]
-    /// [rows, cols/32] block minimums (nibbles only; empty for bytes).
+    /// [rows, cols/32] block minimums.
     let mins: [Float]
     /// nibbles: [rows, cols/32, 16] bytes, low nibble = element j, high nibble = element j+16.
-    /// bytes: [rows, cols] Int8 stored as UInt8 bit patterns.
+    /// bytes: [rows, cols] signed value + 128.
     let quants: [UInt8]
 
     var blocksPerRow: Int { cols / 32 }
@@ -79,6 +81,7 @@ public struct QuantizedMatrix: Sendable {
             self.init(kind: .nibbles, rows: rows, cols: cols, scales: sc, mins: mn, quants: q)
         case .q8_0:
             var sc = [Float](repeating: 0, count: rows * nb)
+            var mn = [Float](repeating: 0, count: rows * nb)
             var q = [UInt8](repeating: 0, count: rows * cols)
             guard let src = raw.baseAddress else { throw EngineError.invalidModel(path: gguf.path, reason: "tensor \(name) is empty") }
             q.withUnsafeMutableBytes { qDst in
@@ -87,12 +90,15 @@ public struct QuantizedMatrix: Sendable {
                     let srcRow = order[r]
                     for b in 0 ..< nb {
                         let blk = (srcRow * nb + b) * 34
-                        sc[r * nb + b] = HalfFloat.toFloat(raw.loadUnaligned(fromByteOffset: blk, as: UInt16.self).littleEndian)
-                        (dstBase + (r * nb + b) * 32).copyMemory(from: src + blk + 2, byteCount: 32)
+                        let d = HalfFloat.toFloat(raw.loadUnaligned(fromByteOffset: blk, as: UInt16.self).littleEndian)
+                        sc[r * nb + b] = d
+                        mn[r * nb + b] = -128 * d
+                        let dst = dstBase + (r * nb + b) * 32
+                        for j in 0 ..< 32 { dst.storeBytes(of: src.load(fromByteOffset: blk + 2 + j, as: UInt8.self) ^ 0x80, toByteOffset: j, as: UInt8.self) }
                     }
                 }
             }
-            self.init(kind: .bytes, rows: rows, cols: cols, scales: sc, mins: [], quants: q)
+            self.init(kind: .bytes, rows: rows, cols: cols, scales: sc, mins: mn, quants: q)
         case .f32, .f16, .bf16:
             let values = try gguf.dequantize(name)
             self.init(floats: values, rows: rows, cols: cols, rowOrder: order)
@@ -106,6 +112,7 @@ public struct QuantizedMatrix: Sendable {
         self.cols = cols
         let nb = cols / 32
         var sc = [Float](repeating: 0, count: rows * nb)
+        var mn = [Float](repeating: 0, count: rows * nb)
         var q = [UInt8](repeating: 0, count: rows * cols)
         for r in 0 ..< rows {
             let src = rowOrder?[r] ?? r
@@ -115,14 +122,15 @@ public struct QuantizedMatrix: Sendable {
                 for j in 0 ..< 32 { amax = max(amax, abs(floats[base + j])) }
                 let d = amax / 127
                 sc[r * nb + b] = d
+                mn[r * nb + b] = -128 * d
                 let inv: Float = d > 0 ? 1 / d : 0
                 for j in 0 ..< 32 {
                     let v = (floats[base + j] * inv).rounded().clamped(to: -127 ... 127)
-                    q[r * cols + b * 32 + j] = UInt8(bitPattern: Int8(v))
+                    q[r * cols + b * 32 + j] = UInt8(Int(v) + 128)
                 }
             }
         }
-        scales = sc; mins = []; quants = q
+        scales = sc; mins = mn; quants = q
     }
 
     /// The values of row `r` as Float (for tests and the reference kernel).
@@ -140,7 +148,8 @@ public struct QuantizedMatrix: Sendable {
                     out[b * 32 + j + 16] = Float(byte >> 4) * d + m
                 }
             case .bytes:
-                for j in 0 ..< 32 { out[b * 32 + j] = Float(Int8(bitPattern: quants[r * cols + b * 32 + j])) * d }
+                let m = mins[r * nb + b]
+                for j in 0 ..< 32 { out[b * 32 + j] = Float(quants[r * cols + b * 32 + j]) * d + m }
             }
         }
         return out

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Scratch buffers for a forward pass over up to `capacity` token rows, allocated once and reused.
 final class RunState {
     let capacity: Int
@@ -15,15 +17,13 @@ final class RunState {
     let z: FloatBuffer
     /// Output of the attention or MLP projection [capacity, dim].
     let proj: FloatBuffer
-    /// SwiGLU gate, then silu(gate)·up [capacity, hidden].
+    /// silu(gate)·up [capacity, hidden].
     let gate: FloatBuffer
-    /// SwiGLU up projection [capacity, hidden].
-    let up: FloatBuffer
+    /// Stacked projections per row: q|k|v [capacity, dim + 2·kvDim], then gate|up [capacity, 2·hidden].
+    let fused: FloatBuffer
     /// RoPE cos/sin per row [capacity, headDim/2].
     let ropeCos: FloatBuffer
     let ropeSin: FloatBuffer
-    /// Stacked outputs of the quantized q|k|v and gate|up products for one row.
-    let fusedOut: FloatBuffer
     /// Per-block sums of the input vector for the 4-bit kernel.
     let blockSums: FloatBuffer
     /// Attention scores of one head [queries, keys]; grows on demand (never inside the per-token loop).
@@ -39,10 +39,9 @@ final class RunState {
         z = FloatBuffer(count: capacity * c.dim)
         proj = FloatBuffer(count: capacity * c.dim)
         gate = FloatBuffer(count: capacity * c.hiddenDim)
-        up = FloatBuffer(count: capacity * c.hiddenDim)
+        fused = FloatBuffer(count: capacity * max(c.dim + 2 * c.kvDim, 2 * c.hiddenDim))
         ropeCos = FloatBuffer(count: capacity * c.headDim / 2)
         ropeSin = FloatBuffer(count: capacity * c.headDim / 2)
-        fusedOut = FloatBuffer(count: max(c.dim + 2 * c.kvDim, 2 * c.hiddenDim))
         blockSums = FloatBuffer(count: max(c.dim, c.hiddenDim) / 32 + 1)
         scores = FloatBuffer(count: 1)
     }
@@ -72,4 +71,32 @@ public final class KVCache {
 
     /// Forgets all positions (the buffers are kept).
     public func reset() { length = 0 }
+}
+
+/// Keeps one idle `RunState` so repeated forward passes reuse their scratch memory instead of
+/// faulting in fresh pages each time. Thread-safe; concurrent callers beyond the first allocate.
+final class RunStatePool: @unchecked Sendable {
+    /// States larger than this many rows are not kept.
+    static let maxRetainedRows = 2048
+    private let lock = NSLock()
+    private var idle: RunState?
+
+    /// A state for at least `capacity` rows.
+    func take(config: LlamaConfig, capacity: Int) -> RunState {
+        lock.lock()
+        defer { lock.unlock() }
+        if let s = idle, s.capacity >= capacity {
+            idle = nil
+            return s
+        }
+        return RunState(config: config, capacity: capacity)
+    }
+
+    /// Returns a state for reuse (the larger one is kept).
+    func give(_ state: RunState) {
+        guard state.capacity <= Self.maxRetainedRows else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if idle.map({ $0.capacity < state.capacity }) ?? true { idle = state }
+    }
 }

@@ -106,7 +106,7 @@ public struct DelphiFixture {
         for (hook, byLatent) in explanations {
             for (l, text) in byLatent {
                 let path = directory + "/explanations/" + hook + "_latent\(l).txt"
-                try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try fm.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
                 try JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed]).write(to: URL(fileURLWithPath: path))
             }
         }

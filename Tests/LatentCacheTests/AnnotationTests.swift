@@ -11,7 +11,7 @@ final class AnnotationTests: XCTestCase {
 
     func sampleScore(latent: Int, method: String, correct: [Bool]) -> Annotation {
         let samples = correct.enumerated().map { i, c in
-            ScoredSample(strTokens: ["a", " b"], activations: [0, 1.5], distance: i % 2 == 0 ? 0 : -1, activating: i % 2 == 0,
+            AnnotationSample(strTokens: ["a", " b"], activations: [0, 1.5], distance: i % 2 == 0 ? 0 : -1, activating: i % 2 == 0,
                          prediction: c ? (i % 2 == 0) : (i % 2 != 0), probability: 0.7, correct: c, shownText: "a <<b>>")
         }
         return Annotation(kind: .score, latent: latent, method: method, model: "m", endpoint: "http://x", promptVersion: "v1",
@@ -55,8 +55,8 @@ final class AnnotationTests: XCTestCase {
     }
 
     func testBalancedAccuracy() {
-        func s(_ act: Bool, _ pred: Bool?) -> ScoredSample {
-            ScoredSample(strTokens: [], activations: [], distance: act ? 0 : -1, activating: act, prediction: pred, probability: nil, correct: nil)
+        func s(_ act: Bool, _ pred: Bool?) -> AnnotationSample {
+            AnnotationSample(strTokens: [], activations: [], distance: act ? 0 : -1, activating: act, prediction: pred, probability: nil, correct: nil)
         }
         // pos: 3 (2 right), neg: 2 (1 right), one null prediction ignored
         let m = ScoreMetrics.balancedAccuracy(of: [s(true, true), s(true, true), s(true, false), s(false, false), s(false, true), s(true, nil)])
@@ -100,5 +100,21 @@ final class AnnotationTests: XCTestCase {
         XCTAssertEqual(try reopened.annotations(1).map(\.text), ["kept"])
         try reopened.appendAnnotation(Annotation(kind: .explanation, latent: 1, method: "e", model: "m", text: "next"))
         XCTAssertEqual(try LatentCacheDirectory.open(path).parts[0].annotations(1).map(\.text), ["kept", "next"])
+    }
+
+    func testNonFiniteNumbersSurvive() throws {
+        let tmp = TempDir()
+        let path = try makeCache(tmp)
+        let part = try LatentCacheDirectory.open(path).parts[0]
+        let sample = AnnotationSample(strTokens: ["a"], activations: [.nan], distance: 0, activating: true, prediction: nil,
+                                      probability: .infinity, correct: nil)
+        try part.appendAnnotation(Annotation(kind: .score, latent: 4, method: "simulation", model: "m", samples: [sample],
+                                             metrics: ScoreMetrics(score: .nan, values: ["auc": -.infinity])))
+        let back = try XCTUnwrap(try LatentCacheDirectory.open(path).parts[0].annotations(4).first)
+        XCTAssertTrue(back.metrics?.score?.isNaN == true)
+        XCTAssertEqual(back.metrics?.values["auc"], -.infinity)
+        XCTAssertTrue(back.samples?.first?.activations.first?.isNaN == true)
+        XCTAssertEqual(back.samples?.first?.probability, .infinity)
+        XCTAssertNil(try part.summary(4).bestDetection)
     }
 }

@@ -89,7 +89,7 @@ final class DelphiTests: XCTestCase {
         XCTAssertEqual(report.scores, ["detection": 3, "fuzz": 3, "simulation": 1])
         let fm = FileManager.default
         XCTAssertTrue(fm.fileExists(atPath: tmp.sub("exported/latents/layers.3/0_5.safetensors")))
-        XCTAssertTrue(fm.fileExists(atPath: tmp.sub("exported/latents/layers.5/mlp/4_6.safetensors")))
+        XCTAssertTrue(fm.fileExists(atPath: tmp.sub("exported/latents/layers.5/mlp/3_6.safetensors")))
         XCTAssertTrue(fm.fileExists(atPath: tmp.sub("exported/explanations/layers.5/mlp_latent4.txt")))
         XCTAssertTrue(fm.fileExists(atPath: tmp.sub("exported/scores/detection/layers.5--mlp_latent4.txt")))
         XCTAssertTrue(fm.fileExists(atPath: tmp.sub("exported/latents/layers.3/config.json")))
@@ -119,9 +119,15 @@ final class DelphiTests: XCTestCase {
         XCTAssertEqual(try SafetensorsFile(path: tmp.sub("u32/latents/layers.3/0_11.safetensors")).info("locations").dtype, .U32)
     }
 
-    func testSplitRangesFollowArraySplit() {
-        XCTAssertEqual(DelphiExport.splitRanges(width: 12, splits: 5).map { [$0.start, $0.end] }, [[0, 2], [3, 5], [6, 7], [8, 9], [10, 11]])
+    /// delphi: torch.linspace(0, width, n + 1).long(), ranges [b[i], b[i+1] − 1].
+    func testSplitRangesFollowDelphi() {
+        XCTAssertEqual(DelphiExport.splitRanges(width: 12, splits: 5).map { [$0.start, $0.end] }, [[0, 1], [2, 3], [4, 6], [7, 8], [9, 11]])
+        XCTAssertEqual(DelphiExport.splitRanges(width: 131_072, splits: 5).map { [$0.start, $0.end] },
+                       [[0, 26213], [26214, 52427], [52428, 78642], [78643, 104856], [104857, 131071]])
         XCTAssertEqual(DelphiExport.splitRanges(width: 3, splits: 5).map { [$0.start, $0.end] }, [[0, 0], [1, 1], [2, 2]])
+        let r = DelphiExport.splitRanges(width: 4608, splits: 7)
+        XCTAssertEqual(r.first?.start, 0); XCTAssertEqual(r.last?.end, 4607)
+        for (a, b) in zip(r, r.dropFirst()) { XCTAssertEqual(b.start, a.end + 1) }
     }
 
     func testBadRunsAreReported() throws {
@@ -154,5 +160,26 @@ final class DelphiTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.sub("c2")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.sub("c2.partial")))
+    }
+
+    func testAnnotationsIntoAnExistingCache() throws {
+        let tmp = TempDir()
+        let (fx, _, _) = try importFixture(.u16, tmp)
+        // A fresh cache of the same run without annotations: export without them, re-import, then add them.
+        try fx.write(to: tmp.sub("run2"))
+        try FileManager.default.removeItem(atPath: tmp.sub("run2/explanations"))
+        try FileManager.default.removeItem(atPath: tmp.sub("run2/scores"))
+        let bare = try LatentCacheDirectory.open(DelphiImport.run(tmp.sub("run2"), output: tmp.sub("bare"), options: DelphiImportOptions(examples: examples)).cache)
+        XCTAssertNil(try bare.parts[0].summary(2).explanationPreview)
+        let (e, s) = try DelphiImport.importAnnotations(run: tmp.sub("run"), into: bare)
+        XCTAssertEqual(e, 4)
+        XCTAssertEqual(s, ["detection": 3, "fuzz": 3, "simulation": 1])
+        XCTAssertEqual(try bare.parts[0].summary(2).explanationPreview, fx.explanations["layers.3"]?[2])
+        XCTAssertEqual(try bare.parts[1].summary(4).explanationPreview, "Plural nouns")
+        // Example windows: every activating window (activations.bin present), strongest first.
+        let ex = try bare.parts[0].exampleWindows(1)
+        XCTAssertEqual(ex.activating.count, try bare.parts[0].statistics(1).activeWindowCount)
+        XCTAssertEqual(ex.activating.map(\.maxActivation), ex.activating.map(\.maxActivation).sorted(by: >))
+        XCTAssertEqual(bare.parts[0].tokenStrings(ex.activating[0]).count, 32)
     }
 }

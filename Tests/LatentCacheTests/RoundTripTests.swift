@@ -138,6 +138,14 @@ final class RoundTripTests: XCTestCase {
         XCTAssertThrowsError(try LatentCacheBuilder.start(output: tmp.sub("x"), parts: parts, options: opts2, metadata: meta, vocabulary: vocab, vocabularySource: "test")) { err in
             guard case CacheError.resumeMismatch = err else { return XCTFail("\(err)") }
         }
+        var otherCorpus = meta
+        otherCorpus.corpusSHA256 = "abc"
+        XCTAssertThrowsError(try LatentCacheBuilder.start(output: tmp.sub("x"), parts: parts, options: opts, metadata: otherCorpus, vocabulary: vocab, vocabularySource: "test")) { err in
+            guard case CacheError.resumeMismatch = err else { return XCTFail("\(err)") }
+        }
+        var laterRun = meta
+        laterRun.creationCommand = "the same build, run again"
+        XCTAssertTrue(try LatentCacheBuilder.start(output: tmp.sub("x"), parts: parts, options: opts, metadata: laterRun, vocabulary: vocab, vocabularySource: "test").resumed)
     }
 
     func testBuilderRejectsBadInput() throws {
@@ -167,4 +175,21 @@ func patchFile(_ path: String, at offset: Int, _ change: (inout UInt8) -> Void) 
     change(&b)
     d[offset] = b
     try d.write(to: URL(fileURLWithPath: path))
+}
+
+final class RelativePathTests: XCTestCase {
+    /// A bare relative output name (Foundation's path helpers crash on some of these).
+    func testBuildAndImportWithRelativePaths() throws {
+        let tmp = TempDir()
+        let old = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(tmp.path))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(old) }
+        let corpus = DenseCorpus.random(rows: 2, rowLength: 32, latentCounts: [3], vocab: 100, seed: 12)
+        try corpus.build(at: "c")
+        XCTAssertEqual(try LatentCacheDirectory.open("c").parts[0].latentCount, 3)
+        let run = try DelphiExport.run(cache: LatentCacheDirectory.open("c"), output: "run", splits: 1)
+        XCTAssertEqual(run.splitFiles, 1)
+        _ = try DelphiImport.run("run", output: "again", options: DelphiImportOptions())
+        XCTAssertEqual(try LatentCacheDirectory.open("again").parts[0].latentCount, 3)
+    }
 }

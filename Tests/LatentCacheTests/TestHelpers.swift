@@ -127,6 +127,10 @@ func assertPartMatches(_ part: LatentCachePart, acts: [[Float]], tokens: [[Int]]
         XCTAssertEqual(r.random.count, min(examples.randomCount, totalWindows - ref.sortedWindows.count), file: file, line: line)
         XCTAssertEqual(Set(r.random.map(\.start)).count, r.random.count, file: file, line: line)
         for w in r.random { XCTAssertFalse(ref.activeWindowIDs.contains(w.start / L), file: file, line: line) }
+        if let all = try part.allActivatingWindows(l) {
+            XCTAssertEqual(all.map { $0.start / L }, ref.sortedWindows.map(\.id), file: file, line: line)
+            XCTAssertEqual(all.map(\.maxActivation), ref.sortedWindows.map(\.max), file: file, line: line)
+        }
         for w in r.top + r.quantiles.flatMap(\.windows) + r.random {
             XCTAssertEqual(w.tokens, Array(tokens[w.row][w.position ..< w.position + L]), file: file, line: line)
             XCTAssertEqual(w.activations, (0 ..< L).map { acts[w.row * rowLength + w.position + $0][l] }, file: file, line: line)

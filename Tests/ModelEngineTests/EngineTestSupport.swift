@@ -4,12 +4,16 @@ import XCTest
 
 /// Shared fixtures: the real model (loaded once per test process) and the reference data folder.
 enum EngineFixtures {
-    /// The model, or nil when it has not been fetched.
-    static let model: LlamaModel? = {
+    /// The model; `.failure` carries why it could not be loaded (nil error = not fetched).
+    static let loaded: Result<LlamaModel, LoadFailure> = {
         let path = ModelLocator.resolve(explicit: nil)
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        return try? LlamaModel(path: path)
+        guard FileManager.default.fileExists(atPath: path) else { return .failure(LoadFailure(message: nil)) }
+        do { return .success(try LlamaModel(path: path)) } catch {
+            return .failure(LoadFailure(message: "\(path): \(error)"))
+        }
     }()
+
+    struct LoadFailure: Error { let message: String? }
 
     /// /work/shared/refdata/smollm2, found from this file's location (package root → ../shared/refdata,
     /// or ../../shared/refdata from a worktree), or $FEATURESCOPE_REFDATA.
@@ -25,9 +29,15 @@ enum EngineFixtures {
         return nil
     }()
 
+    /// The model; skips the test when it has not been fetched, fails it when it is there but does not load.
     static func requireModel() throws -> LlamaModel {
-        guard let m = model else { throw XCTSkip("model not fetched (featurescope model fetch)") }
-        return m
+        switch loaded {
+        case .success(let m): return m
+        case .failure(let f):
+            guard let message = f.message else { throw XCTSkip("model not fetched (featurescope model fetch)") }
+            XCTFail("the model is present but does not load: \(message)")
+            throw f
+        }
     }
 
     /// One reference prompt file, parsed.

@@ -73,14 +73,16 @@ final class ReferenceDataTests: XCTestCase {
     func testChatTemplate() throws { try checkPrompt("chat_template") }
     func testLongParagraph() throws { try checkPrompt("long_paragraph") }
 
-    /// 16 greedy tokens with the KV cache (Float steps reproduce the reference exactly).
+    /// 16 greedy tokens with the KV cache, with Float steps (exact) and with the quantized kernels.
     func testGreedy16WithKVCache() throws {
         let model = try EngineFixtures.requireModel()
-        for name in ["fox", "fibonacci", "chat_template"] {
+        for name in ["fox", "chat_template", "swift_code"] {
             let ref = try EngineFixtures.reference(name)
-            let gen = Generator(model: model, maxLength: 128, quantizedSteps: false)
-            let out = try gen.generate(prompt: ref.tokens, maxNewTokens: 16, stopTokens: [])
-            XCTAssertEqual(out, ref.greedy16, "\(name): greedy tokens differ")
+            for quantized in [false, true] {
+                let gen = Generator(model: model, maxLength: 128, quantizedSteps: quantized)
+                let out = try gen.generate(prompt: ref.tokens, maxNewTokens: 16, stopTokens: [])
+                XCTAssertEqual(out, ref.greedy16, "\(name): greedy tokens differ (quantized steps: \(quantized))")
+            }
         }
     }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import FeaturescopeCore
 import Foundation
 import LatentCache
+import ModelEngine
+import TensorFormats
 
 /// `featurescope cache-bench`: generate a synthetic 131,072-latent cache (once) and time the reader.
 struct CacheBenchCommand: AsyncParsableCommand {
@@ -22,6 +24,12 @@ struct CacheBenchCommand: AsyncParsableCommand {
     var writeDoc: String?
     @Option(help: "Machine description for the markdown section.") var machine = "this machine"
     @Flag(help: "Print the results as JSON.") var json = false
+    @Option(help: "GGUF model for the forward-pass comparison (default: the bundled one, when present).") var model: String?
+    @Flag(help: "Skip the forward-pass comparison.") var noForward = false
+    @Option(help: "JSON statistics of a real build (`featurescope cache --json > FILE`) to include.") var buildStats: String?
+    @Option(help: "What that build was (model, SAE, corpus), for the report.") var buildDescription: String?
+    @Option(help: "Also measure a cold open of a cache with this many latents (generated if absent), for comparison.")
+    var baselineLatents: Int?
 
     func run() async throws {
         let path = cache ?? FeaturescopePaths.cacheDirectory() + "/bench/synthetic-\(latents)"
@@ -40,7 +48,22 @@ struct CacheBenchCommand: AsyncParsableCommand {
             finalizing?.finish()
             generated = Date().timeIntervalSince(t0)
         }
-        let r = try CacheBenchmark.measure(path: path, samples: samples, generateSeconds: generated)
+        var baseline: (ms: Double, rssGrowthKB: Int, latents: Int)?
+        if let n = baselineLatents {
+            let p = FeaturescopePaths.cacheDirectory() + "/bench/synthetic-\(n)"
+            if !FileManager.default.fileExists(atPath: p + "/manifest.json") {
+                try SyntheticCache.generate(at: p, spec: SyntheticCacheSpec(latentCount: n, rows: rows, rowLength: rowLength, activePerToken: activePerToken), overwrite: true)
+            }
+            baseline = try CacheBenchmark.coldOpen(path: p)
+        }
+        var r = try CacheBenchmark.measure(path: path, samples: samples, generateSeconds: generated)
+        if let p = buildStats {
+            guard let d = FileManager.default.contents(atPath: p) else { throw ValidationError("cannot read \(p)") }
+            r.realBuild = try JSONDecoder().decode(CacheBuildStats.self, from: d)
+            r.realBuildDescription = buildDescription
+        }
+        if let b = baseline { r.baselineLatents = b.latents; r.baselineColdOpenMs = b.ms; r.baselineOpenRSSGrowthKB = b.rssGrowthKB }
+        if !noForward, let m = model ?? defaultModelPath() { r.setForward(microsPerToken: try forwardMicrosPerToken(modelPath: m)) }
         if let doc = writeDoc { try CacheBenchmark.writeSection(CacheBenchmark.markdown(r, machine: machine), to: doc) }
         if json {
             let enc = JSONEncoder()
@@ -50,4 +73,15 @@ struct CacheBenchCommand: AsyncParsableCommand {
             print(CacheBenchmark.markdown(r, machine: machine))
         }
     }
+}
+
+/// The bare forward pass (batch of 4 rows × 256 tokens, one residual hook captured, no logits), µs per token.
+func forwardMicrosPerToken(modelPath: String) throws -> Double {
+    let llama = try LlamaModel(gguf: GGUFFile(path: modelPath))
+    var rng = SystemRandomNumberGenerator()
+    let rows = (0 ..< 4).map { _ in (0 ..< 256).map { _ in Int32.random(in: 100 ..< 30000, using: &rng) } }
+    _ = try llama.forward(batch: [Array(rows[0].prefix(16))], captures: [.residPost(15)], logits: .none)  // warm-up
+    let t0 = Date()
+    _ = try llama.forward(batch: rows, captures: [.residPost(15)], logits: .none)
+    return Date().timeIntervalSince(t0) * 1e6 / Double(4 * 256)
 }

@@ -1,6 +1,113 @@
 import ArgumentParser
+import FeaturescopeCore
+import Foundation
+import LatentCache
+import ModelEngine
+import TensorFormats
+
+/// How examples are cut and sampled (shared by `cache` and `import`).
+struct CacheExampleOptions: ParsableArguments {
+    @Option(help: "Tokens per example window (delphi example_ctx_len).") var window = 32
+    @Option(help: "Quantile slices of the sorted activating windows.") var quantiles = 10
+    @Option(help: "Windows sampled per quantile.") var perQuantile = 10
+    @Option(help: "Strongest windows kept per latent.") var top = 20
+    @Option(help: "Random non-activating windows kept per latent.") var random = 50
+    @Option(help: "Seed of every random choice.") var seed: UInt64 = 22
+
+    var configuration: ExampleConfiguration {
+        ExampleConfiguration(windowLength: window, quantiles: quantiles, perQuantile: perQuantile, topCount: top,
+                             randomCount: random, seed: seed)
+    }
+}
+
+/// Display strings of every token id, from the engine's tokenizer (the same strings the live views show).
+func vocabulary(of tokenizer: Tokenizer) -> [[UInt8]] {
+    (0 ..< tokenizer.vocabSize).map { Array(tokenizer.displayString(Int32($0)).utf8) }
+}
+
+/// Display strings from a GGUF model's tokenizer.
+func vocabularyFromGGUF(_ path: String) throws -> [[UInt8]] {
+    vocabulary(of: try Tokenizer(gguf: GGUFFile(path: path)))
+}
+
+/// The bundled model's path, when it has been fetched.
+func defaultModelPath() -> String? {
+    let p = ModelLocator.resolve(explicit: nil)
+    return FileManager.default.fileExists(atPath: p) ? p : nil
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try enc.encode(value), as: UTF8.self))
+}
 
 struct ImportCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import a delphi run (not built yet)")
-    func run() async throws { throw ValidationError("'import' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Import results of other tools into a latent cache.",
+        subcommands: [ImportDelphiCommand.self, ImportAnnotationsCommand.self])
+}
+
+/// `featurescope import delphi RUN_DIR --out CACHE_DIR`
+struct ImportDelphiCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delphi",
+        abstract: "Import a delphi run (split safetensors, explanations, scores) as a latent cache.",
+        discussion: """
+        Reads RUN_DIR/latents/<hookpoint>/<start>_<end>.safetensors (U16 or U32 locations), cuts windows and quantiles \
+        as delphi does, and carries over every explanations/*.txt and scores/<scorer>/*.txt. Token display strings come \
+        from --model (a GGUF), else from the bundled SmolLM2 model when the run used SmolLM2, else token ids are shown.
+        """)
+
+    @Argument(help: "The delphi run folder.") var run: String
+    @Option(help: "Where to write the cache.") var out: String
+    @Option(help: "GGUF model whose tokenizer gives the display strings.") var model: String?
+    @Flag(help: "Replace an existing cache at --out.") var force = false
+    @OptionGroup var examples: CacheExampleOptions
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func run() async throws {
+        var vocab: [[UInt8]]?
+        var source = "token-ids"
+        if let m = model {
+            vocab = try vocabularyFromGGUF(m); source = "gguf"
+        } else if let m = defaultModelPath(), DelphiImport.modelName(run: run)?.lowercased().contains("smollm2-135m") == true {
+            vocab = try vocabularyFromGGUF(m); source = "gguf"
+        }
+        var bar: ProgressBar?
+        let report = try DelphiImport.run(run, output: out, options: DelphiImportOptions(
+            examples: examples.configuration, vocabulary: vocab, vocabularySource: source,
+            creationCommand: CommandLine.arguments.joined(separator: " "), overwrite: force)) { stage, done, total in
+            guard !json, stage == "latents" else { return }
+            if bar == nil { bar = ProgressBar(total: total, label: "latents", unit: "latents") }
+            bar?.update(done)
+        }
+        bar?.finish()
+        if json { try printJSON(report); return }
+        print("imported \(report.latents) latents (\(report.activations) activations) into \(SafeText.sanitize(report.cache))")
+        print("parts: " + report.parts.map { SafeText.sanitize($0) }.joined(separator: ", "))
+        print("explanations: \(report.explanations); scores: " + report.scores.sorted { $0.key < $1.key }.map { "\(SafeText.sanitize($0.key)) \($0.value)" }.joined(separator: ", "))
+        for n in report.notes { print("note: " + SafeText.sanitize(n)) }
+    }
+}
+
+/// `featurescope import annotations RUN_DIR --cache CACHE_DIR`
+struct ImportAnnotationsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "annotations",
+        abstract: "Append a delphi run's explanations and scores to an existing cache.",
+        discussion: "Parts are matched by their delphi hookpoint, name or hook. Nothing else in the cache is rewritten.")
+
+    @Argument(help: "The delphi run folder (explanations/, scores/).") var run: String
+    @Option(help: "The cache folder.") var cache: String
+    @Option(help: "Model name recorded with the annotations.") var model: String?
+    @Flag(help: "Print the counts as JSON.") var json = false
+
+    func run() async throws {
+        let c = try LatentCacheDirectory.open(cache)
+        let (e, s) = try DelphiImport.importAnnotations(run: run, into: c, model: model)
+        struct Counts: Encodable { var explanations: Int; var scores: [String: Int] }
+        if json { try printJSON(Counts(explanations: e, scores: s)); return }
+        print("appended \(e) explanations and " + s.sorted { $0.key < $1.key }.map { "\($0.value) \(SafeText.sanitize($0.key))" }.joined(separator: ", ") + " scores")
+    }
 }

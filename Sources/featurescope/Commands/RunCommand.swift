@@ -1,6 +1,184 @@
 import ArgumentParser
+import FeaturescopeCore
+import Foundation
+import ModelEngine
+import SparseAutoencoders
+
+/// Options that say what goes into the model: text (optionally in the chat template) or raw ids.
+struct PromptOptions: ParsableArguments {
+    @Option(name: .long, help: "The prompt text.")
+    var prompt: String?
+
+    @Option(name: .long, help: "Token ids instead of text, comma-separated (e.g. 504,2365,6354).")
+    var ids: String?
+
+    @Flag(name: .long, help: "Wrap the prompt in the model's chat template as a user message (with the assistant prefix).")
+    var chat = false
+
+    func validate() throws {
+        guard (prompt == nil) != (ids == nil) else { throw ValidationError("give exactly one of --prompt and --ids") }
+        if chat && ids != nil { throw ValidationError("--chat applies to --prompt text, not to --ids") }
+    }
+
+    /// The token ids to run.
+    func tokens(_ tokenizer: Tokenizer) throws -> [Int32] {
+        if let ids {
+            let parts = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let parsed = parts.compactMap { Int32($0) }
+            guard !parsed.isEmpty, parsed.count == parts.count else {
+                throw ValidationError("--ids must be comma-separated integers, got '\(ids)'")
+            }
+            return parsed
+        }
+        var text = prompt ?? ""
+        if chat { text = ChatTemplate.smolLM2(messages: [(role: "user", content: text)], addGenerationPrompt: true) }
+        let tokens = tokenizer.encode(text)
+        guard !tokens.isEmpty else { throw ValidationError("the prompt is empty") }
+        return tokens
+    }
+}
 
 struct RunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a prompt through the model (and SAEs) (not built yet)")
-    func run() async throws { throw ValidationError("'run' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a prompt through the model: per token, the next-token predictions (and SAE latents with --sae).",
+        discussion: """
+        JSON (--json): {"model", "hook", "tokens": [{"id", "text", "latents": [{"index", "activation"}], \
+        "predictions": [{"id", "text", "prob"}]}]}. "predictions" of token t are the model's guesses for token t+1.
+        """)
+
+    @OptionGroup var input: PromptOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "SAE folder (SAELens or sparsify layout) whose latents to show per token.")
+    var sae: String?
+
+    @Option(name: .long, help: "Hook the SAE reads (default: the SAE's own hook), e.g. blocks.5.hook_resid_post.")
+    var hook: String?
+
+    @Option(name: .long, help: "How many predictions (and latents) to show per token.")
+    var top: Int = 5
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (1 ... 100).contains(top) else { throw ValidationError("--top must be 1…100") }
+        if hook != nil && sae == nil { throw ValidationError("--hook selects where an SAE reads; pass --sae too") }
+        if let hook { _ = try HookPoint(hook) }
+    }
+
+    func run() async throws {
+        let (model, tokenizer) = try modelOptions.loadWithTokenizer()
+        let tokens = try input.tokens(tokenizer)
+        // The SAE (if any) and the hook it reads: --hook, else the SAE's own hook name.
+        let autoencoder = try sae.map { try SparseAutoencoder.load(folder: $0) }
+        var hookPoint: HookPoint? = try hook.map { try HookPoint($0) }
+        if let autoencoder, hookPoint == nil {
+            let name = HookNames.canonical(autoencoder.config.metadata.hookName)
+            guard let h = try? HookPoint(name) else {
+                throw ValidationError("the SAE reads '\(SafeText.sanitize(name))', which the engine has no hook for; pass --hook")
+            }
+            hookPoint = h
+        }
+        let captures: Set<HookPoint> = hookPoint.map { [$0] } ?? []
+        let result = try model.forward(tokens: tokens, captures: captures, logits: .all)
+        var latentsPerToken = [[RunOutput.Latent]](repeating: [], count: tokens.count)
+        if let autoencoder, let hookPoint, let activation = result.activation(hookPoint) {
+            let input = try saeInput(activation, autoencoder)
+            let codes = try autoencoder.encode(input, count: tokens.count)
+            for t in 0 ..< tokens.count {
+                let scale = t < codes.outputScale.count ? codes.outputScale[t] : 1
+                latentsPerToken[t] = codes.range(ofToken: t)
+                    .map { RunOutput.Latent(index: Int(codes.indices[$0]), activation: codes.values[$0] * scale) }
+                    .filter { $0.activation > 0 }
+                    .sorted { $0.activation > $1.activation }
+                    .prefix(top).map { $0 }
+            }
+        }
+        var rows: [RunOutput.Token] = []
+        for (t, id) in tokens.enumerated() {
+            let predictions = topPredictions(Array(result.logitsRow(t)), count: top).map {
+                RunOutput.Prediction(id: $0.id, text: tokenizer.displayString(Int32($0.id)), prob: $0.prob)
+            }
+            rows.append(RunOutput.Token(id: Int(id), text: tokenizer.displayString(id), latents: latentsPerToken[t],
+                                        predictions: predictions))
+        }
+        let output = RunOutput(model: model.path, hook: hookPoint?.description, tokens: rows)
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            print(String(decoding: try enc.encode(output), as: UTF8.self))
+        } else {
+            printTable(output)
+        }
+    }
+
+    /// The activation rows the SAE reads: the whole row, or one head's slice for a per-head SAE.
+    private func saeInput(_ activation: HookTensor, _ autoencoder: SparseAutoencoder) throws -> [Float] {
+        let width = activation.rowWidth
+        if width == autoencoder.dIn { return activation.data }
+        if let head = autoencoder.config.metadata.hookHeadIndex, head >= 0, width % autoencoder.dIn == 0,
+           head < width / autoencoder.dIn {
+            let rows = activation.data.count / width
+            let d = autoencoder.dIn
+            var out: [Float] = []
+            out.reserveCapacity(rows * d)
+            for t in 0 ..< rows {
+                let start = t * width + head * d
+                out.append(contentsOf: activation.data[start ..< start + d])
+            }
+            return out
+        }
+        throw ValidationError("the SAE expects \(autoencoder.dIn) values per token but \(activation.shape) arrives at the hook")
+    }
+
+    private func printTable(_ output: RunOutput) {
+        func show(_ s: String) -> String { SafeText.sanitize(s, options: .init(showSpaces: true)) }
+        if let hook = output.hook { print("SAE latents at \(hook) (index=activation), then next-token predictions") }
+        print("pos  id      token               next-token predictions")
+        for (t, token) in output.tokens.enumerated() {
+            let preds = token.predictions.map { "\(show($0.text)) \(String(format: "%.1f%%", $0.prob * 100))" }
+            let text = show(token.text)
+            let padded = text.count < 18 ? text + String(repeating: " ", count: 18 - text.count) : text
+            print(String(format: "%3d  %-6d  ", t, token.id) + padded + "  " + preds.joined(separator: "  "))
+            if output.hook != nil {
+                let latents = token.latents.map { "\($0.index)=\(String(format: "%.2f", $0.activation))" }
+                print("                                 latents: " + (latents.isEmpty ? "(none)" : latents.joined(separator: " ")))
+            }
+        }
+    }
+}
+
+/// The JSON document of `featurescope run --json`.
+struct RunOutput: Encodable {
+    struct Latent: Encodable { let index: Int; let activation: Float }
+    struct Prediction: Encodable { let id: Int; let text: String; let prob: Float }
+    struct Token: Encodable { let id: Int; let text: String; let latents: [Latent]; let predictions: [Prediction] }
+    let model: String
+    let hook: String?
+    let tokens: [Token]
+
+    enum CodingKeys: String, CodingKey { case model, hook, tokens }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(hook, forKey: .hook)  // null when absent, as the schema says
+        try c.encode(tokens, forKey: .tokens)
+    }
+}
+
+/// The `count` most likely next tokens under softmax(logits), most likely first.
+func topPredictions(_ logits: [Float], count: Int) -> [(id: Int, prob: Float)] {
+    guard let maxV = logits.max() else { return [] }
+    var sum: Double = 0
+    for v in logits { sum += exp(Double(v - maxV)) }
+    var best: [(Int, Float)] = []
+    for (i, v) in logits.enumerated() where best.count < count || v > best[best.count - 1].1 {
+        best.append((i, v))
+        best.sort { $0.1 > $1.1 }
+        if best.count > count { best.removeLast() }
+    }
+    return best.map { (id: $0.0, prob: Float(exp(Double($0.1 - maxV)) / sum)) }
 }

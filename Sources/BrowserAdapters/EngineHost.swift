@@ -1,0 +1,95 @@
+import FeaturescopeCore
+import Foundation
+import LatentCache
+import ModelEngine
+import SparseAutoencoders
+import TensorFormats
+import TerminalUI
+
+/// Loads the model and the cache's SAEs on first use and keeps them, for every adapter that needs
+/// the live engine (head views, token splits, the prompt view). Thread-safe; a failed load is
+/// remembered so the browser reports it instead of retrying on every key press.
+public final class EngineHost: @unchecked Sendable {
+    /// The model file: an explicit path, else the cache's recorded model path when it exists,
+    /// else `ModelLocator`'s default.
+    public let modelPath: String?
+    /// Where relative SAE paths from the manifest are tried after the working directory.
+    public let cacheDirectory: String
+    let saeInfos: [SAEInfo?]
+
+    private let lock = NSLock()
+    private let modelLock = NSLock()
+    private var model: Result<(LlamaModel, Tokenizer), BrowserError>?
+    private var saes: [Int: Result<SparseAutoencoder, BrowserError>] = [:]
+
+    public init(cache: LatentCacheDirectory, modelPath: String? = nil) {
+        cacheDirectory = cache.path
+        saeInfos = cache.parts.map(\.sae)
+        if let m = modelPath {
+            self.modelPath = m
+        } else if let recorded = cache.manifest.metadata.modelPath, FileManager.default.fileExists(atPath: recorded) {
+            self.modelPath = recorded
+        } else {
+            self.modelPath = nil
+        }
+    }
+
+    /// The model and its tokenizer (loaded once; ~1 s).
+    public func loadModel() throws -> (model: LlamaModel, tokenizer: Tokenizer) {
+        try modelLock.withLock {
+            if let m = model { return try m.get() }
+            let result: Result<(LlamaModel, Tokenizer), BrowserError>
+            do {
+                let path = try ModelLocator.locate(explicit: modelPath)
+                let gguf = try GGUFFile(path: path)
+                result = .success((try LlamaModel(gguf: gguf), try Tokenizer(gguf: gguf)))
+            } catch let e as EngineError {
+                result = .failure(BrowserError("model: \(e)"))
+            } catch {
+                result = .failure(BrowserError("model: \(error)"))
+            }
+            model = result
+            return try result.get()
+        }
+    }
+
+    /// Where the SAE of `part` lives, when the cache names one and the folder exists.
+    public func saeFolder(part: Int) -> String? {
+        guard part >= 0, part < saeInfos.count, let info = saeInfos[part] else { return nil }
+        let candidates = info.path.hasPrefix("/") ? [info.path]
+            : [info.path, cacheDirectory + "/" + info.path, (cacheDirectory as NSString).deletingLastPathComponent + "/" + info.path]
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// True when the SAE folder of `part` is reachable (cheap: no loading).
+    public func hasSAE(part: Int) -> Bool { saeFolder(part: part) != nil }
+
+    /// The SAE of `part` (loaded once).
+    public func sae(part: Int) throws -> SparseAutoencoder {
+        if let r = lock.withLock({ saes[part] }) { return try r.get() }
+        let result: Result<SparseAutoencoder, BrowserError>
+        if part < 0 || part >= saeInfos.count {
+            result = .failure(BrowserError("no part \(part)"))
+        } else if saeInfos[part] == nil {
+            result = .failure(BrowserError("the cache does not name an SAE for this part (imported without one)"))
+        } else if let folder = saeFolder(part: part) {
+            do { result = .success(try SparseAutoencoder.load(folder: folder)) } catch {
+                result = .failure(BrowserError("SAE \(folder): \(error)"))
+            }
+        } else {
+            result = .failure(BrowserError("SAE folder '\(saeInfos[part]?.path ?? "")' not found (moved? run from the folder the cache was built in)"))
+        }
+        lock.withLock { if saes[part] == nil { saes[part] = result } }
+        return try (lock.withLock { saes[part] } ?? result).get()
+    }
+
+    /// Uses an SAE already in memory for `part` (tests, or a caller that loaded it).
+    public func install(sae: SparseAutoencoder, part: Int) {
+        lock.withLock { saes[part] = .success(sae) }
+    }
+
+    /// Uses a model already in memory (tests).
+    public func install(model m: LlamaModel, tokenizer: Tokenizer) {
+        modelLock.withLock { model = .success((m, tokenizer)) }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import LatentCache
+import ModelEngine
+import SparseAutoencoders
+import TerminalUI
+
+/// Runs work on a dedicated serial queue, off Swift's cooperative pool (a forward pass blocks its
+/// thread for up to seconds) and one pass at a time (the model is shared).
+enum EngineQueue {
+    static let queue = DispatchQueue(label: "featurescope.browser.engine", qos: .userInitiated)
+
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            queue.async { c.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+/// The prompt view's engine: tokenizes the text with the model's tokenizer, runs SmolLM2 in
+/// process, encodes the part's hook with the cache's SAE and reports per-token top latents, the
+/// next-token distribution and, for traces, a latent across the prompt with DFA by source and
+/// per-head split (hook_z). Model and SAEs load on first use; missing ones give a clear error.
+public final class EnginePromptRunner: PromptEngine, @unchecked Sendable {
+    public let host: EngineHost
+    public let hooks: [String]
+    /// Latents listed per token.
+    public let topLatentCount: Int
+    /// Next-token candidates listed.
+    public let nextTokenCount: Int
+
+    /// The last analysed prompt, so traces over it need no new forward pass.
+    struct Analysis: Sendable {
+        var text: String
+        var part: Int
+        var tokens: [Int32]
+        var codes: SparseCodes
+        var capture: AttentionCapture?
+    }
+    private let lock = NSLock()
+    private var last: Analysis?
+
+    public init(host: EngineHost, hooks: [String], topLatentCount: Int = 8, nextTokenCount: Int = 10) {
+        self.host = host
+        self.hooks = hooks
+        self.topLatentCount = max(1, topLatentCount)
+        self.nextTokenCount = max(1, nextTokenCount)
+    }
+
+    /// A runner over the parts of a cache.
+    public convenience init(data: CacheBrowserData) {
+        self.init(host: data.engine, hooks: data.cache.parts.map(\.hook))
+    }
+
+    func hookPoint(part: Int, sae: SparseAutoencoder) throws -> HookPoint {
+        guard part >= 0, part < hooks.count else { throw BrowserError("no part \(part)") }
+        if let h = try? HookPoint(hooks[part]) { return h }
+        if let h = sae.hookPoint { return h }
+        throw BrowserError("the engine has no hook '\(hooks[part])'")
+    }
+
+    func analyse(text: String, part: Int) throws -> (Analysis, nextTokens: [NextToken], display: [String]) {
+        let (model, tokenizer) = try host.loadModel()
+        let sae = try host.sae(part: part)
+        let hook = try hookPoint(part: part, sae: sae)
+        let tokens = tokenizer.encode(text)
+        guard !tokens.isEmpty else { throw BrowserError("the prompt has no tokens") }
+        guard tokens.count <= model.config.contextLength else {
+            throw BrowserError("the prompt has \(tokens.count) tokens; the model takes \(model.config.contextLength)")
+        }
+        var captures: Set<HookPoint> = [hook]
+        if hook.site == .z { captures.formUnion([.pattern(hook.layer), HookPoint(layer: hook.layer, site: .v)]) }
+        let r = try model.forward(tokens: tokens, captures: captures, logits: .last)
+        guard let act = r.activation(hook) else { throw BrowserError("the engine did not capture \(hook)") }
+        guard act.rowWidth == sae.dIn else {
+            throw BrowserError("the SAE reads \(sae.dIn) values per token; \(hook) gives \(act.rowWidth)")
+        }
+        let codes = try sae.encode(act.data, count: tokens.count)
+        var capture: AttentionCapture?
+        if hook.site == .z, let p = r.activation(.pattern(hook.layer)), let v = r.activation(HookPoint(layer: hook.layer, site: .v)) {
+            let layout = try AttentionHeadLayout(headCount: model.config.headCount, headDim: model.config.headDim,
+                                                 kvHeadCount: model.config.kvHeadCount)
+            capture = AttentionCapture(tokenCount: tokens.count, z: act.data, pattern: p.data, values: v.data, layout: layout)
+        }
+        let next = Self.topProbabilities(Array(r.logitsRow(max(0, r.logitsRows - 1))), count: nextTokenCount).map {
+            NextToken(token: tokenizer.displayString(Int32($0.id)), probability: $0.p)
+        }
+        let a = Analysis(text: text, part: part, tokens: tokens, codes: codes, capture: capture)
+        lock.withLock { last = a }
+        return (a, next, tokens.map { tokenizer.displayString($0) })
+    }
+
+    /// Softmax of a logits row, the `count` most likely ids.
+    static func topProbabilities(_ logits: [Float], count: Int) -> [(id: Int, p: Float)] {
+        guard let m = logits.max(), m.isFinite else { return [] }
+        var sum: Double = 0
+        for l in logits { sum += Double(Foundation.exp(l - m)) }
+        guard sum > 0 else { return [] }
+        let order = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(count)
+        return order.map { (id: $0, p: Float(Double(Foundation.exp(logits[$0] - m)) / sum)) }
+    }
+
+    public func run(text: String, part: Int) async throws -> PromptRun {
+        let top = topLatentCount
+        return try await EngineQueue.run { [self] in
+            let (a, next, display) = try analyse(text: text, part: part)
+            let latents = (0 ..< a.tokens.count).map { t in
+                a.codes.range(ofToken: t).prefix(top).map {
+                    LatentActivation(latent: Int(a.codes.indices[$0]), activation: a.codes.values[$0])
+                }
+            }
+            return PromptRun(text: text, part: part, tokens: display, topLatents: latents, nextTokens: next)
+        }
+    }
+
+    public func trace(run: PromptRun, latent: Int, token: Int) async throws -> PromptLatentTrace {
+        try await EngineQueue.run { [self] in
+            var analysis = lock.withLock { last }
+            if analysis == nil || analysis?.text != run.text || analysis?.part != run.part {
+                analysis = try analyse(text: run.text, part: run.part).0
+            }
+            guard let a = analysis else { throw BrowserError("the prompt could not be analysed") }
+            guard latent >= 0, latent < a.codes.latentCount else { throw BrowserError("no latent \(latent) in this SAE") }
+            let acts: [Float] = (0 ..< a.tokens.count).map { t in
+                for i in a.codes.range(ofToken: t) where Int(a.codes.indices[i]) == latent { return a.codes.values[i] }
+                return 0
+            }
+            var dfa: [Float]?, heads: [Float]?
+            if let c = a.capture, token >= 0, token < a.tokens.count {
+                let s = try c.split(sae: try host.sae(part: run.part), latent: latent, destination: token)
+                dfa = s.dfaBySource
+                heads = s.perHead
+            }
+            return PromptLatentTrace(latent: latent, token: token, activations: acts, dfaBySource: dfa, perHead: heads)
+        }
+    }
+}

@@ -1,2 +1,0 @@
-/// Placeholder so the target builds; replaced by real code.
-enum CorpusModule {}

@@ -1,3 +1,0 @@
-import CNcursesw
-/// Placeholder so the target builds; replaced by real code.
-enum CursesTerminalModule {}

@@ -1,0 +1,164 @@
+import Foundation
+import FeaturescopeCore
+import ModelEngine
+import Corpus
+
+/// Rows of token ids of one fixed length (a packed `.tokens` file, or an array in tests).
+public protocol TokenRowSource {
+    var rowCount: Int { get }
+    var contextLength: Int { get }
+    /// Row `index` (0 ..< rowCount), `contextLength` ids.
+    func tokens(ofRow index: Int) throws -> [Int32]
+}
+
+/// Token rows held in memory.
+public struct InMemoryTokenRows: TokenRowSource {
+    public let rows: [[Int32]]
+    public let contextLength: Int
+    public var rowCount: Int { rows.count }
+    public init(rows: [[Int32]], contextLength: Int) {
+        self.rows = rows
+        self.contextLength = contextLength
+    }
+    public func tokens(ofRow index: Int) throws -> [Int32] { rows[index] }
+}
+
+/// Options of `featurescope collect`.
+public struct CollectionOptions: Sendable {
+    /// Hook names, e.g. `blocks.3.attn.hook_z`.
+    public var hooks: [String]
+    public var outputDirectory: String
+    /// Path of the token file as recorded in the manifest.
+    public var tokensFile: String
+    public var modelName: String
+    /// Stop after this many tokens (whole rows; nil = the whole file).
+    public var maxTokens: Int?
+    /// Rows per forward pass.
+    public var rowsPerForward: Int = 4
+    /// Tokens per shard (rounded down to whole rows, at least one row).
+    public var shardTokens: Int = 65536
+    public var showProgress: Bool = true
+
+    public init(hooks: [String], outputDirectory: String, tokensFile: String, modelName: String) {
+        self.hooks = hooks
+        self.outputDirectory = outputDirectory
+        self.tokensFile = tokensFile
+        self.modelName = modelName
+    }
+}
+
+/// What a collection run did.
+public struct CollectionSummary: Codable, Equatable, Sendable {
+    public var outputDirectory: String
+    public var hooks: [String]
+    public var dIn: [Int]
+    public var contextSize: Int
+    /// Rows and tokens stored in total (earlier runs included).
+    public var rowsStored: Int
+    public var tokensStored: Int
+    /// Tokens processed by this invocation and its speed.
+    public var tokensThisRun: Int
+    public var seconds: Double
+    public var tokensPerSecond: Double
+    public var complete: Bool
+    /// Bytes of shard files on disk, all hooks (f16).
+    public var bytesOnDisk: Int
+}
+
+/// Runs the model over a token file and stores hook activations as f16 shards.
+///
+/// One forward pass per `rowsPerForward` rows captures every requested hook at once and stops
+/// after the last block a hook needs (no logits). Memory is bounded by one shard per hook plus
+/// one batch of activations. Interrupted runs resume after the last committed shard.
+public enum ActivationCollector {
+    public static func collect(model: LlamaModel, tokens: TokenRowSource,
+                               options: CollectionOptions) throws -> CollectionSummary {
+        guard !options.hooks.isEmpty else { throw TrainingError.invalidConfig("name at least one hook") }
+        let hookPoints = try options.hooks.map { name -> HookPoint in
+            do { return try HookPoint(name) } catch {
+                throw TrainingError.invalidConfig("bad hook name '\(name)': \(error)")
+            }
+        }
+        guard Set(hookPoints).count == hookPoints.count else {
+            throw TrainingError.invalidConfig("a hook is named twice in \(options.hooks)")
+        }
+        let ctx = tokens.contextLength
+        guard ctx > 0, tokens.rowCount > 0 else {
+            throw TrainingError.invalidConfig("the token file has no rows")
+        }
+        guard ctx <= model.config.contextLength else {
+            throw TrainingError.invalidConfig("token rows of \(ctx) exceed the model's context of \(model.config.contextLength)")
+        }
+        let wantRows: Int
+        if let m = options.maxTokens {
+            guard m >= ctx else { throw TrainingError.invalidConfig("--max-tokens \(m) is less than one row (\(ctx) tokens)") }
+            wantRows = min(tokens.rowCount, m / ctx)
+        } else {
+            wantRows = tokens.rowCount
+        }
+        // Probe the hook widths on a short prefix of the first row.
+        let probe = try model.forward(tokens: Array(try tokens.tokens(ofRow: 0).prefix(2)), captures: Set(hookPoints), logits: .none)
+        let hooks = try hookPoints.map { h -> ActivationManifest.Hook in
+            guard let t = probe.activation(h), t.shape.count >= 2 else {
+                throw TrainingError.invalidConfig("the engine returned no [pos, d] activation for \(h)")
+            }
+            return .init(name: h.description, dIn: t.rowWidth)
+        }
+        let writer = try ActivationShardWriter(directory: options.outputDirectory, hooks: hooks,
+                                               modelName: options.modelName, contextSize: ctx,
+                                               tokensFile: options.tokensFile, rowsRequested: wantRows,
+                                               shardRows: max(1, options.shardTokens / ctx))
+        let startRow = writer.nextRow
+        let bar = ProgressBar(total: wantRows * ctx, label: "collect", unit: "tok", initial: startRow * ctx,
+                              enabled: options.showProgress)
+        let started = Date()
+        var row = startRow
+        while row < wantRows {
+            let n = min(max(1, options.rowsPerForward), wantRows - row)
+            var batch: [[Int32]] = []
+            for r in row ..< row + n {
+                let ids = try tokens.tokens(ofRow: r)
+                guard ids.count == ctx else {
+                    throw TrainingError.invalidConfig("token row \(r) has \(ids.count) ids, expected \(ctx)")
+                }
+                batch.append(ids)
+            }
+            let results = try model.forward(batch: batch, captures: Set(hookPoints), logits: .none)
+            for res in results {
+                var tensors: [HookTensor] = []
+                for (h, hp) in hookPoints.enumerated() {
+                    guard let t = res.activation(hp), t.data.count == ctx * hooks[h].dIn else {
+                        throw TrainingError.invalidConfig("the engine returned an activation of unexpected size for \(hp)")
+                    }
+                    tensors.append(t)
+                }
+                try withBuffers(tensors.map(\.data)) { try writer.append(row: $0) }
+            }
+            row += n
+            bar.update(row * ctx)
+        }
+        try writer.finish()
+        bar.finish()
+        let seconds = Date().timeIntervalSince(started)
+        let m = writer.manifest
+        return CollectionSummary(
+            outputDirectory: options.outputDirectory, hooks: hooks.map(\.name), dIn: hooks.map(\.dIn),
+            contextSize: ctx, rowsStored: m.rowsDone, tokensStored: m.totalTokens,
+            tokensThisRun: (row - startRow) * ctx, seconds: seconds,
+            tokensPerSecond: Double((row - startRow) * ctx) / max(seconds, 1e-9), complete: m.complete,
+            bytesOnDisk: m.totalTokens * hooks.reduce(0) { $0 + $1.dIn } * 2)
+    }
+
+    /// Calls `body` with buffer pointers to every array (nested `withUnsafeBufferPointer`).
+    static func withBuffers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) throws -> R) rethrows -> R {
+        func go(_ i: Int, _ acc: [UnsafeBufferPointer<Float>]) throws -> R {
+            if i == arrays.count { return try body(acc) }
+            return try arrays[i].withUnsafeBufferPointer { try go(i + 1, acc + [$0]) }
+        }
+        return try go(0, [])
+    }
+}
+
+extension TokenFile: TokenRowSource {
+    public func tokens(ofRow index: Int) throws -> [Int32] { try rowArray(index) }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// A fixed-size, zero-initialised, 64-byte-aligned Float buffer with a stable address.
+///
+/// Training keeps every parameter, optimiser moment and scratch array in one of these,
+/// allocated once, so the hot loops work on raw pointers without copy-on-write or
+/// exclusivity checks.
+public final class FloatBuffer: @unchecked Sendable {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public init(count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    public convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { b in
+            if let base = b.baseAddress { pointer.update(from: base, count: values.count) }
+        }
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// A copy of the contents.
+    public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+
+    public func zero() { pointer.update(repeating: 0, count: count) }
+
+    /// The contents as raw little-endian bytes (for checkpoints and safetensors).
+    public var data: Data { Data(bytes: pointer, count: count * 4) }
+
+    /// True when every element is finite.
+    public var allFinite: Bool {
+        for i in 0 ..< count where !pointer[i].isFinite { return false }
+        return true
+    }
+}

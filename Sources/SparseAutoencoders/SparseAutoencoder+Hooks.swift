@@ -1,0 +1,53 @@
+import ModelEngine
+
+/// Connecting an SAE to the engine's hook points: where it reads, and interventions that splice,
+/// ablate or steer its latents during a forward pass.
+extension SparseAutoencoder {
+    /// The engine hook this SAE reads (from `metadata.hookName`), or nil when the engine has no such hook.
+    public var hookPoint: HookPoint? { try? HookPoint(config.metadata.hookName) }
+
+    /// Rows of a captured activation, checked against d_in.
+    func rows(of tensor: HookTensor) throws -> Int {
+        guard tensor.rowWidth == dIn, tensor.data.count % max(1, dIn) == 0 else {
+            throw SAEError.inputShape(what: "hook activation \(tensor.shape) for an SAE with d_in \(dIn)", expected: dIn, found: tensor.rowWidth)
+        }
+        return tensor.data.count / dIn
+    }
+
+    /// Replaces the activation by its SAE reconstruction (decode(encode(x))), e.g. to measure the
+    /// cross-entropy cost of the SAE. `keepTop` is passed to `encode`.
+    public func spliceIntervention(keepTop: Int? = nil) -> HookIntervention {
+        { tensor in
+            let n = try self.rows(of: tensor)
+            tensor.data = try self.decode(try self.encode(tensor.data, count: n, keepTop: keepTop))
+        }
+    }
+
+    /// Removes the contribution of `latents` at every position: x − Σ_{f ∈ latents} a_f · W_dec[f]
+    /// (the reconstruction error and the other latents stay).
+    public func ablationIntervention(latents: Set<Int>) -> HookIntervention {
+        { tensor in
+            let n = try self.rows(of: tensor)
+            let codes = try self.encode(tensor.data, count: n)
+            for t in 0 ..< n {
+                let scale = t < codes.outputScale.count ? codes.outputScale[t] : 1
+                for e in codes.range(ofToken: t) where latents.contains(Int(codes.indices[e])) {
+                    let f = Int(codes.indices[e])
+                    let a = codes.values[e] * scale
+                    for j in 0 ..< self.dIn { tensor.data[t * self.dIn + j] -= a * self.decoderWeight[f * self.dIn + j] }
+                }
+            }
+        }
+    }
+
+    /// Adds `amount` · W_dec[latent] at every position (or only at `positions`): steering.
+    public func steeringIntervention(latent: Int, amount: Float, positions: Set<Int>? = nil) throws -> HookIntervention {
+        try checkLatent(latent)
+        return { tensor in
+            let n = try self.rows(of: tensor)
+            for t in 0 ..< n where positions?.contains(t) ?? true {
+                for j in 0 ..< self.dIn { tensor.data[t * self.dIn + j] += amount * self.decoderWeight[latent * self.dIn + j] }
+            }
+        }
+    }
+}

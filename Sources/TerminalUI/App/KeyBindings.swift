@@ -1,0 +1,180 @@
+/// Everything a key can do. `update` dispatches on these; the table below maps keys to them.
+public enum Action: String, Sendable, CaseIterable {
+    case quit, help, back, suspend
+    case showList, showDetail, showSamples, showHeads, showPrompt, nextView, previousView, nextPart
+    case up, down, left, right, pageUp, pageDown, top, bottom, open
+    case search, jump, filter, sortNext, sortPrevious, sortReverse, clearFilters
+    case explain, score, spotCheck
+    case toggleWhitespace, widenContext
+    case nextScorer, mistakesOnly
+    case editPrompt, runPrompt, newline, historyPrevious, historyNext
+    case answerYes, answerNo
+    case accept, cancel
+}
+
+/// Where a binding applies. Scopes are tried most specific first, then `global`.
+public enum Scope: String, Sendable, CaseIterable {
+    case global, list, detail, samples, heads, prompt, promptEditor, textInput, help, spotCheck
+
+    /// Heading in the help overlay and docs.
+    public var title: String {
+        switch self {
+        case .global: return "Everywhere"
+        case .list: return "1 Latent list"
+        case .detail: return "2 Latent detail"
+        case .samples: return "3 Scored samples"
+        case .heads: return "4 Heads"
+        case .prompt: return "5 Prompt (token browsing)"
+        case .promptEditor: return "5 Prompt (editing)"
+        case .textInput: return "Search, jump and filter fields"
+        case .help: return "Help overlay"
+        case .spotCheck: return "Blind spot-check"
+        }
+    }
+}
+
+/// One row of the key-binding table.
+public struct KeyBinding: Sendable {
+    public var keys: [Key]
+    public var action: Action
+    public var scope: Scope
+    /// What it does, for the help overlay and docs.
+    public var help: String
+    /// Short label for the status-line hints (nil: not hinted).
+    public var hint: String?
+}
+
+/// The one key-binding table: dispatch, the `?` overlay, the status hints and docs/keybindings.md come from it.
+public enum KeyBindings {
+    public static let table: [KeyBinding] = [
+        // Global
+        KeyBinding(keys: [.char("q")], action: .quit, scope: .global, help: "Quit", hint: "quit"),
+        KeyBinding(keys: [.ctrl("c")], action: .quit, scope: .global, help: "Quit (also from text fields)", hint: nil),
+        KeyBinding(keys: [.char("?"), .function(1)], action: .help, scope: .global, help: "Show or hide this help", hint: "help"),
+        KeyBinding(keys: [.escape, .backspace], action: .back, scope: .global, help: "Back to the previous view", hint: nil),
+        KeyBinding(keys: [.ctrl("z")], action: .suspend, scope: .global, help: "Suspend (resume with fg)", hint: nil),
+        KeyBinding(keys: [.char("1")], action: .showList, scope: .global, help: "Latent list", hint: nil),
+        KeyBinding(keys: [.char("2")], action: .showDetail, scope: .global, help: "Latent detail", hint: nil),
+        KeyBinding(keys: [.char("3")], action: .showSamples, scope: .global, help: "Scored samples", hint: nil),
+        KeyBinding(keys: [.char("4")], action: .showHeads, scope: .global, help: "Heads (attention SAEs)", hint: nil),
+        KeyBinding(keys: [.char("5")], action: .showPrompt, scope: .global, help: "Prompt: run your own text", hint: nil),
+        KeyBinding(keys: [.tab], action: .nextView, scope: .global, help: "Next view", hint: nil),
+        KeyBinding(keys: [.backTab], action: .previousView, scope: .global, help: "Previous view", hint: nil),
+        KeyBinding(keys: [.char("P")], action: .nextPart, scope: .global, help: "Next SAE part (hook)", hint: nil),
+        KeyBinding(keys: [.up, .char("k")], action: .up, scope: .global, help: "Move up", hint: nil),
+        KeyBinding(keys: [.down, .char("j")], action: .down, scope: .global, help: "Move down", hint: nil),
+        KeyBinding(keys: [.left, .char("h")], action: .left, scope: .global, help: "Move left", hint: nil),
+        KeyBinding(keys: [.right, .char("l")], action: .right, scope: .global, help: "Move right", hint: nil),
+        KeyBinding(keys: [.pageUp, .ctrl("b")], action: .pageUp, scope: .global, help: "Page up", hint: nil),
+        KeyBinding(keys: [.pageDown, .ctrl("f"), .char(" ")], action: .pageDown, scope: .global, help: "Page down", hint: nil),
+        KeyBinding(keys: [.home], action: .top, scope: .global, help: "First row", hint: nil),
+        KeyBinding(keys: [.end, .char("G")], action: .bottom, scope: .global, help: "Last row", hint: nil),
+        KeyBinding(keys: [.char("e")], action: .explain, scope: .global, help: "Explain the current latent (background)", hint: nil),
+        KeyBinding(keys: [.char("s")], action: .score, scope: .global, help: "Score the current latent (background)", hint: nil),
+        KeyBinding(keys: [.char("v")], action: .spotCheck, scope: .global, help: "Blind spot-check the explanation (y/n per example)", hint: nil),
+        // List
+        KeyBinding(keys: [.enter], action: .open, scope: .list, help: "Open the latent's detail", hint: "open"),
+        KeyBinding(keys: [.char("/")], action: .search, scope: .list, help: "Search explanations and top tokens (incremental)", hint: "search"),
+        KeyBinding(keys: [.char(":"), .char("g")], action: .jump, scope: .list, help: "Jump to a latent index", hint: "jump"),
+        KeyBinding(keys: [.char("f")], action: .filter, scope: .list, help: "Filter: detect>=0.7 fuzz<0.6 score>0.8 density<1e-3 explained unscored", hint: "filter"),
+        KeyBinding(keys: [.char(">")], action: .sortNext, scope: .list, help: "Sort by the next column", hint: "sort"),
+        KeyBinding(keys: [.char("<")], action: .sortPrevious, scope: .list, help: "Sort by the previous column", hint: nil),
+        KeyBinding(keys: [.char("r")], action: .sortReverse, scope: .list, help: "Reverse the sort order", hint: nil),
+        KeyBinding(keys: [.char("c")], action: .clearFilters, scope: .list, help: "Clear search, filter and sort", hint: nil),
+        // Detail
+        KeyBinding(keys: [.char("w")], action: .toggleWhitespace, scope: .detail, help: "Show spaces and newlines", hint: "spaces"),
+        KeyBinding(keys: [.char("x")], action: .widenContext, scope: .detail, help: "Widen the context (whole windows, wrapped)", hint: "widen"),
+        KeyBinding(keys: [.enter], action: .open, scope: .detail, help: "Heads view for the selected token", hint: "heads"),
+        KeyBinding(keys: [.char("e")], action: .explain, scope: .detail, help: "Explain this latent (background)", hint: "explain"),
+        KeyBinding(keys: [.char("s")], action: .score, scope: .detail, help: "Score this latent (background)", hint: "score"),
+        KeyBinding(keys: [.char("v")], action: .spotCheck, scope: .detail, help: "Blind spot-check", hint: "check"),
+        // Samples
+        KeyBinding(keys: [.char("m")], action: .mistakesOnly, scope: .samples, help: "Show only mistakes", hint: "mistakes"),
+        KeyBinding(keys: [.char("c")], action: .nextScorer, scope: .samples, help: "Next scorer", hint: "scorer"),
+        // Heads
+        KeyBinding(keys: [.enter], action: .open, scope: .heads, help: "Open the selected head's top latent", hint: "open"),
+        // Prompt (browsing tokens)
+        KeyBinding(keys: [.char("i")], action: .editPrompt, scope: .prompt, help: "Edit the prompt", hint: "edit"),
+        KeyBinding(keys: [.enter], action: .open, scope: .prompt, help: "Open the selected latent's detail", hint: "detail"),
+        // Prompt editor
+        KeyBinding(keys: [.enter], action: .runPrompt, scope: .promptEditor, help: "Run the prompt (background)", hint: "run"),
+        KeyBinding(keys: [.ctrl("j"), .ctrl("o")], action: .newline, scope: .promptEditor, help: "New line", hint: "newline"),
+        KeyBinding(keys: [.ctrl("p")], action: .historyPrevious, scope: .promptEditor, help: "Previous prompt from history", hint: "history"),
+        KeyBinding(keys: [.ctrl("n")], action: .historyNext, scope: .promptEditor, help: "Next prompt from history", hint: nil),
+        KeyBinding(keys: [.escape], action: .cancel, scope: .promptEditor, help: "Stop editing; browse tokens", hint: "tokens"),
+        // Text fields
+        KeyBinding(keys: [.enter], action: .accept, scope: .textInput, help: "Accept", hint: "accept"),
+        KeyBinding(keys: [.escape], action: .cancel, scope: .textInput, help: "Cancel and restore", hint: "cancel"),
+        // Help
+        KeyBinding(keys: [.escape, .char("?"), .char("q")], action: .help, scope: .help, help: "Close help", hint: "close"),
+        // Spot-check
+        KeyBinding(keys: [.char("y")], action: .answerYes, scope: .spotCheck, help: "Yes: the example matches the explanation", hint: "yes"),
+        KeyBinding(keys: [.char("n")], action: .answerNo, scope: .spotCheck, help: "No: it does not", hint: "no"),
+        KeyBinding(keys: [.escape], action: .cancel, scope: .spotCheck, help: "Abandon the spot-check", hint: "abandon"),
+    ]
+
+    /// Scopes tried, most specific first, for the current state.
+    public static func scopes(for state: AppState) -> [Scope] {
+        if state.showHelp { return [.help, .global] }
+        if state.spotCheck != nil { return [.spotCheck] }
+        if state.view == .list && state.list.input != nil { return [.textInput] }
+        switch state.view {
+        case .list: return [.list, .global]
+        case .detail: return [.detail, .global]
+        case .samples: return [.samples, .global]
+        case .heads: return [.heads, .global]
+        case .prompt: return state.prompt.editing ? [.promptEditor] : [.prompt, .global]
+        }
+    }
+
+    /// The action bound to `key` in the current state, if any.
+    public static func action(for key: Key, in state: AppState) -> Action? {
+        if key == .ctrl("c") { return .quit }
+        if key == .ctrl("z") { return .suspend }
+        for scope in scopes(for: state) {
+            if let b = table.first(where: { $0.scope == scope && $0.keys.contains(key) }) { return b.action }
+        }
+        return nil
+    }
+
+    /// Status-line hints for the current state: (key label, hint), most specific scope first.
+    public static func hints(for state: AppState) -> [(key: String, label: String)] {
+        var out: [(String, String)] = []
+        var seen = Set<Action>()
+        for scope in scopes(for: state) {
+            for b in table where b.scope == scope {
+                guard let h = b.hint, !seen.contains(b.action), let k = b.keys.first else { continue }
+                seen.insert(b.action)
+                out.append((k.label, h))
+            }
+        }
+        return out
+    }
+
+    /// Help text lines grouped by scope, for the overlay.
+    public static func helpSections() -> [(title: String, rows: [(keys: String, help: String)])] {
+        Scope.allCases.map { scope in
+            (scope.title, table.filter { $0.scope == scope }.map { b in
+                (b.keys.map(\.label).joined(separator: " "), b.help)
+            })
+        }
+    }
+
+    /// docs/keybindings.md, generated from the table.
+    public static func markdown() -> String {
+        var s = "# Key bindings of `featurescope browse`\n\n"
+        s += "Generated from `KeyBindings.table` (Sources/TerminalUI/App/KeyBindings.swift) by "
+        s += "`featurescope browse --print-keybindings`; a test keeps this file in sync.\n"
+        s += "The same table drives key dispatch, the `?` overlay and the status-line hints.\n"
+        s += "Bindings of a view are tried first, then the global ones. The mouse also works: click a row, "
+        s += "a tab or a column header; the wheel scrolls.\n"
+        for section in helpSections() {
+            s += "\n## \(section.title)\n\n| Keys | Action |\n| --- | --- |\n"
+            for r in section.rows {
+                let keys = r.keys.split(separator: " ").map { "`\($0 == "|" ? "\\|" : String($0))`" }.joined(separator: " ")
+                s += "| \(keys) | \(r.help.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            }
+        }
+        return s
+    }
+}

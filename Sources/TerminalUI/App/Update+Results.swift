@@ -1,0 +1,109 @@
+extension Update {
+    /// Applies the result of background work; stale results (for another latent or query) are dropped.
+    static func result(_ s: inout AppState, _ msg: Msg) -> [Effect] {
+        switch msg {
+        case let .rowsComputed(generation, rows):
+            guard generation == s.list.generation else { return [] }
+            let keep = s.latent(atRow: s.list.cursor)
+            s.list.rows = rows
+            s.list.computing = false
+            if let keep, let i = rows.firstIndex(of: Int32(truncatingIfNeeded: keep)) {
+                s.list.cursor = i
+                // Show the kept row at the same height on screen when possible.
+            } else {
+                s.list.cursor = 0
+                s.list.top = 0
+            }
+            clampList(&s)
+            return []
+        case let .detailLoaded(ref, r):
+            guard ref == s.detail.ref else { return [] }
+            switch r {
+            case let .success(d):
+                s.detail.content = .loaded(d)
+                s.detail.window = 0
+                s.detail.token = strongestToken(DetailDocument.window(d, 0))
+                s.detail.scroll = 0
+                if s.pendingSpotCheck == ref {
+                    s.pendingSpotCheck = nil
+                    startSpotCheck(&s, d)
+                }
+                if s.view == .heads { return loadTokenSplit(&s) }
+            case let .failure(e):
+                s.detail.content = .failed(e.message)
+                if s.pendingSpotCheck == ref { s.pendingSpotCheck = nil }
+            }
+            return []
+        case let .samplesLoaded(ref, scorer, scorers, r):
+            guard ref == s.samples.ref else { return [] }
+            s.samples.scorer = scorer
+            s.samples.scorers = scorers
+            switch r {
+            case let .success(v): s.samples.content = .loaded(v)
+            case let .failure(e): s.samples.content = .failed(e.message)
+            }
+            clampSamples(&s)
+            return []
+        case let .headsLoaded(ref, attribution, table):
+            guard ref == s.heads.ref else { return [] }
+            s.heads.attribution = attribution.map { .loaded($0) } ?? .failed("no head attribution for this part")
+            s.heads.table = table
+            return []
+        case let .tokenSplitLoaded(t, split):
+            guard t == s.heads.splitToken else { return [] }
+            s.heads.split = split.map { .loaded($0) } ?? .failed("no per-token head split available")
+            return []
+        case let .promptRan(generation, r):
+            guard generation == s.prompt.generation else { return [] }
+            switch r {
+            case let .success(run):
+                s.prompt.run = .loaded(run)
+                s.prompt.token = max(0, run.tokens.count - 1)
+                s.prompt.latentCursor = 0
+                return traceSelected(&s)
+            case let .failure(e):
+                s.prompt.run = .failed(e.message)
+                s.prompt.editing = true
+            }
+            return []
+        case let .traceLoaded(generation, r):
+            guard generation == s.prompt.traceGeneration else { return [] }
+            switch r {
+            case let .success(t): s.prompt.trace = .loaded(t)
+            case let .failure(e): s.prompt.trace = .failed(e.message)
+            }
+            return []
+        case let .actionProgress(id, text):
+            if let i = s.jobs.firstIndex(where: { $0.id == id }) { s.jobs[i].progress = text }
+            return []
+        case let .actionFinished(id, r):
+            guard let i = s.jobs.firstIndex(where: { $0.id == id }) else { return [] }
+            let job = s.jobs.remove(at: i)
+            switch r {
+            case let .success(text): s.message = StatusMessage(text: text, isError: false)
+            case let .failure(e):
+                s.message = StatusMessage(text: "\(job.action.rawValue) latent \(job.ref.latent) failed: \(e.message)", isError: true)
+            }
+            // Show the new explanation or scores if that latent is open.
+            if s.detail.ref == job.ref {
+                s.detail.content = .loading
+                return [.loadDetail(job.ref)]
+            }
+            return []
+        case let .verdictSaved(ref, r):
+            switch r {
+            case let .success(v):
+                s.message = StatusMessage(text: "saved spot-check of latent \(ref.latent): \(v.agreed)/\(v.judged) agreed", isError: false)
+                if s.detail.ref == ref, var d = s.detail.content.value {
+                    d.summary.verdict = v
+                    s.detail.content = .loaded(d)
+                }
+            case let .failure(e):
+                s.message = StatusMessage(text: "could not save the verdict: \(e.message)", isError: true)
+            }
+            return []
+        default:
+            return []
+        }
+    }
+}

@@ -1,0 +1,131 @@
+/// The ports the browser reads through. They are small on purpose: an adapter from the real
+/// latent cache (mmapped) or engine implements them in a few lines each.
+
+/// Columns the latent list can sort by.
+public enum SortColumn: String, Sendable, CaseIterable, Equatable {
+    case index, explanation, density, maxActivation, detection, fuzz, verdict
+
+    /// Column header text.
+    public var title: String {
+        switch self {
+        case .index: return "latent"
+        case .explanation: return "explanation"
+        case .density: return "density"
+        case .maxActivation: return "max act"
+        case .detection: return "detect"
+        case .fuzz: return "fuzz"
+        case .verdict: return "human"
+        }
+    }
+}
+
+/// Read access to a latent cache: list rows, details, scored samples, head views.
+///
+/// Called from background tasks (details, sorting, search) and from rendering (only the visible
+/// list rows), so implementations must be thread-safe and `summary` must be cheap.
+public protocol BrowserDataSource: Sendable {
+    /// The SAEs in the cache.
+    var parts: [PartInfo] { get }
+    /// One list row. Must be fast: called for every visible row on every frame.
+    func summary(part: Int, latent: Int) -> BrowserLatentSummary
+    /// A numeric sort key (nil sorts last). Default: taken from `summary`.
+    func sortValue(part: Int, latent: Int, column: SortColumn) -> Double?
+    /// Everything for the detail view.
+    func detail(part: Int, latent: Int) throws -> LatentDetail
+    /// The names of the scorers that have samples for this latent.
+    func scorers(part: Int, latent: Int) -> [String]
+    /// The samples one scorer saw for this latent.
+    func scoredSamples(part: Int, latent: Int, scorer: String) throws -> [BrowserScoredSample]
+    /// Weights-based head attribution (one fraction per head, summing to 1); nil when not hook_z.
+    func headAttribution(part: Int, latent: Int) -> [Float]?
+    /// Per-head split and DFA by source for one token of a detail window; nil when unavailable.
+    func tokenHeadSplit(part: Int, latent: Int, group: Int, window: Int, token: Int) -> TokenHeadSplit?
+    /// The head-centric table of a hook_z part; nil when unavailable.
+    func headTable(part: Int) -> [HeadTableRow]?
+    /// Stores a human spot-check verdict.
+    func saveVerdict(part: Int, latent: Int, verdict: HumanVerdict) throws
+}
+
+extension BrowserDataSource {
+    public func sortValue(part: Int, latent: Int, column: SortColumn) -> Double? {
+        let s = summary(part: part, latent: latent)
+        switch column {
+        case .index: return Double(latent)
+        case .explanation: return s.explanation == nil ? nil : 0
+        case .density: return s.density
+        case .maxActivation: return Double(s.maxActivation)
+        case .detection: return s.detection
+        case .fuzz: return s.fuzz
+        case .verdict: return s.verdict.map { $0.accuracy }
+        }
+    }
+    public func tokenHeadSplit(part: Int, latent: Int, group: Int, window: Int, token: Int) -> TokenHeadSplit? { nil }
+    public func headTable(part: Int) -> [HeadTableRow]? { nil }
+}
+
+/// A latent active on a token, with its activation.
+public struct LatentActivation: Sendable, Equatable {
+    public var latent: Int
+    public var activation: Float
+    public init(latent: Int, activation: Float) { self.latent = latent; self.activation = activation }
+}
+
+/// A candidate next token with its probability.
+public struct NextToken: Sendable, Equatable {
+    public var token: String
+    public var probability: Float
+    public init(token: String, probability: Float) { self.token = token; self.probability = probability }
+}
+
+/// The result of running a prompt through the model and one SAE part.
+public struct PromptRun: Sendable, Equatable {
+    public var text: String
+    public var part: Int
+    /// Tokens as display strings.
+    public var tokens: [String]
+    /// Top latents per token, strongest first.
+    public var topLatents: [[LatentActivation]]
+    /// Most likely next tokens after the last prompt token.
+    public var nextTokens: [NextToken]
+    /// `topLatents` is cut or padded (with empty lists) to one entry per token.
+    public init(text: String, part: Int, tokens: [String], topLatents: [[LatentActivation]], nextTokens: [NextToken]) {
+        self.text = text; self.part = part; self.tokens = tokens; self.nextTokens = nextTokens
+        self.topLatents = Array(topLatents.prefix(tokens.count)) + [[LatentActivation]](repeating: [], count: max(0, tokens.count - topLatents.count))
+    }
+}
+
+/// One latent traced across a prompt run, seen from one destination token.
+public struct PromptLatentTrace: Sendable, Equatable {
+    public var latent: Int
+    public var token: Int
+    /// The latent's activation on every prompt token.
+    public var activations: [Float]
+    /// DFA by source token for the destination `token` (hook_z only).
+    public var dfaBySource: [Float]?
+    /// Per-head split of the pre-activation at `token` (hook_z only).
+    public var perHead: [Float]?
+    public init(latent: Int, token: Int, activations: [Float], dfaBySource: [Float]?, perHead: [Float]?) {
+        self.latent = latent; self.token = token; self.activations = activations
+        self.dfaBySource = dfaBySource; self.perHead = perHead
+    }
+}
+
+/// Runs arbitrary text through the model + SAE ("search via inference"). Slow: always called off the UI loop.
+public protocol PromptEngine: Sendable {
+    func run(text: String, part: Int) async throws -> PromptRun
+    func trace(run: PromptRun, latent: Int, token: Int) async throws -> PromptLatentTrace
+}
+
+/// Background jobs started from the browser.
+public enum BrowserAction: String, Sendable, Equatable, CaseIterable {
+    /// Explain a latent with the configured LLM.
+    case explain
+    /// Score a latent's explanation (detection + fuzzing).
+    case score
+}
+
+/// Runs explain/score jobs. `progress` may be called from any thread with a short status line.
+public protocol ActionRunner: Sendable {
+    func run(_ action: BrowserAction, part: Int, latent: Int,
+             progress: @escaping @Sendable (String) -> Void) async throws -> String
+}

@@ -1,0 +1,100 @@
+import Foundation
+
+/// A made-up prompt engine for demos and tests: splits on spaces, hashes tokens to latents.
+public struct SyntheticPromptEngine: PromptEngine {
+    public let data: SyntheticBrowserData
+    /// Pretend work time, so the spinner shows in demos (0 in tests).
+    public let delay: Duration
+
+    public init(data: SyntheticBrowserData, delay: Duration = .milliseconds(300)) {
+        self.data = data
+        self.delay = delay
+    }
+
+    static func tokenize(_ text: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        for ch in text {
+            if (ch == " " || ch == "\n" || ch.isPunctuation) && !current.isEmpty && current != " " {
+                out.append(current)
+                current = ""
+            }
+            current.append(ch)
+            if ch.isPunctuation || ch == "\n" { out.append(current); current = "" }
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+
+    func hash(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        return h
+    }
+
+    public func run(text: String, part: Int) async throws -> PromptRun {
+        if delay > .zero { try await Task.sleep(for: delay) }
+        guard part >= 0, part < data.parts.count else { throw BrowserError("no part \(part)") }
+        let n = data.parts[part].latentCount
+        guard n > 0 else { throw BrowserError("part \(part) has no latents") }
+        let tokens = Self.tokenize(text)
+        let tops: [[LatentActivation]] = tokens.enumerated().map { pos, tok in
+            (0..<8).map { k in
+                let h = SyntheticBrowserData.mix(hash(tok) ^ UInt64(k) &* 77)
+                let latent = Int(h % UInt64(n))
+                let act = Float(8 - k) * (0.6 + Float(SyntheticBrowserData.mix(h ^ UInt64(pos)) % 100) / 250)
+                return LatentActivation(latent: latent, activation: act)
+            }.sorted { $0.activation > $1.activation }
+        }
+        let next = (0..<8).map { k in
+            NextToken(token: SyntheticBrowserData.vocab[Int(SyntheticBrowserData.mix(hash(text) ^ UInt64(k)) % UInt64(SyntheticBrowserData.vocab.count))],
+                      probability: 0.5 / Float(k + 1))
+        }
+        return PromptRun(text: text, part: part, tokens: tokens, topLatents: tops, nextTokens: next)
+    }
+
+    public func trace(run: PromptRun, latent: Int, token: Int) async throws -> PromptLatentTrace {
+        if delay > .zero { try await Task.sleep(for: delay / 3) }
+        let acts: [Float] = run.topLatents.map { list in list.first(where: { $0.latent == latent })?.activation ?? 0 }
+        let isZ = run.part < data.parts.count && data.parts[run.part].isHookZ
+        var dfa: [Float]? = nil
+        var heads: [Float]? = nil
+        if isZ, token >= 0, token < run.tokens.count {
+            let a = acts[token]
+            dfa = (0..<run.tokens.count).map { s in
+                s > token ? 0 : (run.tokens[s] == run.tokens[token] && s != token ? a * 0.6 : a * 0.05 * Float((s * 7) % 5))
+            }
+            heads = data.headAttribution(part: run.part, latent: latent)?.map { $0 * a }
+        }
+        return PromptLatentTrace(latent: latent, token: token, activations: acts, dfaBySource: dfa, perHead: heads)
+    }
+}
+
+/// A made-up explain/score runner: reports a few progress steps, then writes a synthetic explanation.
+public struct SyntheticActionRunner: ActionRunner {
+    public let data: SyntheticBrowserData
+    public let stepDelay: Duration
+
+    public init(data: SyntheticBrowserData, stepDelay: Duration = .milliseconds(400)) {
+        self.data = data
+        self.stepDelay = stepDelay
+    }
+
+    public func run(_ action: BrowserAction, part: Int, latent: Int,
+                    progress: @escaping @Sendable (String) -> Void) async throws -> String {
+        let steps = action == .explain ? ["sampling examples", "asking the explainer", "parsing"]
+                                       : ["detection batch 1/4", "detection batch 4/4", "fuzz batch 4/4"]
+        for s in steps {
+            progress(s)
+            if stepDelay > .zero { try await Task.sleep(for: stepDelay) }
+        }
+        switch action {
+        case .explain:
+            let tok = data.featureToken(part, latent).trimmingCharacters(in: .whitespaces)
+            data.setExplanation(part: part, latent: latent, text: "The token \"\(tok)\" (synthetic explanation)")
+            return "explained latent \(latent)"
+        case .score:
+            return "scored latent \(latent): detection \(String(format: "%.2f", data.score(part, latent, 10)))"
+        }
+    }
+}

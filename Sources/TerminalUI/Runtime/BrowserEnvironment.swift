@@ -1,0 +1,138 @@
+import Foundation
+
+/// What effects run against: the data source and the optional engine and action runner.
+public struct BrowserEnvironment: Sendable {
+    public var data: BrowserDataSource
+    public var promptEngine: PromptEngine?
+    public var actionRunner: ActionRunner?
+
+    public init(data: BrowserDataSource, promptEngine: PromptEngine? = nil, actionRunner: ActionRunner? = nil) {
+        self.data = data
+        self.promptEngine = promptEngine
+        self.actionRunner = actionRunner
+    }
+
+    /// What the UI may offer.
+    public var capabilities: Capabilities {
+        Capabilities(promptEngine: promptEngine != nil, actionRunner: actionRunner != nil)
+    }
+
+    /// The initial state for a terminal of `size`.
+    public func initialState(size: Size) -> AppState {
+        AppState(size: size, parts: data.parts, capabilities: capabilities)
+    }
+}
+
+/// Performs effects (off the UI loop) and turns their outcome into messages.
+public enum EffectPerformer {
+    /// Runs one effect. `send` delivers messages (progress and results); returns when the work is done.
+    /// `.quit` and `.suspend` are handled by the runtime itself and do nothing here.
+    public static func perform(_ effect: Effect, env: BrowserEnvironment, send: @escaping @Sendable (Msg) -> Void) async {
+        let data = env.data
+        switch effect {
+        case let .computeRows(q, generation):
+            send(.rowsComputed(generation: generation, rows: computeRows(q, data: data)))
+        case let .loadDetail(ref):
+            do { send(.detailLoaded(ref, .success(try data.detail(part: ref.part, latent: ref.latent)))) }
+            catch { send(.detailLoaded(ref, .failure(asBrowserError(error)))) }
+        case let .loadSamples(ref, scorer):
+            let scorers = data.scorers(part: ref.part, latent: ref.latent)
+            let chosen = scorer.isEmpty ? (scorers.first ?? "") : scorer
+            guard !chosen.isEmpty else {
+                send(.samplesLoaded(ref, scorer: "", scorers: [], .failure(BrowserError("latent \(ref.latent) has not been scored yet (press s to score it)"))))
+                return
+            }
+            do { send(.samplesLoaded(ref, scorer: chosen, scorers: scorers, .success(try data.scoredSamples(part: ref.part, latent: ref.latent, scorer: chosen)))) }
+            catch { send(.samplesLoaded(ref, scorer: chosen, scorers: scorers, .failure(asBrowserError(error)))) }
+        case let .loadHeads(ref):
+            send(.headsLoaded(ref, attribution: data.headAttribution(part: ref.part, latent: ref.latent), table: data.headTable(part: ref.part)))
+        case let .loadTokenSplit(t):
+            send(.tokenSplitLoaded(t, data.tokenHeadSplit(part: t.latent.part, latent: t.latent.latent, group: t.group, window: t.window, token: t.token)))
+        case let .runPrompt(text, part, generation):
+            guard let engine = env.promptEngine else {
+                send(.promptRan(generation: generation, .failure(BrowserError("no model engine in this session"))))
+                return
+            }
+            do { send(.promptRan(generation: generation, .success(try await engine.run(text: text, part: part)))) }
+            catch { send(.promptRan(generation: generation, .failure(asBrowserError(error)))) }
+        case let .trace(run, latent, token, generation):
+            guard let engine = env.promptEngine else { return }
+            do { send(.traceLoaded(generation: generation, .success(try await engine.trace(run: run, latent: latent, token: token)))) }
+            catch { send(.traceLoaded(generation: generation, .failure(asBrowserError(error)))) }
+        case let .runAction(action, ref, id):
+            guard let runner = env.actionRunner else {
+                send(.actionFinished(id: id, .failure(BrowserError("no LLM client configured"))))
+                return
+            }
+            do {
+                let text = try await runner.run(action, part: ref.part, latent: ref.latent) { p in send(.actionProgress(id: id, p)) }
+                send(.actionFinished(id: id, .success(text)))
+            } catch { send(.actionFinished(id: id, .failure(asBrowserError(error)))) }
+        case let .saveVerdict(ref, verdict):
+            do {
+                try data.saveVerdict(part: ref.part, latent: ref.latent, verdict: verdict)
+                send(.verdictSaved(ref, .success(verdict)))
+            } catch { send(.verdictSaved(ref, .failure(asBrowserError(error)))) }
+        case .quit, .suspend:
+            break
+        }
+    }
+
+    static func asBrowserError(_ e: Error) -> BrowserError {
+        (e as? BrowserError) ?? BrowserError(String(describing: e))
+    }
+
+    /// Filters, searches and sorts one part's latents. Reads summaries only when a filter or search needs them.
+    public static func computeRows(_ q: RowQuery, data: BrowserDataSource) -> [Int32] {
+        guard data.parts.indices.contains(q.part) else { return [] }
+        let n = data.parts[q.part].latentCount
+        var rows: [Int32] = []
+        rows.reserveCapacity(n)
+        let needle = q.search.lowercased()
+        if q.filter.isEmpty && needle.isEmpty {
+            for i in 0..<n { rows.append(Int32(truncatingIfNeeded: i)) }
+        } else {
+            for i in 0..<n {
+                if Task.isCancelled { return [] }
+                let s = data.summary(part: q.part, latent: i)
+                guard q.filter.accepts(s) else { continue }
+                if !needle.isEmpty {
+                    let hit = (s.explanation?.lowercased().contains(needle) ?? false)
+                        || s.topTokens.contains { $0.lowercased().contains(needle) }
+                        || "#\(i)" == needle || "\(i)" == needle
+                    if !hit { continue }
+                }
+                rows.append(Int32(truncatingIfNeeded: i))
+            }
+        }
+        guard q.sort != SortSpec() else { return rows }
+        if q.sort.column == .index {
+            if q.sort.descending { rows.reverse() }
+            return rows
+        }
+        // Sort by a key array built once: O(n) reads, then an index sort. Missing values go last.
+        var keys = [Double](repeating: 0, count: n)
+        let missing = q.sort.descending ? -Double.infinity : Double.infinity
+        if q.sort.column == .explanation {
+            // Alphabetical by explanation: compare strings once per pair via a precomputed rank.
+            let texts = rows.map { data.summary(part: q.part, latent: Int($0)).explanation?.lowercased() }
+            let order = texts.indices.sorted { a, b in
+                switch (texts[a], texts[b]) {
+                case let (x?, y?): return q.sort.descending ? x > y : x < y
+                case (nil, _?): return false
+                case (_?, nil): return true
+                default: return rows[a] < rows[b]
+                }
+            }
+            return order.map { rows[$0] }
+        }
+        for r in rows { keys[Int(r)] = data.sortValue(part: q.part, latent: Int(r), column: q.sort.column) ?? missing }
+        let desc = q.sort.descending
+        rows.sort { a, b in
+            let ka = keys[Int(a)], kb = keys[Int(b)]
+            if ka != kb { return desc ? ka > kb : ka < kb }
+            return a < b
+        }
+        return rows
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+@testable import ModelEngine
+import XCTest
+
+/// Fast kernels against naive references, with the worst mismatch printed.
+final class KernelTests: XCTestCase {
+    func randomFloats(_ n: Int, _ rng: inout SplitMix64, scale: Float = 1) -> [Float] {
+        (0 ..< n).map { _ in (Float(rng.nextUnitDouble()) * 2 - 1) * scale }
+    }
+
+    /// The quantized mat-vec (4-bit and 8-bit, 1 and 2 threads) against dequantize-then-dot in Double.
+    func testQuantizedMatVecMatchesReference() {
+        var rng = SplitMix64(seed: 1)
+        let rows = 130, cols = 96
+        let floats = randomFloats(rows * cols, &rng)
+        let bytes = QuantizedMatrix(floats: floats, rows: rows, cols: cols)
+        // A 4-bit matrix with random nibbles, scales and minimums.
+        let nb = cols / 32
+        let nibbles = QuantizedMatrix(kind: .nibbles, rows: rows, cols: cols,
+                                      scales: randomFloats(rows * nb, &rng, scale: 0.1),
+                                      mins: randomFloats(rows * nb, &rng, scale: 0.5),
+                                      quants: (0 ..< rows * nb * 16).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        let x = randomFloats(cols, &rng)
+        for (label, m) in [("8-bit", bytes), ("4-bit", nibbles)] {
+            let ref = m.multiplyReference(x)
+            for threads in [1, 2] {
+                var out = [Float](repeating: 0, count: rows)
+                var scratch = [Float](repeating: 0, count: nb)
+                x.withUnsafeBufferPointer { xp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        scratch.withUnsafeMutableBufferPointer { sp in
+                            m.multiply(xp.baseAddress!, into: op.baseAddress!, scratch: sp.baseAddress!, threads: threads)
+                        }
+                    }
+                }
+                var worst: Float = 0
+                for r in 0 ..< rows { worst = max(worst, abs(out[r] - ref[r]) / max(1, abs(ref[r]))) }
+                print("[kernel] \(label) mat-vec, \(threads) thread(s): worst relative mismatch \(worst)")
+                XCTAssertLessThan(worst, 1e-5)
+            }
+        }
+        // 8-bit requantization stays close to the floats it came from.
+        var worstQ: Float = 0
+        for r in 0 ..< rows {
+            let row = bytes.dequantizedRow(r)
+            for j in 0 ..< cols { worstQ = max(worstQ, abs(row[j] - floats[r * cols + j])) }
+        }
+        XCTAssertLessThan(worstQ, 1.0 / 127 * 0.51 + 1e-6)
+    }
+
+    /// BLAS `linear` and the attention kernels against plain loops.
+    func testLinearMatchesNaive() {
+        var rng = SplitMix64(seed: 2)
+        let rows = 5, inDim = 64, outDim = 48
+        let x = randomFloats(rows * inDim, &rng), w = randomFloats(outDim * inDim, &rng)
+        var out = [Float](repeating: 0, count: rows * outDim)
+        x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in out.withUnsafeMutableBufferPointer { op in
+            linear(op.baseAddress!, xp.baseAddress!, wp.baseAddress!, rows: rows, inDim: inDim, outDim: outDim)
+        } } }
+        let ref = referenceLinear(x, w, rows: rows, inDim: inDim, outDim: outDim)
+        let worst = zip(out, ref).map { abs($0 - $1) }.max() ?? 0
+        print("[kernel] linear: worst mismatch \(worst)")
+        XCTAssertLessThan(worst, 1e-4)
+    }
+
+    func testRopeRotatesHalvesAndPreservesNorm() {
+        let headDim = 8, heads = 2
+        var x: [Float] = (0 ..< heads * headDim).map { Float($0 + 1) }
+        let original = x
+        var cosT = [Float](repeating: 0, count: 2 * headDim / 2), sinT = cosT
+        cosT.withUnsafeMutableBufferPointer { c in sinT.withUnsafeMutableBufferPointer { s in
+            ropeTables(cos: c.baseAddress!, sin: s.baseAddress!, positions: [0, 3], headDim: headDim, base: 10000)
+        } }
+        XCTAssertEqual(cosT[0], 1)
+        XCTAssertEqual(sinT[0], 0)
+        // Position 3: θ_0 = 3 rad.
+        XCTAssertEqual(cosT[4], Float(cos(3.0)), accuracy: 1e-6)
+        x.withUnsafeMutableBufferPointer { xp in cosT.withUnsafeBufferPointer { c in sinT.withUnsafeBufferPointer { s in
+            rope(xp.baseAddress!, rows: 1, heads: heads, headDim: headDim, cos: c.baseAddress! + 4, sin: s.baseAddress! + 4)
+        } } }
+        let ref = referenceRope(original, heads: heads, headDim: headDim, position: 3, base: 10000)
+        let worst = zip(x, ref).map { abs($0 - $1) }.max() ?? 0
+        print("[kernel] rope: worst mismatch \(worst)")
+        XCTAssertLessThan(worst, 1e-5)
+        for h in 0 ..< heads {
+            let n0 = original[h * headDim ..< (h + 1) * headDim].map { $0 * $0 }.reduce(0, +)
+            let n1 = x[h * headDim ..< (h + 1) * headDim].map { $0 * $0 }.reduce(0, +)
+            XCTAssertEqual(n0, n1, accuracy: 1e-3)
+        }
+    }
+
+    /// The un-permutation of llama.cpp's q/k rows: GGUF row (h, 2i + s) is HF row (h, s·d/2 + i).
+    func testHFRowOrderInvertsLlamaCppPermutation() {
+        let order = LlamaWeights.hfRowOrder(heads: 2, headDim: 8)
+        XCTAssertEqual(order, [0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15])
+        XCTAssertEqual(Set(order).count, order.count)
+    }
+
+    func testSoftmaxMaskedSumsToOneAndMasks() {
+        var row: [Float] = [1, 2, 3, 100, 100]
+        row.withUnsafeMutableBufferPointer { softmaxMasked($0.baseAddress!, valid: 3, count: 5) }
+        XCTAssertEqual(row[0] + row[1] + row[2], 1, accuracy: 1e-6)
+        XCTAssertEqual(row[3], 0)
+        XCTAssertEqual(row[4], 0)
+        XCTAssertGreaterThan(row[2], row[1])
+    }
+}
+
+extension KernelTests {
+    func testVectorExpAndSoftmaxMatchReference() {
+        var worstExp: Double = 0
+        var x: Float = -87
+        while x < 88 {
+            let v = exp8(SIMD8<Float>(repeating: x) + SIMD8<Float>(0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07))
+            for i in 0 ..< 8 {
+                let xi = Double(x + Float(i) * 0.01)
+                let ref = Foundation.exp(xi)
+                worstExp = max(worstExp, abs(Double(v[i]) - ref) / ref)
+            }
+            x += 0.173
+        }
+        print("[kernel] exp8: worst relative error \(worstExp)")
+        XCTAssertLessThan(worstExp, 3e-7)
+        XCTAssertEqual(exp8(SIMD8<Float>(repeating: -.infinity)), SIMD8<Float>(repeating: 0))
+        XCTAssertEqual(exp8(SIMD8<Float>(repeating: -200)), SIMD8<Float>(repeating: 0))
+
+        var rng = SplitMix64(seed: 3)
+        var worst: Float = 0
+        for (valid, count) in [(1, 1), (5, 9), (8, 8), (29, 40), (100, 100)] {
+            var row = randomFloats(count, &rng, scale: 20)
+            let ref = referenceSoftmax(row, valid: valid)
+            row.withUnsafeMutableBufferPointer { softmaxMasked($0.baseAddress!, valid: valid, count: count) }
+            for i in 0 ..< count { worst = max(worst, abs(row[i] - ref[i])) }
+            XCTAssertTrue(row[valid...].allSatisfy { $0 == 0 })
+        }
+        print("[kernel] softmax: worst |Δ| \(worst)")
+        XCTAssertLessThan(worst, 1e-6)
+    }
+}
+
+extension KernelTests {
+    func testSwiGLUMatchesReference() {
+        var rng = SplitMix64(seed: 4)
+        let count = 1541  // not a multiple of 8: exercises the tail
+        var gate = randomFloats(count, &rng, scale: 30)  // swiglu reads gate, writes out
+        gate[0] = -120
+        gate[1] = 120
+        let up = randomFloats(count, &rng, scale: 3)
+        let ref = referenceSwiGLU(gate, up)
+        var out = [Float](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { o in gate.withUnsafeBufferPointer { g in up.withUnsafeBufferPointer { u in swiglu(o.baseAddress!, gate: g.baseAddress!, up: u.baseAddress!, count: count) } } }
+        var worst: Float = 0
+        for i in 0 ..< count { worst = max(worst, abs(out[i] - ref[i]) / max(1, abs(ref[i]))) }
+        print("[kernel] swiglu: worst relative mismatch \(worst)")
+        XCTAssertLessThan(worst, 1e-6)
+    }
+}
+
+extension KernelTests {
+    func testDotProductAndWeightedSumMatchLoops() {
+        var rng = SplitMix64(seed: 5)
+        for count in [1, 15, 16, 64, 77] {
+            let a = randomFloats(count, &rng), b = randomFloats(count, &rng)
+            let fast = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in dotProduct(ap.baseAddress!, bp.baseAddress!, count: count) } }
+            let ref = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            XCTAssertEqual(Double(fast), ref, accuracy: 1e-5)
+        }
+        // out = Σ_j w_j · rows[j] with a row stride wider than the width.
+        let w = randomFloats(5, &rng), rows = randomFloats(5 * 12, &rng)
+        var out = [Float](repeating: 9, count: 8)
+        out.withUnsafeMutableBufferPointer { o in w.withUnsafeBufferPointer { wp in rows.withUnsafeBufferPointer { rp in
+            weightedSum(o.baseAddress!, weights: wp.baseAddress!, rows: rp.baseAddress!, stride: 12, count: 5, width: 8)
+        } } }
+        for i in 0 ..< 8 {
+            let ref = (0 ..< 5).reduce(0.0) { $0 + Double(w[$1]) * Double(rows[$1 * 12 + i]) }
+            XCTAssertEqual(Double(out[i]), ref, accuracy: 1e-5)
+        }
+    }
+}
+
+extension KernelTests {
+    func testConfigValidationNamesTheProblem() {
+        let good = LlamaConfig(dim: 576, hiddenDim: 1536, layerCount: 30, headCount: 9, kvHeadCount: 3, vocabSize: 49152,
+                               contextLength: 8192, ropeBase: 100_000, normEpsilon: 1e-5)
+        XCTAssertNoThrow(try good.validate(path: "m.gguf"))
+        XCTAssertEqual(good.headDim, 64)
+        XCTAssertEqual(good.kvDim, 192)
+        XCTAssertEqual(good.groupSize, 3)
+        var bad = good
+        bad.kvHeadCount = 4
+        XCTAssertThrowsError(try bad.validate(path: "m.gguf")) { error in
+            XCTAssertTrue("\(error)".contains("head_count 9 is not a multiple of head_count_kv 4"), "\(error)")
+        }
+        bad = good
+        bad.dim = 0
+        XCTAssertThrowsError(try bad.validate(path: "m.gguf"))
+        bad = good
+        bad.ropeBase = .nan
+        XCTAssertThrowsError(try bad.validate(path: "m.gguf"))
+    }
+
+    func testModelLocatorPrecedence() {
+        let env = ["FEATURESCOPE_MODEL": "/env/model.gguf", "HOME": "/home/u"]
+        XCTAssertEqual(ModelLocator.resolve(explicit: "/flag.gguf", environment: env), "/flag.gguf")
+        XCTAssertEqual(ModelLocator.resolve(explicit: nil, environment: env), "/env/model.gguf")
+        XCTAssertEqual(ModelLocator.resolve(explicit: nil, environment: ["HOME": "/home/u"]),
+                       "/home/u/.cache/featurescope/SmolLM2-135M-Instruct.Q4_1.gguf")
+        XCTAssertThrowsError(try ModelLocator.locate(explicit: "/no/such/model.gguf")) { error in
+            XCTAssertTrue("\(error)".contains("featurescope model fetch"))
+        }
+    }
+}
+
+extension KernelTests {
+    /// Many small jobs from two callers at once: every job runs exactly once and is done when `run` returns.
+    func testSpinWorkerRunsEveryJobOnce() throws {
+        guard #available(macOS 15.0, *) else { throw XCTSkip("SpinWorker needs the Synchronization module") }
+        let perCaller = 3000
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 2 * perCaller)
+        counts.initialize(repeating: 0, count: 2 * perCaller)
+        defer { counts.deallocate() }
+        let shared = UncheckedSendable(counts)
+        DispatchQueue.concurrentPerform(iterations: 2) { caller in
+            for i in 0 ..< perCaller {
+                let slot = caller * perCaller + i
+                var mine = 0
+                SpinWorker.shared.run(mine: { mine = 1 }, other: { shared.value[slot] += 1 })
+                // The other half must be finished when run returns.
+                XCTAssertEqual(shared.value[slot], 1)
+                XCTAssertEqual(mine, 1)
+            }
+        }
+        XCTAssertEqual((0 ..< 2 * perCaller).filter { counts[$0] != 1 }.count, 0)
+    }
+}

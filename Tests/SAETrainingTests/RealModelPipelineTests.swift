@@ -1,0 +1,102 @@
+import XCTest
+import ModelEngine
+@testable import SAETraining
+
+/// Collection and evaluation against the real SmolLM2 (skipped when the model is not fetched).
+final class RealModelPipelineTests: XCTestCase {
+    static var modelPath: String { ModelLocator.resolve(explicit: nil) }
+
+    /// Loaded once for the whole class (dequantising takes a while in debug builds).
+    static let sharedModel: LlamaModel? = {
+        guard FileManager.default.fileExists(atPath: modelPath) else { return nil }
+        return try? LlamaModel(path: modelPath)
+    }()
+
+    func loadModel() throws -> LlamaModel {
+        guard FileManager.default.fileExists(atPath: Self.modelPath) else { throw XCTSkip("model not fetched") }
+        guard let model = Self.sharedModel else { return try LlamaModel(path: Self.modelPath) }
+        return model
+    }
+
+    static func syntheticRows(count: Int, length: Int, seed: Int) -> [[Int32]] {
+        var rows: [[Int32]] = []
+        for r in 0 ..< count {
+            var row: [Int32] = []
+            for p in 0 ..< length { row.append(Int32(seed + r * 37 + p * 11)) }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    /// Stored activations equal the engine's hook captures (to f16 precision), across a resume.
+    func testCollectedActivationsMatchEngineAndResume() throws {
+        let model = try loadModel()
+        let ctx = 12
+        let rows = Self.syntheticRows(count: 3, length: ctx, seed: 100)
+        let source = InMemoryTokenRows(rows: rows, contextLength: ctx)
+        let dir = NSTemporaryDirectory() + "fs-collect-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var options = CollectionOptions(hooks: ["blocks.1.attn.hook_z", "blocks.2.attn.hook_z"], outputDirectory: dir,
+                                        tokensFile: "mem", modelName: "SmolLM2-135M-Instruct")
+        options.showProgress = false
+        options.shardTokens = ctx
+        options.rowsPerForward = 2
+        options.maxTokens = 2 * ctx
+        let first = try ActivationCollector.collect(model: model, tokens: source, options: options)
+        XCTAssertEqual(first.tokensStored, 2 * ctx)
+        options.maxTokens = nil
+        let second = try ActivationCollector.collect(model: model, tokens: source, options: options)
+        XCTAssertEqual(second.tokensThisRun, ctx, "the resumed run only processes the missing row")
+        XCTAssertEqual(second.tokensStored, 3 * ctx)
+        XCTAssertTrue(second.complete)
+
+        let reader = try ActivationShardReader(directory: dir)
+        let acts = try reader.hook("blocks.2.attn.hook_z")
+        XCTAssertEqual(acts.dIn, model.config.headCount * model.config.headDim)
+        let expected = try model.forward(tokens: rows[2], captures: [.z(2)], logits: .none).activation(.z(2))
+        guard let want = expected?.data else { return XCTFail("no hook_z captured") }
+        var got = [Float](repeating: 0, count: acts.dIn)
+        var worst: Float = 0
+        for p in 0 ..< ctx {
+            got.withUnsafeMutableBufferPointer { acts.copyToken(2 * ctx + p, into: $0.baseAddress!) }
+            for j in 0 ..< acts.dIn {
+                let w = want[p * acts.dIn + j]
+                worst = max(worst, abs(got[j] - w) / max(abs(w), 1e-2))
+            }
+        }
+        XCTAssertLessThan(worst, 2e-3, "stored f16 activations differ from the engine's by \(worst) (relative)")
+    }
+
+    /// A perfect reconstruction recovers all the loss; a zero one recovers none.
+    func testEvaluatorBoundaryCases() throws {
+        let model = try loadModel()
+        let ctx = 10
+        let rows = Self.syntheticRows(count: 3, length: ctx, seed: 200)
+        let source = InMemoryTokenRows(rows: rows, contextLength: ctx)
+        let d = model.config.headCount * model.config.headDim
+        let identity = SAEUnderTest(name: "identity", hook: .z(3), dIn: d, dSAE: 4) { x, rows in
+            (x, [Int32](repeating: 0, count: rows))
+        }
+        let zero = SAEUnderTest(name: "zero", hook: .z(3), dIn: d, dSAE: 4) { x, _ in
+            ([Float](repeating: 0, count: x.count), [])
+        }
+        var options = SAEEvalOptions()
+        options.showProgress = false
+        options.bootstrapSamples = 50
+        options.ceTokens = 2 * ctx  // the third row only feeds the reconstruction statistics
+        let report = try SAEEvaluator.evaluate(model: model, tokens: source, tokensFile: "mem", saes: [identity, zero], options: options)
+        let id = report.results[0], z = report.results[1]
+        XCTAssertEqual(id.fvu, 0, accuracy: 1e-9)
+        XCTAssertEqual(id.deltaCE, 0, accuracy: 1e-4)
+        XCTAssertEqual(id.lossRecovered, 1, accuracy: 1e-3)
+        XCTAssertEqual(id.meanL0, 1, accuracy: 1e-9)
+        XCTAssertEqual(id.deadLatents, 3)
+        XCTAssertEqual(id.denseLatents, 1)
+        XCTAssertGreaterThanOrEqual(z.fvu, 1 - 1e-9)
+        XCTAssertEqual(z.ceSpliced, z.ceZeroAblated, accuracy: 1e-4)
+        XCTAssertEqual(z.lossRecovered, 0, accuracy: 1e-3)
+        XCTAssertEqual(id.tokens, 3 * ctx)
+        XCTAssertEqual(id.ceRows, 2)
+        XCTAssertTrue(SAEEvalTable.render(report).contains("loss recovered"))
+    }
+}
