@@ -37,6 +37,10 @@ public struct CollectionOptions: Sendable {
     public var rowsPerForward: Int = 4
     /// Tokens per shard (rounded down to whole rows, at least one row).
     public var shardTokens: Int = 65536
+    /// With --max-tokens below the file size: take rows evenly spaced over the whole file
+    /// (true) or the first rows (false). Packed files keep documents in source order, so the
+    /// first rows cover only the first sources.
+    public var spreadRows: Bool = true
     public var showProgress: Bool = true
 
     public init(hooks: [String], outputDirectory: String, tokensFile: String, modelName: String) {
@@ -107,7 +111,8 @@ public enum ActivationCollector {
         let writer = try ActivationShardWriter(directory: options.outputDirectory, hooks: hooks,
                                                modelName: options.modelName, contextSize: ctx,
                                                tokensFile: options.tokensFile, rowsRequested: wantRows,
-                                               shardRows: max(1, options.shardTokens / ctx))
+                                               shardRows: max(1, options.shardTokens / ctx),
+                                               spreadOverFileRows: options.spreadRows && wantRows < tokens.rowCount ? tokens.rowCount : nil)
         let startRow = writer.nextRow
         let bar = ProgressBar(total: wantRows * ctx, label: "collect", unit: "tok", initial: startRow * ctx,
                               enabled: options.showProgress)
@@ -117,7 +122,7 @@ public enum ActivationCollector {
             let n = min(max(1, options.rowsPerForward), wantRows - row)
             var batch: [[Int32]] = []
             for r in row ..< row + n {
-                let ids = try tokens.tokens(ofRow: r)
+                let ids = try tokens.tokens(ofRow: writer.manifest.fileRow(ofStoredRow: r))
                 guard ids.count == ctx else {
                     throw TrainingError.invalidConfig("token row \(r) has \(ids.count) ids, expected \(ctx)")
                 }

@@ -47,6 +47,19 @@ public struct ActivationManifest: Codable, Equatable, Sendable {
     public var rowsRequested: Int
     /// When true, the last stored row was reached and collection is complete.
     public var complete: Bool
+    /// How stored rows map to token-file rows: nil or `"contiguous"` — stored row i is file row i;
+    /// `"spread"` — stored row i is file row ⌊i · fileRows / rowsRequested⌋ (evenly spaced over
+    /// the whole file, so a partial collection still covers every source of a file whose rows
+    /// are in source order).
+    public var rowSelection: String?
+    /// Rows of the token file (for `"spread"`).
+    public var fileRows: Int?
+
+    /// The token-file row of stored row `i`.
+    public func fileRow(ofStoredRow i: Int) -> Int {
+        guard rowSelection == "spread", let f = fileRows, rowsRequested > 0 else { return i }
+        return Int((Int64(i) * Int64(f)) / Int64(rowsRequested))
+    }
 
     /// Total activation vectors per hook.
     public var totalTokens: Int { shards.reduce(0) { $0 + $1.tokens } }

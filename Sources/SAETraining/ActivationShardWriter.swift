@@ -22,7 +22,7 @@ public final class ActivationShardWriter {
     /// token file; collection then resumes after its last committed row. Shard files not
     /// named in the manifest (left by an interrupted run) are overwritten.
     public init(directory: String, hooks: [ActivationManifest.Hook], modelName: String, contextSize: Int,
-                tokensFile: String, rowsRequested: Int, shardRows: Int) throws {
+                tokensFile: String, rowsRequested: Int, shardRows: Int, spreadOverFileRows fileRows: Int? = nil) throws {
         guard shardRows > 0 else { throw TrainingError.invalidConfig("shard rows must be positive") }
         guard !hooks.isEmpty else { throw TrainingError.invalidConfig("at least one hook is needed") }
         for h in hooks where !ActivationManifest.isSafeHookName(h.name) {
@@ -42,13 +42,24 @@ public final class ActivationShardWriter {
             guard old.tokensFile == tokensFile else {
                 throw TrainingError.resumeMismatch(path: manifestPath, reason: "activations came from \(old.tokensFile), not \(tokensFile)")
             }
-            if rowsRequested > old.rowsRequested { old.complete = false }
-            old.rowsRequested = max(rowsRequested, old.rowsDone)
+            let oldSpread = old.rowSelection == "spread"
+            guard oldSpread == (fileRows != nil) else {
+                throw TrainingError.resumeMismatch(path: manifestPath, reason: "the store was collected with row selection '\(old.rowSelection ?? "contiguous")'")
+            }
+            if oldSpread {
+                guard old.fileRows == fileRows, old.rowsRequested == rowsRequested else {
+                    throw TrainingError.resumeMismatch(path: manifestPath, reason: "rows are spread over the file for \(old.rowsRequested) rows; the same --max-tokens is needed to resume")
+                }
+            } else {
+                if rowsRequested > old.rowsRequested { old.complete = false }
+                old.rowsRequested = max(rowsRequested, old.rowsDone)
+            }
             manifest = old
         } else {
             manifest = ActivationManifest(modelName: modelName, contextSize: contextSize, tokensFile: tokensFile,
                                           hooks: hooks, shards: [], rowsDone: 0, rowsRequested: rowsRequested,
-                                          complete: false)
+                                          complete: false, rowSelection: fileRows == nil ? "contiguous" : "spread",
+                                          fileRows: fileRows)
         }
         for h in hooks {
             let dir = directory + "/" + h.name

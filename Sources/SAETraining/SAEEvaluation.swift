@@ -122,8 +122,14 @@ public enum SAEEvaluator {
             stats[s].add(x: act.data, recon: recon, rows: ctx, active: active)
             return recon
         }
+        // Evaluated rows are evenly spaced over the file (packed files keep sources in order);
+        // the loss rows are evenly spaced among them.
+        let chosen = (0 ..< rows).map { Int(Int64($0) * Int64(tokens.rowCount) / Int64(rows)) }
+        let ceIndex = Set((0 ..< ceRows).map { Int(Int64($0) * Int64(rows) / Int64(ceRows)) })
+        let ceList = chosen.enumerated().filter { ceIndex.contains($0.offset) }.map(\.element)
+        let statsList = chosen.enumerated().filter { !ceIndex.contains($0.offset) }.map(\.element)
         // Rows with the loss: clean (logits for every position), zero-ablated per hook, spliced per SAE.
-        for r in 0 ..< ceRows {
+        for (done, r) in ceList.enumerated() {
             let ids = try readRow(r)
             let clean = try model.forward(tokens: ids, captures: Set(hooks), logits: .all)
             cleanRows.append(mean(crossEntropy(logits: clean.logits, vocab: clean.vocabSize, tokens: ids)))
@@ -138,17 +144,17 @@ public enum SAEEvaluator {
                 let splice: HookIntervention = { t in t.data = recon }
                 splicedRows[s].append(mean(try model.nextTokenCrossEntropy(tokens: ids, interventions: [saes[s].hook: splice])))
             }
-            bar.update((r + 1) * ctx)
+            bar.update((done + 1) * ctx)
         }
         // Statistics-only rows: batched captures, no logits (the pass stops after the last hook's block).
-        var r = ceRows
-        while r < rows {
-            let n = min(max(1, options.rowsPerForward), rows - r)
-            let batch = try (r ..< r + n).map(readRow)
+        var next = 0
+        while next < statsList.count {
+            let n = min(max(1, options.rowsPerForward), statsList.count - next)
+            let batch = try statsList[next ..< next + n].map(readRow)
             let results = try model.forward(batch: batch, captures: Set(hooks), logits: .none)
             for result in results { for s in saes.indices { _ = try reconstruct(s, result) } }
-            r += n
-            bar.update(r * ctx)
+            next += n
+            bar.update((ceList.count + next) * ctx)
         }
         bar.finish()
         let seconds = Date().timeIntervalSince(started)

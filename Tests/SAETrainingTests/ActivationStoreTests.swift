@@ -96,6 +96,20 @@ final class ActivationStoreTests: XCTestCase {
         }
     }
 
+    func testSpreadRowSelectionCoversTheFileAndPinsResume() throws {
+        let hook = ActivationManifest.Hook(name: "h", dIn: 2)
+        let w = try ActivationShardWriter(directory: dir, hooks: [hook], modelName: "m", contextSize: 1,
+                                          tokensFile: "t", rowsRequested: 4, shardRows: 2, spreadOverFileRows: 100)
+        XCTAssertEqual((0 ..< 4).map { w.manifest.fileRow(ofStoredRow: $0) }, [0, 25, 50, 75])
+        XCTAssertThrowsError(try ActivationShardWriter(directory: dir, hooks: [hook], modelName: "m", contextSize: 1,
+                                                       tokensFile: "t", rowsRequested: 5, shardRows: 2,
+                                                       spreadOverFileRows: 100)) { e in
+            guard case TrainingError.resumeMismatch = e else { return XCTFail("wrong error \(e)") }
+        }
+        XCTAssertNoThrow(try ActivationShardWriter(directory: dir, hooks: [hook], modelName: "m", contextSize: 1,
+                                                   tokensFile: "t", rowsRequested: 4, shardRows: 2, spreadOverFileRows: 100))
+    }
+
     func testUnsafeHookNamesAreRejected() {
         XCTAssertFalse(ActivationManifest.isSafeHookName("../etc"))
         XCTAssertFalse(ActivationManifest.isSafeHookName("a/b"))

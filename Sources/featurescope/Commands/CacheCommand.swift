@@ -84,8 +84,14 @@ struct CacheCommand: AsyncParsableCommand {
             options: BuildOptions(examples: examples.configuration, rowLength: file.contextLength,
                                   keepAllActivations: !sampledOnly, checkpointEveryRows: checkpointEvery),
             metadata: meta, vocabulary: vocabulary(of: tokenizer), vocabularySource: "tokenizer", overwrite: force)
-        var total = min(file.rowCount, maxRows ?? file.rowCount)
-        if let s = source as? ShardActivationSource { total = min(total, s.rowsAvailable) }
+        var rowSource: CacheRowSource = TokenFileRows(file: file)
+        if let s = source as? ShardActivationSource {
+            if let fileRows = s.manifest.fileRows, fileRows != file.rowCount {
+                throw ValidationError("\(activations ?? "") was collected from a token file of \(fileRows) rows; \(tokens) has \(file.rowCount)")
+            }
+            rowSource = StoredTokenRows(file: file, manifest: s.manifest)
+        }
+        let total = min(rowSource.rowCount, maxRows ?? rowSource.rowCount)
         if builder.resumed && !json {
             FileHandle.standardError.write(Data("resuming an interrupted build at row \(builder.rowsCompleted) of \(total)\n".utf8))
         }
@@ -93,7 +99,7 @@ struct CacheCommand: AsyncParsableCommand {
                               initial: builder.rowsCompleted * file.contextLength, enabled: !json)
         var finalizing: ProgressBar?
         let stats = try CacheBuildDriver.run(
-            builder: builder, rows: TokenFileRows(file: file), maxRows: total, batchSize: batch,
+            builder: builder, rows: rowSource, maxRows: total, batchSize: batch,
             source: source,
             progress: { done, _ in bar.update(done * file.contextLength) },
             finalizeProgress: { done, all in
@@ -115,6 +121,14 @@ struct TokenFileRows: CacheRowSource {
     func row(_ index: Int) throws -> [Int32] { try file.rowArray(index) }
 }
 
+/// The token-file rows an activation store holds, in stored order.
+struct StoredTokenRows: CacheRowSource {
+    let file: TokenFile
+    let manifest: ActivationManifest
+    var rowCount: Int { manifest.rowsDone }
+    func row(_ index: Int) throws -> [Int32] { try file.rowArray(manifest.fileRow(ofStoredRow: index)) }
+}
+
 /// One forward pass per batch, capturing every SAE's hook, then each SAE's sparse encoding per row.
 struct EngineActivationSource: CacheActivationSource {
     let model: LlamaModel
@@ -133,15 +147,17 @@ struct EngineActivationSource: CacheActivationSource {
     }
 }
 
-/// Activations read back from an activation store (`featurescope collect`) instead of a forward pass:
-/// row r of the token file is store tokens r·contextLength ..< (r+1)·contextLength.
+/// Activations read back from an activation store (`featurescope collect`) instead of a forward pass.
+/// The cache is built over the store's rows: cache row i is stored row i, whose tokens are token-file row
+/// `manifest.fileRow(ofStoredRow: i)` (see `StoredTokenRows`).
 struct ShardActivationSource: CacheActivationSource {
     let hooks: [HookActivations]
     let encoders: [(hook: HookPoint, sae: SparseAutoencoder)]
     let keepTop: Int?
     let contextLength: Int
-    /// Rows of the token file that the store covers (from row 0).
-    let rowsAvailable: Int
+    let manifest: ActivationManifest
+    /// Rows held by the store.
+    var rowsAvailable: Int { manifest.rowsDone }
 
     init(directory: String, tokensPath: String, contextLength: Int, encoders: [(hook: HookPoint, sae: SparseAutoencoder)], keepTop: Int?) throws {
         let reader = try ActivationShardReader(directory: directory)
@@ -152,7 +168,6 @@ struct ShardActivationSource: CacheActivationSource {
         guard URL(fileURLWithPath: m.tokensFile).lastPathComponent == URL(fileURLWithPath: tokensPath).lastPathComponent else {
             throw ValidationError("\(directory) was collected from \(SafeText.sanitize(m.tokensFile)), not \(SafeText.sanitize(tokensPath))")
         }
-        guard m.shards.first?.firstRow == 0 else { throw ValidationError("\(directory) does not start at row 0") }
         hooks = try encoders.map { try reader.hook($0.hook.description) }
         for (h, e) in zip(hooks, encoders) where h.dIn != e.sae.dIn {
             throw ValidationError("\(directory): \(e.hook) has width \(h.dIn), the SAE expects \(e.sae.dIn)")
@@ -160,7 +175,7 @@ struct ShardActivationSource: CacheActivationSource {
         self.encoders = encoders
         self.keepTop = keepTop
         self.contextLength = contextLength
-        rowsAvailable = m.rowsDone
+        manifest = m
     }
 
     func activations(rows: [[Int32]], firstRow: Int) throws -> [[SparseRowActivations]] {

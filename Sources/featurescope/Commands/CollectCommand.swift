@@ -12,8 +12,9 @@ struct CollectCommand: AsyncParsableCommand {
         Runs SmolLM2 over the rows of a packed .tokens file, capturing every --hooks activation in one \
         pass (the pass stops after the last block needed), and stores them as f16 shards \
         (<out>/<hook>/shard-NNNNN.f16, [tokens, d_in]) with a manifest.json. Memory stays bounded by \
-        one shard per hook. Rerun the same command after an interruption to resume; pass a larger \
-        --max-tokens to extend a store.
+        one shard per hook. Rerun the same command after an interruption to resume. With --max-tokens \
+        below the file size the rows are spread evenly over the file (packed files keep their sources \
+        in order); with --first-rows they are the first rows, and a larger --max-tokens extends the store.
         """)
 
     @Option(name: .long, help: "Packed token file (from `featurescope corpus`).")
@@ -33,6 +34,9 @@ struct CollectCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("shard-tokens"), help: "Tokens per shard file.")
     var shardTokens: Int = 65536
+
+    @Flag(name: .customLong("first-rows"), help: "With --max-tokens: take the first rows instead of rows spread evenly over the file (packed files keep sources in order).")
+    var firstRows = false
 
     @Option(name: .long, help: "Model GGUF (default: the cached SmolLM2-135M-Instruct).")
     var model: String?
@@ -58,6 +62,7 @@ struct CollectCommand: AsyncParsableCommand {
         options.maxTokens = maxTokens
         options.rowsPerForward = rowsPerForward
         options.shardTokens = shardTokens
+        options.spreadRows = !firstRows
         options.showProgress = !quiet && !json
         let summary = try ActivationCollector.collect(model: llama, tokens: file, options: options)
         if json {
