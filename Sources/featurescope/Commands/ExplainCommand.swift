@@ -34,7 +34,7 @@ struct ExplainCommand: AsyncParsableCommand {
     @Flag(help: "Use the contrastive explainer (activating and non-activating examples).")
     var contrastive = false
 
-    @Option(name: .customLong("max-tokens"), help: "Longest reply in tokens (default: 160 embedded, 2000 otherwise).")
+    @Option(name: .customLong("max-tokens"), help: "Longest reply in tokens (default: 48 embedded — the 135M model loops when left to run — and 2000 otherwise).")
     var maxTokens: Int?
 
     @Option(help: "Sampling temperature (0 = greedy, delphi's default).")
@@ -71,7 +71,7 @@ struct ExplainCommand: AsyncParsableCommand {
         var options = Explainer.Options()
         options.variant = contrastive ? .contrastive : .standard
         options.temperature = temperature
-        options.maxTokens = maxTokens ?? (settings.effectiveProvider == .embedded ? 160 : 2000)
+        options.maxTokens = maxTokens ?? (settings.effectiveProvider == .embedded ? 48 : 2000)
         let explainer = Explainer(client: client, options: options)
 
         let reporter = BatchReporter(total: latents.count, label: "explain", quiet: selection.json)
