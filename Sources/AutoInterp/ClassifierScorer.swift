@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// delphi's detection and fuzzing scorers.

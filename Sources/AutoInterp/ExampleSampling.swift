@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// How examples are drawn for explaining and scoring (delphi's defaults).

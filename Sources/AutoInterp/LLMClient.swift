@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 // MARK: - Client protocols
@@ -130,34 +131,8 @@ public actor AsyncSemaphore {
 
 // MARK: - Deterministic random numbers
 
-/// SplitMix64: a tiny, fast, seedable generator, so sampling and shuffles are reproducible
-/// across runs and platforms.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform integer in 0..<n (n > 0) without modulo bias.
-    public mutating func below(_ n: Int) -> Int {
-        precondition(n > 0)
-        let bound = UInt64(n)
-        let threshold = (0 &- bound) % bound
-        while true {
-            let r = next()
-            if r >= threshold { return Int(r % bound) }
-        }
-    }
-
-    /// A uniform double in [0, 1).
-    public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-
+/// Reproducible shuffles and draws on the project's one generator.
+extension SplitMix64 {
     /// Fisher–Yates shuffle (its own implementation, so results do not depend on the stdlib).
     public mutating func shuffle<T>(_ a: inout [T]) {
         guard a.count > 1 else { return }

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// Measurements of `featurescope cache-bench` (docs/performance.md, "Latent cache").

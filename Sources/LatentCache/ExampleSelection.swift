@@ -1,23 +1,5 @@
+import FeaturescopeCore
 import Foundation
-
-/// A small, fast, seedable generator (SplitMix64), so every sample is reproducible.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    /// A generator for one purpose, derived from a seed and up to three identifying numbers.
-    init(seed: UInt64, _ a: UInt64, _ b: UInt64 = 0, _ c: UInt64 = 0) {
-        var s = SplitMix64(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
-        for v in [a, b, c] { s = SplitMix64(seed: s.next() ^ v) }
-        state = s.next()
-    }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// What one latent's nonzero activations turn into: the record, the index statistics and the
 /// optional full-activation list. Pure: the same input always gives the same output.

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// Random caches of any size for benchmarks and tests (never for real analysis).

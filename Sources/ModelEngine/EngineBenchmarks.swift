@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import CBLAS
 import Dispatch
 

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import XCTest
 @testable import AutoInterp
 

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 @testable import ModelEngine
 import XCTest

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import ArgumentParser
 import Foundation
 import ModelEngine
