@@ -90,7 +90,7 @@ public enum AutoInterpBatch {
                                run: DelphiRun, options: BatchOptions = BatchOptions(),
                                onRecord: (@Sendable (ExplanationRecord) -> Void)? = nil,
                                progress: (@Sendable (BatchProgress) -> Void)? = nil) async -> BatchSummary {
-        await runAll(latents, options: options, progress: progress) { ref -> Step in
+        await runAll(latents, concurrency: options.concurrency, progress: progress) { ref -> Step in
             let path = try run.explanationPath(hook: ref.hook, latent: ref.latent)
             if FileManager.default.fileExists(atPath: path) { return .alreadyDone }
             let examples = try await load(ref)
@@ -126,7 +126,7 @@ public enum AutoInterpBatch {
                              run: DelphiRun, options: BatchOptions = BatchOptions(),
                              onRecord: (@Sendable (ScoreRecord) -> Void)? = nil,
                              progress: (@Sendable (BatchProgress) -> Void)? = nil) async -> BatchSummary {
-        await runAll(latents, options: options, progress: progress) { ref -> Step in
+        await runAll(latents, concurrency: options.concurrency, progress: progress) { ref -> Step in
             let path = try run.scorePath(scorer: scorer.methodName, hook: ref.hook, latent: ref.latent)
             if FileManager.default.fileExists(atPath: path) {
                 let existing = try DelphiRun.readClassifierScores(at: path).map(\.scoredSample)
@@ -199,7 +199,9 @@ public enum AutoInterpBatch {
         try AtomicFile.write(enc.encode(value), to: path)
     }
 
-    private static func runAll(_ latents: [LatentReference], options: BatchOptions,
+    /// Runs `work` over `latents` with at most `concurrency` in flight and tallies the outcomes
+    /// (the loop shared by the file-based and the cache-based batches).
+    static func runAll(_ latents: [LatentReference], concurrency: Int,
                                progress: (@Sendable (BatchProgress) -> Void)?,
                                work: @escaping @Sendable (LatentReference) async throws -> Step) async -> BatchSummary {
         var summary = BatchSummary()
@@ -217,7 +219,7 @@ public enum AutoInterpBatch {
                     do { return (ref, .success(try await work(ref))) } catch { return (ref, .failure(error)) }
                 }
             }
-            for _ in 0..<max(1, options.concurrency) { launch() }
+            for _ in 0..<max(1, concurrency) { launch() }
             while let (ref, result) = await group.next() {
                 if Task.isCancelled { group.cancelAll() } else { launch() }
                 done += 1

@@ -122,61 +122,12 @@ public enum CacheAutoInterp {
         init(_ d: String) { description = d }
     }
 
-    enum Step: Sendable {
-        case alreadyDone
-        case alreadyScored([ScoredSample])
-        case tooFew
-        case explained(parsed: Bool)
-        case scored([ScoredSample])
-    }
+    typealias Step = AutoInterpBatch.Step
 
     private static func run(part: LatentCachePart, latents: [Int], options: CacheBatchOptions, progress: Progress?,
                             work: @escaping @Sendable (Int) async throws -> Step) async -> BatchSummary {
-        var summary = BatchSummary()
-        summary.total = latents.count
-        var pooled: [ScoredSample] = []
-        var scoredAny = false
-        var done = 0
         let hook = CacheBridge.delphiHook(part)
-        await withTaskGroup(of: (Int, Result<Step, Error>).self) { group in
-            var next = 0
-            func launch() {
-                guard next < latents.count else { return }
-                let latent = latents[next]
-                next += 1
-                group.addTask {
-                    do { return (latent, .success(try await work(latent))) } catch { return (latent, .failure(error)) }
-                }
-            }
-            for _ in 0..<max(1, options.concurrency) { launch() }
-            while let (latent, result) = await group.next() {
-                if Task.isCancelled { group.cancelAll() } else { launch() }
-                done += 1
-                let outcome: LatentOutcome
-                switch result {
-                case .success(.alreadyDone):
-                    outcome = .alreadyDone; summary.alreadyDone += 1
-                case .success(.alreadyScored(let s)):
-                    outcome = .alreadyDone; summary.alreadyDone += 1
-                    pooled += s; scoredAny = true
-                case .success(.tooFew):
-                    outcome = .skippedTooFewExamples; summary.skippedTooFewExamples += 1
-                case .success(.explained(let parsed)):
-                    outcome = .completed; summary.completed += 1
-                    if !parsed { summary.unparsedExplanations += 1 }
-                case .success(.scored(let s)):
-                    outcome = .completed; summary.completed += 1
-                    pooled += s; scoredAny = true
-                case .failure(let error):
-                    outcome = .failed
-                    summary.failures.append(BatchFailure(hook: hook, latent: latent, reason: String(describing: error)))
-                }
-                progress?(BatchProgress(done: done, total: latents.count, latent: LatentReference(hook: hook, latent: latent),
-                                        outcome: outcome))
-            }
-        }
-        if scoredAny { summary.pooled = ClassifierMetrics(samples: pooled) }
-        summary.failures.sort { $0.latent < $1.latent }
-        return summary
+        return await AutoInterpBatch.runAll(latents.map { LatentReference(hook: hook, latent: $0) },
+                                            concurrency: options.concurrency, progress: progress) { try await work($0.latent) }
     }
 }
