@@ -113,7 +113,7 @@ final class EmbeddedEngine: @unchecked Sendable {
         return tokenizer.encode(text + assistantPrefix, parseSpecial: true)
     }
 
-    /// Logits after `tokens`, reusing the KV cache when `tokens` extends what it holds.
+    /// Logits after `tokens`, reusing the KV cache for the longest prefix it shares with what is held.
     func logits(after tokens: [Int32]) throws -> [Float] {
         guard !tokens.isEmpty else { throw EmbeddedModelError.emptyText(what: "the prompt") }
         guard tokens.count < contextLength else {
@@ -122,8 +122,15 @@ final class EmbeddedEngine: @unchecked Sendable {
         let held = generator.tokens
         do {
             if held == tokens, !cachedLogits.isEmpty { return cachedLogits }
-            if !held.isEmpty, held.count < tokens.count, tokens.starts(with: held) {
-                cachedLogits = try generator.append(Array(tokens[held.count...]))
+            // Reuse the longest shared prefix (the system prompt and few-shot demos of every request of a
+            // scorer or explainer): drop what differs, compute only the new tail.
+            var shared = 0
+            let limit = min(held.count, tokens.count - 1)
+            while shared < limit, held[shared] == tokens[shared] { shared += 1 }
+            if shared > 0 {
+                generator.truncate(to: shared)
+                cachedLogits = []
+                cachedLogits = try generator.append(Array(tokens[shared...]))
             } else {
                 generator.reset()
                 cachedLogits = []

@@ -39,6 +39,14 @@ public final class Generator {
         tokens = []
     }
 
+    /// Keeps only the first `count` tokens of the sequence and their KV entries, so a prompt sharing that
+    /// prefix continues from there instead of recomputing it.
+    public func truncate(to count: Int) {
+        let n = max(0, min(count, tokens.count))
+        cache.truncate(to: n)
+        tokens.removeSubrange(n...)
+    }
+
     /// Appends `newTokens` to the sequence and returns the logits after the last one.
     /// Several tokens go through BLAS in one pass; a single token is one step.
     public func append(_ newTokens: [Int32]) throws -> [Float] {

@@ -71,6 +71,10 @@ public final class KVCache {
 
     /// Forgets all positions (the buffers are kept).
     public func reset() { length = 0 }
+
+    /// Keeps only the first `count` positions (clamped to what is held); later appends overwrite the rest.
+    /// Attention at position p reads positions 0...p only, so the kept prefix is exactly as it was computed.
+    public func truncate(to count: Int) { length = max(0, min(count, length)) }
 }
 
 /// Keeps one idle `RunState` so repeated forward passes reuse their scratch memory instead of

@@ -185,6 +185,27 @@ final class HookAndForwardTests: XCTestCase {
         XCTAssertThrowsError(try gen.append(Array(repeating: 1, count: 7)))  // 10 + 7 > 16
     }
 
+    /// Truncating to a shared prefix and appending a different tail equals a fresh pass over the new prompt.
+    func testTruncatingToASharedPrefixMatchesAFreshPass() throws {
+        let model = try EngineFixtures.requireModel()
+        let other: [Int32] = Array(fox.prefix(4)) + Array(fox.suffix(3))
+        let full = try model.forward(tokens: other, logits: .last)
+        let gen = Generator(model: model, maxLength: 32)
+        _ = try gen.append(fox)
+        gen.truncate(to: 4)
+        XCTAssertEqual(gen.tokens, Array(fox.prefix(4)))
+        XCTAssertEqual(gen.cache.length, 4)
+        let logits = try gen.append(Array(fox.suffix(3)))
+        XCTAssertEqual(gen.tokens, other)
+        let worst = zip(logits, full.logits).map { abs($0 - $1) }.max() ?? 0
+        print("[kv cache] truncate + append: worst logit |Δ| \(worst)")
+        XCTAssertLessThan(worst, 1e-3)
+        gen.truncate(to: 100)  // past the end: a no-op
+        XCTAssertEqual(gen.cache.length, other.count)
+        gen.truncate(to: 0)
+        XCTAssertTrue(gen.tokens.isEmpty)
+    }
+
     func testGeneratorStopsAndSamplesReproducibly() throws {
         let model = try EngineFixtures.requireModel()
         XCTAssertTrue(model.stopTokenIDs.contains(2))  // <|im_end|>
