@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
 #include <locale.h>
+#include <langinfo.h>
 #include <ncursesw/ncurses.h>
 
 /* Accessors for ncurses globals and macro constants, which Swift 6 cannot use directly
@@ -20,3 +21,5 @@ static inline mmask_t fs_button1_pressed(void) { return BUTTON1_PRESSED; }
 static inline mmask_t fs_button1_clicked(void) { return BUTTON1_CLICKED; }
 static inline mmask_t fs_button4_pressed(void) { return BUTTON4_PRESSED; }
 static inline mmask_t fs_button5_pressed(void) { return BUTTON5_PRESSED; }
+/* The character encoding of the current LC_CTYPE locale ("UTF-8", "ANSI_X3.4-1968", ...). */
+static inline const char *fs_locale_codeset(void) { return nl_langinfo(CODESET); }

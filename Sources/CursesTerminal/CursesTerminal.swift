@@ -35,6 +35,12 @@ final class PipeWaker: Waker, @unchecked Sendable {
 /// Raw mode (Ctrl-C and Ctrl-Z arrive as keys), keypad and mouse on, Enter distinct from Ctrl-J (`nonl`).
 /// SIGTERM/SIGHUP/SIGINT are written into a self-pipe and come out as `.signal` events, so the runtime
 /// quits through its normal path and the terminal is restored; crashes and `exit()` restore it too.
+///
+/// Terminals without UTF-8: the locale comes from the environment (`setlocale(LC_ALL, "")`). When its
+/// codeset is not UTF-8 (no `LANG`, `LC_ALL=C`, or a locale that is not installed), ncursesw cannot draw
+/// non-ASCII characters, so every cell goes through `ASCIIFallback` (box lines as `-|+`, the sort arrow as
+/// `^`/`v`, the cursor marker as `>`). A UTF-8 locale is deliberately not forced: the terminal itself may not
+/// speak UTF-8. `LANG=C.UTF-8` (or any installed UTF-8 locale) gives the full glyphs.
 public final class CursesTerminal: TerminalBackend {
     public let theme: Theme
     public private(set) var depth: ColorDepth = .monochrome
@@ -51,6 +57,8 @@ public final class CursesTerminal: TerminalBackend {
     private var running = false
     private var cursorVisible = false
     private var canRedefinePalette = false
+    /// True when the locale is not UTF-8 and cells are drawn through `ASCIIFallback` (decided in `start()`).
+    public private(set) var asciiOutput = false
 
     struct PairKey: Hashable { var fg: TerminalColor; var bg: TerminalColor }
     struct ColorKey: Hashable { var r: UInt8; var g: UInt8; var b: UInt8 }
@@ -92,6 +100,7 @@ public final class CursesTerminal: TerminalBackend {
         CursesSignals.unblockOnThisThread()
 
         setlocale(LC_ALL, "")
+        asciiOutput = !Self.localeIsUTF8()
         // newterm, not initscr: initscr exits the process on failure instead of returning.
         guard let scr = newterm(nil, fs_stdout(), fs_stdin()) else {
             CursesSignals.uninstall()
@@ -114,6 +123,12 @@ public final class CursesTerminal: TerminalBackend {
         _ = mouseinterval(0)
         setUpColor()
         previous = nil
+    }
+
+    /// True when the current LC_CTYPE codeset is UTF-8 (call after `setlocale`).
+    static func localeIsUTF8() -> Bool {
+        guard let codeset = fs_locale_codeset() else { return false }
+        return ASCIIFallback.isUTF8(codeset: String(cString: codeset))
     }
 
     private func setUpColor() {
@@ -251,7 +266,8 @@ public final class CursesTerminal: TerminalBackend {
                 apply(cell.style)
                 _ = move(Int32(y), Int32(x))
                 // The bottom-right cell cannot be written without scrolling on some terminals: skip errors.
-                _ = addstr(cell.text)
+                _ = addstr(asciiOutput ? ASCIIFallback.map(cell.text, width: ASCIIFallback.cellWidth(in: screen, x: x, y: y))
+                                       : cell.text)
             }
         }
         if let c = screen.cursor {

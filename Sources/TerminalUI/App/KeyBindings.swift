@@ -175,6 +175,6 @@ public enum KeyBindings {
                 s += "| \(keys) | \(r.help.replacingOccurrences(of: "|", with: "\\|")) |\n"
             }
         }
-        return s
+        return s + ASCIIFallback.markdownNote
     }
 }
