@@ -2,92 +2,16 @@ import Foundation
 import XCTest
 
 /// Drives the real `featurescope browse` binary in a pseudo-terminal (tmux): open, navigate, search,
-/// resize, quit — and checks the exit status and that the terminal modes were restored.
+/// resize, quit — and checks the exit status and that the terminal modes were restored. The panes run under
+/// a UTF-8 locale whatever the CI's environment (see `Tmux`); `BrowseASCIIPTYTests` covers `LC_ALL=C`.
 final class BrowsePTYTests: XCTestCase {
-    /// A private tmux server, so the test never touches a user's sessions.
-    struct Tmux {
-        let socket = "fs-pty-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let tmuxPath: String
-        /// An explicit socket path (-S) that `removeSocket()` deletes, so runs leave nothing in /tmp/tmux-UID.
-        var socketPath: String { NSTemporaryDirectory() + socket + ".sock" }
-
-        /// Stops the server and deletes its socket.
-        func shutDown() {
-            _ = try? run(["kill-server"])
-            try? FileManager.default.removeItem(atPath: socketPath)
-        }
-
-        @discardableResult
-        func run(_ args: [String]) throws -> String {
-            // posix_spawn + waitpid, output to a file: the tmux server forked by new-session keeps inherited
-            // descriptors open, which stalls pipe-based readers.
-            let outPath = NSTemporaryDirectory() + "\(socket)-\(UUID().uuidString).out"
-            defer { try? FileManager.default.removeItem(atPath: outPath) }
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-            let argv = [tmuxPath, "-S", socketPath, "-f", "/dev/null"] + args
-            var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-            defer { for a in cargs { free(a) } }
-            var pid: pid_t = 0
-            let rc = posix_spawn(&pid, tmuxPath, &actions, nil, &cargs, environ)
-            guard rc == 0 else { throw NSError(domain: "tmux", code: Int(rc)) }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-            return (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        }
-
-        func capture() throws -> String { try run(["capture-pane", "-p", "-t", "t"]) }
-
-        /// Polls the pane until `predicate` holds (or fails after `seconds`).
-        func waitFor(_ what: String, seconds: Double = 15, file: StaticString = #filePath, line: UInt = #line,
-                     _ predicate: (String) -> Bool) throws -> String {
-            let deadline = Date().addingTimeInterval(seconds)
-            var last = ""
-            while Date() < deadline {
-                last = try capture()
-                if predicate(last) { return last }
-                usleep(50_000)
-            }
-            XCTFail("timed out waiting for \(what); screen was:\n\(last)", file: file, line: line)
-            return last
-        }
-
-        func keys(_ k: String...) throws { try run(["send-keys", "-t", "t"] + k) }
-        func literal(_ text: String) throws { try run(["send-keys", "-t", "t", "-l", text]) }
-    }
-
-    static func findExecutable(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") {
-            let p = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
-    }
-
-    /// The built `featurescope` next to this test bundle, else .build/debug in the package.
-    static func binary() -> String? {
-        var candidates: [String] = []
-        let bundleDir = Bundle.main.bundleURL
-        candidates.append(bundleDir.appendingPathComponent("featurescope").path)
-        candidates.append(bundleDir.deletingLastPathComponent().appendingPathComponent("featurescope").path)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/featurescope").path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
     func testBrowseDemoEndToEndInATerminal() throws {
-        guard let tmuxPath = Self.findExecutable("tmux") else { throw XCTSkip("tmux is not installed") }
-        guard let bin = Self.binary() else {
+        let tmux = try Tmux.make()
+        guard let bin = Tmux.binary() else {
             return XCTFail("featurescope binary not found; build it first (swift build)")
         }
-        let tmux = Tmux(tmuxPath: tmuxPath)
         let script = "stty sane; '\(bin)' browse --demo 1000; echo \"EXIT=$?\"; stty -a | tr ' ' '\\n' | grep -x -e '-*icanon' -e '-*echo'; sleep 60"
-        try tmux.run(["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "sh", "-c", script])
+        try tmux.newSession(width: 100, height: 30, ["sh", "-c", script])
         defer { tmux.shutDown() }
 
         // Open: the list with its header, first row selected.
@@ -138,23 +62,22 @@ final class BrowsePTYTests: XCTestCase {
         XCTAssertTrue(screen.contains("EXIT=0"), screen)
         // Terminal modes restored: canonical input and echo are on again.
         screen = try tmux.waitFor("stty output") { $0.contains("icanon") }
-        let lines = screen.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let lines = Tmux.trimmedLines(screen)
         XCTAssertTrue(lines.contains("icanon"), screen)
         XCTAssertTrue(lines.contains("echo"), screen)
         XCTAssertFalse(screen.contains("latent▲"), "the alternate screen is gone")
     }
 
     func testSigtermAndSighupRestoreTheTerminal() throws {
-        guard let tmuxPath = Self.findExecutable("tmux") else { throw XCTSkip("tmux is not installed") }
-        guard let bin = Self.binary() else { return XCTFail("featurescope binary not found; build it first (swift build)") }
+        guard let bin = Tmux.binary() else { return XCTFail("featurescope binary not found; build it first (swift build)") }
         for (name, number) in [("TERM", 15), ("HUP", 1)] {
-            let tmux = Tmux(tmuxPath: tmuxPath)
+            let tmux = try Tmux.make()
             let script = "stty sane; '\(bin)' browse --demo 50 </dev/tty >/dev/tty 2>&1 & pid=$!; sleep 1.5; kill -\(name) $pid; wait $pid; echo \"EXIT=$?\"; stty -a | tr ' ' '\\n' | grep -x -e '-*icanon' -e '-*echo'; sleep 60"
-            try tmux.run(["new-session", "-d", "-s", "t", "-x", "90", "-y", "25", "sh", "-c", script])
+            try tmux.newSession(width: 90, height: 25, ["sh", "-c", script])
             defer { tmux.shutDown() }
             let screen = try tmux.waitFor("the exit after SIG\(name)") { $0.contains("EXIT=") && $0.contains("icanon") }
             XCTAssertTrue(screen.contains("EXIT=\(128 + number)"), screen)
-            let lines = screen.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let lines = Tmux.trimmedLines(screen)
             XCTAssertTrue(lines.contains("icanon"), "SIG\(name): " + screen)
             XCTAssertTrue(lines.contains("echo"), "SIG\(name): " + screen)
             XCTAssertFalse(screen.contains("latent▲"), "SIG\(name): the alternate screen is gone")
@@ -162,11 +85,10 @@ final class BrowsePTYTests: XCTestCase {
     }
 
     func testCtrlZSuspendsAndFgResumes() throws {
-        guard let tmuxPath = Self.findExecutable("tmux") else { throw XCTSkip("tmux is not installed") }
-        guard let bin = Self.binary() else { return XCTFail("featurescope binary not found; build it first (swift build)") }
-        guard let bash = Self.findExecutable("bash") else { throw XCTSkip("bash (for job control) is not installed") }
-        let tmux = Tmux(tmuxPath: tmuxPath)
-        try tmux.run(["new-session", "-d", "-s", "t", "-x", "90", "-y", "25", bash, "--norc", "--noprofile", "-i"])
+        guard let bin = Tmux.binary() else { return XCTFail("featurescope binary not found; build it first (swift build)") }
+        guard let bash = Tmux.findExecutable("bash") else { throw XCTSkip("bash (for job control) is not installed") }
+        let tmux = try Tmux.make()
+        try tmux.newSession(width: 90, height: 25, [bash, "--norc", "--noprofile", "-i"])
         defer { tmux.shutDown() }
         try tmux.literal("'\(bin)' browse --demo 200")
         try tmux.keys("Enter")
@@ -178,6 +100,11 @@ final class BrowsePTYTests: XCTestCase {
         try tmux.keys("Enter")
         screen = try tmux.waitFor("the browser to come back") { $0.contains("row 2 of 200") }
         try tmux.keys("q")
+        // Type only once bash prints its third prompt (after the command and `fg`): keys sent while the
+        // browser still runs would reach it, not the shell.
+        _ = try tmux.waitFor("the shell's prompt after quitting") { s in
+            s.split(separator: "\n").filter { $0.hasPrefix("bash-") }.count >= 3
+        }
         try tmux.literal("echo EXIT=$?")
         try tmux.keys("Enter")
         screen = try tmux.waitFor("the exit status") { $0.contains("EXIT=0") }
