@@ -66,13 +66,13 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "TestSupport"]),
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine", "TensorFormats", "TestSupport"]),
-        .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TestSupport"]),
+        .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "TestSupport"]),
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TestSupport"]),
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "LatentCache", "TestSupport"]),
-        .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "TestSupport"]),
+        .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -16,6 +16,23 @@ public enum BrowserSource {
     public static let sampleCachePath = "sample-data/cache"
 
     /// How the path was understood.
+    /// The bundled sample cache: `sample-data/cache` under the working directory, else beside the checkout the
+    /// running executable was built in (`<repo>/.build/…/featurescope` → `<repo>/sample-data/cache`).
+    public static func locateSampleCache(executable: String = CommandLine.arguments.first ?? "") -> String? {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: sampleCachePath) { return sampleCachePath }
+        guard !executable.isEmpty else { return nil }
+        var dir = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0 ..< 6 {
+            let candidate = dir.appendingPathComponent(sampleCachePath).path
+            if fm.fileExists(atPath: candidate + "/manifest.json") { return candidate }
+            let parent = dir.deletingLastPathComponent()
+            if parent.path == dir.path { break }
+            dir = parent
+        }
+        return nil
+    }
+
     public enum Kind: Equatable, Sendable {
         case cache
         case delphiRun

@@ -15,7 +15,8 @@ struct BrowseCommand: AsyncParsableCommand {
             Views: 1 latent list, 2 latent detail, 3 scored samples, 4 heads, 5 prompt. Press ? inside for all keys \
             (also in docs/keybindings.md). Themes: dark, light, high-contrast, colour-blind-safe, or a file; \
             the default comes from ~/.config/featurescope/config (theme = NAME). NO_COLOR or --no-color shows \
-            activations with bold/underline/reverse only.
+            activations with bold/underline/reverse only. Without a UTF-8 locale the browser draws in ASCII \
+            (LANG=C.UTF-8 gives the full glyphs).
             """)
 
     @Argument(help: "A latent cache folder, or a delphi run (imported into RUN/.featurescope-cache). Default: sample-data/cache.")
@@ -70,8 +71,7 @@ struct BrowseCommand: AsyncParsableCommand {
             throw BrowseError(description: e.description)
         }
         guard let n = demo else {
-            let target = path ?? BrowserSource.sampleCachePath
-            if path == nil && !FileManager.default.fileExists(atPath: target) {
+            guard let target = path ?? BrowserSource.locateSampleCache() else {
                 throw BrowseError(description: BrowserSource.noSampleCacheMessage)
             }
             return try await browse(path: target, theme: chosenTheme)

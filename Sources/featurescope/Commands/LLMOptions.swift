@@ -81,6 +81,16 @@ struct BatchSelectionOptions: ParsableArguments {
     @Option(name: .customLong("min-examples"), help: "Skip latents with fewer activating windows in the corpus (delphi's min_examples).")
     var minExamples = 200
 
+    @Option(name: .customLong("train-per-quantile"),
+            help: "Explainer examples per quantile (delphi: 4 → 40); the scorers' test examples are drawn after them, so use the same value for explain and score.")
+    var trainPerQuantile = 4
+
+    @Option(name: .customLong("test-per-quantile"), help: "Scorer test examples per quantile (delphi: 5 → 50).")
+    var testPerQuantile = 5
+
+    @Option(name: .customLong("non-activating"), help: "Scorer non-activating examples (delphi: 50; at most what the cache keeps).")
+    var nonActivating = 50
+
     @Option(name: .customLong("delphi-out"), help: "Also write delphi's layout here (explanations/<hook>_latent<i>.txt, scores/<scorer>/…).")
     var delphiOut: String?
 
@@ -90,6 +100,9 @@ struct BatchSelectionOptions: ParsableArguments {
     func validateCounts() throws {
         if let s = sample, s < 1 { throw ValidationError("--sample must be ≥ 1") }
         if minExamples < 0 { throw ValidationError("--min-examples must be ≥ 0") }
+        if trainPerQuantile < 1 { throw ValidationError("--train-per-quantile must be ≥ 1") }
+        if testPerQuantile < 1 { throw ValidationError("--test-per-quantile must be ≥ 1") }
+        if nonActivating < 0 { throw ValidationError("--non-activating must be ≥ 0") }
     }
 
     func batchOptions(concurrency: Int?) -> CacheBatchOptions {
@@ -97,6 +110,9 @@ struct BatchSelectionOptions: ParsableArguments {
         o.concurrency = concurrency ?? 4
         o.minActiveWindows = minExamples
         o.sampling.seed = seed
+        o.sampling.trainPerQuantile = trainPerQuantile
+        o.sampling.testPerQuantile = testPerQuantile
+        o.sampling.nonActivating = nonActivating
         o.delphiRun = delphiOut.map { DelphiRun(root: $0) }
         return o
     }
