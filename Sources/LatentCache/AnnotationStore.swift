@@ -59,6 +59,8 @@ final class AnnotationStore: @unchecked Sendable {
     let logPath: String
     let indexPath: String
     let latentCount: Int
+    /// Format version of the cache; rewritten headers keep it.
+    let version: Int
     private let lock = NSLock()
     private var readFD: Int32 = -1
     private var indexFD: Int32 = -1
@@ -67,10 +69,11 @@ final class AnnotationStore: @unchecked Sendable {
     /// Records past the index's covered length, cached by log size.
     private var tailCache: (logSize: Int, covered: Int, records: [(offset: UInt64, annotation: Annotation)])?
 
-    init(directory: String, latentCount: Int) throws {
+    init(directory: String, latentCount: Int, version: Int) throws {
         logPath = directory + "/" + CacheFormat.annotationLogFile
         indexPath = directory + "/" + CacheFormat.annotationIndexFile
         self.latentCount = latentCount
+        self.version = version
         readFD = open(logPath, O_RDONLY)
         guard readFD >= 0 else { throw CacheError.cannotOpen(path: logPath, reason: String(cString: strerror(errno))) }
         indexFD = open(indexPath, O_RDONLY)
@@ -78,7 +81,7 @@ final class AnnotationStore: @unchecked Sendable {
         guard let lh = try FileUtil.pread(fd: readFD, count: CacheFormat.headerSize, offset: 0, path: logPath) else {
             throw CacheError.truncated(path: logPath, expectedBytes: CacheFormat.headerSize, actualBytes: FileUtil.fileSize(fd: readFD), what: "the file header")
         }
-        _ = try lh.withUnsafeBytes { try FileHeader.decode($0, expected: .annotationLog, path: logPath) }
+        _ = try lh.withUnsafeBytes { try FileHeader.decode($0, expected: .annotationLog, version: version, path: logPath) }
         _ = try indexHeader()   // magic, version, CRC, latent count
         let expected = CacheFormat.headerSize + CacheFormat.annotationIndexEntrySize * latentCount
         let size = FileUtil.fileSize(fd: indexFD)
@@ -93,11 +96,11 @@ final class AnnotationStore: @unchecked Sendable {
     }
 
     /// Writes an empty log and index for `latentCount` latents into `directory`.
-    static func create(directory: String, latentCount: Int) throws {
-        try FileUtil.writeFile(FileHeader(kind: .annotationLog, count: 0).encoded(), to: directory + "/" + CacheFormat.annotationLogFile)
+    static func create(directory: String, latentCount: Int, version: Int) throws {
+        try FileUtil.writeFile(FileHeader(kind: .annotationLog, version: version, count: 0).encoded(), to: directory + "/" + CacheFormat.annotationLogFile)
         let idx = directory + "/" + CacheFormat.annotationIndexFile
         let w = try BufferedFileWriter(path: idx)
-        try w.write(FileHeader(kind: .annotationIndex, count: UInt64(latentCount), field1: UInt64(CacheFormat.headerSize)).encoded())
+        try w.write(FileHeader(kind: .annotationIndex, version: version, count: UInt64(latentCount), field1: UInt64(CacheFormat.headerSize)).encoded())
         try w.flush()
         // The entries are all zero ("empty"): extend the file sparsely.
         guard ftruncate(w.fd, off_t(CacheFormat.headerSize + CacheFormat.annotationIndexEntrySize * latentCount)) == 0 else {
@@ -129,7 +132,7 @@ final class AnnotationStore: @unchecked Sendable {
         guard let b = try FileUtil.pread(fd: indexFD, count: CacheFormat.headerSize, offset: 0, path: indexPath) else {
             throw CacheError.truncated(path: indexPath, expectedBytes: CacheFormat.headerSize, actualBytes: FileUtil.fileSize(fd: indexFD), what: "the file header")
         }
-        let h = try b.withUnsafeBytes { try FileHeader.decode($0, expected: .annotationIndex, path: indexPath) }
+        let h = try b.withUnsafeBytes { try FileHeader.decode($0, expected: .annotationIndex, version: version, path: indexPath) }
         guard Int(exactly: h.count) == latentCount else {
             throw CacheError.corrupt(path: indexPath, reason: "index covers \(h.count) latents, the part has \(latentCount)")
         }
@@ -312,7 +315,7 @@ final class AnnotationStore: @unchecked Sendable {
         for (l, e) in entries {
             try FileUtil.pwriteAll(fd: idxFD, e.encoded(), offset: CacheFormat.headerSize + CacheFormat.annotationIndexEntrySize * l, path: indexPath)
         }
-        let header = FileHeader(kind: .annotationIndex, count: UInt64(latentCount), field1: UInt64(size + w.count))
+        let header = FileHeader(kind: .annotationIndex, version: version, count: UInt64(latentCount), field1: UInt64(size + w.count))
         try FileUtil.pwriteAll(fd: idxFD, header.encoded(), offset: 0, path: indexPath)
         guard fsync(idxFD) == 0 else { throw CacheError.writeFailed(path: indexPath, reason: "fsync failed") }
         tailCache = nil

@@ -1,10 +1,18 @@
 import Foundation
 import TensorFormats
 
-/// Constants and fixed layouts of cache format v1 (see docs/cache-format.md).
+/// Constants and fixed layouts of the cache format (see docs/cache-format.md).
 public enum CacheFormat {
-    /// The format version this build reads and writes.
-    public static let version = 1
+    /// The format version new caches are written in.
+    public static let version = 2
+    /// Every version this build reads (version 1 caches open and read the same as version 2 ones).
+    public static let supportedVersions: ClosedRange<Int> = 1 ... 2
+    /// Version 2 stores window positions as u8: windows of at most this many tokens.
+    public static let maxWindowLengthV2 = 255
+    /// Version 2 stores token ids as u16 when the vocabulary has at most this many entries.
+    public static let maxVocabularyFor16BitTokens = 65_536
+    /// Version 2 stores window-table indices as u16 when a record has at most this many windows.
+    static let maxWindowsFor16BitIndices = 65_535
     /// Every binary file starts with these 4 bytes.
     static let magic = "FSLC"
     /// Size of the common file header.
@@ -39,9 +47,11 @@ enum FileKind: String {
 /// The 64-byte header every binary cache file starts with.
 ///
 /// Layout: magic "FSLC" (4), kind (4), u32 version, u32 header size, u64 count, u64 field1…field4,
-/// u32 reserved, u32 CRC-32 of bytes 0‥59.
+/// u32 reserved, u32 CRC-32 of bytes 0‥59. Every file of a cache carries the manifest's version.
 struct FileHeader: Equatable {
     var kind: FileKind
+    /// Format version (1 or 2).
+    var version: Int
     var count: UInt64
     var field1: UInt64 = 0
     var field2: UInt64 = 0
@@ -52,7 +62,7 @@ struct FileHeader: Equatable {
         var w = ByteWriter(capacity: CacheFormat.headerSize)
         w.ascii(CacheFormat.magic)
         w.ascii(kind.rawValue)
-        w.u32(UInt32(CacheFormat.version))
+        w.u32(UInt32(truncatingIfNeeded: version))
         w.u32(UInt32(CacheFormat.headerSize))
         w.u64(count); w.u64(field1); w.u64(field2); w.u64(field3); w.u64(field4)
         w.u32(0)
@@ -61,8 +71,9 @@ struct FileHeader: Equatable {
         return w.bytes
     }
 
-    /// Decodes and validates the header at the start of `bytes`.
-    static func decode(_ bytes: UnsafeRawBufferPointer, expected kind: FileKind, path: String) throws -> FileHeader {
+    /// Decodes and validates the header at the start of `bytes`; `version` is the cache's version
+    /// (from the manifest), which every file must carry.
+    static func decode(_ bytes: UnsafeRawBufferPointer, expected kind: FileKind, version expectedVersion: Int, path: String) throws -> FileHeader {
         guard bytes.count >= CacheFormat.headerSize else {
             throw CacheError.truncated(path: path, expectedBytes: CacheFormat.headerSize, actualBytes: bytes.count, what: "the file header")
         }
@@ -75,7 +86,7 @@ struct FileHeader: Equatable {
             throw CacheError.badMagic(path: path, found: magic + k, expected: CacheFormat.magic + kind.rawValue)
         }
         let version = Int(bytes.u32(8))
-        guard version == CacheFormat.version else {
+        guard CacheFormat.supportedVersions.contains(version) else {
             throw CacheError.unsupportedVersion(path: path, found: version, supported: CacheFormat.version)
         }
         let stored = bytes.u32(60)
@@ -86,7 +97,10 @@ struct FileHeader: Equatable {
         guard Int(bytes.u32(12)) == CacheFormat.headerSize else {
             throw CacheError.corrupt(path: path, reason: "header size \(bytes.u32(12)), expected \(CacheFormat.headerSize)")
         }
-        return FileHeader(kind: kind, count: bytes.u64(16), field1: bytes.u64(24), field2: bytes.u64(32),
+        guard version == expectedVersion else {
+            throw CacheError.corrupt(path: path, reason: "the file is format version \(version) but the cache (manifest) is version \(expectedVersion)")
+        }
+        return FileHeader(kind: kind, version: version, count: bytes.u64(16), field1: bytes.u64(24), field2: bytes.u64(32),
                           field3: bytes.u64(40), field4: bytes.u64(48))
     }
 }

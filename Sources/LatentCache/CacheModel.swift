@@ -122,12 +122,15 @@ public struct TokenStoreInfo: Codable, Sendable, Equatable {
     public var tokenCount: Int
     public var rowLength: Int
     public var rows: Int
+    /// Bytes per stored token id: 2 (u16) or 4 (u32) in version 2; absent in version 1 (always 4).
+    public var bytesPerToken: Int?
 }
 
 /// `manifest.json`: the human-readable root of a cache.
 public struct CacheManifest: Codable, Sendable, Equatable {
     public static let formatName = "featurescope-latent-cache"
     public var format: String
+    /// Format version: 2 for new caches; 1 still reads.
     public var version: Int
     public var metadata: CacheMetadata
     public var examples: ExampleConfiguration

@@ -10,11 +10,28 @@ public struct BuildOptions: Codable, Sendable, Equatable {
     public var keepAllActivations: Bool
     /// Rows between checkpoints of a resumable build.
     public var checkpointEveryRows: Int
+    /// Format version to write: 2 (default, compact) or 1 (kept so tests can check the version 1 reader).
+    public var formatVersion: Int
 
     public init(examples: ExampleConfiguration = ExampleConfiguration(), rowLength: Int,
-                keepAllActivations: Bool = true, checkpointEveryRows: Int = 256) {
+                keepAllActivations: Bool = true, checkpointEveryRows: Int = 256, formatVersion: Int = CacheFormat.version) {
         self.examples = examples; self.rowLength = rowLength
         self.keepAllActivations = keepAllActivations; self.checkpointEveryRows = checkpointEveryRows
+        self.formatVersion = formatVersion
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case examples, rowLength, keepAllActivations, checkpointEveryRows, formatVersion
+    }
+
+    /// Decodes options; a `state.json` from before version 2 has no `formatVersion` and was a version 1 build.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        examples = try c.decode(ExampleConfiguration.self, forKey: .examples)
+        rowLength = try c.decode(Int.self, forKey: .rowLength)
+        keepAllActivations = try c.decode(Bool.self, forKey: .keepAllActivations)
+        checkpointEveryRows = try c.decode(Int.self, forKey: .checkpointEveryRows)
+        formatVersion = try c.decodeIfPresent(Int.self, forKey: .formatVersion) ?? 1
     }
 }
 
@@ -54,6 +71,8 @@ public final class LatentCacheBuilder {
     let stagingPath: String
     private let tokenWriter: BufferedFileWriter
     private var tokenCRC: UInt32
+    /// Bytes per stored token id (2 or 4), fixed by the format version and the vocabulary size.
+    let bytesPerToken: Int
     let spills: [SpillWriter]
     private var rowOpen = false
     private var rowBase = 0
@@ -69,6 +88,12 @@ public final class LatentCacheBuilder {
     public static func start(output: String, parts: [PartSpec], options: BuildOptions, metadata: CacheMetadata,
                              vocabulary: [[UInt8]], vocabularySource: String, overwrite: Bool = false) throws -> LatentCacheBuilder {
         try options.examples.validate()
+        guard CacheFormat.supportedVersions.contains(options.formatVersion) else {
+            throw CacheError.invalidArgument("format version \(options.formatVersion) cannot be written (supported: \(CacheFormat.supportedVersions.lowerBound)…\(CacheFormat.supportedVersions.upperBound))")
+        }
+        if options.formatVersion >= 2, options.examples.windowLength > CacheFormat.maxWindowLengthV2 {
+            throw CacheError.invalidArgument("window length \(options.examples.windowLength) is too long for cache format 2 (at most \(CacheFormat.maxWindowLengthV2) tokens; positions are stored as u8)")
+        }
         guard options.rowLength >= 1, options.rowLength % options.examples.windowLength == 0 else {
             throw CacheError.invalidArgument("row length \(options.rowLength) must be a positive multiple of the window length \(options.examples.windowLength)")
         }
@@ -93,7 +118,7 @@ public final class LatentCacheBuilder {
         }
         try? FileManager.default.removeItem(atPath: partial)
         try FileUtil.makeDirectory(partial + "/cache")
-        try FileUtil.writeFile(VocabularyStore.encode(vocabulary), to: partial + "/cache/" + CacheFormat.vocabFile)
+        try FileUtil.writeFile(VocabularyStore.encode(vocabulary, version: options.formatVersion), to: partial + "/cache/" + CacheFormat.vocabFile)
         var meta = metadata
         if meta.createdAt == nil { meta.createdAt = Annotation.now() }
         let state = BuildState(parts: parts, options: options, metadata: meta, vocabularySource: vocabularySource,
@@ -112,6 +137,7 @@ public final class LatentCacheBuilder {
         resumed = resume
         rowsCompleted = state.rowsCompleted
         tokenCRC = state.tokenCRC
+        bytesPerToken = TokenStore.bytesPerToken(version: state.options.formatVersion, vocabularyCount: state.vocabularyCount)
         let tokensPath = stagingPath + "/" + CacheFormat.tokensFile
         if resume {
             tokenWriter = try BufferedFileWriter(path: tokensPath, keepingPrefix: state.tokenFileLength)
@@ -142,10 +168,19 @@ public final class LatentCacheBuilder {
         guard tokenCount + options.rowLength <= Int(UInt32.max) else {
             throw CacheError.invalidArgument("a cache holds at most \(UInt32.max) tokens")
         }
-        var w = ByteWriter(capacity: 4 * tokens.count)
-        for t in tokens {
-            guard let v = UInt32(exactly: t) else { throw CacheError.invalidArgument("token id \(t) in row \(rowsCompleted) is not a valid id") }
-            w.u32(v)
+        var w = ByteWriter(capacity: bytesPerToken * tokens.count)
+        if bytesPerToken == 2 {
+            for t in tokens {
+                guard let v = UInt16(exactly: t) else {
+                    throw CacheError.invalidArgument("token id \(t) in row \(rowsCompleted) does not fit the 16-bit token store (the vocabulary has \(state.vocabularyCount) ≤ 65,536 entries, so ids must be below 65,536)")
+                }
+                w.u16(v)
+            }
+        } else {
+            for t in tokens {
+                guard let v = UInt32(exactly: t) else { throw CacheError.invalidArgument("token id \(t) in row \(rowsCompleted) is not a valid id") }
+                w.u32(v)
+            }
         }
         tokenCRC = w.bytes.withUnsafeBytes { CRC32.checksum($0, continuing: tokenCRC) }
         try tokenWriter.write(w.bytes)
@@ -226,7 +261,8 @@ public final class LatentCacheBuilder {
         guard !rowOpen else { throw CacheError.invalidArgument("finalize inside a row: call endRow first") }
         try checkpoint()
         let totalTokens = tokenCount
-        try TokenStore.finishFile(writer: tokenWriter, tokenCount: totalTokens, rowLength: options.rowLength, crc: tokenCRC)
+        try TokenStore.finishFile(writer: tokenWriter, tokenCount: totalTokens, rowLength: options.rowLength, crc: tokenCRC,
+                                  version: options.formatVersion, bytesPerToken: bytesPerToken)
         try tokenWriter.finish()
 
         var manifests: [PartManifest] = []
@@ -240,9 +276,10 @@ public final class LatentCacheBuilder {
             done += p.latentCount
             manifests.append(PartManifest(spec: p, directory: dir, hasAllActivations: options.keepAllActivations))
         }
-        let manifest = CacheManifest(format: CacheManifest.formatName, version: CacheFormat.version, metadata: state.metadata,
+        let manifest = CacheManifest(format: CacheManifest.formatName, version: options.formatVersion, metadata: state.metadata,
                                      examples: options.examples,
-                                     tokens: TokenStoreInfo(tokenCount: totalTokens, rowLength: options.rowLength, rows: rowsCompleted),
+                                     tokens: TokenStoreInfo(tokenCount: totalTokens, rowLength: options.rowLength, rows: rowsCompleted,
+                                                            bytesPerToken: options.formatVersion == 1 ? nil : bytesPerToken),
                                      vocabularyCount: state.vocabularyCount, vocabularySource: state.vocabularySource, parts: manifests)
         do { try AtomicFile.writeJSON(manifest, to: stagingPath + "/" + CacheFormat.manifestFile) } catch {
             throw CacheError.writeFailed(path: stagingPath + "/" + CacheFormat.manifestFile, reason: "\(error)")

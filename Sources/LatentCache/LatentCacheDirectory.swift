@@ -26,11 +26,17 @@ public final class LatentCacheDirectory: @unchecked Sendable {
             throw CacheError.cannotOpen(path: manifestPath, reason: "missing (not a latent cache folder, or an unfinished build)")
         }
         let manifest = try decodeManifest(data, path: manifestPath)
-        let tokens = try TokenStore(path: path + "/" + CacheFormat.tokensFile)
+        let version = manifest.version
+        let tokens = try TokenStore(path: path + "/" + CacheFormat.tokensFile, version: version)
         guard tokens.tokenCount == manifest.tokens.tokenCount, tokens.rowLength == manifest.tokens.rowLength else {
             throw CacheError.invalidManifest(path: manifestPath, reason: "it lists \(manifest.tokens.tokenCount) tokens in rows of \(manifest.tokens.rowLength); tokens.bin has \(tokens.tokenCount) in rows of \(tokens.rowLength)")
         }
-        let vocab = try VocabularyStore(path: path + "/" + CacheFormat.vocabFile)
+        // Version 2 declares the token width in the manifest too; version 1 has none (always 4 bytes).
+        let declaredWidth = manifest.tokens.bytesPerToken ?? (version == 1 ? 4 : 0)
+        guard declaredWidth == tokens.bytesPerToken else {
+            throw CacheError.invalidManifest(path: manifestPath, reason: "it lists \(manifest.tokens.bytesPerToken.map(String.init) ?? "no") bytes per token; tokens.bin has \(tokens.bytesPerToken)")
+        }
+        let vocab = try VocabularyStore(path: path + "/" + CacheFormat.vocabFile, version: version)
         guard vocab.count == manifest.vocabularyCount else {
             throw CacheError.invalidManifest(path: manifestPath, reason: "it lists \(manifest.vocabularyCount) display strings; vocab.bin has \(vocab.count)")
         }
@@ -40,7 +46,7 @@ public final class LatentCacheDirectory: @unchecked Sendable {
                 throw CacheError.invalidManifest(path: manifestPath, reason: "part folder '\(p.directory)' leaves the cache folder")
             }
             parts.append(try LatentCachePart(manifest: p, cacheDirectory: path, tokens: tokens, vocabulary: vocab,
-                                             windowLength: manifest.examples.windowLength))
+                                             windowLength: manifest.examples.windowLength, formatVersion: version))
         }
         return LatentCacheDirectory(path: path, manifest: manifest, tokens: tokens, vocabulary: vocab, parts: parts)
     }
@@ -54,7 +60,7 @@ public final class LatentCacheDirectory: @unchecked Sendable {
         guard probe.format == CacheManifest.formatName else {
             throw CacheError.invalidManifest(path: path, reason: "format is '\(probe.format ?? "missing")', expected '\(CacheManifest.formatName)'")
         }
-        guard let v = probe.version, v == CacheFormat.version else {
+        guard let v = probe.version, CacheFormat.supportedVersions.contains(v) else {
             throw CacheError.unsupportedVersion(path: path, found: probe.version ?? -1, supported: CacheFormat.version)
         }
         let m: CacheManifest
@@ -62,6 +68,9 @@ public final class LatentCacheDirectory: @unchecked Sendable {
             throw CacheError.invalidManifest(path: path, reason: "\(error)")
         }
         do { try m.examples.validate() } catch { throw CacheError.invalidManifest(path: path, reason: "\(error)") }
+        if m.version >= 2, m.examples.windowLength > CacheFormat.maxWindowLengthV2 {
+            throw CacheError.invalidManifest(path: path, reason: "window length \(m.examples.windowLength) exceeds version 2's limit of \(CacheFormat.maxWindowLengthV2)")
+        }
         guard Set(m.parts.map(\.spec.name)).count == m.parts.count else {
             throw CacheError.invalidManifest(path: path, reason: "part names are not unique")
         }

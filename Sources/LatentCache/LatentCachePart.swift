@@ -11,6 +11,8 @@ public final class LatentCachePart: @unchecked Sendable {
     /// Tokens and windows in the corpus (for densities).
     public let totalTokens: Int
     public let windowLength: Int
+    /// Format version of the cache (1 or 2); the API reads both the same way.
+    public let formatVersion: Int
     public var totalWindows: Int { totalTokens / windowLength }
     public var name: String { manifest.spec.name }
     public var hook: String { manifest.spec.hook }
@@ -23,8 +25,10 @@ public final class LatentCachePart: @unchecked Sendable {
     private let activations: MappedFile?
     let annotationStore: AnnotationStore
 
-    init(manifest: PartManifest, cacheDirectory: String, tokens: TokenStore, vocabulary: VocabularyStore, windowLength: Int) throws {
+    init(manifest: PartManifest, cacheDirectory: String, tokens: TokenStore, vocabulary: VocabularyStore, windowLength: Int,
+         formatVersion: Int) throws {
         self.manifest = manifest
+        self.formatVersion = formatVersion
         self.tokens = tokens
         self.vocabulary = vocabulary
         self.windowLength = windowLength
@@ -34,7 +38,7 @@ public final class LatentCachePart: @unchecked Sendable {
 
         let indexPath = directory + "/" + CacheFormat.indexFile
         index = try LatentCachePart.map(indexPath, random: false)  // small, and scanned whole to sort the latent list
-        let h = try FileHeader.decode(index.bytes, expected: .index, path: indexPath)
+        let h = try FileHeader.decode(index.bytes, expected: .index, version: formatVersion, path: indexPath)
         guard Int(exactly: h.count) == latentCount else {
             throw CacheError.corrupt(path: indexPath, reason: "index has \(h.count) latents, the manifest says \(latentCount)")
         }
@@ -51,17 +55,17 @@ public final class LatentCachePart: @unchecked Sendable {
 
         let recordsPath = directory + "/" + CacheFormat.recordsFile
         records = try LatentCachePart.map(recordsPath)
-        try LatentCachePart.checkDataHeader(records, kind: .records, latentCount: latentCount)
+        try LatentCachePart.checkDataHeader(records, kind: .records, latentCount: latentCount, version: formatVersion)
 
         if manifest.hasAllActivations {
             let p = directory + "/" + CacheFormat.activationsFile
             let m = try LatentCachePart.map(p)
-            try LatentCachePart.checkDataHeader(m, kind: .activations, latentCount: latentCount)
+            try LatentCachePart.checkDataHeader(m, kind: .activations, latentCount: latentCount, version: formatVersion)
             activations = m
         } else {
             activations = nil
         }
-        annotationStore = try AnnotationStore(directory: directory, latentCount: latentCount)
+        annotationStore = try AnnotationStore(directory: directory, latentCount: latentCount, version: formatVersion)
     }
 
     /// Maps a file; `random` turns kernel read-ahead off (per-latent reads touch a few pages of the big
@@ -74,8 +78,8 @@ public final class LatentCachePart: @unchecked Sendable {
     }
 
     /// Header check of records.bin / activations.bin: count = latents, field1 = data length.
-    private static func checkDataHeader(_ m: MappedFile, kind: FileKind, latentCount: Int) throws {
-        let h = try FileHeader.decode(m.bytes, expected: kind, path: m.path)
+    private static func checkDataHeader(_ m: MappedFile, kind: FileKind, latentCount: Int, version: Int) throws {
+        let h = try FileHeader.decode(m.bytes, expected: kind, version: version, path: m.path)
         guard Int(exactly: h.count) == latentCount else {
             throw CacheError.corrupt(path: m.path, reason: "file has \(h.count) latents, the manifest says \(latentCount)")
         }
@@ -136,7 +140,8 @@ public final class LatentCachePart: @unchecked Sendable {
 
     func recordContent(_ latent: Int) throws -> RecordContent {
         let e = try entry(latent)
-        return try RecordContent.decode(recordBytes(latent, entry: e), latent: latent, tokenCount: totalTokens, path: records.path)
+        return try RecordContent.decode(recordBytes(latent, entry: e), version: formatVersion, latent: latent, tokenCount: totalTokens,
+                                       path: records.path)
     }
 
     /// Everything stored about one latent: histogram, top, quantile and random windows with tokens.

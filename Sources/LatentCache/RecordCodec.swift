@@ -1,8 +1,9 @@
 import Foundation
 
-/// The binary content of one latent record (records.bin), before tokens are attached.
+/// The binary content of one latent record (records.bin), before tokens are attached. Version 1 and
+/// version 2 records of the same latent decode to the same value.
 ///
-/// Layout (little-endian), see docs/cache-format.md:
+/// Version 1 layout (little-endian; version 2 in RecordCodec+V2.swift), see docs/cache-format.md:
 /// header (48 bytes): magic "FSLR", u32 latent, u32 window length L, u32 window count W,
 /// u32 top count T, u32 quantile count Q, u32 random count R, u32 histogram bins H,
 /// f32 histogram upper bound, u32 reserved, u64 active-window count;
@@ -36,7 +37,19 @@ struct RecordContent: Equatable {
 
     static let magic = "FSLR"
 
-    func encoded() -> [UInt8] {
+    /// The record bytes in format `version` (1 or 2). Version 2 needs a window length ≤ 255 (checked
+    /// when a build starts).
+    func encoded(version: Int) -> [UInt8] {
+        version == 1 ? encodedV1() : encodedV2()
+    }
+
+    /// Decodes and validates a record of format `version`; `path` and `latent` go into error messages.
+    static func decode(_ b: UnsafeRawBufferPointer, version: Int, latent expected: Int, tokenCount: Int, path: String) throws -> RecordContent {
+        version == 1 ? try decodeV1(b, latent: expected, tokenCount: tokenCount, path: path)
+            : try decodeV2(b, latent: expected, tokenCount: tokenCount, path: path)
+    }
+
+    func encodedV1() -> [UInt8] {
         let sampled = quantiles.reduce(0) { $0 + $1.windowIndices.count }
         let size = CacheFormat.recordHeaderSize + 16 * quantiles.count + 4 * histogram.count + 16 * windows.count
             + 2 * windowLength * windows.count + 4 * top.count + 4 * sampled + 8 * random.count
@@ -55,8 +68,8 @@ struct RecordContent: Equatable {
         return w.bytes
     }
 
-    /// Decodes and validates a record; `path` and `latent` go into error messages.
-    static func decode(_ b: UnsafeRawBufferPointer, latent expected: Int, tokenCount: Int, path: String) throws -> RecordContent {
+    /// Decodes and validates a version 1 record.
+    static func decodeV1(_ b: UnsafeRawBufferPointer, latent expected: Int, tokenCount: Int, path: String) throws -> RecordContent {
         func bad(_ r: String) -> CacheError { .corrupt(path: path, reason: "record of latent \(expected): \(r)") }
         guard b.count >= CacheFormat.recordHeaderSize else { throw bad("\(b.count) bytes, shorter than its header") }
         guard b.fourCC(0) == magic else { throw bad("magic \(b.fourCC(0)), expected \(magic)") }

@@ -93,13 +93,14 @@ struct PartFinalizer {
             ? try BufferedFileWriter(path: directory + "/" + CacheFormat.activationsFile, bufferLimit: 4 << 20) : nil
         try acts?.write([UInt8](repeating: 0, count: CacheFormat.headerSize))
         var index = ByteWriter(capacity: CacheFormat.headerSize + CacheFormat.indexEntrySize * spec.latentCount)
-        index.raw(FileHeader(kind: .index, count: UInt64(spec.latentCount), field1: UInt64(CacheFormat.indexEntrySize),
+        let version = options.formatVersion
+        index.raw(FileHeader(kind: .index, version: version, count: UInt64(spec.latentCount), field1: UInt64(CacheFormat.indexEntrySize),
                              field2: UInt64(totalTokens), field3: UInt64(options.examples.windowLength)).encoded())
 
         // Buckets are independent: compute a batch of them on all cores, then append in order.
         let job = BucketJob(bytes: bytes, chunks: chunks, bucketWidth: spill.bucketWidth, latentCount: spec.latentCount,
                             totalWindows: totalTokens / options.examples.windowLength, examples: options.examples,
-                            keepAll: options.keepAllActivations, rngSalt: UInt64(partIndex))
+                            keepAll: options.keepAllActivations, rngSalt: UInt64(partIndex), formatVersion: version)
         let batch = max(1, ProcessInfo.processInfo.activeProcessorCount * 2)
         var first = 0
         while first < spill.bucketCount {
@@ -119,14 +120,14 @@ struct PartFinalizer {
             }
             first += n
         }
-        try records.patch(FileHeader(kind: .records, count: UInt64(spec.latentCount), field1: UInt64(records.length - CacheFormat.headerSize)).encoded(), at: 0)
+        try records.patch(FileHeader(kind: .records, version: version, count: UInt64(spec.latentCount), field1: UInt64(records.length - CacheFormat.headerSize)).encoded(), at: 0)
         try records.finish()
         if let acts {
-            try acts.patch(FileHeader(kind: .activations, count: UInt64(spec.latentCount), field1: UInt64(acts.length - CacheFormat.headerSize)).encoded(), at: 0)
+            try acts.patch(FileHeader(kind: .activations, version: version, count: UInt64(spec.latentCount), field1: UInt64(acts.length - CacheFormat.headerSize)).encoded(), at: 0)
             try acts.finish()
         }
         try FileUtil.writeFile(index.bytes, to: directory + "/" + CacheFormat.indexFile)
-        try AnnotationStore.create(directory: directory, latentCount: spec.latentCount)
+        try AnnotationStore.create(directory: directory, latentCount: spec.latentCount, version: version)
     }
 
     /// Sorts `pos[s..<e]` by position (when needed) and merges duplicates (keeping the larger value).
@@ -165,11 +166,13 @@ final class BucketJob: @unchecked Sendable {
     let examples: ExampleConfiguration
     let keepAll: Bool
     let rngSalt: UInt64
+    let formatVersion: Int
 
     init(bytes: UnsafeRawBufferPointer, chunks: [[(offset: Int, count: Int)]], bucketWidth: Int, latentCount: Int,
-         totalWindows: Int, examples: ExampleConfiguration, keepAll: Bool, rngSalt: UInt64) {
+         totalWindows: Int, examples: ExampleConfiguration, keepAll: Bool, rngSalt: UInt64, formatVersion: Int) {
         self.bytes = bytes; self.chunks = chunks; self.bucketWidth = bucketWidth; self.latentCount = latentCount
         self.totalWindows = totalWindows; self.examples = examples; self.keepAll = keepAll; self.rngSalt = rngSalt
+        self.formatVersion = formatVersion
     }
 
     /// Computes the buckets in parallel; results in bucket order.
@@ -218,7 +221,7 @@ final class BucketJob: @unchecked Sendable {
                                           config: examples, rngSalt: rngSalt)
                 }
             }
-            let rec = ex.content.encoded()
+            let rec = ex.content.encoded(version: formatVersion)
             guard rec.count <= Int(UInt32.max) else {
                 result.error = .invalidArgument("latent \(l)'s record would exceed 4 GiB: lower --top / --per-quantile / --random")
                 return result

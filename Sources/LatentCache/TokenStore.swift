@@ -1,27 +1,39 @@
 import Foundation
 import TensorFormats
 
-/// The shared token rows of a cache (`tokens.bin`): header + tokenCount × u32 token ids, row-major.
+/// The shared token rows of a cache (`tokens.bin`): header + tokenCount token ids, row-major.
 ///
 /// Header fields: count = tokens, field1 = row length, field2 = CRC-32 of the token data
-/// (checked by `verify`, not at open, so opening stays O(1)), field3 = rows.
+/// (checked by `verify`, not at open, so opening stays O(1)), field3 = rows, field4 = bytes per token
+/// (version 2: 2 or 4; version 1: 0, the ids are always u32).
 public final class TokenStore: @unchecked Sendable {
     public let path: String
     public let tokenCount: Int
     public let rowLength: Int
     public let rows: Int
+    /// Width of one stored token id: 2 (u16) or 4 (u32).
+    public let bytesPerToken: Int
     let dataCRC: UInt32
     private let file: MappedFile
     private let data: UnsafeRawBufferPointer
 
-    init(path: String) throws {
+    init(path: String, version: Int) throws {
         self.path = path
         do { file = try MappedFile(path: path) } catch {
             throw CacheError.cannotOpen(path: path, reason: "\(error)")
         }
-        let h = try FileHeader.decode(file.bytes, expected: .tokens, path: path)
+        let h = try FileHeader.decode(file.bytes, expected: .tokens, version: version, path: path)
+        let width: Int
+        if version == 1 {
+            width = 4
+        } else {
+            guard h.field4 == 2 || h.field4 == 4 else {
+                throw CacheError.corrupt(path: path, reason: "token width \(h.field4) bytes, expected 2 or 4")
+            }
+            width = Int(h.field4)
+        }
         guard let n = Checked.int(h.count), let rl = Checked.int(h.field1), let r = Checked.int(h.field3),
-              rl >= 1, Checked.mul(rl, r) == n, let bytes = Checked.mul(n, 4) else {
+              rl >= 1, Checked.mul(rl, r) == n, let bytes = Checked.mul(n, width) else {
             throw CacheError.corrupt(path: path, reason: "token count \(h.count) is not rows \(h.field3) × row length \(h.field1)")
         }
         let need = CacheFormat.headerSize + bytes
@@ -31,12 +43,15 @@ public final class TokenStore: @unchecked Sendable {
         tokenCount = n
         rowLength = rl
         rows = r
+        bytesPerToken = width
         dataCRC = UInt32(truncatingIfNeeded: h.field2)
         data = UnsafeRawBufferPointer(rebasing: file.bytes[CacheFormat.headerSize ..< need])
     }
 
     /// Token id at a flat index (the caller checked the range).
-    @inline(__always) func token(at i: Int) -> Int { Int(data.u32(4 * i)) }
+    @inline(__always) func token(at i: Int) -> Int {
+        bytesPerToken == 2 ? Int(data.u16(2 * i)) : Int(data.u32(4 * i))
+    }
 
     /// `count` token ids starting at flat index `start`; throws when out of range.
     public func tokens(start: Int, count: Int) throws -> [Int] {
@@ -54,10 +69,17 @@ public final class TokenStore: @unchecked Sendable {
         guard c == dataCRC else { throw CacheError.checksumMismatch(path: path, what: "token data", stored: dataCRC, computed: c) }
     }
 
-    /// Writes a token file from the raw u32 data already on disk after a header placeholder.
-    static func finishFile(writer: BufferedFileWriter, tokenCount: Int, rowLength: Int, crc: UInt32) throws {
-        let h = FileHeader(kind: .tokens, count: UInt64(tokenCount), field1: UInt64(rowLength),
-                           field2: UInt64(crc), field3: UInt64(tokenCount / max(1, rowLength)))
+    /// The token width a new cache uses: u16 in version 2 when every id of the vocabulary fits, else u32.
+    static func bytesPerToken(version: Int, vocabularyCount: Int) -> Int {
+        version >= 2 && vocabularyCount <= CacheFormat.maxVocabularyFor16BitTokens ? 2 : 4
+    }
+
+    /// Writes the header of a token file whose data (`bytesPerToken` per id) is already on disk after a
+    /// header placeholder.
+    static func finishFile(writer: BufferedFileWriter, tokenCount: Int, rowLength: Int, crc: UInt32, version: Int, bytesPerToken: Int) throws {
+        let h = FileHeader(kind: .tokens, version: version, count: UInt64(tokenCount), field1: UInt64(rowLength),
+                           field2: UInt64(crc), field3: UInt64(tokenCount / max(1, rowLength)),
+                           field4: version == 1 ? 0 : UInt64(bytesPerToken))
         try writer.patch(h.encoded(), at: 0)
     }
 }
@@ -73,12 +95,12 @@ public final class VocabularyStore: @unchecked Sendable {
     private let offsets: UnsafeRawBufferPointer
     private let blob: UnsafeRawBufferPointer
 
-    init(path: String) throws {
+    init(path: String, version: Int) throws {
         self.path = path
         do { file = try MappedFile(path: path) } catch {
             throw CacheError.cannotOpen(path: path, reason: "\(error)")
         }
-        let h = try FileHeader.decode(file.bytes, expected: .vocab, path: path)
+        let h = try FileHeader.decode(file.bytes, expected: .vocab, version: version, path: path)
         guard let n = Checked.int(h.count), let blobLen = Checked.int(h.field1), n < Int(UInt32.max),
               let tableLen = Checked.mul(n + 1, 4), let body = Checked.add(tableLen, blobLen) else {
             throw CacheError.corrupt(path: path, reason: "impossible vocabulary size \(h.count) / \(h.field1) bytes")
@@ -118,7 +140,7 @@ public final class VocabularyStore: @unchecked Sendable {
     }
 
     /// Encodes a vocabulary file.
-    static func encode(_ strings: [[UInt8]]) throws -> [UInt8] {
+    static func encode(_ strings: [[UInt8]], version: Int) throws -> [UInt8] {
         var offsets = ByteWriter(capacity: 4 * (strings.count + 1))
         var blob: [UInt8] = []
         offsets.u32(0)
@@ -130,7 +152,7 @@ public final class VocabularyStore: @unchecked Sendable {
         var body = offsets.bytes
         body.append(contentsOf: blob)
         let crc = CRC32.checksum(body)
-        var out = FileHeader(kind: .vocab, count: UInt64(strings.count), field1: UInt64(blob.count), field2: UInt64(crc)).encoded()
+        var out = FileHeader(kind: .vocab, version: version, count: UInt64(strings.count), field1: UInt64(blob.count), field2: UInt64(crc)).encoded()
         out.append(contentsOf: body)
         return out
     }

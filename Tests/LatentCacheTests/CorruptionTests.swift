@@ -46,24 +46,44 @@ final class CorruptionTests: XCTestCase {
     }
 
     func testWrongVersion() throws {
-        // Binary header: version 2 with a correct header CRC → version error, not checksum error.
+        // Binary header: version 3 with a correct header CRC → version error, not checksum error.
         let file = partDir + "/index.bin"
+        try setHeaderVersion(file, 3)
+        XCTAssertThrowsError(try LatentCacheDirectory.open(path)) { err in
+            XCTAssertEqual(err as? CacheError, .unsupportedVersion(path: file, found: 3, supported: 2))
+        }
+        // A readable version that is not the cache's: the file does not belong to this cache.
+        try setHeaderVersion(file, 1)
+        XCTAssertThrowsError(try LatentCacheDirectory.open(path)) { err in
+            guard case CacheError.corrupt(let p, let reason) = err else { return XCTFail("\(err)") }
+            XCTAssertEqual(p, file)
+            XCTAssertTrue(reason.contains("format version 1") && reason.contains("is version 2"), reason)
+        }
+    }
+
+    /// Rewrites the version field of a file header, with a valid header CRC.
+    func setHeaderVersion(_ file: String, _ version: UInt8) throws {
         var d = try Data(contentsOf: URL(fileURLWithPath: file))
-        d[8] = 2
+        d[8] = version
         let crc = d.prefix(60).withUnsafeBytes { CRC32.checksum($0) }
         withUnsafeBytes(of: crc.littleEndian) { for i in 0 ..< 4 { d[60 + i] = $0[i] } }
         try d.write(to: URL(fileURLWithPath: file))
-        XCTAssertThrowsError(try LatentCacheDirectory.open(path)) { err in
-            XCTAssertEqual(err as? CacheError, .unsupportedVersion(path: file, found: 2, supported: 1))
-        }
     }
 
     func testWrongManifestVersion() throws {
         let m = path + "/manifest.json"
-        let text = try String(contentsOfFile: m, encoding: .utf8).replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 7")
-        try text.write(toFile: m, atomically: true, encoding: .utf8)
+        let original = try String(contentsOfFile: m, encoding: .utf8)
+        XCTAssertTrue(original.contains("\"version\" : 2"))
+        try original.replacingOccurrences(of: "\"version\" : 2", with: "\"version\" : 7").write(toFile: m, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try LatentCacheDirectory.open(path)) { err in
-            XCTAssertEqual(err as? CacheError, .unsupportedVersion(path: m, found: 7, supported: 1))
+            XCTAssertEqual(err as? CacheError, .unsupportedVersion(path: m, found: 7, supported: 2))
+        }
+        // A version 2 cache whose manifest claims version 1: the files say otherwise.
+        try original.replacingOccurrences(of: "\"version\" : 2", with: "\"version\" : 1").write(toFile: m, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try LatentCacheDirectory.open(path)) { err in
+            guard case CacheError.corrupt(let p, let reason) = err else { return XCTFail("\(err)") }
+            XCTAssertTrue(p.hasSuffix("tokens.bin"), p)
+            XCTAssertTrue(reason.contains("format version 2"), reason)
         }
     }
 

@@ -6,10 +6,20 @@ import XCTest
 /// Seeded mutation fuzzer: damaged caches must give a `CacheError` (or valid data), never a crash.
 final class MutationFuzzTests: XCTestCase {
     func testRandomDamageNeverCrashes() throws {
+        try fuzz(formatVersion: 2, seed: 99)
+    }
+
+    func testRandomDamageNeverCrashesVersion1() throws {
+        try fuzz(formatVersion: 1, seed: 98)
+    }
+
+    func fuzz(formatVersion: Int, seed: UInt64) throws {
         let budget = Int(ProcessInfo.processInfo.environment["FEATURESCOPE_FUZZ_BUDGET"] ?? "") ?? 100
         let tmp = TempDir()
         let corpus = DenseCorpus.random(rows: 3, rowLength: 32, latentCounts: [5], vocab: 100, seed: 21)
-        try corpus.build(at: tmp.sub("clean"), examples: ExampleConfiguration(quantiles: 2, perQuantile: 2, topCount: 3, randomCount: 2))
+        try corpus.build(at: tmp.sub("clean"), examples: ExampleConfiguration(quantiles: 2, perQuantile: 2, topCount: 3, randomCount: 2),
+                         formatVersion: formatVersion)
+        XCTAssertEqual(try LatentCacheDirectory.open(tmp.sub("clean")).manifest.version, formatVersion)
         do {
             let part = try LatentCacheDirectory.open(tmp.sub("clean")).parts[0]
             try part.appendAnnotation(Annotation(kind: .explanation, latent: 1, method: "e", model: "m", text: "hello"))
@@ -20,7 +30,7 @@ final class MutationFuzzTests: XCTestCase {
             var d: ObjCBool = false
             return fm.fileExists(atPath: tmp.sub("clean/\($0)"), isDirectory: &d) && !d.boolValue
         }.sorted()
-        var rng = SplitMix64(seed: 99)
+        var rng = SplitMix64(seed: seed)
         var errors = 0, clean = 0
         for i in 0 ..< budget {
             let dir = tmp.sub("m\(i)")

@@ -51,11 +51,12 @@ struct DenseCorpus {
     /// Builds a cache from this corpus through the streaming builder.
     @discardableResult
     func build(at path: String, examples: ExampleConfiguration = ExampleConfiguration(), keepAll: Bool = true,
-               vocabulary: [[UInt8]]? = nil, checkpointEvery: Int = 3) throws -> LatentCacheBuilder {
+               vocabulary: [[UInt8]]? = nil, checkpointEvery: Int = 3, formatVersion: Int = CacheFormat.version) throws -> LatentCacheBuilder {
         let vocab = vocabulary ?? (0 ..< 100).map { Array("t\($0)".utf8) }
         let parts = latentCounts.enumerated().map { PartSpec(name: "blocks.\($0.offset).hook_resid_post", latentCount: $0.element) }
         let b = try LatentCacheBuilder.start(output: path, parts: parts,
-                                             options: BuildOptions(examples: examples, rowLength: rowLength, keepAllActivations: keepAll, checkpointEveryRows: checkpointEvery),
+                                             options: BuildOptions(examples: examples, rowLength: rowLength, keepAllActivations: keepAll,
+                                                                   checkpointEveryRows: checkpointEvery, formatVersion: formatVersion),
                                              metadata: CacheMetadata(model: "test-model", corpus: "random", creationCommand: "test"),
                                              vocabulary: vocab, vocabularySource: "test")
         try stream(into: b, from: b.rowsCompleted)
