@@ -199,6 +199,18 @@ public enum AutoInterpBatch {
         try AtomicFile.write(enc.encode(value), to: path)
     }
 
+    /// One latent's outcome as a child task returns it.
+    struct Finished: Sendable {
+        var latent: LatentReference
+        var result: Result<Step, Error>
+    }
+
+    static func attempt(_ ref: LatentReference, _ work: @Sendable (LatentReference) async throws -> Step) async -> Finished {
+        do { return Finished(latent: ref, result: .success(try await work(ref))) } catch {
+            return Finished(latent: ref, result: .failure(error))
+        }
+    }
+
     /// Runs `work` over `latents` with at most `concurrency` in flight and tallies the outcomes
     /// (the loop shared by the file-based and the cache-based batches).
     static func runAll(_ latents: [LatentReference], concurrency: Int,
@@ -209,19 +221,24 @@ public enum AutoInterpBatch {
         var pooledSamples: [ScoredSample] = []
         var scoredAny = false
         var done = 0
-        await withTaskGroup(of: (LatentReference, Result<Step, Error>).self) { group in
+        // Child tasks are added inline (no nested function capturing the group): a release build with a
+        // nested `launch()` crashed in the task group's result hand-off after a few latents of `explain`.
+        await withTaskGroup(of: Finished.self) { group in
             var next = 0
-            func launch() {
-                guard next < latents.count else { return }
+            while next < min(max(1, concurrency), latents.count) {
                 let ref = latents[next]
                 next += 1
-                group.addTask {
-                    do { return (ref, .success(try await work(ref))) } catch { return (ref, .failure(error)) }
-                }
+                group.addTask { await attempt(ref, work) }
             }
-            for _ in 0..<max(1, concurrency) { launch() }
-            while let (ref, result) = await group.next() {
-                if Task.isCancelled { group.cancelAll() } else { launch() }
+            while let finished = await group.next() {
+                let ref = finished.latent, result = finished.result
+                if Task.isCancelled {
+                    group.cancelAll()
+                } else if next < latents.count {
+                    let nextRef = latents[next]
+                    next += 1
+                    group.addTask { await attempt(nextRef, work) }
+                }
                 done += 1
                 let outcome: LatentOutcome
                 switch result {
