@@ -14,7 +14,7 @@ struct Featurescope: AsyncParsableCommand {
             // data pipeline
             CorpusCommand.self, CollectCommand.self, TrainCommand.self, EvalSAECommand.self,
             // latent cache
-            CacheCommand.self, ImportCommand.self, ExportCommand.self, CacheBenchCommand.self,
+            CacheCommand.self, ImportCommand.self, ExportCommand.self, CacheBenchCommand.self, CacheInfoCommand.self,
             // browser
             BrowseCommand.self,
             // auto-interpretation
