@@ -72,11 +72,27 @@ public enum CacheBridge {
 
     /// Samples train/test/negative examples from cached examples (see the type's notes):
     /// `quantiles` follows the cache and `minExamples` is lowered to it.
+    /// When the cache keeps fewer windows per quantile than train + test need (a compact cache such as the
+    /// bundled sample, built with `--per-quantile 4`), both counts are scaled down in proportion so they still fit
+    /// disjointly (4 + 5 on groups of 4 → 2 + 2); the explainer and the scorers get the same split, so the test
+    /// examples never repeat the explainer's.
     public static func sample(_ cached: CachedLatentExamples, options: SamplingOptions) throws -> SampledExamples {
-        var o = options
+        var o = fitted(options, groupSize: cached.examples.activating.count / max(1, cached.quantiles))
         o.quantiles = cached.quantiles
         o.minExamples = cached.quantiles
         return try ExampleSampler.sample(cached.examples, options: o)
+    }
+
+    /// `options` with train/test per quantile scaled to fit `groupSize` windows (unchanged when they fit).
+    static func fitted(_ options: SamplingOptions, groupSize: Int) -> SamplingOptions {
+        var o = options
+        let wanted = o.trainPerQuantile + o.testPerQuantile
+        guard groupSize > 0, wanted > groupSize, !o.overlappingTrainTest else { return o }
+        let share = (Double(groupSize * o.trainPerQuantile) / Double(wanted)).rounded()
+        let train = max(1, min(groupSize - (groupSize > 1 ? 1 : 0), Int(share)))
+        o.trainPerQuantile = train
+        o.testPerQuantile = groupSize - train
+        return o
     }
 
     // MARK: - Records → annotations

@@ -66,6 +66,34 @@ final class CacheBridgeTests: XCTestCase {
         XCTAssertNoThrow(try CacheBridge.sample(rare, options: SamplingOptions()))
     }
 
+    /// A compact cache (4 windows per quantile) cannot hold 4 + 5 disjoint examples: both shrink in proportion.
+    func testSmallQuantileGroupsScaleTrainAndTestDown() throws {
+        func fit(_ train: Int, _ test: Int, _ group: Int) -> (Int, Int) {
+            var o = SamplingOptions()
+            o.trainPerQuantile = train
+            o.testPerQuantile = test
+            let f = CacheBridge.fitted(o, groupSize: group)
+            return (f.trainPerQuantile, f.testPerQuantile)
+        }
+        XCTAssertTrue(fit(4, 5, 4) == (2, 2))
+        XCTAssertTrue(fit(2, 2, 4) == (2, 2))   // fits: unchanged
+        XCTAssertTrue(fit(4, 5, 10) == (4, 5))
+        XCTAssertTrue(fit(4, 5, 2) == (1, 1))
+        XCTAssertTrue(fit(4, 5, 1) == (1, 0))
+        XCTAssertTrue(fit(1, 9, 5) == (1, 4))
+
+        // On the fixture cache's groups of 10, cut to 4 per group, the default options give 2 + 2 disjoint.
+        let cache = try LatentCacheDirectory.open(path)
+        let part = try LatentSelection.part(named: nil, in: cache)
+        var cached = try CacheBridge.examples(part: part, latent: 0)
+        cached.examples.activating = (0 ..< 10).flatMap { q in cached.examples.activating.filter { $0.distance == q }.prefix(4) }
+        let s = try CacheBridge.sample(cached, options: SamplingOptions())
+        XCTAssertEqual(s.train.count, 20)
+        XCTAssertEqual(s.test.count, 20)
+        let trainIDs = Set(s.train.map { $0.tokenIDs ?? [] })
+        XCTAssertTrue(s.test.allSatisfy { !trainIDs.contains($0.tokenIDs ?? []) })
+    }
+
     func testAnnotationsCarryProvenanceSamplesAndMetrics() throws {
         let date = Date(timeIntervalSince1970: 1_700_000_000)
         let prov = Provenance(method: "detection", model: "m", endpoint: "http://h/v1", promptVersion: "p1", date: date)

@@ -12,7 +12,8 @@ struct ExplainCommand: AsyncParsableCommand {
         abstract: "Explain latents of a cache with an LLM (the embedded SmolLM2 by default, or any OpenAI-compatible server).",
         discussion: """
         Examples are drawn as delphi does (40 training examples, 4 per quantile, from the cache's quantile samples; \
-        << >> highlights, Activations: lines). Each explanation is appended to the cache's annotations with method, \
+        << >> highlights, Activations: lines). A cache keeping fewer windows per quantile than train + test need gets \
+        both scaled down (e.g. 2 + 2 on the sample cache's 4), so test examples never repeat the explainer's. Each explanation is appended to the cache's annotations with method, \
         model, endpoint, prompt version and date. Resumable: latents already explained by the same method and model \
         are skipped, so a killed run loses nothing finished.
 

@@ -12,7 +12,8 @@ struct ScoreCommand: AsyncParsableCommand {
         abstract: "Score latents' explanations: detection, fuzz (an LLM classifies examples) or surprisal (the embedded model's loss).",
         discussion: """
         Uses each latent's newest parsed explanation in the cache (--explanation-model narrows it). Detection and fuzz \
-        show 50 test examples (5 per quantile) and the cache's random non-activating windows in batches of 5; the \
+        show 50 test examples (5 per quantile, drawn after the explainer's 4; fewer on a compact cache) and the \
+        cache's random non-activating windows (up to 50) in batches of 5; the \
         embedded model answers by comparing P("0") and P("1"). Every sample is stored with the text as the scorer saw \
         it, plus the metrics (balanced accuracy, precision, recall, F1, AUC, per-quantile accuracy). Surprisal always \
         runs on the embedded model. Resumable: latents already scored by the same method and model are skipped.
