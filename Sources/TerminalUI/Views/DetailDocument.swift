@@ -199,7 +199,7 @@ public struct DetailDocument: Sendable {
         var out = [DocLine([Span("Promoted tokens", .role(.title, bold: true)), Span("  (decoder row → unembedding)", .role(.muted))])]
         switch promoted {
         case .idle, .loading:
-            out.append(DocLine([Span("  computing… (first time: reading the model weights)", .role(.warn))]))
+            out.append(DocLine([Span("  computing…", .role(.warn))]))
         case let .failed(why):
             for (i, chunk) in wrap("— unavailable: " + why, width: max(10, width - 2)).enumerated() {
                 out.append(DocLine([Span((i == 0 ? "  " : "    ") + chunk, .role(.muted))]))
