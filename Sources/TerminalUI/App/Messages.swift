@@ -89,6 +89,9 @@ public struct RowQuery: Sendable, Equatable {
     public var sort: SortSpec
     public var filter: ListFilter
     public var search: String
+    public init(part: Int, sort: SortSpec = SortSpec(), filter: ListFilter = ListFilter(), search: String = "") {
+        self.part = part; self.sort = sort; self.filter = filter; self.search = search
+    }
     /// True when the rows are simply 0..<count (no permutation needed).
     public var isIdentity: Bool { sort == SortSpec() && filter.isEmpty && search.isEmpty }
 }
