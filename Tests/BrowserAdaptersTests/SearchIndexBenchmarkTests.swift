@@ -1,4 +1,5 @@
 import Foundation
+import TerminalUI
 import XCTest
 @testable import BrowserAdapters
 
@@ -28,6 +29,23 @@ final class SearchIndexBenchmarkTests: XCTestCase {
             for part in data.parts.indices {
                 let r = try SearchIndexBenchmark.run(path: p, part: part)
                 print("[search-bench] " + (String(data: try enc.encode(r), encoding: .utf8) ?? ""))
+                // Promoted tokens: first call (opens the model file) and later ones, with a few examples.
+                let clock = ContinuousClock()
+                let first = try clock.measure { _ = try data.promotedTokens(part: part, latent: 0, count: 10) }
+                var shown = 0
+                var later: [Duration] = []
+                for l in 1 ..< min(400, data.parts[part].latentCount) {
+                    let s = data.summary(part: part, latent: l)
+                    guard let e = s.explanation else { continue }
+                    var p: PromotedTokens?
+                    later.append(try clock.measure { p = try data.promotedTokens(part: part, latent: l, count: 10) })
+                    if shown < 4, let p {
+                        shown += 1
+                        print("[promoted] \(data.parts[part].hookName) #\(l) “\(e)”\n   up: \(p.promoted.map { "\($0.token.debugDescription) \(String(format: "%.2f", $0.logit))" }.joined(separator: ", "))\n   down: \(p.suppressed.prefix(5).map { $0.token.debugDescription }.joined(separator: ", "))")
+                    }
+                    if later.count >= 20 { break }
+                }
+                print("[promoted] first call \(first), then median \(later.sorted()[later.count / 2]) per latent")
             }
         }
     }
