@@ -135,8 +135,8 @@ public final class DecoderLogitLens: @unchecked Sendable {
         let top = Self.topIndices(l, count: k, largest: true)
         let bottom = Self.topIndices(l, count: k, largest: false)
         let method = hook.site == .z
-            ? "W_U·(g ⊙ W_O·d): layer \(hook.layer) attention output projection, final norm weight, \(unembeddingName)"
-            : "W_U·(g ⊙ d): final norm weight, \(unembeddingName)"
+            ? "logits = W_U (g * W_O d): W_O of layer \(hook.layer), final norm weight g, W_U = \(unembeddingName)"
+            : "logits = W_U (g * d): final norm weight g, W_U = \(unembeddingName)"
         return PromotedTokens(promoted: top.map { TokenLogit(token: displayString($0), logit: l[$0]) },
                               suppressed: bottom.map { TokenLogit(token: displayString($0), logit: l[$0]) },
                               method: method)

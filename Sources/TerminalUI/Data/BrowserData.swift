@@ -187,7 +187,7 @@ public struct PromotedTokens: Sendable, Equatable {
     public var promoted: [TokenLogit]
     /// Most negative logits first.
     public var suppressed: [TokenLogit]
-    /// How the logits were computed, e.g. "W_U·(g ⊙ W_O·d), layer 3".
+    /// How the logits were computed, e.g. "logits = W_U (g * W_O d): W_O of layer 3, …".
     public var method: String
     public init(promoted: [TokenLogit], suppressed: [TokenLogit], method: String) {
         self.promoted = promoted; self.suppressed = suppressed; self.method = method
