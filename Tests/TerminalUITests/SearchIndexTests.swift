@@ -44,6 +44,11 @@ final class SearchIndexTests: XCTestCase {
             XCTAssertEqual(indexed, 5000)
             XCTAssertEqual(hits, plain, needle)
         }
+        // Parallel slices give the same chunk as one thread.
+        let one = TopTokenIndex.makeChunk(start: 100, end: 1100, workers: 1) { data.searchTokens(part: 1, latent: $0) }
+        let four = TopTokenIndex.makeChunk(start: 100, end: 1100, workers: 4) { data.searchTokens(part: 1, latent: $0) }
+        XCTAssertEqual(one.bytes, four.bytes)
+        XCTAssertEqual(one.offsets, four.offsets)
         // Tokens " of" and " and" follow each other in some latent; "of an" must not match across them.
         let chunk = TopTokenIndex.makeChunk(start: 10, end: 13) { l in l == 11 ? [" of", " and"] : [" x"] }
         var hits: [Int32] = []

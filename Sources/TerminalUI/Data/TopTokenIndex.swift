@@ -45,9 +45,13 @@ public final class TopTokenIndex: @unchecked Sendable {
     private var parts: [Int: PartIndex] = [:]
     /// Minimum time between two progress reports of a build.
     let reportInterval: Duration
+    /// Threads that read latents at the same time while building (the data source is thread-safe).
+    let workers: Int
 
-    public init(reportInterval: Duration = .milliseconds(250)) {
+    /// - Parameter workers: threads reading latents in parallel (default: one per core).
+    public init(reportInterval: Duration = .milliseconds(250), workers: Int? = nil) {
         self.reportInterval = reportInterval
+        self.workers = max(1, min(16, workers ?? ProcessInfo.processInfo.activeProcessorCount))
     }
 
     /// Progress of `part`, nil when its build never started.
@@ -86,7 +90,7 @@ public final class TopTokenIndex: @unchecked Sendable {
         while next < total {
             if isCancelled() { return }
             let end = min(total, next + Self.chunkSize)
-            let chunk = Self.makeChunk(start: next, end: end) { data.searchTokens(part: part, latent: $0) }
+            let chunk = Self.makeChunk(start: next, end: end, workers: workers) { data.searchTokens(part: part, latent: $0) }
             lock.withLock {
                 parts[part]?.chunks.append(chunk)
                 parts[part]?.indexed = end
@@ -119,17 +123,40 @@ public final class TopTokenIndex: @unchecked Sendable {
         }
     }
 
-    /// Indexes latents `start ..< end` with `tokens` giving each one's display strings.
-    static func makeChunk(start: Int, end: Int, tokens: (Int) -> [String]) -> Chunk {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity((end - start) * 24)
-        var offsets: [Int32] = [0]
-        offsets.reserveCapacity(end - start + 1)
-        for latent in start ..< end {
+    /// Indexes latents `start ..< end` with `tokens` giving each one's display strings; `workers` threads
+    /// read and normalise contiguous slices at the same time, then the slices are joined in order.
+    static func makeChunk(start: Int, end: Int, workers: Int = 1, tokens: (Int) -> [String]) -> Chunk {
+        let n = max(0, end - start)
+        var perLatent = [[UInt8]](repeating: [], count: n)
+        func encode(_ latent: Int) -> [UInt8] {
+            var out: [UInt8] = []
             for t in tokens(latent).prefix(maxTokensPerLatent) {
-                bytes += normalized(t)
-                bytes.append(0)
+                out += normalized(t)
+                out.append(0)
             }
+            return out
+        }
+        let slices = max(1, min(workers, n / 64))
+        if slices == 1 {
+            for i in 0 ..< n { perLatent[i] = encode(start + i) }
+        } else {
+            perLatent.withUnsafeMutableBufferPointer { out in
+                let slots = SendableSlots(out)
+                withoutActuallyEscaping(encode) { encode in
+                    let box = UncheckedBox(encode)
+                    DispatchQueue.concurrentPerform(iterations: slices) { k in
+                        let lo = n * k / slices, hi = n * (k + 1) / slices
+                        for i in lo ..< hi { slots.buffer[i] = box.value(start + i) }
+                    }
+                }
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(perLatent.reduce(0) { $0 + $1.count })
+        var offsets: [Int32] = [0]
+        offsets.reserveCapacity(n + 1)
+        for b in perLatent {
+            bytes += b
             offsets.append(Int32(truncatingIfNeeded: bytes.count))
         }
         return Chunk(start: start, bytes: bytes, offsets: offsets)
@@ -197,4 +224,16 @@ final class CancelFlag: @unchecked Sendable {
     private var value = false
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
+}
+
+/// A buffer whose disjoint elements are written from several threads (each index by one thread only).
+struct SendableSlots<T>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<T>
+    init(_ b: UnsafeMutableBufferPointer<T>) { buffer = b }
+}
+
+/// A value handed to `concurrentPerform` whose use is thread-safe by contract (the data source is).
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
 }
