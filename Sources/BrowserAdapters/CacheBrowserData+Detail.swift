@@ -38,7 +38,7 @@ extension CacheBrowserData {
         }
         return LatentDetail(summary: summary, explanations: Array(explanations), scores: Self.scorerResults(annotations),
                             histogram: BrowserHistogram(lower: 0, upper: record.histogram.upperBound, counts: record.histogram.counts),
-                            density: stats.densityPerToken, topPromotedTokens: nil, windowGroups: groups)
+                            density: stats.densityPerToken, windowGroups: groups)
     }
 
     /// The newest score of every classifier-style scorer (human spot checks are shown as verdicts).

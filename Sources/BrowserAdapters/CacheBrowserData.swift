@@ -20,6 +20,7 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
     let rowMemo = BoundedMemo<LatentKey, RowExtras>(capacity: 32768)
     let headTableMemo = BoundedMemo<Int, [HeadTableRow]>(capacity: 16)
     let captureMemo = BoundedMemo<WindowCaptureKey, AttentionCapture>(capacity: 2)
+    let promotedMemo = BoundedMemo<LatentKey, PromotedMemoEntry>(capacity: 4096)
     /// Record reads for top tokens are rationed: list rows on screen get them at once, but a scan
     /// of every latent (search, filter) would read the whole records file, so it skips them.
     let recordBudget = RateBudget(perSecond: 600)
@@ -97,17 +98,24 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
         return extras
     }
 
-    /// The token at the peak of each of the strongest windows (distinct, up to 3).
-    func topTokens(part: LatentCachePart, latent: Int) -> [String] {
+    /// The token at the peak of each of the strongest windows (distinct, up to `limit`).
+    func topTokens(part: LatentCachePart, latent: Int, limit: Int = 3) -> [String] {
         guard let r = try? part.record(latent) else { return [] }
         var out: [String] = []
         for w in r.top.prefix(8) {
             guard let i = w.activations.indices.max(by: { w.activations[$0] < w.activations[$1] }), i < w.tokens.count else { continue }
             let s = part.displayString(w.tokens[i])
             if !out.contains(s) { out.append(s) }
-            if out.count == 3 { break }
+            if out.count == limit { break }
         }
         return out
+    }
+
+    /// For the search index: the distinct tokens at the peaks of the 8 strongest windows (reads the record;
+    /// not rationed, since the index reads each latent once).
+    public func searchTokens(part p: Int, latent: Int) -> [String] {
+        guard let part = try? part(p), latent >= 0, latent < part.latentCount else { return [] }
+        return topTokens(part: part, latent: latent, limit: 8)
     }
 
     /// Drops what is memoised about a latent (after its annotations changed).

@@ -21,6 +21,9 @@ public final class EngineHost: @unchecked Sendable {
     private let modelLock = NSLock()
     private var model: Result<(LlamaModel, Tokenizer), BrowserError>?
     private var saes: [Int: Result<SparseAutoencoder, BrowserError>] = [:]
+    private let lensLock = NSLock()
+    private var lens: Result<DecoderLogitLens, BrowserError>?
+    private var lensTokenizer: Result<Tokenizer, BrowserError>?
 
     public init(cache: LatentCacheDirectory, modelPath: String? = nil) {
         cacheDirectory = cache.path
@@ -50,6 +53,37 @@ public final class EngineHost: @unchecked Sendable {
             }
             model = result
             return try result.get()
+        }
+    }
+
+    /// The decoder logit lens over the model file (memory-mapped, not loaded as a model; opened once).
+    public func logitLens() throws -> DecoderLogitLens {
+        try lensLock.withLock {
+            if let l = lens { return try l.get() }
+            let result: Result<DecoderLogitLens, BrowserError>
+            do {
+                let path = try ModelLocator.locate(explicit: modelPath)
+                result = .success(try DecoderLogitLens(file: try GGUFFile(path: path)))
+            } catch let e as BrowserError {
+                result = .failure(BrowserError("model: \(e.message)"))
+            } catch {
+                result = .failure(BrowserError("model: \(error)"))
+            }
+            lens = result
+            return try result.get()
+        }
+    }
+
+    /// The model's tokenizer: the loaded model's when there is one, else read from the model file once.
+    public func tokenizer() throws -> Tokenizer {
+        if let m = modelLock.withLock({ model }), case let .success((_, t)) = m { return t }
+        let file = try logitLens().file
+        return try lensLock.withLock {
+            if let t = lensTokenizer { return try t.get() }
+            let r: Result<Tokenizer, BrowserError>
+            do { r = .success(try Tokenizer(gguf: file)) } catch { r = .failure(BrowserError("tokenizer: \(error)")) }
+            lensTokenizer = r
+            return try r.get()
         }
     }
 

@@ -25,6 +25,13 @@ struct Driver {
         _ = Update.start(&state)
     }
 
+    /// A driver over any data source (no engines).
+    init(data: BrowserDataSource, size: Size = Size(width: 80, height: 24)) {
+        env = BrowserEnvironment(data: data)
+        state = env.initialState(size: size)
+        _ = Update.start(&state)
+    }
+
     var data: SyntheticBrowserData { env.data as! SyntheticBrowserData }
 
     /// Applies a message and everything its effects send back.

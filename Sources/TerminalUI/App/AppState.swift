@@ -57,6 +57,8 @@ public struct ListState: Sendable, Equatable {
 public struct DetailState: Sendable, Equatable {
     public var ref: LatentRef?
     public var content: Loadable<LatentDetail> = .idle
+    /// Tokens the latent's decoder direction promotes/suppresses (loaded after the detail; needs the model).
+    public var promoted: Loadable<PromotedTokens> = .idle
     public var scroll = 0
     /// Selected context: index into the flattened list of windows, and token within it.
     public var window = 0
@@ -165,6 +167,8 @@ public struct AppState: Sendable, Equatable {
     public var showHelp = false
     public var helpScroll = 0
     public var jobs: [Job] = []
+    /// Progress of each part's top-token search index (absent: not started).
+    public var tokenIndex: [Int: TokenIndexProgress] = [:]
     public var nextJobID = 1
     public var message: StatusMessage?
     public var spinnerFrame = 0
@@ -209,7 +213,11 @@ public struct AppState: Sendable, Equatable {
     public var isBusy: Bool {
         list.computing || detail.content.isLoading || samples.content.isLoading || heads.attribution.isLoading
             || heads.split.isLoading || prompt.run.isLoading || prompt.trace.isLoading || !jobs.isEmpty
+            || detail.promoted.isLoading || isIndexing
     }
+
+    /// True while the current part's top-token index is being built.
+    public var isIndexing: Bool { tokenIndex[part].map { !$0.isComplete } ?? false }
 
     /// The text input that currently receives typed characters, if any.
     public var isTyping: Bool {

@@ -78,6 +78,9 @@ public enum Msg: Sendable {
     case actionProgress(id: Int, String)
     case actionFinished(id: Int, Result<String, BrowserError>)
     case verdictSaved(LatentRef, Result<HumanVerdict, BrowserError>)
+    case promotedLoaded(LatentRef, Result<PromotedTokens, BrowserError>)
+    /// The top-token index of `part` grew.
+    case tokenIndexProgress(part: Int, TokenIndexProgress)
 }
 
 /// What the rows of the latent list are: which part, how sorted, which filter and search.
@@ -86,6 +89,9 @@ public struct RowQuery: Sendable, Equatable {
     public var sort: SortSpec
     public var filter: ListFilter
     public var search: String
+    public init(part: Int, sort: SortSpec = SortSpec(), filter: ListFilter = ListFilter(), search: String = "") {
+        self.part = part; self.sort = sort; self.filter = filter; self.search = search
+    }
     /// True when the rows are simply 0..<count (no permutation needed).
     public var isIdentity: Bool { sort == SortSpec() && filter.isEmpty && search.isEmpty }
 }
@@ -108,6 +114,10 @@ public enum Effect: Sendable, Equatable {
     case trace(PromptRun, latent: Int, token: Int, generation: Int)
     case runAction(BrowserAction, LatentRef, id: Int)
     case saveVerdict(LatentRef, HumanVerdict)
+    /// Computes the promoted/suppressed tokens of a latent (model weights; slow the first time).
+    case loadPromoted(LatentRef)
+    /// Builds (or resumes) the top-token search index of a part, reporting progress.
+    case buildTokenIndex(part: Int)
     /// Ctrl-Z: give the terminal back and stop the process until resumed.
     case suspend
     case quit

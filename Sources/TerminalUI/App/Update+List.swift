@@ -17,6 +17,8 @@ extension Update {
             return openDetail(&s, LatentRef(part: s.part, latent: l))
         case .search:
             s.list.input = LineInput(purpose: .search, text: s.list.search, previous: s.list.search)
+            // Index every latent's top tokens while the user types (once per part).
+            return startTokenIndex(&s)
         case .jump:
             s.list.input = LineInput(purpose: .jump, text: "", previous: "")
         case .filter:
@@ -72,7 +74,16 @@ extension Update {
             return []
         }
         s.list.computing = true
-        return [.computeRows(q, generation: s.list.generation)]
+        var effects: [Effect] = [.computeRows(q, generation: s.list.generation)]
+        if !q.search.isEmpty { effects += startTokenIndex(&s) }
+        return effects
+    }
+
+    /// Starts building the current part's top-token index unless it is built or being built.
+    static func startTokenIndex(_ s: inout AppState) -> [Effect] {
+        guard s.currentPart != nil, s.tokenIndex[s.part] == nil else { return [] }
+        s.tokenIndex[s.part] = TokenIndexProgress(indexed: 0, total: s.latentCount)
+        return [.buildTokenIndex(part: s.part)]
     }
 
     /// Moves the cursor onto `latent` if it is in the list; returns false when it is not.

@@ -90,6 +90,21 @@ extension Update {
                 return [.loadDetail(job.ref)]
             }
             return []
+        case let .promotedLoaded(ref, r):
+            guard ref == s.detail.ref else { return [] }
+            switch r {
+            case let .success(p): s.detail.promoted = .loaded(p)
+            case let .failure(e): s.detail.promoted = .failed(e.message)
+            }
+            return []
+        case let .tokenIndexProgress(part, progress):
+            let before = s.tokenIndex[part]
+            s.tokenIndex[part] = progress
+            // Stream results in: re-run an active search over the grown index (unless a run is still
+            // going, so a slow scan is not cancelled over and over; the final report always re-runs).
+            guard part == s.part, !s.list.search.isEmpty, before != progress,
+                  !s.list.computing || progress.isComplete else { return [] }
+            return requery(&s)
         case let .verdictSaved(ref, r):
             switch r {
             case let .success(v):

@@ -211,11 +211,15 @@ public enum Update {
         var d = DetailState()
         d.ref = ref
         d.content = .loading
+        d.promoted = .loading
         d.showWhitespace = s.detail.showWhitespace
         d.wideContext = s.detail.wideContext
         s.detail = d
-        return [.loadDetail(ref)]
+        return [.loadDetail(ref), .loadPromoted(ref)]
     }
+
+    /// Number of promoted (and of suppressed) tokens the detail view lists.
+    public static let promotedTokenCount = 10
 
     /// Opens the detail view of `ref`.
     static func openDetail(_ s: inout AppState, _ ref: LatentRef) -> [Effect] {

@@ -152,34 +152,45 @@ public struct WindowGroup: Sendable, Equatable {
     }
 }
 
-/// Everything the detail view shows for one latent.
+/// Everything the detail view shows for one latent. Promoted tokens come separately
+/// (`BrowserDataSource.promotedTokens`): they need the model weights and load in the background.
 public struct LatentDetail: Sendable, Equatable {
     public var summary: BrowserLatentSummary
     public var explanations: [Explanation]
     public var scores: [ScorerResult]
     public var histogram: BrowserHistogram
     public var density: Double
-    /// Tokens the decoder direction promotes most (logit lens), with logit; nil when unknown.
-    public var topPromotedTokens: [(token: String, logit: Float)]?
     public var windowGroups: [WindowGroup]
 
     public init(summary: BrowserLatentSummary, explanations: [Explanation], scores: [ScorerResult],
-                histogram: BrowserHistogram, density: Double,
-                topPromotedTokens: [(token: String, logit: Float)]?, windowGroups: [WindowGroup]) {
+                histogram: BrowserHistogram, density: Double, windowGroups: [WindowGroup]) {
         self.summary = summary
         self.explanations = explanations
         self.scores = scores
         self.histogram = histogram
         self.density = density
-        self.topPromotedTokens = topPromotedTokens
         self.windowGroups = windowGroups
     }
+}
 
-    public static func == (a: LatentDetail, b: LatentDetail) -> Bool {
-        a.summary == b.summary && a.explanations == b.explanations && a.scores == b.scores
-            && a.histogram == b.histogram && a.density == b.density && a.windowGroups == b.windowGroups
-            && a.topPromotedTokens?.map(\.token) == b.topPromotedTokens?.map(\.token)
-            && a.topPromotedTokens?.map(\.logit) == b.topPromotedTokens?.map(\.logit)
+/// A vocabulary entry (as a display string) with the logit a direction gives it.
+public struct TokenLogit: Sendable, Equatable {
+    public var token: String
+    public var logit: Float
+    public init(token: String, logit: Float) { self.token = token; self.logit = logit }
+}
+
+/// What a latent's decoder direction does to the next-token logits when read straight through the
+/// unembedding ("logit lens" of the decoder row): the tokens it pushes up most and down most.
+public struct PromotedTokens: Sendable, Equatable {
+    /// Largest logits first.
+    public var promoted: [TokenLogit]
+    /// Most negative logits first.
+    public var suppressed: [TokenLogit]
+    /// How the logits were computed, e.g. "logits = W_U (g * W_O d): W_O of layer 3, …".
+    public var method: String
+    public init(promoted: [TokenLogit], suppressed: [TokenLogit], method: String) {
+        self.promoted = promoted; self.suppressed = suppressed; self.method = method
     }
 }
 

@@ -44,6 +44,14 @@ public protocol BrowserDataSource: Sendable {
     func headTable(part: Int) -> [HeadTableRow]?
     /// Stores a human spot-check verdict.
     func saveVerdict(part: Int, latent: Int, verdict: HumanVerdict) throws
+    /// The display strings the top-token search index holds for a latent (e.g. the token at the peak
+    /// of each of its strongest windows). Called once per latent from a background task when search
+    /// is first used, so it may read the latent's record. Default: `summary(...).topTokens`.
+    func searchTokens(part: Int, latent: Int) -> [String]
+    /// The `count` tokens the latent's decoder direction promotes and suppresses most through the
+    /// unembedding. Slow (needs model weights): called off the UI loop; throws with the reason when
+    /// unavailable. Default: unavailable.
+    func promotedTokens(part: Int, latent: Int, count: Int) throws -> PromotedTokens
 }
 
 extension BrowserDataSource {
@@ -61,6 +69,10 @@ extension BrowserDataSource {
     }
     public func tokenHeadSplit(part: Int, latent: Int, group: Int, window: Int, token: Int) -> TokenHeadSplit? { nil }
     public func headTable(part: Int) -> [HeadTableRow]? { nil }
+    public func searchTokens(part: Int, latent: Int) -> [String] { summary(part: part, latent: latent).topTokens }
+    public func promotedTokens(part: Int, latent: Int, count: Int) throws -> PromotedTokens {
+        throw BrowserError("this session has no model weights to compute promoted tokens")
+    }
 }
 
 /// A latent active on a token, with its activation.

@@ -176,12 +176,27 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
                                                 model: "SmolLM2-135M-Instruct (synthetic)"))
             }
         }
-        let promoted = (0..<8).map { k in
-            (token: vocabToken(part, latent, 800 &+ UInt64(k)), logit: Float(3 - Double(k) * 0.3))
-        }
         return LatentDetail(summary: s, explanations: explanations, scores: scores,
                             histogram: BrowserHistogram(lower: 0, upper: maxA, counts: bins),
-                            density: s.density, topPromotedTokens: promoted, windowGroups: groups)
+                            density: s.density, windowGroups: groups)
+    }
+
+    /// Made-up promoted/suppressed tokens: the feature token first, then hashed vocabulary entries.
+    public func promotedTokens(part: Int, latent: Int, count: Int) throws -> PromotedTokens {
+        guard part >= 0, part < parts.count, latent >= 0, latent < parts[part].latentCount else {
+            throw BrowserError("no latent \(latent) in part \(part)")
+        }
+        let n = max(0, count)
+        let up = (0..<n).map { k in
+            TokenLogit(token: k == 0 ? featureToken(part, latent) : vocabToken(part, latent, 800 &+ UInt64(k)), logit: Float(3 - Double(k) * 0.25))
+        }
+        let down = (0..<n).map { k in TokenLogit(token: vocabToken(part, latent, 850 &+ UInt64(k)), logit: Float(-3 + Double(k) * 0.25)) }
+        return PromotedTokens(promoted: up, suppressed: down, method: "synthetic (made-up values)")
+    }
+
+    /// The summary's top tokens without building the rest of the summary.
+    public func searchTokens(part: Int, latent: Int) -> [String] {
+        [featureToken(part, latent), vocabToken(part, latent, 901), vocabToken(part, latent, 902)]
     }
 
     func scorerResult(_ name: String, accuracy: Double, part: Int, latent: Int, salt: UInt64) -> ScorerResult {

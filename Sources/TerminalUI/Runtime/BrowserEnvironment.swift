@@ -5,11 +5,15 @@ public struct BrowserEnvironment: Sendable {
     public var data: BrowserDataSource
     public var promptEngine: PromptEngine?
     public var actionRunner: ActionRunner?
+    /// The top-token search index over `data` (built in the background when search is first used).
+    public var tokenIndex: TopTokenIndex
 
-    public init(data: BrowserDataSource, promptEngine: PromptEngine? = nil, actionRunner: ActionRunner? = nil) {
+    public init(data: BrowserDataSource, promptEngine: PromptEngine? = nil, actionRunner: ActionRunner? = nil,
+                tokenIndex: TopTokenIndex = TopTokenIndex()) {
         self.data = data
         self.promptEngine = promptEngine
         self.actionRunner = actionRunner
+        self.tokenIndex = tokenIndex
     }
 
     /// What the UI may offer.
@@ -31,7 +35,15 @@ public enum EffectPerformer {
         let data = env.data
         switch effect {
         case let .computeRows(q, generation):
-            send(.rowsComputed(generation: generation, rows: computeRows(q, data: data)))
+            let rows = computeRows(q, data: data, index: env.tokenIndex)
+            if !Task.isCancelled { send(.rowsComputed(generation: generation, rows: rows)) }
+        case let .buildTokenIndex(part):
+            await env.tokenIndex.buildInBackground(part: part, data: data) { send(.tokenIndexProgress(part: part, $0)) }
+        case let .loadPromoted(ref):
+            do {
+                let p = try data.promotedTokens(part: ref.part, latent: ref.latent, count: Update.promotedTokenCount)
+                send(.promotedLoaded(ref, .success(p)))
+            } catch { send(.promotedLoaded(ref, .failure(asBrowserError(error)))) }
         case let .loadDetail(ref):
             do { send(.detailLoaded(ref, .success(try data.detail(part: ref.part, latent: ref.latent)))) }
             catch { send(.detailLoaded(ref, .failure(asBrowserError(error)))) }
@@ -83,7 +95,10 @@ public enum EffectPerformer {
     }
 
     /// Filters, searches and sorts one part's latents. Reads summaries only when a filter or search needs them.
-    public static func computeRows(_ q: RowQuery, data: BrowserDataSource) -> [Int32] {
+    ///
+    /// A search matches the explanation, the latent number, and the top tokens: from `index` for the
+    /// latents it covers so far, else from the summary (which may hold only some of them).
+    public static func computeRows(_ q: RowQuery, data: BrowserDataSource, index: TopTokenIndex? = nil) -> [Int32] {
         guard data.parts.indices.contains(q.part) else { return [] }
         let n = data.parts[q.part].latentCount
         var rows: [Int32] = []
@@ -92,13 +107,22 @@ public enum EffectPerformer {
         if q.filter.isEmpty && needle.isEmpty {
             for i in 0..<n { rows.append(Int32(truncatingIfNeeded: i)) }
         } else {
+            var indexed: (indexed: Int, latents: [Int32]) = (0, [])
+            if !needle.isEmpty, let index { indexed = index.matches(part: q.part, search: needle) }
+            var nextHit = 0
             for i in 0..<n {
-                if Task.isCancelled { return [] }
+                if i & 1023 == 0 && Task.isCancelled { return [] }
                 let s = data.summary(part: q.part, latent: i)
                 guard q.filter.accepts(s) else { continue }
                 if !needle.isEmpty {
-                    let hit = (s.explanation?.lowercased().contains(needle) ?? false)
-                        || s.topTokens.contains { $0.lowercased().contains(needle) }
+                    var tokenHit = false
+                    if i < indexed.indexed {
+                        while nextHit < indexed.latents.count && Int(indexed.latents[nextHit]) < i { nextHit += 1 }
+                        tokenHit = nextHit < indexed.latents.count && Int(indexed.latents[nextHit]) == i
+                    } else {
+                        tokenHit = s.topTokens.contains { $0.lowercased().contains(needle) }
+                    }
+                    let hit = tokenHit || (s.explanation?.lowercased().contains(needle) ?? false)
                         || "#\(i)" == needle || "\(i)" == needle
                     if !hit { continue }
                 }

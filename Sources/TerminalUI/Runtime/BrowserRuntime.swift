@@ -18,6 +18,8 @@ public final class BrowserRuntime {
     private var tasks: [Task<Void, Never>] = []
     /// The running list query; a newer one cancels it (typing a search starts one per key).
     private var rowsTask: Task<Void, Never>?
+    /// Index builds run long; they are kept apart so the end of the session always cancels them.
+    private var indexTasks: [Task<Void, Never>] = []
     /// Called after every frame (the benchmark and tests use it).
     public var onFrame: ((Screen, AppState) -> Void)?
     /// Signal that ended the session, if any (the command exits with 128 + it).
@@ -33,7 +35,7 @@ public final class BrowserRuntime {
     public func run() throws {
         try backend.start()
         defer {
-            for t in tasks { t.cancel() }
+            for t in tasks + indexTasks { t.cancel() }
             backend.stop()
         }
         state.size = backend.size
@@ -90,6 +92,10 @@ public final class BrowserRuntime {
                         inbox.post(msg)
                         waker.wake()
                     }
+                }
+                if case .buildTokenIndex = e {
+                    indexTasks.append(task)
+                    continue
                 }
                 tasks.append(task)
                 if case .computeRows = e {

@@ -39,7 +39,7 @@ public struct DetailDocument: Sendable {
     public init(detail d: LatentDetail, state: DetailState, width: Int, summaryWidth: Int? = nil) {
         let sw = summaryWidth ?? width
         let explanations = DetailDocument.explanationLines(d, width: sw)
-        breakdown = DetailDocument.breakdownLines(d, width: sw)
+        breakdown = DetailDocument.breakdownLines(d, promoted: state.promoted, width: sw)
         summary = explanations + [.blank] + breakdown
         head = explanations + DetailDocument.compactScores(d)
         windowIndex = DetailDocument.flatten(d)
@@ -180,7 +180,7 @@ public struct DetailDocument: Sendable {
         return out
     }
 
-    static func breakdownLines(_ d: LatentDetail, width: Int) -> [DocLine] {
+    static func breakdownLines(_ d: LatentDetail, promoted: Loadable<PromotedTokens>, width: Int) -> [DocLine] {
         var out: [DocLine] = []
         out.append(DocLine([Span("Scores", .role(.title, bold: true))]))
         if d.scores.isEmpty { out.append(DocLine([Span("  — not scored yet (press s to score)", .role(.muted))])) }
@@ -189,16 +189,50 @@ public struct DetailDocument: Sendable {
         }
         out.append(.blank)
         out += histogramLines(d, width: width)
-        if let promoted = d.topPromotedTokens, !promoted.isEmpty {
-            out.append(.blank)
-            out.append(DocLine([Span("Promoted tokens", .role(.title, bold: true)), Span("  (decoder · unembedding)", .role(.muted))]))
-            var spans: [Span] = [Span("  ")]
-            for p in promoted.prefix(8) {
-                spans.append(Span(Widgets.token(p.token, showWhitespace: true, maxWidth: 14), .role(.accent)))
-                spans.append(Span(" \(Widgets.activation(p.logit))  ", .role(.muted)))
+        out.append(.blank)
+        out += promotedLines(promoted, width: width)
+        return out
+    }
+
+    /// "Promoted tokens": the decoder direction read through the unembedding, or why it is not shown.
+    static func promotedLines(_ promoted: Loadable<PromotedTokens>, width: Int) -> [DocLine] {
+        var out = [DocLine([Span("Promoted tokens", .role(.title, bold: true)), Span("  (decoder row → unembedding)", .role(.muted))])]
+        switch promoted {
+        case .idle, .loading:
+            out.append(DocLine([Span("  computing…", .role(.warn))]))
+        case let .failed(why):
+            for (i, chunk) in wrap("— unavailable: " + why, width: max(10, width - 2)).enumerated() {
+                out.append(DocLine([Span((i == 0 ? "  " : "    ") + chunk, .role(.muted))]))
             }
-            out.append(DocLine(spans))
+        case let .loaded(p):
+            out += tokenLogitLines("promotes", p.promoted, role: .good, width: width)
+            out += tokenLogitLines("suppresses", p.suppressed, role: .bad, width: width)
+            out.append(DocLine([Span("    " + DisplayText.truncate(p.method, width: max(10, width - 4)), .role(.muted))]))
         }
+        return out
+    }
+
+    /// `label` then "token logit" pairs, wrapped to `width`.
+    static func tokenLogitLines(_ label: String, _ items: [TokenLogit], role: Role, width: Int) -> [DocLine] {
+        guard !items.isEmpty else { return [DocLine([Span("  \(label): —", .role(.muted))])] }
+        var out: [DocLine] = []
+        let indent = "  " + label + " "
+        var spans: [Span] = [Span("  "), Span(label, .role(.muted)), Span(" ")]
+        var used = DisplayText.width(indent)
+        for p in items {
+            let tok = Widgets.token(p.token, showWhitespace: true, maxWidth: 14)
+            let val = " " + String(format: "%+.2f", Double(p.logit)) + "  "
+            let w = DisplayText.width(tok) + DisplayText.width(val)
+            if used + w > width && used > DisplayText.width(indent) {
+                out.append(DocLine(spans))
+                spans = [Span(String(repeating: " ", count: DisplayText.width(indent)))]
+                used = DisplayText.width(indent)
+            }
+            spans.append(Span(tok, .role(role, bold: true)))
+            spans.append(Span(val, .role(.muted)))
+            used += w
+        }
+        out.append(DocLine(spans))
         return out
     }
 

@@ -71,6 +71,8 @@ public enum Render {
             let verb = job.action == .explain ? "explaining" : "scoring"
             right = "\(Widgets.spinner(s.spinnerFrame)) \(verb) #\(job.ref.latent): \(job.progress)"
             if s.jobs.count > 1 { right += " (+\(s.jobs.count - 1))" }
+        } else if s.isIndexing, let p = s.tokenIndex[s.part] {
+            right = "\(Widgets.spinner(s.spinnerFrame)) indexing top tokens \(p.percent) %"
         } else if s.isBusy {
             right = "\(Widgets.spinner(s.spinnerFrame)) working"
         } else if let f = s.focusedLatent, s.view != .list {

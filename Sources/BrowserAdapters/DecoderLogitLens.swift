@@ -1,0 +1,176 @@
+import Foundation
+import ModelEngine
+import TensorFormats
+import TerminalUI
+
+/// Reads an SAE decoder direction straight through the model's output path ("logit lens" of the
+/// decoder row) from the GGUF weights, without running the model:
+///
+/// - For an SAE on `blocks.L.attn.hook_z` the decoder row d ∈ R^{n_heads·d_head} holds the heads'
+///   z vectors concatenated head-major, exactly as the engine lays out hook_z (the input columns of
+///   `blk.L.attn_output.weight`). It first goes through that layer's output projection:
+///   x = W_O·d (W_O is [d_model, n_heads·d_head]; the product sums the per-head projections).
+/// - For residual-stream, attention-output and MLP-output hooks d already lives in the residual
+///   stream: x = d.
+/// - Then the final RMSNorm's weight g is applied elementwise and the unembedding W_U
+///   (`output.weight`, or the tied `token_embd.weight` as in SmolLM2) gives logits = W_U·(g ⊙ x).
+///   The norm's 1/rms(x) factor is left out on purpose: a direction has no norm statistics of its own,
+///   and a positive scale would not change which tokens come first. The decoder row is used as stored.
+///
+/// The unembedding is decoded in blocks of rows into a small scratch buffer per call, so the lens holds
+/// no copy of it (the mapped file is shared with everything else that reads the model).
+public final class DecoderLogitLens: @unchecked Sendable {
+    public let file: GGUFFile
+    public let dModel: Int
+    public let vocabSize: Int
+    /// `output.weight` or `token_embd.weight`.
+    public let unembeddingName: String
+    let unembeddingType: GGMLType
+    let normWeight: [Float]
+    /// Rows of W_U decoded at a time.
+    let chunkRows: Int
+    private let lock = NSLock()
+    private var outputProjections: [Int: [Float]] = [:]
+
+    /// Checks the tensors the lens needs: the unembedding [vocab, d_model] and `output_norm.weight` [d_model].
+    public init(file: GGUFFile, chunkRows: Int = 1024) throws {
+        self.file = file
+        self.chunkRows = max(1, chunkRows)
+        let name = file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight"
+        guard let info = file.tensors[name] else {
+            throw BrowserError("\(file.path): no unembedding (neither output.weight nor token_embd.weight)")
+        }
+        guard info.dims.count == 2, info.dims[0] > 0, info.dims[1] > 0, info.dims[0] % info.type.blockSize == 0 else {
+            throw BrowserError("\(file.path): \(name) has shape \(info.dims); expected [d_model, vocab] with d_model a multiple of \(info.type.blockSize)")
+        }
+        unembeddingName = name
+        unembeddingType = info.type
+        dModel = info.dims[0]
+        vocabSize = info.dims[1]
+        guard let normInfo = file.tensors["output_norm.weight"] else {
+            throw BrowserError("\(file.path): no output_norm.weight (the final RMSNorm)")
+        }
+        guard normInfo.dims == [dModel] else {
+            throw BrowserError("\(file.path): output_norm.weight has shape \(normInfo.dims); expected [\(dModel)]")
+        }
+        normWeight = try file.dequantize("output_norm.weight")
+    }
+
+    /// W_O of `layer` as [d_model, d_in] row-major (decoded once per layer).
+    func outputProjection(layer: Int) throws -> (weights: [Float], dIn: Int) {
+        let name = "blk.\(layer).attn_output.weight"
+        guard let info = file.tensors[name] else { throw BrowserError("\(file.path): no \(name) (is layer \(layer) in this model?)") }
+        guard info.dims.count == 2, info.dims[1] == dModel, info.dims[0] > 0 else {
+            throw BrowserError("\(file.path): \(name) has shape \(info.dims); expected [n_heads·d_head, \(dModel)]")
+        }
+        if let w = lock.withLock({ outputProjections[layer] }) { return (w, info.dims[0]) }
+        let w = try file.dequantize(name)
+        lock.withLock { outputProjections[layer] = w }
+        return (w, info.dims[0])
+    }
+
+    /// The residual-stream direction x of a decoder row read at `hook`.
+    public func residualDirection(_ row: [Float], hook: HookPoint) throws -> [Float] {
+        switch hook.site {
+        case .z:
+            let (wo, dIn) = try outputProjection(layer: hook.layer)
+            guard row.count == dIn else {
+                throw BrowserError("the SAE's decoder rows have \(row.count) values; \(hook) feeds W_O with \(dIn)")
+            }
+            var x = [Float](repeating: 0, count: dModel)
+            guard wo.count >= dModel * dIn else { throw BrowserError("\(file.path): W_O of layer \(hook.layer) is too short") }
+            wo.withUnsafeBufferPointer { w in
+                row.withUnsafeBufferPointer { d in
+                    guard let wb = w.baseAddress, let db = d.baseAddress else { return }
+                    for o in 0 ..< dModel { x[o] = Self.dot(wb + o * dIn, db, dIn) }
+                }
+            }
+            return x
+        case .residPre, .residMid, .residPost, .attnOut, .mlpOut:
+            guard row.count == dModel else {
+                throw BrowserError("the SAE's decoder rows have \(row.count) values; the residual stream has \(dModel)")
+            }
+            return row
+        case .q, .k, .v, .pattern:
+            throw BrowserError("promoted tokens need an SAE on the residual stream, an attention/MLP output or hook_z; this one reads \(hook)")
+        }
+    }
+
+    /// logits = W_U·(g ⊙ x) over the whole vocabulary.
+    public func logits(residual x: [Float]) throws -> [Float] {
+        guard x.count == dModel else { throw BrowserError("direction has \(x.count) values; the model has d_model \(dModel)") }
+        let u = zip(x, normWeight).map { $0 * $1 }
+        let raw = try file.rawBytes(unembeddingName)
+        let rowBytes = dModel / unembeddingType.blockSize * unembeddingType.blockBytes
+        guard raw.count >= vocabSize * rowBytes else {
+            throw BrowserError("\(file.path): \(unembeddingName) is shorter than [\(vocabSize), \(dModel)]")
+        }
+        var out = [Float](repeating: 0, count: vocabSize)
+        var scratch = [Float](repeating: 0, count: min(chunkRows, vocabSize) * dModel)
+        let type = unembeddingType, dm = dModel
+        out.withUnsafeMutableBufferPointer { o in
+            scratch.withUnsafeMutableBufferPointer { s in
+                u.withUnsafeBufferPointer { up in
+                    guard let sb = s.baseAddress, let ub = up.baseAddress else { return }
+                    var start = 0
+                    while start < vocabSize {
+                        let rows = min(chunkRows, vocabSize - start)
+                        let src = UnsafeRawBufferPointer(rebasing: raw[start * rowBytes ..< (start + rows) * rowBytes])
+                        GGMLDequantize.decode(type, src: src, count: rows * dm, into: sb)
+                        for r in 0 ..< rows { o[start + r] = Self.dot(sb + r * dm, ub, dm) }
+                        start += rows
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The `count` largest and most negative logits of a decoder row read at `hook`, with display strings.
+    public func promotedTokens(decoderRow row: [Float], hook: HookPoint, count: Int,
+                               displayString: (Int) -> String) throws -> PromotedTokens {
+        let x = try residualDirection(row, hook: hook)
+        let l = try logits(residual: x)
+        let k = max(0, min(count, vocabSize))
+        let top = Self.topIndices(l, count: k, largest: true)
+        let bottom = Self.topIndices(l, count: k, largest: false)
+        let method = hook.site == .z
+            ? "logits = W_U (g * W_O d): W_O of layer \(hook.layer), final norm weight g, W_U = \(unembeddingName)"
+            : "logits = W_U (g * d): final norm weight g, W_U = \(unembeddingName)"
+        return PromotedTokens(promoted: top.map { TokenLogit(token: displayString($0), logit: l[$0]) },
+                              suppressed: bottom.map { TokenLogit(token: displayString($0), logit: l[$0]) },
+                              method: method)
+    }
+
+    /// Indices of the `count` largest (or smallest) finite values, best first; ties: lower index first.
+    static func topIndices(_ v: [Float], count: Int, largest: Bool) -> [Int] {
+        guard count > 0 else { return [] }
+        var best: [Int] = []
+        best.reserveCapacity(count + 1)
+        func better(_ a: Int, _ b: Int) -> Bool {
+            if v[a] != v[b] { return largest ? v[a] > v[b] : v[a] < v[b] }
+            return a < b
+        }
+        for i in v.indices where v[i].isFinite {
+            if best.count == count, let last = best.last, !better(i, last) { continue }
+            var j = best.count
+            while j > 0 && better(i, best[j - 1]) { j -= 1 }
+            best.insert(i, at: j)
+            if best.count > count { best.removeLast() }
+        }
+        return best
+    }
+
+    /// Σ a[i]·b[i] with four running sums.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+        var i = 0
+        while i + 4 <= n {
+            s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3]
+            i += 4
+        }
+        while i < n { s0 += a[i] * b[i]; i += 1 }
+        return (s0 + s1) + (s2 + s3)
+    }
+}
