@@ -15,6 +15,9 @@ public struct CacheBatchOptions: Sendable {
     public var delphiRun: DelphiRun?
     /// Scoring: use only explanations by this model (nil: the newest usable one).
     public var explanationModel: String?
+    /// Run again on latents that already have a result by the same method and model (the new one is appended;
+    /// readers show the newest explanation). Off: such latents are skipped, which makes runs resumable.
+    public var redo = false
     public init() {}
 }
 
@@ -38,7 +41,7 @@ public enum CacheAutoInterp {
         var options = options
         if explainer.client is EmbeddedLLMClient { options.concurrency = 1 }
         return await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
-            if CacheBridge.hasExplanation(try part.annotations(latent), method: method, model: model) {
+            if !options.redo, CacheBridge.hasExplanation(try part.annotations(latent), method: method, model: model) {
                 return .alreadyDone
             }
             let cached = try CacheBridge.examples(part: part, latent: latent)
@@ -71,7 +74,7 @@ public enum CacheAutoInterp {
         if usesEmbeddedModel(scorer) { options.concurrency = 1 }
         return await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
             let annotations = try part.annotations(latent)
-            if let done = CacheBridge.existingScore(annotations, method: method, model: model) {
+            if !options.redo, let done = CacheBridge.existingScore(annotations, method: method, model: model) {
                 return .alreadyScored(CacheBridge.scoredSamples(done))
             }
             let cached = try CacheBridge.examples(part: part, latent: latent)

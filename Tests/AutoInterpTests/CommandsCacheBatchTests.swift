@@ -64,12 +64,21 @@ final class CommandsCacheBatchTests: XCTestCase {
         XCTAssertEqual(s2.completed, 0)
         XCTAssertEqual(client.requests.count, 2)
 
+        // --redo asks again and appends a second explanation by the same model.
+        var redo = options()
+        redo.redo = true
+        let sr = await CacheAutoInterp.explain(part: reopened, latents: [0], explainer: explainer, options: redo)
+        XCTAssertEqual(sr.completed, 1)
+        XCTAssertEqual(sr.alreadyDone, 0)
+        XCTAssertEqual(client.requests.count, 3)
+        XCTAssertEqual(try reopened.annotations(0).filter { $0.kind == .explanation && $0.model == "scripted-model" }.count, 2)
+
         // A different model explains again: the two coexist.
         let other = FixedReplyClient(modelName: "other-model", reply: "[EXPLANATION]: other words")
         let s3 = await CacheAutoInterp.explain(part: reopened, latents: [0], explainer: Explainer(client: other),
                                                options: options())
         XCTAssertEqual(s3.completed, 1)
-        XCTAssertEqual(try reopened.annotations(0).filter { $0.kind == .explanation }.count, 2)
+        XCTAssertEqual(try reopened.annotations(0).filter { $0.kind == .explanation }.count, 3)
 
         // Detection with the knowing client, using explanations by scripted-model.
         var o = options()

@@ -97,6 +97,9 @@ struct BatchSelectionOptions: ParsableArguments {
     @Flag(help: "Print a JSON summary instead of the table (no progress bar).")
     var json = false
 
+    @Flag(help: "Explain/score again latents that already have a result by the same method and model (appended; the newest is shown).")
+    var redo = false
+
     func validateCounts() throws {
         if let s = sample, s < 1 { throw ValidationError("--sample must be ≥ 1") }
         if minExamples < 0 { throw ValidationError("--min-examples must be ≥ 0") }
@@ -110,6 +113,7 @@ struct BatchSelectionOptions: ParsableArguments {
         o.concurrency = concurrency ?? 4
         o.minActiveWindows = minExamples
         o.sampling.seed = seed
+        o.redo = redo
         o.sampling.trainPerQuantile = trainPerQuantile
         o.sampling.testPerQuantile = testPerQuantile
         o.sampling.nonActivating = nonActivating
