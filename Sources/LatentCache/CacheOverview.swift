@@ -75,7 +75,7 @@ public struct CacheOverview: Codable, Sendable, Equatable {
         path = cache.path
         formatVersion = cache.manifest.version
         tokens = cache.tokens.tokenCount
-        bytes = Self.folderBytes(cache.path)
+        bytes = CacheBenchmark.folderBytes(cache.path)
         parts = []
         for part in cache.parts {
             var densities: [Double] = []
@@ -131,19 +131,7 @@ public struct CacheOverview: Codable, Sendable, Equatable {
             parts.append(Part(name: part.name, hook: part.hook, latents: part.latentCount, tokens: part.totalTokens,
                               firingLatents: densities.count, density: Distribution(densities),
                               explainedLatents: explained, explanations: explanations, scores: groups,
-                              bytes: Self.folderBytes(part.directory)))
+                              bytes: CacheBenchmark.folderBytes(part.directory)))
         }
-    }
-
-    static func folderBytes(_ path: String) -> Int {
-        var total = 0
-        guard let e = FileManager.default.enumerator(atPath: path) else { return 0 }
-        while let rel = e.nextObject() as? String {
-            if let a = try? FileManager.default.attributesOfItem(atPath: path + "/" + rel),
-               (a[.type] as? FileAttributeType) == .typeRegular {
-                total += (a[.size] as? NSNumber)?.intValue ?? 0
-            }
-        }
-        return total
     }
 }
