@@ -66,7 +66,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "TestSupport"]),
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine", "TensorFormats", "TestSupport"]),
-        .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "FeaturescopeCore", "TestSupport"]),
+        .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "TestSupport"]),
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TestSupport"]),

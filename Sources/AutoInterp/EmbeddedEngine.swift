@@ -41,7 +41,7 @@ public enum EmbeddedModelError: Error, CustomStringConvertible, Equatable {
 /// `cachedLogits`, `candidateIDs`) is touched only on `queue`.
 final class EmbeddedEngine: @unchecked Sendable {
     let path: String
-    let model: LlamaModel
+    let model: TransformerModel
     let tokenizer: Tokenizer
     let contextLength: Int
     private let queue: DispatchQueue
@@ -55,12 +55,12 @@ final class EmbeddedEngine: @unchecked Sendable {
         self.path = path
         do {
             let gguf = try GGUFFile(path: path)
-            model = try LlamaModel(gguf: gguf, decodeThreads: threads)
+            model = try TransformerModel(gguf: gguf, decodeThreads: threads)
             tokenizer = try Tokenizer(gguf: gguf)
         } catch {
             throw EmbeddedModelError.loadFailed(path: path, reason: String(describing: error))
         }
-        if let t = threads { LlamaModel.setBLASThreads(t) }
+        if let t = threads { TransformerModel.setBLASThreads(t) }
         guard let s = tokenizer.id(of: "<|im_start|>"), let e = tokenizer.id(of: "<|im_end|>") else {
             throw EmbeddedModelError.missingChatTokens(path: path)
         }

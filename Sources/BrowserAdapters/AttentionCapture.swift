@@ -16,7 +16,7 @@ struct AttentionCapture: Sendable {
     let layout: AttentionHeadLayout
 
     /// Runs the model over `tokens` and keeps layer `layer`'s attention tensors.
-    static func run(model: LlamaModel, tokens: [Int32], layer: Int) throws -> AttentionCapture {
+    static func run(model: TransformerModel, tokens: [Int32], layer: Int) throws -> AttentionCapture {
         guard !tokens.isEmpty else { throw BrowserError("no tokens to run") }
         guard layer >= 0, layer < model.config.layerCount else {
             throw BrowserError("layer \(layer) is outside the model's \(model.config.layerCount) layers")

@@ -19,7 +19,7 @@ public final class EngineHost: @unchecked Sendable {
 
     private let lock = NSLock()
     private let modelLock = NSLock()
-    private var model: Result<(LlamaModel, Tokenizer), BrowserError>?
+    private var model: Result<(TransformerModel, Tokenizer), BrowserError>?
     private var saes: [Int: Result<SparseAutoencoder, BrowserError>] = [:]
     private let lensLock = NSLock()
     private var lens: Result<DecoderLogitLens, BrowserError>?
@@ -38,14 +38,14 @@ public final class EngineHost: @unchecked Sendable {
     }
 
     /// The model and its tokenizer (loaded once; ~1 s).
-    public func loadModel() throws -> (model: LlamaModel, tokenizer: Tokenizer) {
+    public func loadModel() throws -> (model: TransformerModel, tokenizer: Tokenizer) {
         try modelLock.withLock {
             if let m = model { return try m.get() }
-            let result: Result<(LlamaModel, Tokenizer), BrowserError>
+            let result: Result<(TransformerModel, Tokenizer), BrowserError>
             do {
                 let path = try ModelLocator.locate(explicit: modelPath)
                 let gguf = try GGUFFile(path: path)
-                result = .success((try LlamaModel(gguf: gguf), try Tokenizer(gguf: gguf)))
+                result = .success((try TransformerModel(gguf: gguf), try Tokenizer(gguf: gguf)))
             } catch let e as EngineError {
                 result = .failure(BrowserError("model: \(e)"))
             } catch {
@@ -123,7 +123,7 @@ public final class EngineHost: @unchecked Sendable {
     }
 
     /// Uses a model already in memory (tests).
-    public func install(model m: LlamaModel, tokenizer: Tokenizer) {
+    public func install(model m: TransformerModel, tokenizer: Tokenizer) {
         modelLock.withLock { model = .success((m, tokenizer)) }
     }
 }

@@ -20,13 +20,15 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case cacheMismatch(reason: String)
     /// A download or verification step of `model fetch` failed.
     case fetchFailed(step: String, reason: String)
+    /// The forward pass produced NaN or infinity (corrupt weights or an intervention that wrote them).
+    case nonFiniteResult(what: String, path: String)
 
     public var description: String {
         switch self {
         case let .modelNotFound(path, hint):
             return "model not found at \(path). \(hint)"
         case let .invalidModel(path, reason):
-            return "\(path): not a usable Llama model: \(reason)"
+            return "\(path): not a usable model: \(reason)"
         case let .tokenOutOfRange(token, position, vocabSize):
             return "token id \(token) at position \(position) is outside the vocabulary (0..<\(vocabSize))"
         case let .emptyInput(what):
@@ -41,6 +43,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
             return "KV cache: \(reason)"
         case let .fetchFailed(step, reason):
             return "model fetch failed while \(step): \(reason)"
+        case let .nonFiniteResult(what, path):
+            return "\(path): the forward pass produced a non-finite \(what); the weights or an intervention hold NaN or infinity"
         }
     }
 }

@@ -13,7 +13,7 @@ public enum Sampling: Sendable, Equatable {
 /// BLAS pass; each new token is one step with the quantized mat-vec kernels (or BLAS when `quantizedSteps`
 /// is false, which reproduces the Float forward exactly). Not thread-safe: use from one task at a time.
 public final class Generator {
-    public let model: LlamaModel
+    public let model: TransformerModel
     public let cache: KVCache
     /// Whether single-token steps use the 4/8-bit kernels (fast) rather than Float BLAS (exact).
     public var quantizedSteps: Bool
@@ -24,7 +24,7 @@ public final class Generator {
     public private(set) var tokens: [Int32] = []
 
     /// A session holding up to `maxLength` positions (prompt plus generated tokens).
-    public init(model: LlamaModel, maxLength: Int = 2048, quantizedSteps: Bool = true) {
+    public init(model: TransformerModel, maxLength: Int = 2048, quantizedSteps: Bool = true) {
         self.model = model
         let limit = max(1, min(maxLength, model.config.contextLength))
         cache = KVCache(config: model.config, maxLength: limit)

@@ -20,50 +20,6 @@ func rmsnorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ we
     }
 }
 
-// MARK: - Rotary position embedding
-
-/// Fills `cos`/`sin` [positions.count, headDim/2] with the rotation angles θ_i = pos · base^(−2i/headDim),
-/// computed in Float the way Hugging Face does (inverse frequency and angle rounded to Float).
-func ropeTables(cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>,
-                positions: [Int], headDim: Int, base: Float) {
-    let half = headDim / 2
-    var invFreq = [Float](repeating: 0, count: half)
-    for i in 0 ..< half {
-        let exponent = Float(2 * i) / Float(headDim)
-        let p = Float(Foundation.pow(Double(base), Double(exponent)))
-        invFreq[i] = 1 / p
-    }
-    for (r, pos) in positions.enumerated() {
-        for i in 0 ..< half {
-            let angle = Float(pos) * invFreq[i]
-            cos[r * half + i] = Float(Foundation.cos(Double(angle)))
-            sin[r * half + i] = Float(Foundation.sin(Double(angle)))
-        }
-    }
-}
-
-/// Rotates each head of `rows` rows of width `heads·headDim` in place, pairing element i with i + headDim/2
-/// (the weights were un-permuted to Hugging Face order at load).
-func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int,
-          cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
-    let half = headDim / 2
-    let width = heads * headDim
-    for r in 0 ..< rows {
-        let c = cos + r * half
-        let s = sin + r * half
-        for h in 0 ..< heads {
-            let v = x + r * width + h * headDim
-            for i in 0 ..< half {
-                let x0 = v[i], x1 = v[i + half]
-                let a0 = x0 * c[i], b0 = -x1 * s[i]
-                let a1 = x1 * c[i], b1 = x0 * s[i]
-                v[i] = a0 + b0
-                v[i + half] = a1 + b1
-            }
-        }
-    }
-}
-
 // MARK: - Attention pieces
 
 /// Softmax of one row in place over the first `valid` entries; entries from `valid` to `count` become 0

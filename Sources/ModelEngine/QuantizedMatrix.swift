@@ -4,10 +4,11 @@ import TensorFormats
 /// A weight matrix kept in 32-value blocks for the memory-bound single-token step.
 ///
 /// The GGUF blocks are repacked once at load into separate arrays (scales and minimums as Float,
-/// quants packed) so the kernel needs no f16 conversion. Q4_0/Q4_1 stay 4-bit (value = q·scale + min);
-/// Q8_0 stays 8-bit, stored offset by 128 as unsigned bytes so both kinds share one form:
-/// value = u·scale + min with min = −128·scale (unsigned lanes widen to Float in a few vector instructions,
-/// signed ones did not vectorize). Float tensors are quantized to the 8-bit form (approximate).
+/// quants packed) so the kernel needs no f16 conversion. Every type becomes value = u·scale + min per
+/// 32 values with unsigned levels u, exactly: Q4_0/Q4_1 and Q4_K (per 32-value sub-block: d·sc, −dmin·m)
+/// stay 4-bit; Q5_0/Q5_1/Q5_K (5-bit levels) and Q8_0 (offset by 128) use the 8-bit form (unsigned lanes
+/// widen to Float in a few vector instructions, signed ones did not vectorize). Float tensors and Q6_K
+/// (two scales per 32 values) are quantized to the 8-bit form (approximate).
 public struct QuantizedMatrix: Sendable {
     public enum Kind: Sendable { case nibbles, bytes }
     public let kind: Kind
@@ -52,57 +53,42 @@ public struct QuantizedMatrix: Sendable {
             throw EngineError.invalidModel(path: gguf.path, reason: "row order for \(name) does not match \(rows) rows")
         }
         let raw = try gguf.rawBytes(name)
-        let nb = cols / 32
-        switch info.type {
-        case .q4_0, .q4_1:
-            let blockBytes = info.type.blockBytes
-            let headerBytes = info.type == .q4_1 ? 4 : 2
-            var sc = [Float](repeating: 0, count: rows * nb)
-            var mn = [Float](repeating: 0, count: rows * nb)
-            var q = [UInt8](repeating: 0, count: rows * nb * 16)
-            guard let src = raw.baseAddress else { throw EngineError.invalidModel(path: gguf.path, reason: "tensor \(name) is empty") }
-            q.withUnsafeMutableBytes { qDst in
-                guard let dstBase = qDst.baseAddress else { return }
-                for r in 0 ..< rows {
-                    let srcRow = order[r]
-                    for b in 0 ..< nb {
-                        let blk = (srcRow * nb + b) * blockBytes
-                        let d = HalfFloat.toFloat(raw.loadUnaligned(fromByteOffset: blk, as: UInt16.self).littleEndian)
-                        sc[r * nb + b] = d
-                        if info.type == .q4_1 {
-                            mn[r * nb + b] = HalfFloat.toFloat(raw.loadUnaligned(fromByteOffset: blk + 2, as: UInt16.self).littleEndian)
-                        } else {
-                            mn[r * nb + b] = -8 * d
-                        }
-                        (dstBase + (r * nb + b) * 16).copyMemory(from: src + blk + headerBytes, byteCount: 16)
-                    }
-                }
-            }
-            self.init(kind: .nibbles, rows: rows, cols: cols, scales: sc, mins: mn, quants: q)
-        case .q8_0:
-            var sc = [Float](repeating: 0, count: rows * nb)
-            var mn = [Float](repeating: 0, count: rows * nb)
-            var q = [UInt8](repeating: 0, count: rows * cols)
-            guard let src = raw.baseAddress else { throw EngineError.invalidModel(path: gguf.path, reason: "tensor \(name) is empty") }
-            q.withUnsafeMutableBytes { qDst in
-                guard let dstBase = qDst.baseAddress else { return }
-                for r in 0 ..< rows {
-                    let srcRow = order[r]
-                    for b in 0 ..< nb {
-                        let blk = (srcRow * nb + b) * 34
-                        let d = HalfFloat.toFloat(raw.loadUnaligned(fromByteOffset: blk, as: UInt16.self).littleEndian)
-                        sc[r * nb + b] = d
-                        mn[r * nb + b] = -128 * d
-                        let dst = dstBase + (r * nb + b) * 32
-                        for j in 0 ..< 32 { dst.storeBytes(of: src.load(fromByteOffset: blk + 2 + j, as: UInt8.self) ^ 0x80, toByteOffset: j, as: UInt8.self) }
-                    }
-                }
-            }
-            self.init(kind: .bytes, rows: rows, cols: cols, scales: sc, mins: mn, quants: q)
-        case .f32, .f16, .bf16:
+        guard let src = raw.baseAddress else { throw EngineError.invalidModel(path: gguf.path, reason: "tensor \(name) is empty") }
+        let type = info.type
+        if type.isFloat || type == .q6_K {
+            // No exact 32-value block form: quantize the decoded values to 8 bits (approximate).
             let values = try gguf.dequantize(name)
             self.init(floats: values, rows: rows, cols: cols, rowOrder: order)
+            return
         }
+        let nb = cols / 32
+        let kind: Kind = (type == .q4_0 || type == .q4_1 || type == .q4_K) ? .nibbles : .bytes
+        var sc = [Float](repeating: 0, count: rows * nb)
+        var mn = [Float](repeating: 0, count: rows * nb)
+        var q = [UInt8](repeating: 0, count: kind == .nibbles ? rows * nb * 16 : rows * cols)
+        var levels = [UInt8](repeating: 0, count: 256)
+        let rowBytes = cols / type.blockSize * type.blockBytes
+        for r in 0 ..< rows {
+            let rowBase = src + order[r] * rowBytes
+            for b in 0 ..< nb {
+                let (d, m): (Float, Float)
+                if type.blockSize == 32 {
+                    (d, m) = GGMLDequantize.legacyBlock(type, rowBase + b * type.blockBytes, into: &levels)
+                } else {
+                    (d, m) = GGMLDequantize.kSubblock(type, rowBase + (b / 8) * type.blockBytes, index: b % 8, into: &levels)
+                }
+                sc[r * nb + b] = d
+                mn[r * nb + b] = m
+                if kind == .nibbles {
+                    let base = (r * nb + b) * 16
+                    for j in 0 ..< 16 { q[base + j] = levels[j] | (levels[j + 16] << 4) }
+                } else {
+                    let base = r * cols + b * 32
+                    for j in 0 ..< 32 { q[base + j] = levels[j] }
+                }
+            }
+        }
+        self.init(kind: kind, rows: rows, cols: cols, scales: sc, mins: mn, quants: q)
     }
 
     /// Quantizes a float matrix [rows, cols] to symmetric 8-bit blocks (scale = max|x| / 127).

@@ -7,42 +7,52 @@ final class RunState {
     let x: FloatBuffer
     /// Normalised input of the current sub-block [capacity, dim].
     let xb: FloatBuffer
-    /// Queries [capacity, dim].
+    /// Queries [capacity, qDim].
     let q: FloatBuffer
     /// Keys [capacity, kvDim].
     let k: FloatBuffer
     /// Values [capacity, kvDim].
     let v: FloatBuffer
-    /// Per-head attention outputs, head-major [capacity, dim].
+    /// Per-head attention outputs, head-major [capacity, qDim].
     let z: FloatBuffer
     /// Output of the attention or MLP projection [capacity, dim].
     let proj: FloatBuffer
+    /// The attention output kept aside while the MLP runs on the same residual (parallel residual) [capacity, dim].
+    let side: FloatBuffer
     /// silu(gate)·up [capacity, hidden].
     let gate: FloatBuffer
     /// Stacked projections per row: q|k|v [capacity, dim + 2·kvDim], then gate|up [capacity, 2·hidden].
     let fused: FloatBuffer
-    /// RoPE cos/sin per row [capacity, headDim/2].
+    /// RoPE cos/sin per row [capacity, ropeDims/2] (global layers).
     let ropeCos: FloatBuffer
     let ropeSin: FloatBuffer
+    /// RoPE cos/sin of sliding-window layers with their own base (Gemma 3).
+    let ropeCosLocal: FloatBuffer
+    let ropeSinLocal: FloatBuffer
     /// Per-block sums of the input vector for the 4-bit kernel.
     let blockSums: FloatBuffer
     /// Attention scores of one head [queries, keys]; grows on demand (never inside the per-token loop).
     private(set) var scores: FloatBuffer
 
-    init(config c: LlamaConfig, capacity: Int) {
+    init(config c: ModelConfig, capacity: Int) {
         self.capacity = capacity
         x = FloatBuffer(count: capacity * c.dim)
         xb = FloatBuffer(count: capacity * c.dim)
-        q = FloatBuffer(count: capacity * c.dim)
+        q = FloatBuffer(count: capacity * c.qDim)
         k = FloatBuffer(count: capacity * c.kvDim)
         v = FloatBuffer(count: capacity * c.kvDim)
-        z = FloatBuffer(count: capacity * c.dim)
+        z = FloatBuffer(count: capacity * c.qDim)
         proj = FloatBuffer(count: capacity * c.dim)
+        side = FloatBuffer(count: c.parallelResidual ? capacity * c.dim : 1)
         gate = FloatBuffer(count: capacity * c.hiddenDim)
-        fused = FloatBuffer(count: capacity * max(c.dim + 2 * c.kvDim, 2 * c.hiddenDim))
-        ropeCos = FloatBuffer(count: capacity * c.headDim / 2)
-        ropeSin = FloatBuffer(count: capacity * c.headDim / 2)
-        blockSums = FloatBuffer(count: max(c.dim, c.hiddenDim) / 32 + 1)
+        fused = FloatBuffer(count: capacity * max(c.qDim + 2 * c.kvDim, 2 * c.hiddenDim))
+        let half = max(1, c.ropeDims / 2)
+        ropeCos = FloatBuffer(count: capacity * half)
+        ropeSin = FloatBuffer(count: capacity * half)
+        let local = c.ropeLocalBase != nil
+        ropeCosLocal = FloatBuffer(count: local ? capacity * half : 1)
+        ropeSinLocal = FloatBuffer(count: local ? capacity * half : 1)
+        blockSums = FloatBuffer(count: max(c.dim, c.hiddenDim, c.qDim) / 32 + 1)
         scores = FloatBuffer(count: 1)
     }
 
@@ -63,7 +73,7 @@ public final class KVCache {
     /// Per layer [maxLength, kvDim].
     let values: [FloatBuffer]
 
-    init(config c: LlamaConfig, maxLength: Int) {
+    init(config c: ModelConfig, maxLength: Int) {
         self.maxLength = maxLength
         keys = (0 ..< c.layerCount).map { _ in FloatBuffer(count: maxLength * c.kvDim) }
         values = (0 ..< c.layerCount).map { _ in FloatBuffer(count: maxLength * c.kvDim) }
@@ -86,7 +96,7 @@ final class RunStatePool: @unchecked Sendable {
     private var idle: RunState?
 
     /// A state for at least `capacity` rows.
-    func take(config: LlamaConfig, capacity: Int) -> RunState {
+    func take(config: ModelConfig, capacity: Int) -> RunState {
         lock.lock()
         defer { lock.unlock() }
         if let s = idle, s.capacity >= capacity {

@@ -75,7 +75,7 @@ public struct CollectionSummary: Codable, Equatable, Sendable {
 /// after the last block a hook needs (no logits). Memory is bounded by one shard per hook plus
 /// one batch of activations. Interrupted runs resume after the last committed shard.
 public enum ActivationCollector {
-    public static func collect(model: LlamaModel, tokens: TokenRowSource,
+    public static func collect(model: TransformerModel, tokens: TokenRowSource,
                                options: CollectionOptions) throws -> CollectionSummary {
         guard !options.hooks.isEmpty else { throw TrainingError.invalidConfig("name at least one hook") }
         let hookPoints = try options.hooks.map { name -> HookPoint in

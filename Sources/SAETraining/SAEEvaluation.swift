@@ -92,7 +92,7 @@ public struct SAEEvalReport: Codable, Equatable, Sendable {
 /// Evaluates SAEs on held-out tokens: reconstruction statistics on the clean activations and
 /// the model's next-token loss with each SAE spliced in, against clean and zero-ablated runs.
 public enum SAEEvaluator {
-    public static func evaluate(model: LlamaModel, tokens: TokenRowSource, tokensFile: String,
+    public static func evaluate(model: TransformerModel, tokens: TokenRowSource, tokensFile: String,
                                 saes: [SAEUnderTest], options: SAEEvalOptions) throws -> SAEEvalReport {
         guard !saes.isEmpty else { throw TrainingError.invalidConfig("no SAE to evaluate") }
         let ctx = tokens.contextLength

@@ -54,3 +54,10 @@ public enum SAEError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension SAEError {
+    /// Runs `body`, turning a file-format error into `.format`.
+    static func wrapping<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as FormatError { throw SAEError.format(e) }
+    }
+}

@@ -104,7 +104,7 @@ extension SparseAutoencoder {
                 sparsity = try s.floats("sparsity")
             }
         }
-        let digest = options.computeDigest ? try SHA256.hexDigest(ofFileAt: weightsPath) : nil
+        let digest = try options.computeDigest ? SAEError.wrapping { try SHA256.hexDigest(ofFileAt: weightsPath) } : nil
         return try SparseAutoencoder(
             config: config, encoderWeight: wEnc, encoderBias: bEnc, decoderWeight: wDec, decoderBias: bDec,
             threshold: threshold, gated: gated, logFeatureSparsity: sparsity, weightsDType: file.dtype("W_enc"),
@@ -132,7 +132,7 @@ extension SparseAutoencoder {
         for f in 0 ..< dSAE {
             for i in 0 ..< dIn { wEnc[i * dSAE + f] = encoderRows[f * dIn + i] }
         }
-        let digest = options.computeDigest ? try SHA256.hexDigest(ofFileAt: weightsPath) : nil
+        let digest = try options.computeDigest ? SAEError.wrapping { try SHA256.hexDigest(ofFileAt: weightsPath) } : nil
         return try SparseAutoencoder(
             config: config, encoderWeight: wEnc, encoderBias: try file.floats("encoder.bias"),
             decoderWeight: try file.floats("W_dec"), decoderBias: try file.floats("b_dec"),

@@ -145,7 +145,7 @@ final class PromotedTokensTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: modelPath), "the model must be at \(modelPath) (featurescope fetch-model)")
         let file = try GGUFFile(path: modelPath)
         let lens = try DecoderLogitLens(file: file)
-        let model = try LlamaModel(gguf: file)
+        let model = try TransformerModel(gguf: file)
         let c = model.config
         XCTAssertEqual(lens.dModel, c.dim)
         XCTAssertEqual(lens.vocabSize, c.vocabSize)

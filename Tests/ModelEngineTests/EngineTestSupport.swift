@@ -5,10 +5,10 @@ import XCTest
 /// Shared fixtures: the real model (loaded once per test process) and the reference data folder.
 enum EngineFixtures {
     /// The model; `.failure` carries why it could not be loaded (nil error = not fetched).
-    static let loaded: Result<LlamaModel, LoadFailure> = {
+    static let loaded: Result<TransformerModel, LoadFailure> = {
         let path = ModelLocator.resolve(explicit: nil)
         guard FileManager.default.fileExists(atPath: path) else { return .failure(LoadFailure(message: nil)) }
-        do { return .success(try LlamaModel(path: path)) } catch {
+        do { return .success(try TransformerModel(path: path)) } catch {
             return .failure(LoadFailure(message: "\(path): \(error)"))
         }
     }()
@@ -30,7 +30,7 @@ enum EngineFixtures {
     }()
 
     /// The model; skips the test when it has not been fetched, fails it when it is there but does not load.
-    static func requireModel() throws -> LlamaModel {
+    static func requireModel() throws -> TransformerModel {
         switch loaded {
         case .success(let m): return m
         case .failure(let f):

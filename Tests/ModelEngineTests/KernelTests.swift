@@ -70,14 +70,15 @@ final class KernelTests: XCTestCase {
         let original = x
         var cosT = [Float](repeating: 0, count: 2 * headDim / 2), sinT = cosT
         cosT.withUnsafeMutableBufferPointer { c in sinT.withUnsafeMutableBufferPointer { s in
-            ropeTables(cos: c.baseAddress!, sin: s.baseAddress!, positions: [0, 3], headDim: headDim, base: 10000)
+            ropeTables(cos: c.baseAddress!, sin: s.baseAddress!, positions: [0, 3], dims: headDim, base: 10000,
+                       freqFactors: nil, scaling: nil)
         } }
         XCTAssertEqual(cosT[0], 1)
         XCTAssertEqual(sinT[0], 0)
         // Position 3: θ_0 = 3 rad.
         XCTAssertEqual(cosT[4], Float(cos(3.0)), accuracy: 1e-6)
         x.withUnsafeMutableBufferPointer { xp in cosT.withUnsafeBufferPointer { c in sinT.withUnsafeBufferPointer { s in
-            rope(xp.baseAddress!, rows: 1, heads: heads, headDim: headDim, cos: c.baseAddress! + 4, sin: s.baseAddress! + 4)
+            rope(xp.baseAddress!, rows: 1, heads: heads, headDim: headDim, dims: headDim, cos: c.baseAddress! + 4, sin: s.baseAddress! + 4)
         } } }
         let ref = referenceRope(original, heads: heads, headDim: headDim, position: 3, base: 10000)
         let worst = zip(x, ref).map { abs($0 - $1) }.max() ?? 0
@@ -92,7 +93,7 @@ final class KernelTests: XCTestCase {
 
     /// The un-permutation of llama.cpp's q/k rows: GGUF row (h, 2i + s) is HF row (h, s·d/2 + i).
     func testHFRowOrderInvertsLlamaCppPermutation() {
-        let order = LlamaWeights.hfRowOrder(heads: 2, headDim: 8)
+        let order = ModelWeights.hfRowOrder(heads: 2, headDim: 8)
         XCTAssertEqual(order, [0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15])
         XCTAssertEqual(Set(order).count, order.count)
     }
@@ -181,7 +182,7 @@ extension KernelTests {
 
 extension KernelTests {
     func testConfigValidationNamesTheProblem() {
-        let good = LlamaConfig(dim: 576, hiddenDim: 1536, layerCount: 30, headCount: 9, kvHeadCount: 3, vocabSize: 49152,
+        let good = ModelConfig(dim: 576, hiddenDim: 1536, layerCount: 30, headCount: 9, kvHeadCount: 3, vocabSize: 49152,
                                contextLength: 8192, ropeBase: 100_000, normEpsilon: 1e-5)
         XCTAssertNoThrow(try good.validate(path: "m.gguf"))
         XCTAssertEqual(good.headDim, 64)

@@ -7,14 +7,14 @@ final class RealModelPipelineTests: XCTestCase {
     static var modelPath: String { ModelLocator.resolve(explicit: nil) }
 
     /// Loaded once for the whole class (dequantising takes a while in debug builds).
-    static let sharedModel: LlamaModel? = {
+    static let sharedModel: TransformerModel? = {
         guard FileManager.default.fileExists(atPath: modelPath) else { return nil }
-        return try? LlamaModel(path: modelPath)
+        return try? TransformerModel(path: modelPath)
     }()
 
-    func loadModel() throws -> LlamaModel {
+    func loadModel() throws -> TransformerModel {
         guard FileManager.default.fileExists(atPath: Self.modelPath) else { throw XCTSkip("model not fetched") }
-        guard let model = Self.sharedModel else { return try LlamaModel(path: Self.modelPath) }
+        guard let model = Self.sharedModel else { return try TransformerModel(path: Self.modelPath) }
         return model
     }
 

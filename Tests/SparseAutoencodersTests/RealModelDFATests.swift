@@ -11,7 +11,7 @@ final class RealModelDFATests: XCTestCase {
         let path = ModelLocator.resolve(explicit: nil)
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("model not fetched (featurescope model fetch)") }
         let gguf = try GGUFFile(path: path)
-        let model = try LlamaModel(gguf: gguf)
+        let model = try TransformerModel(gguf: gguf)
         let tokenizer = try Tokenizer(gguf: gguf)
         let tokens = tokenizer.encode("The cat sat on the mat. The cat sat on the")
         XCTAssertGreaterThan(tokens.count, 8)

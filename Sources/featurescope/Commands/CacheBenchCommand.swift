@@ -77,7 +77,7 @@ struct CacheBenchCommand: AsyncParsableCommand {
 
 /// The bare forward pass (batch of 4 rows × 256 tokens, one residual hook captured, no logits), µs per token.
 func forwardMicrosPerToken(modelPath: String) throws -> Double {
-    let llama = try LlamaModel(gguf: GGUFFile(path: modelPath))
+    let llama = try TransformerModel(gguf: GGUFFile(path: modelPath))
     var rng = SystemRandomNumberGenerator()
     let rows = (0 ..< 4).map { _ in (0 ..< 256).map { _ in Int32.random(in: 100 ..< 30000, using: &rng) } }
     _ = try llama.forward(batch: [Array(rows[0].prefix(16))], captures: [.residPost(15)], logits: .none)  // warm-up

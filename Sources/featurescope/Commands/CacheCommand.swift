@@ -48,7 +48,7 @@ struct CacheCommand: AsyncParsableCommand {
     func run() async throws {
         let modelPath = try ModelLocator.locate(explicit: model)
         let gguf = try GGUFFile(path: modelPath)
-        let llama = try LlamaModel(gguf: gguf)
+        let llama = try TransformerModel(gguf: gguf)
         let tokenizer = try Tokenizer(gguf: gguf)
         let file = try TokenFile(path: tokens)
         guard file.vocabSize <= tokenizer.vocabSize else {
@@ -131,7 +131,7 @@ struct StoredTokenRows: CacheRowSource {
 
 /// One forward pass per batch, capturing every SAE's hook, then each SAE's sparse encoding per row.
 struct EngineActivationSource: CacheActivationSource {
-    let model: LlamaModel
+    let model: TransformerModel
     let encoders: [(hook: HookPoint, sae: SparseAutoencoder)]
     let keepTop: Int?
 

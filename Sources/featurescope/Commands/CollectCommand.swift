@@ -38,7 +38,7 @@ struct CollectCommand: AsyncParsableCommand {
     @Flag(name: .customLong("first-rows"), help: "With --max-tokens: take the first rows instead of rows spread evenly over the file (packed files keep sources in order).")
     var firstRows = false
 
-    @Option(name: .long, help: "Model GGUF (default: the cached SmolLM2-135M-Instruct).")
+    @Option(name: .long, help: "Model: a GGUF file or a registered name (default: $FEATURESCOPE_MODEL, else smollm2-135m-instruct).")
     var model: String?
 
     @Flag(name: .long, help: "Print the summary as JSON.")
@@ -55,7 +55,7 @@ struct CollectCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = try ModelLocator.locate(explicit: model)
-        let llama = try LlamaModel(path: path)
+        let llama = try TransformerModel(path: path)
         let file = try TokenFile(path: tokens)
         var options = CollectionOptions(hooks: hooks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
                                         outputDirectory: out, tokensFile: tokens, modelName: ModelNames.smolLM2)

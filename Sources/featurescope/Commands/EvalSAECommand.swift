@@ -35,7 +35,7 @@ struct EvalSAECommand: AsyncParsableCommand {
     @Option(name: .long, help: "Bootstrap resamples for the intervals.")
     var bootstrap: Int = 1000
 
-    @Option(name: .long, help: "Model GGUF (default: the cached SmolLM2-135M-Instruct).")
+    @Option(name: .long, help: "Model: a GGUF file or a registered name (default: $FEATURESCOPE_MODEL, else smollm2-135m-instruct).")
     var model: String?
 
     @Option(name: .long, help: "Also write the JSON report to this file.")
@@ -54,7 +54,7 @@ struct EvalSAECommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let llama = try LlamaModel(path: try ModelLocator.locate(explicit: model))
+        let llama = try TransformerModel(path: try ModelLocator.locate(explicit: model))
         let file = try TokenFile(path: tokens)
         var saes: [SAEUnderTest] = []
         for folder in sae {

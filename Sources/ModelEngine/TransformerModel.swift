@@ -2,22 +2,22 @@ import CBLAS
 import Foundation
 import TensorFormats
 
-/// SmolLM2 / Llama running in process: load once, then `forward` (prompt processing, hooks, interventions)
+/// A decoder-only transformer (Llama, Qwen2, Gemma 2/3, GPT-2, GPT-NeoX) running in process: load once, then `forward` (prompt processing, hooks, interventions)
 /// or a `Generator` (KV cache, one token at a time). Immutable after load, so one instance can be shared
 /// across tasks; every call uses its own scratch state.
 ///
 /// ```swift
-/// let model = try LlamaModel(path: ModelLocator.locate(explicit: nil))
+/// let model = try TransformerModel(path: ModelLocator.locate(explicit: nil))
 /// let r = try model.forward(tokens: ids, captures: [.z(3), .residPost(5)], logits: .none)  // stops after block 5
 /// let z = r.activation(.z(3))!                          // shape [T, 576], heads head-major
 /// let spliced = try model.nextTokenCrossEntropy(tokens: ids, interventions: [.z(3): { t in /* edit t.data */ }])
 /// let text = try Generator(model: model).generate(prompt: ids, maxNewTokens: 64)  // greedy, stops at <|im_end|>
 /// ```
-public final class LlamaModel: Sendable {
+public final class TransformerModel: Sendable {
     /// File the model was loaded from.
     public let path: String
-    public let config: LlamaConfig
-    public let weights: LlamaWeights
+    public let config: ModelConfig
+    public let weights: ModelWeights
     /// End-of-sequence token from the GGUF (`tokenizer.ggml.eos_token_id`).
     public let eosTokenID: Int32?
     /// Tokens that end a generation: EOS plus `<|im_end|>` and `<|endoftext|>` when the vocabulary has them.
@@ -41,14 +41,14 @@ public final class LlamaModel: Sendable {
     public init(gguf: GGUFFile, decodeThreads: Int? = nil) throws {
         let start = Date()
         path = gguf.path
-        config = try LlamaConfig(gguf: gguf)
-        weights = try LlamaWeights(gguf: gguf, config: config)
+        config = try ModelConfig(gguf: gguf)
+        weights = try ModelWeights(gguf: gguf, config: config)
         let eos = (try? gguf.int("tokenizer.ggml.eos_token_id")).flatMap { Int32(exactly: $0) }
         eosTokenID = eos
         var stops = Set<Int32>()
         if let e = eos { stops.insert(e) }
         if let tokens = try? gguf.stringArray("tokenizer.ggml.tokens") {
-            for special in ["<|im_end|>", "<|endoftext|>", "</s>", "<|eot_id|>"] {
+            for special in ["<|im_end|>", "<|endoftext|>", "</s>", "<|eot_id|>", "<end_of_turn>", "<|end_of_text|>"] {
                 if let i = tokens.firstIndex(of: special), let id = Int32(exactly: i) { stops.insert(id) }
             }
         }

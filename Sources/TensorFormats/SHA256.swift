@@ -1,5 +1,3 @@
-import TensorFormats
-
 /// SHA-256 (FIPS 180-4), used to fingerprint SAE weight files for provenance.
 ///
 /// The digest equals `sha256sum` of the file, so a cache can record which weights produced it and
@@ -83,13 +81,9 @@ public struct SHA256: Sendable {
     }
 
     /// Hex digest of a file, read through a memory map.
+    /// Throws `FormatError` when the file cannot be opened.
     public static func hexDigest(ofFileAt path: String) throws -> String {
-        do {
-            let f = try MappedFile(path: path)
-            return hexDigest(of: f.bytes)
-        } catch let e as FormatError {
-            throw SAEError.format(e)
-        }
+        hexDigest(of: try MappedFile(path: path).bytes)
     }
 
     private mutating func compress(_ p: UnsafeRawPointer) {

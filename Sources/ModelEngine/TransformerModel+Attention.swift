@@ -1,16 +1,17 @@
 import CBLAS
 
-extension LlamaModel {
+extension TransformerModel {
     /// Query rows per block of the causal attention products.
     static let attentionBlock = 64
 
     /// Grouped-query causal attention of one sequence in block `layer`: per query head h (reading KV head
-    /// h / groupSize) scores = q·kᵀ/√d_head, causal softmax, z = scores·v, written into `state.z` head-major.
-    /// With a cache, this span's keys/values are appended first and the queries attend over the whole cache.
+    /// h / groupSize) scores = q·kᵀ·scale (soft-capped where the family does), causal (and sliding-window)
+    /// softmax, z = scores·v, written into `state.z` head-major. With a cache, this span's keys/values are
+    /// appended first and the queries attend over the whole cache.
     /// Returns the pattern [heads, queries, keys] when asked to capture it.
     func attention(layer: Int, span: SequenceSpan, state s: RunState, cache: KVCache?, capturePattern: Bool) -> HookTensor? {
         let c = config
-        let dim = c.dim, kvDim = c.kvDim, hd = c.headDim
+        let qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim
         let keys: UnsafeMutablePointer<Float>
         let values: UnsafeMutablePointer<Float>
         if let cache {
@@ -24,20 +25,27 @@ extension LlamaModel {
         }
         let nq = span.count
         let nk = span.startPos + span.count
-        let scale = 1 / Float(hd).squareRoot()
+        let scale = c.attentionScale
+        let cap = c.attentionSoftcap
+        let window = c.isSliding(layer) ? c.slidingWindow : nil
+        /// First key visible from absolute position p.
+        @inline(__always) func firstKey(_ p: Int) -> Int { window.map { max(0, p - $0 + 1) } ?? 0 }
         let scores = s.scores.pointer
         var pattern: [Float] = capturePattern ? [Float](repeating: 0, count: c.headCount * nq * nk) : []
         for h in 0 ..< c.headCount {
             let g = h / c.groupSize
-            let qh = s.q.pointer + span.row * dim + h * hd
+            let qh = s.q.pointer + span.row * qDim + h * hd
             let kg = keys + g * hd
             let vg = values + g * hd
-            let zh = s.z.pointer + span.row * dim + h * hd
+            let zh = s.z.pointer + span.row * qDim + h * hd
             if nq == 1 {
                 // One query (a generation step): plain loops beat two BLAS calls.
-                for j in 0 ..< nk { scores[j] = dotProduct(qh, kg + j * kvDim, count: hd) * scale }
-                softmaxMasked(scores, valid: nk, count: nk)
-                weightedSum(zh, weights: scores, rows: vg, stride: kvDim, count: nk, width: hd)
+                let lo = firstKey(nk - 1)
+                for j in lo ..< nk { scores[j] = dotProduct(qh, kg + j * kvDim, count: hd) * scale }
+                if let cap { softcap(scores + lo, count: nk - lo, cap: cap) }
+                softmaxMasked(scores + lo, valid: nk - lo, count: nk - lo)
+                if lo > 0 { scores.update(repeating: 0, count: lo) }
+                weightedSum(zh, weights: scores + lo, rows: vg + lo * kvDim, stride: kvDim, count: nk - lo, width: hd)
             } else {
                 // Blocks of query rows attend only to the keys up to their last row (the causal triangle).
                 var i0 = 0
@@ -47,13 +55,18 @@ extension LlamaModel {
                     let block = scores + i0 * nk
                     // scores[i0..<i1, 0..<keysNeeded] = q_h · k_gᵀ · scale
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(i1 - i0), Int32(keysNeeded), Int32(hd),
-                                scale, qh + i0 * dim, Int32(dim), kg, Int32(kvDim), 0, block, Int32(nk))
+                                scale, qh + i0 * qDim, Int32(qDim), kg, Int32(kvDim), 0, block, Int32(nk))
                     for i in i0 ..< i1 {
-                        softmaxMasked(scores + i * nk, valid: span.startPos + i + 1, count: capturePattern ? nk : keysNeeded)
+                        let row = scores + i * nk
+                        let valid = span.startPos + i + 1
+                        let lo = firstKey(valid - 1)
+                        if let cap { softcap(row + lo, count: valid - lo, cap: cap) }
+                        softmaxMasked(row + lo, valid: valid - lo, count: (capturePattern ? nk : keysNeeded) - lo)
+                        if lo > 0 { row.update(repeating: 0, count: lo) }
                     }
                     // z_h[i0..<i1] = scores · v_g
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(i1 - i0), Int32(hd), Int32(keysNeeded),
-                                1, block, Int32(nk), vg, Int32(kvDim), 0, zh + i0 * dim, Int32(dim))
+                                1, block, Int32(nk), vg, Int32(kvDim), 0, zh + i0 * qDim, Int32(qDim))
                     i0 = i1
                 }
             }
