@@ -81,6 +81,25 @@ public final class ModelWeights: Sendable {
             floatCount += values.count
             return values
         }
+        /// A matrix in stored precision (rows reordered when asked), checked against `shape`.
+        func matrix(_ name: String, _ shape: [Int], order: [Int]? = nil) throws -> WeightMatrix {
+            guard source.has(name) else { throw EngineError.invalidModel(path: source.path, reason: "missing tensor \(name)") }
+            let dims = try source.dims(name)
+            guard dims == shape else {
+                throw EngineError.invalidModel(path: source.path, reason: "tensor \(name) has shape \(dims), expected \(shape) (GGUF order, fastest first)")
+            }
+            let m = try source.matrix(name)
+            return order.map { m.reorderedRows($0) } ?? m
+        }
+        /// The Float copy of a matrix (prompt path), checked for non-finite values.
+        func floats(_ m: WeightMatrix, _ name: String) throws -> [Float] {
+            let values = m.decoded()
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw EngineError.invalidModel(path: source.path, reason: "tensor \(name) holds a non-finite value (\(values[bad])) at element \(bad)")
+            }
+            floatCount += values.count
+            return values
+        }
         func optional(_ name: String, _ shape: [Int]) throws -> [Float]? {
             source.has(name) ? try load(name, shape) : nil
         }
@@ -108,69 +127,67 @@ public final class ModelWeights: Sendable {
             let qkvBias: [Float]?
             let qkvQuant: QuantizedMatrix
             if source.has(p + "attn_qkv.weight") {
-                wqkv = try load(p + "attn_qkv.weight", [c.dim, qkvWidth])
+                let m = try matrix(p + "attn_qkv.weight", [c.dim, qkvWidth])
+                wqkv = try floats(m, p + "attn_qkv.weight")
                 qkvBias = try optional(p + "attn_qkv.bias", [qkvWidth])
-                qkvQuant = try source.quantized(p + "attn_qkv.weight", rowOrder: nil)
+                qkvQuant = try QuantizedMatrix(m)
             } else {
-                var wq = try load(p + "attn_q.weight", [c.dim, c.qDim])
-                var wk = try load(p + "attn_k.weight", [c.dim, c.kvDim])
-                let wv = try load(p + "attn_v.weight", [c.dim, c.kvDim])
+                let mq = try matrix(p + "attn_q.weight", [c.dim, c.qDim], order: qOrder)
+                let mk = try matrix(p + "attn_k.weight", [c.dim, c.kvDim], order: kOrder)
+                let mv = try matrix(p + "attn_v.weight", [c.dim, c.kvDim])
                 var bq = try optional(p + "attn_q.bias", [c.qDim])
                 var bk = try optional(p + "attn_k.bias", [c.kvDim])
                 let bv = try optional(p + "attn_v.bias", [c.kvDim])
                 if let qOrder, let kOrder {
-                    wq = ModelWeights.reorderRows(wq, order: qOrder, cols: c.dim)
-                    wk = ModelWeights.reorderRows(wk, order: kOrder, cols: c.dim)
                     bq = bq.map { ModelWeights.reorderRows($0, order: qOrder, cols: 1) }
                     bk = bk.map { ModelWeights.reorderRows($0, order: kOrder, cols: 1) }
                 }
-                wqkv = wq + wk + wv
+                wqkv = try floats(mq, p + "attn_q.weight") + floats(mk, p + "attn_k.weight") + floats(mv, p + "attn_v.weight")
                 if bq != nil || bk != nil || bv != nil {
                     qkvBias = (bq ?? [Float](repeating: 0, count: c.qDim)) + (bk ?? [Float](repeating: 0, count: c.kvDim))
                         + (bv ?? [Float](repeating: 0, count: c.kvDim))
                 } else {
                     qkvBias = nil
                 }
-                qkvQuant = try QuantizedMatrix.stacked([
-                    source.quantized(p + "attn_q.weight", rowOrder: qOrder),
-                    source.quantized(p + "attn_k.weight", rowOrder: kOrder),
-                    source.quantized(p + "attn_v.weight", rowOrder: nil),
-                ])
+                qkvQuant = try QuantizedMatrix.stacked([QuantizedMatrix(mq), QuantizedMatrix(mk), QuantizedMatrix(mv)])
             }
             let gated = c.gatedMLP
-            let wUp = try load(p + "ffn_up.weight", [c.dim, c.hiddenDim])
-            let wGateUp = gated ? try load(p + "ffn_gate.weight", [c.dim, c.hiddenDim]) + wUp : wUp
-            let gateUpQuant = gated
-                ? try QuantizedMatrix.stacked([source.quantized(p + "ffn_gate.weight", rowOrder: nil),
-                                               source.quantized(p + "ffn_up.weight", rowOrder: nil)])
-                : try source.quantized(p + "ffn_up.weight", rowOrder: nil)
+            let mUp = try matrix(p + "ffn_up.weight", [c.dim, c.hiddenDim])
+            let mGate = gated ? try matrix(p + "ffn_gate.weight", [c.dim, c.hiddenDim]) : nil
+            let wGateUp = try (mGate.map { try floats($0, p + "ffn_gate.weight") } ?? []) + floats(mUp, p + "ffn_up.weight")
+            let gateUpQuant = try mGate.map { try QuantizedMatrix.stacked([QuantizedMatrix($0), QuantizedMatrix(mUp)]) }
+                ?? QuantizedMatrix(mUp)
+            let mo = try matrix(p + "attn_output.weight", [c.qDim, c.dim])
+            let mDown = try matrix(p + "ffn_down.weight", [c.hiddenDim, c.dim])
             let layer = Layer(
                 attnNorm: try norm(p + "attn_norm"), wqkv: wqkv, qkvBias: qkvBias,
                 qNorm: c.qkNorm ? try load(p + "attn_q_norm.weight", [c.headDim]) : nil,
                 kNorm: c.qkNorm ? try load(p + "attn_k_norm.weight", [c.headDim]) : nil,
-                wo: try load(p + "attn_output.weight", [c.qDim, c.dim]),
+                wo: try floats(mo, p + "attn_output.weight"),
                 woBias: try optional(p + "attn_output.bias", [c.dim]),
                 postAttnNorm: c.postNorms ? try load(p + "post_attention_norm.weight", [c.dim]) : nil,
                 ffnNorm: try norm(p + "ffn_norm"), wGateUp: wGateUp,
                 upBias: try optional(p + "ffn_up.bias", [c.hiddenDim]),
-                wDown: try load(p + "ffn_down.weight", [c.hiddenDim, c.dim]),
+                wDown: try floats(mDown, p + "ffn_down.weight"),
                 downBias: try optional(p + "ffn_down.bias", [c.dim]),
                 postFfnNorm: c.postNorms ? try load(p + "post_ffw_norm.weight", [c.dim]) : nil,
-                qkvQuant: qkvQuant, woQuant: try source.quantized(p + "attn_output.weight", rowOrder: nil),
-                gateUpQuant: gateUpQuant, downQuant: try source.quantized(p + "ffn_down.weight", rowOrder: nil))
+                qkvQuant: qkvQuant, woQuant: try QuantizedMatrix(mo),
+                gateUpQuant: gateUpQuant, downQuant: try QuantizedMatrix(mDown))
             quantBytes += qkvQuant.byteCount + layer.woQuant.byteCount + gateUpQuant.byteCount + layer.downQuant.byteCount
             layers.append(layer)
         }
         self.layers = layers
-        tokenEmbedding = try load("token_embd.weight", [c.dim, c.vocabSize])
+        let embedding = try matrix("token_embd.weight", [c.dim, c.vocabSize])
+        tokenEmbedding = try floats(embedding, "token_embd.weight")
         positionEmbedding = c.learnedPositions ? try load("position_embd.weight", [c.dim, c.contextLength]) : nil
         outputNorm = try norm("output_norm")
         if source.has("output.weight") {
-            output = try load("output.weight", [c.dim, c.vocabSize])
-            outputQuant = try source.quantized("output.weight", rowOrder: nil)
+            let m = try matrix("output.weight", [c.dim, c.vocabSize])
+            output = try floats(m, "output.weight")
+            outputQuant = try QuantizedMatrix(m)
         } else {
             output = nil
-            outputQuant = try source.quantized("token_embd.weight", rowOrder: nil)
+            outputQuant = try QuantizedMatrix(embedding)
         }
         ropeFreqFactors = try optional("rope_freqs.weight", [c.ropeDims / 2])
         quantBytes += outputQuant.byteCount

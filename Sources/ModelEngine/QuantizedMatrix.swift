@@ -36,29 +36,17 @@ public struct QuantizedMatrix: Sendable {
         self.quants = quants
     }
 
-    /// Repacks the GGUF tensor `name` ([rows, cols], `dims[0]` = cols) with its rows taken in `rowOrder`
-    /// (`rowOrder[r]` = source row of row r; nil keeps the file order).
-    init(gguf: GGUFFile, name: String, rowOrder: [Int]? = nil) throws {
-        let info = try gguf.info(name)
-        guard info.dims.count == 2 else {
-            throw EngineError.invalidModel(path: gguf.path, reason: "tensor \(name) has shape \(info.dims), expected a matrix")
-        }
-        let cols = info.dims[0]
-        let rows = info.dims[1]
+    /// Repacks `matrix` (any stored type) into the block form.
+    init(_ matrix: WeightMatrix) throws {
+        let cols = matrix.cols
+        let rows = matrix.rows
         guard cols % 32 == 0 else {
-            throw EngineError.invalidModel(path: gguf.path, reason: "tensor \(name) row length \(cols) is not a multiple of 32")
+            throw EngineError.invalidModel(path: "", reason: "matrix row length \(cols) is not a multiple of 32")
         }
-        let order = rowOrder ?? Array(0 ..< rows)
-        guard order.count == rows, order.allSatisfy({ $0 >= 0 && $0 < rows }) else {
-            throw EngineError.invalidModel(path: gguf.path, reason: "row order for \(name) does not match \(rows) rows")
-        }
-        let raw = try gguf.rawBytes(name)
-        guard let src = raw.baseAddress else { throw EngineError.invalidModel(path: gguf.path, reason: "tensor \(name) is empty") }
-        let type = info.type
+        let type = matrix.type
         if type.isFloat || type == .q6_K {
             // No exact 32-value block form: quantize the decoded values to 8 bits (approximate).
-            let values = try gguf.dequantize(name)
-            self.init(floats: values, rows: rows, cols: cols, rowOrder: order)
+            self.init(floats: matrix.decoded(), rows: rows, cols: cols)
             return
         }
         let nb = cols / 32
@@ -67,9 +55,8 @@ public struct QuantizedMatrix: Sendable {
         var mn = [Float](repeating: 0, count: rows * nb)
         var q = [UInt8](repeating: 0, count: kind == .nibbles ? rows * nb * 16 : rows * cols)
         var levels = [UInt8](repeating: 0, count: 256)
-        let rowBytes = cols / type.blockSize * type.blockBytes
         for r in 0 ..< rows {
-            let rowBase = src + order[r] * rowBytes
+            let rowBase = matrix.rowPointer(r)
             for b in 0 ..< nb {
                 let (d, m): (Float, Float)
                 if type.blockSize == 32 {

@@ -9,10 +9,11 @@ protocol WeightSource {
     func has(_ name: String) -> Bool
     /// GGUF-order dimensions (input width first) of `name`.
     func dims(_ name: String) throws -> [Int]
-    /// All values of `name` as Float, row-major [out, in].
+    /// All values of `name` as Float, row-major [out, in] (vectors: norms, biases; small matrices).
     func floats(_ name: String) throws -> [Float]
-    /// `name` in the single-token kernels' block form, rows taken in `rowOrder` (nil: as stored).
-    func quantized(_ name: String, rowOrder: [Int]?) throws -> QuantizedMatrix
+    /// The 2-D tensor `name` [out, in] in its stored precision (GGUF blocks, F32/F16/BF16), not copied where
+    /// the source allows.
+    func matrix(_ name: String) throws -> WeightMatrix
     /// Whether the q/k rows are in llama.cpp's adjacent-pair RoPE order (GGUF `llama` only).
     var permutedQK: Bool { get }
 }
@@ -33,7 +34,13 @@ struct GGUFWeightSource: WeightSource {
 
     func floats(_ name: String) throws -> [Float] { try gguf.dequantize(name) }
 
-    func quantized(_ name: String, rowOrder: [Int]?) throws -> QuantizedMatrix {
-        try QuantizedMatrix(gguf: gguf, name: name, rowOrder: rowOrder)
+    func matrix(_ name: String) throws -> WeightMatrix {
+        let info = try gguf.info(name)
+        guard info.dims.count == 2 else {
+            throw EngineError.invalidModel(path: path, reason: "tensor \(name) has shape \(info.dims), expected a matrix")
+        }
+        let raw = try gguf.rawBytes(name)
+        guard let base = raw.baseAddress else { throw EngineError.invalidModel(path: path, reason: "tensor \(name) is empty") }
+        return WeightMatrix(type: info.type, rows: info.dims[1], cols: info.dims[0], base: base, owner: gguf.file)
     }
 }
