@@ -29,8 +29,10 @@ final class RunState {
     /// RoPE cos/sin of sliding-window layers with their own base (Gemma 3).
     let ropeCosLocal: FloatBuffer
     let ropeSinLocal: FloatBuffer
-    /// Per-block sums of the input vector for the 4-bit kernel.
+    /// Per-32-block sums of the input vector for the block kernels.
     let blockSums: FloatBuffer
+    /// Decoded rows of a weight tile for BLAS [tileRows, widest input] (prompt processing only).
+    let tile: FloatBuffer
     /// Attention scores of one head [queries, keys]; grows on demand (never inside the per-token loop).
     private(set) var scores: FloatBuffer
 
@@ -53,6 +55,7 @@ final class RunState {
         ropeCosLocal = FloatBuffer(count: local ? capacity * half : 1)
         ropeSinLocal = FloatBuffer(count: local ? capacity * half : 1)
         blockSums = FloatBuffer(count: max(c.dim, c.hiddenDim, c.qDim) / 32 + 1)
+        tile = FloatBuffer(count: WeightMatrix.tileRows * max(c.dim, c.hiddenDim, c.qDim))
         scores = FloatBuffer(count: 1)
     }
 

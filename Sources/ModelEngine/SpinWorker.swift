@@ -9,7 +9,7 @@ import Synchronization
 /// (`spinLimit`) and only then parks on a semaphore.
 @available(macOS 15.0, *)
 final class SpinWorker: @unchecked Sendable {
-    /// The shared worker used by `QuantizedMatrix.multiply` with two threads.
+    /// The shared worker used by `WeightMatrix.multiply` with two threads.
     static let shared = SpinWorker()
 
     /// Spins (with `sched_yield` every 64) before parking: ~0.2 ms.

@@ -59,12 +59,10 @@ extension TransformerModel {
         // Embedding (scaled, plus learned positions) and RoPE tables.
         var positions = [Int](repeating: 0, count: rows)
         for span in spans { for i in 0 ..< span.count { positions[span.row + i] = span.startPos + i } }
-        weights.tokenEmbedding.withPointer { e in
-            for (r, t) in tokens.enumerated() {
-                let xr = s.x.pointer + r * dim
-                xr.update(from: e + Int(t) * dim, count: dim)
-                if let scale = c.embeddingScale { for i in 0 ..< dim { xr[i] *= scale } }
-            }
+        for (r, t) in tokens.enumerated() {
+            let xr = s.x.pointer + r * dim
+            weights.tokenEmbedding.decodeRows(Int(t) ..< Int(t) + 1, into: xr)
+            if let scale = c.embeddingScale { for i in 0 ..< dim { xr[i] *= scale } }
         }
         if let pos = weights.positionEmbedding {
             if let p = positions.first(where: { $0 >= c.contextLength }) {
@@ -136,7 +134,7 @@ extension TransformerModel {
         // Attention block.
         norm(s.xb.pointer, s.x.pointer, w.attnNorm, rows: rows)
         let qkvWidth = qDim + 2 * kvDim
-        project(s.fused.pointer, s.xb.pointer, w.wqkv, w.qkvQuant, bias: w.qkvBias, rows: rows, inDim: dim, outDim: qkvWidth,
+        project(s.fused.pointer, s.xb.pointer, w.qkv, bias: w.qkvBias, rows: rows, inDim: dim, outDim: qkvWidth,
                 quantized: quantized, state: s)
         for r in 0 ..< rows {
             let row = s.fused.pointer + r * qkvWidth
@@ -164,7 +162,7 @@ extension TransformerModel {
             if let pattern { ctx.captured[i][.pattern(l)] = pattern }
         }
         try hook(&ctx, .z, l, s.z.pointer, width: qDim, shape: [qDim], spans: spans)
-        project(s.proj.pointer, s.z.pointer, w.wo, w.woQuant, bias: w.woBias, rows: rows, inDim: qDim, outDim: dim,
+        project(s.proj.pointer, s.z.pointer, w.wo, bias: w.woBias, rows: rows, inDim: qDim, outDim: dim,
                 quantized: quantized, state: s)
         if let g = w.postAttnNorm {
             g.withPointer { rmsnorm(s.proj.pointer, s.proj.pointer, $0, rows: rows, dim: dim, eps: c.normEpsilon) }
@@ -179,7 +177,7 @@ extension TransformerModel {
         // MLP block.
         norm(s.xb.pointer, s.x.pointer, w.ffnNorm, rows: rows)
         let upWidth = c.gatedMLP ? 2 * hidden : hidden
-        project(s.fused.pointer, s.xb.pointer, w.wGateUp, w.gateUpQuant, bias: w.upBias, rows: rows, inDim: dim,
+        project(s.fused.pointer, s.xb.pointer, w.gateUp, bias: w.upBias, rows: rows, inDim: dim,
                 outDim: upWidth, quantized: quantized, state: s)
         for r in 0 ..< rows {
             let row = s.fused.pointer + r * upWidth
@@ -192,7 +190,7 @@ extension TransformerModel {
                 geluInPlace(out, count: hidden, exact: c.mlpKind == .geluErf)
             }
         }
-        project(s.proj.pointer, s.gate.pointer, w.wDown, w.downQuant, bias: w.downBias, rows: rows, inDim: hidden,
+        project(s.proj.pointer, s.gate.pointer, w.down, bias: w.downBias, rows: rows, inDim: hidden,
                 outDim: dim, quantized: quantized, state: s)
         if let g = w.postFfnNorm {
             g.withPointer { rmsnorm(s.proj.pointer, s.proj.pointer, $0, rows: rows, dim: dim, eps: c.normEpsilon) }
@@ -215,36 +213,32 @@ extension TransformerModel {
         }
     }
 
-    /// out[rows, outDim] = x · Wᵀ (+ bias), by BLAS on the Float weights or by the block kernels row by row.
-    private func project(_ out: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ w: [Float],
-                         _ q: QuantizedMatrix, bias: [Float]?, rows: Int, inDim: Int, outDim: Int,
-                         quantized: Bool, state s: RunState) {
-        if quantized {
-            for r in 0 ..< rows {
-                q.multiply(x + r * inDim, into: out + r * outDim, scratch: s.blockSums.pointer, threads: decodeThreads)
-            }
-        } else {
-            w.withPointer { linear(out, x, $0, rows: rows, inDim: inDim, outDim: outDim) }
-        }
-        if let bias { bias.withPointer { addBias(out, $0, rows: rows, width: outDim) } }
-    }
-
-    /// logits [rows, vocab] = xNormed [rows, dim] · Eᵀ (the tied embedding, or `output.weight`).
+    /// logits [rows, vocab] = xNormed [rows, dim] · Wᵀ (`output.weight`, or the tied embedding).
     private func outputProjection(_ xn: UnsafeMutablePointer<Float>, rows: Int, quantized: Bool, state s: RunState) -> [Float] {
         let c = config
         return [Float](unsafeUninitializedCapacity: rows * c.vocabSize) { buf, n in
             guard let out = buf.baseAddress else { n = 0; return }
-            if quantized {
-                for r in 0 ..< rows {
-                    weights.outputQuant.multiply(xn + r * c.dim, into: out + r * c.vocabSize, scratch: s.blockSums.pointer, threads: decodeThreads)
-                }
-            } else {
-                (weights.output ?? weights.tokenEmbedding).withPointer {
-                    linear(out, xn, $0, rows: rows, inDim: c.dim, outDim: c.vocabSize)
-                }
-            }
+            project(out, xn, weights.output, bias: nil, rows: rows, inDim: c.dim, outDim: c.vocabSize, quantized: quantized, state: s)
             n = rows * c.vocabSize
         }
+    }
+
+    /// out[rows, outDim] = x · Wᵀ (+ bias) with W the row-concatenation of `parts`: per-type block kernels row by
+    /// row (`quantized`, a generation step), else BLAS on decoded tiles.
+    private func project(_ out: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ parts: [WeightMatrix],
+                         bias: [Float]?, rows: Int, inDim: Int, outDim: Int, quantized: Bool, state s: RunState) {
+        var offset = 0
+        for m in parts {
+            if quantized {
+                for r in 0 ..< rows {
+                    m.multiply(x + r * inDim, into: out + r * outDim + offset, scratch: s.blockSums.pointer, threads: decodeThreads)
+                }
+            } else {
+                m.multiplyBatch(x, rows: rows, into: out + offset, ldOut: outDim, tile: s.tile.pointer, threads: decodeThreads)
+            }
+            offset += m.rows
+        }
+        if let bias { bias.withPointer { addBias(out, $0, rows: rows, width: outDim) } }
     }
 
     /// Applies the intervention at (site, layer) to each sequence's rows of `buffer` (rows of `width`),
@@ -266,7 +260,12 @@ extension TransformerModel {
                 }
                 tensor.data.withPointer { base.update(from: $0, count: n) }
             }
-            if ctx.captures.contains(point) { ctx.captured[i][point] = tensor }
+            if ctx.captures.contains(point) {
+                if let bad = tensor.data.firstIndex(where: { !$0.isFinite }) {
+                    throw EngineError.nonFiniteResult(what: "value at \(point) (element \(bad))", path: path)
+                }
+                ctx.captured[i][point] = tensor
+            }
         }
     }
 }

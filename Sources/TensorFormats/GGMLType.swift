@@ -122,8 +122,8 @@ public enum GGMLDequantize {
     }
 
     /// Scale and minimum index j (0..<8) of a Q4_K/Q5_K block's packed 6-bit scales (ggml's `get_scale_min_k4`).
-    @inline(__always)
-    static func scaleMinK4(_ j: Int, _ sc: UnsafeRawPointer) -> (UInt8, UInt8) {
+    @inlinable
+    public static func scaleMinK4(_ j: Int, _ sc: UnsafeRawPointer) -> (UInt8, UInt8) {
         @inline(__always) func b(_ i: Int) -> UInt8 { sc.load(fromByteOffset: i, as: UInt8.self) }
         if j < 4 { return (b(j) & 63, b(j + 4) & 63) }
         return ((b(j + 4) & 0x0F) | ((b(j - 4) >> 6) << 4), (b(j + 4) >> 4) | ((b(j) >> 6) << 4))

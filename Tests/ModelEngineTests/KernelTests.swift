@@ -1,6 +1,7 @@
 import FeaturescopeCore
 import Foundation
 @testable import ModelEngine
+import TensorFormats
 import XCTest
 
 /// Fast kernels against naive references, with the worst mismatch printed.
@@ -9,44 +10,88 @@ final class KernelTests: XCTestCase {
         (0 ..< n).map { _ in (Float(rng.nextUnitDouble()) * 2 - 1) * scale }
     }
 
-    /// The quantized mat-vec (4-bit and 8-bit, 1 and 2 threads) against dequantize-then-dot in Double.
-    func testQuantizedMatVecMatchesReference() {
-        var rng = SplitMix64(seed: 1)
-        let rows = 130, cols = 96
-        let floats = randomFloats(rows * cols, &rng)
-        let bytes = QuantizedMatrix(floats: floats, rows: rows, cols: cols)
-        // A 4-bit matrix with random nibbles, scales and minimums.
-        let nb = cols / 32
-        let nibbles = QuantizedMatrix(kind: .nibbles, rows: rows, cols: cols,
-                                      scales: randomFloats(rows * nb, &rng, scale: 0.1),
-                                      mins: randomFloats(rows * nb, &rng, scale: 0.5),
-                                      quants: (0 ..< rows * nb * 16).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
-        let x = randomFloats(cols, &rng)
-        for (label, m) in [("8-bit", bytes), ("4-bit", nibbles)] {
-            let ref = m.multiplyReference(x)
-            for threads in [1, 2] {
-                var out = [Float](repeating: 0, count: rows)
-                var scratch = [Float](repeating: 0, count: nb)
-                x.withUnsafeBufferPointer { xp in
-                    out.withUnsafeMutableBufferPointer { op in
-                        scratch.withUnsafeMutableBufferPointer { sp in
-                            m.multiply(xp.baseAddress!, into: op.baseAddress!, scratch: sp.baseAddress!, threads: threads)
-                        }
-                    }
-                }
-                var worst: Float = 0
-                for r in 0 ..< rows { worst = max(worst, abs(out[r] - ref[r]) / max(1, abs(ref[r]))) }
-                print("[kernel] \(label) mat-vec, \(threads) thread(s): worst relative mismatch \(worst)")
-                XCTAssertLessThan(worst, 1e-5)
+    /// Random raw blocks of `type` for a [rows, cols] matrix, with every f16 scale field a finite small value.
+    func randomMatrix(_ type: GGMLType, rows: Int, cols: Int, _ rng: inout SplitMix64) -> WeightMatrix {
+        let rowBytes = cols / type.blockSize * type.blockBytes
+        let storage = OwnedBytes(count: rows * rowBytes)
+        for i in 0 ..< rows * rowBytes { storage.pointer.storeBytes(of: UInt8(truncatingIfNeeded: rng.next()), toByteOffset: i, as: UInt8.self) }
+        let halfFields: [Int]
+        switch type {
+        case .q4_0, .q5_0, .q8_0: halfFields = [0]
+        case .q4_1, .q5_1, .q4_K, .q5_K: halfFields = [0, 2]
+        case .q6_K: halfFields = [208]
+        case .f16: halfFields = Array(stride(from: 0, to: type.blockBytes * type.blockSize, by: 2))
+        case .f32, .bf16: halfFields = []
+        }
+        if type == .f32 || type == .bf16 {
+            for i in 0 ..< rows * cols {
+                let v = (Float(rng.nextUnitDouble()) * 2 - 1)
+                if type == .f32 { storage.pointer.storeBytes(of: v, toByteOffset: 4 * i, as: Float.self) }
+                else { storage.pointer.storeBytes(of: UInt16(v.bitPattern >> 16), toByteOffset: 2 * i, as: UInt16.self) }
             }
         }
-        // 8-bit requantization stays close to the floats it came from.
-        var worstQ: Float = 0
-        for r in 0 ..< rows {
-            let row = bytes.dequantizedRow(r)
-            for j in 0 ..< cols { worstQ = max(worstQ, abs(row[j] - floats[r * cols + j])) }
+        let blocks = rows * cols / type.blockSize
+        for b in 0 ..< blocks where type != .f16 {
+            for f in halfFields {
+                let v = Float16(Float(rng.nextUnitDouble()) * 0.05 + 0.001)
+                storage.pointer.storeBytes(of: v.bitPattern, toByteOffset: b * type.blockBytes + f, as: UInt16.self)
+            }
         }
-        XCTAssertLessThan(worstQ, 1.0 / 127 * 0.51 + 1e-6)
+        if type == .f16 {
+            for i in 0 ..< rows * cols {
+                storage.pointer.storeBytes(of: Float16(Float(rng.nextUnitDouble()) * 2 - 1).bitPattern, toByteOffset: 2 * i, as: UInt16.self)
+            }
+        }
+        return WeightMatrix(type: type, rows: rows, cols: cols, base: UnsafeRawPointer(storage.pointer), owner: storage)
+    }
+
+    /// Σ a[aOff + j] · b[bOff + j] in Double.
+    static func dot(_ a: [Float], _ aOff: Int, _ b: [Float], _ bOff: Int, _ n: Int) -> Float {
+        var s: Double = 0
+        for j in 0 ..< n { s += Double(a[aOff + j]) * Double(b[bOff + j]) }
+        return Float(s)
+    }
+
+    /// The per-type mat-vec on raw blocks (1 and 2 threads) and the batched tile product against
+    /// decode-then-dot in Double, for every stored type.
+    func testBlockKernelsMatchDecodedReference() {
+        var rng = SplitMix64(seed: 1)
+        let rows = 130, cols = 512
+        for type in GGMLType.allCases {
+            let m = randomMatrix(type, rows: rows, cols: cols, &rng)
+            let w = m.decoded()
+            XCTAssertTrue(w.allSatisfy { $0.isFinite }, "\(type)")
+            let x = randomFloats(cols, &rng)
+            let ref: [Float] = (0 ..< rows).map { r in Self.dot(w, r * cols, x, 0, cols) }
+            for threads in [1, 2] {
+                var out = [Float](repeating: 0, count: rows)
+                var scratch = [Float](repeating: 0, count: cols / 32 + 1)
+                x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
+                    m.multiply(xp.baseAddress!, into: op.baseAddress!, scratch: sp.baseAddress!, threads: threads)
+                } } }
+                let worst = zip(out, ref).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+                print("[kernel] \(type) mat-vec, \(threads) thread(s): worst relative mismatch \(worst)")
+                XCTAssertLessThan(worst, 1e-4, "\(type)")
+            }
+            // Batched: 3 input rows, output stride wider than the matrix.
+            let xs = randomFloats(3 * cols, &rng)
+            var out = [Float](repeating: 0, count: 3 * (rows + 5))
+            var tile = [Float](repeating: 0, count: WeightMatrix.tileRows * cols)
+            xs.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in tile.withUnsafeMutableBufferPointer { tp in
+                m.multiplyBatch(xp.baseAddress!, rows: 3, into: op.baseAddress! + 5, ldOut: rows + 5, tile: tp.baseAddress!, threads: 2)
+            } } }
+            var worst: Float = 0
+            for i in 0 ..< 3 {
+                for r in 0 ..< rows {
+                    // Float accumulation in BLAS: relative to Σ|w·x| (Q6_K rows reach |w| ≈ 200).
+                    let e = Self.dot(w, r * cols, xs, i * cols, cols)
+                    var l1: Float = 0
+                    for j in 0 ..< cols { l1 += abs(w[r * cols + j] * xs[i * cols + j]) }
+                    worst = max(worst, abs(out[i * (rows + 5) + 5 + r] - e) / max(1, l1))
+                }
+            }
+            XCTAssertLessThan(worst, 2e-6, "\(type) batched")
+        }
     }
 
     /// BLAS `linear` and the attention kernels against plain loops.

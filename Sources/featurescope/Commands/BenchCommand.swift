@@ -72,7 +72,7 @@ struct BenchCommand: AsyncParsableCommand {
                 "generate_tps": gen, "sae_encode_tps": sae, "peak_rss_mb": rss, "load_seconds": model.loadSeconds,
                 "threads": Double(modelOptions.threads),
                 "float_weights_mb": Double(model.weights.floatBytes) / 1_048_576,
-                "quantized_weights_mb": Double(model.weights.quantizedBytes) / 1_048_576,
+                "stored_weights_mb": Double(model.weights.storedBytes) / 1_048_576,
             ]
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -84,8 +84,8 @@ struct BenchCommand: AsyncParsableCommand {
             print(String(format: "SAE encode 576→4608   %8.1f tokens/s", sae))
             print(String(format: "peak RSS              %8.1f MB (model load %.2f s, %d threads, median of %d)",
                          rss, model.loadSeconds, modelOptions.threads, runs))
-            print(String(format: "weights               %8.1f MB Float (BLAS path) + %.1f MB 4/8-bit blocks (token steps)",
-                         Double(model.weights.floatBytes) / 1_048_576, Double(model.weights.quantizedBytes) / 1_048_576))
+            print(String(format: "weights               %8.1f MB matrices in stored precision + %.1f MB Float vectors",
+                         Double(model.weights.storedBytes) / 1_048_576, Double(model.weights.floatBytes) / 1_048_576))
         }
     }
 }
