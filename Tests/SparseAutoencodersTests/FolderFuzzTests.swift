@@ -49,7 +49,7 @@ final class FolderFuzzTests: XCTestCase {
             }
         }
         try FixtureFiles.write(Data(original), to: path)
-        print("fuzz SAE \(name): \(Self.budget) cases (seed \(seed &+ Self.seedOffset)): \(rejected) rejected, \(loaded) loaded, \(wrong.count) silently wrong, 0 crashes")
+        print("fuzz SAE \((folder as NSString).lastPathComponent)/\(name): \(Self.budget) cases (seed \(seed &+ Self.seedOffset)): \(rejected) rejected, \(loaded) loaded, \(wrong.count) silently wrong, 0 crashes")
         XCTAssertEqual(wrong, [], "a loaded SAE must map finite input to finite output")
         return (loaded, rejected)
     }
