@@ -100,6 +100,17 @@ final class HTTPHardeningTests: XCTestCase {
         XCTAssertFalse(e?.description.contains("Out of memory") ?? true)
     }
 
+    func testReplyCapIsConfigurableFromTheSettings() throws {
+        let dir = try FixtureFiles.temporaryFolder("cap")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(#"{"llm": {"baseURL": "http://127.0.0.1:9/v1", "model": "m", "maxReplyBytes": 2048}}"#.utf8)
+            .write(to: URL(fileURLWithPath: dir + "/config.json"))
+        let settings = try LLMProviderSettings.resolve(flags: LLMProviderSettings(), environment: [:], configPath: dir + "/config.json")
+        let client = try XCTUnwrap(try settings.makeClient(environment: [:]) as? OpenAIClient)
+        XCTAssertEqual(client.configuration.maxResponseBytes, 2048)
+        XCTAssertThrowsError(try LLMProviderSettings(baseURL: "http://h/v1", model: "m", maxReplyBytes: 0).makeClient(environment: [:]))
+    }
+
     func testRetryAfterFarInTheFutureIsBoundedByTheTimeout() async throws {
         let server = try LocalHTTPServer(replies: [.respond(status: 429, headers: ["Retry-After": "Thu, 01 Jan 2099 00:00:00 GMT"], body: "later"),
                                                    .respond(status: 200, body: Self.reply("ok"))])
