@@ -100,6 +100,20 @@ final class HTTPHardeningTests: XCTestCase {
         XCTAssertFalse(e?.description.contains("Out of memory") ?? true)
     }
 
+    /// libcurl here speaks TLS: an https URL at a plain-HTTP server fails in the TLS handshake, not as an
+    /// unsupported protocol.
+    func testHTTPSIsSpoken() async throws {
+        let server = try LocalHTTPServer(replies: [.respond(status: 200, body: Self.reply("ok"))])
+        defer { server.stop() }
+        let url = try XCTUnwrap(URL(string: "https://127.0.0.1:\(server.port)/v1"))
+        let c = try OpenAIClient(configuration: OpenAIClientConfiguration(baseURL: url, model: "m", requestTimeout: 5, maxAttempts: 1),
+                                 environment: [:])
+        let e = await failure(c)
+        guard case .transport(_, let detail)? = e else { return XCTFail("got \(String(describing: e))") }
+        XCTAssertTrue(detail.contains("SSL") || detail.contains("TLS"), detail)
+        XCTAssertFalse(detail.lowercased().contains("not supported"), detail)
+    }
+
     func testReplyCapIsConfigurableFromTheSettings() throws {
         let dir = try FixtureFiles.temporaryFolder("cap")
         defer { try? FileManager.default.removeItem(atPath: dir) }
