@@ -82,9 +82,16 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
         guard !configuration.model.isEmpty else {
             throw LLMClientError.invalidConfiguration("model name is empty")
         }
+        // Header lines are sent as given: a line break would smuggle in another header.
+        for (k, v) in configuration.extraHeaders where (k + v).contains(where: \.isNewline) || k.contains(":") {
+            throw LLMClientError.invalidConfiguration("extra header '\(SafeText.sanitize(k))' holds a line break or a colon in its name")
+        }
         if let variable = configuration.apiKeyEnvironmentVariable {
             guard let key = environment[variable], !key.isEmpty else {
                 throw LLMClientError.missingAPIKey(variable: variable)
+            }
+            guard !key.contains(where: \.isNewline) else {
+                throw LLMClientError.invalidConfiguration("the API key in \(variable) holds a line break")
             }
             apiKey = key
             SecretRedaction.register(key)

@@ -114,6 +114,14 @@ final class HTTPHardeningTests: XCTestCase {
         XCTAssertFalse(detail.lowercased().contains("not supported"), detail)
     }
 
+    func testHeaderValuesCannotSmuggleHeaders() {
+        let url = URL(string: "http://127.0.0.1:9/v1")!
+        XCTAssertThrowsError(try OpenAIClient(configuration: OpenAIClientConfiguration(
+            baseURL: url, model: "m", extraHeaders: ["X-Title": "a\r\nAuthorization: Bearer other"]), environment: [:]))
+        XCTAssertThrowsError(try OpenAIClient(configuration: OpenAIClientConfiguration(
+            baseURL: url, model: "m", apiKeyEnvironmentVariable: "K"), environment: ["K": "sk-0123456789\nX-Evil: 1"]))
+    }
+
     func testReplyCapIsConfigurableFromTheSettings() throws {
         let dir = try FixtureFiles.temporaryFolder("cap")
         defer { try? FileManager.default.removeItem(atPath: dir) }
