@@ -81,6 +81,16 @@ final class HTTPHardeningTests: XCTestCase {
         XCTAssertEqual(raw, "\"explained with <redacted>\"")
     }
 
+    func testPrintedTextAndRecordFilesAreRedacted() throws {
+        SecretRedaction.register(Self.key)
+        XCTAssertEqual(SafeText.sanitize("key=\(Self.key)\u{1B}"), "key=<redacted>␛")
+        let dir = try FixtureFiles.temporaryFolder("records")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try AutoInterpBatch.writeRecord(["reply": "echo \(Self.key)"], to: dir + "/r.json")
+        let text = try String(contentsOfFile: dir + "/r.json", encoding: .utf8)
+        XCTAssertTrue(text.contains("echo <redacted>") && !text.contains(Self.key), text)
+    }
+
     func testOversizedReplyIsRefusedWithoutRetry() async throws {
         let server = try LocalHTTPServer(replies: [.respond(status: 200, body: Self.reply(String(repeating: "x", count: 5000)))])
         defer { server.stop() }
