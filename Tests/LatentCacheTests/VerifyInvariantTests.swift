@@ -1,4 +1,3 @@
-import FeaturescopeCore
 import Foundation
 import XCTest
 @testable import LatentCache
