@@ -35,6 +35,9 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw",
                        providers: [.apt(["libncursesw5-dev"])]),
+        /// libcurl's easy interface: the HTTP client of AutoInterp (sleeps while waiting, unlike URLSession on Linux).
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl",
+                       providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
 
         // MARK: - Libraries, one job each (lower layers first)
         .target(name: "FeaturescopeCore"),
@@ -48,7 +51,7 @@ let package = Package(
                 swiftSettings: fastMath),
         .target(name: "LatentCache", dependencies: ["TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus", "FeaturescopeCore"],
                 swiftSettings: fastMath),
-        .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
+        .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore", "CCurl"]),
         .target(name: "TerminalUI", dependencies: ["LatentCache", "AutoInterp", "SparseAutoencoders", "ModelEngine", "FeaturescopeCore"]),
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
@@ -69,8 +72,8 @@ let package = Package(
         .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
         .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "TestSupport"]),
-        .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TestSupport"]),
-        .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "TestSupport"]),
+        .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
+        .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "LatentCache", "TestSupport"]),
         .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),

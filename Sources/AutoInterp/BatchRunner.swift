@@ -196,7 +196,7 @@ public enum AutoInterpBatch {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         enc.dateEncodingStrategy = .iso8601
-        try AtomicFile.write(enc.encode(value), to: path)
+        try AtomicFile.write(SecretRedaction.redact(enc.encode(value)), to: path)
     }
 
     /// One latent's outcome as a child task returns it.

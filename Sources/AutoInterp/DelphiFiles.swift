@@ -92,7 +92,7 @@ public struct DelphiRun: Sendable {
 
     /// Writes the explanation as a JSON string literal, atomically.
     public func writeExplanation(_ text: String, hook: String, latent: Int) throws {
-        try AtomicFile.write(DelphiJSON.stringLiteral(text), to: explanationPath(hook: hook, latent: latent))
+        try AtomicFile.write(DelphiJSON.stringLiteral(SecretRedaction.redact(text)), to: explanationPath(hook: hook, latent: latent))
     }
 
     /// Reads an explanation file (nil when absent).
@@ -110,7 +110,7 @@ public struct DelphiRun: Sendable {
 
     /// Writes a detection/fuzz score file, atomically.
     public func writeClassifierScores(_ samples: [ScoredSample], scorer: String, hook: String, latent: Int) throws {
-        let text = DelphiJSON.classifierArray(samples.map(DelphiClassifierSample.init))
+        let text = SecretRedaction.redact(DelphiJSON.classifierArray(samples.map(DelphiClassifierSample.init)))
         try AtomicFile.write(text, to: scorePath(scorer: scorer, hook: hook, latent: latent))
     }
 

@@ -12,7 +12,7 @@ import ModelEngine
 /// ```json
 /// {"llm": {"provider": "openai", "baseURL": "http://localhost:8000/v1", "model": "Qwen/Qwen2.5-7B-Instruct",
 ///          "apiKeyEnv": "OPENROUTER_API_KEY", "timeout": 120, "retries": 4, "concurrency": 8,
-///          "embeddedModel": "/path/to/SmolLM2-135M-Instruct.Q4_1.gguf", "threads": 2}}
+///          "embeddedModel": "/path/to/SmolLM2-135M-Instruct.Q4_1.gguf", "threads": 2, "maxReplyBytes": 1048576}}
 /// ```
 /// A base URL without a provider means `openai`. The API key itself is never stored here.
 public struct LLMProviderSettings: Codable, Sendable, Equatable {
@@ -35,13 +35,15 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
     public var embeddedModel: String?
     /// Threads of the embedded model.
     public var threads: Int?
+    /// Largest HTTP reply accepted, in bytes (default 1 MiB).
+    public var maxReplyBytes: Int?
 
     public init(provider: Provider? = nil, baseURL: String? = nil, model: String? = nil, apiKeyEnv: String? = nil,
                 timeout: Double? = nil, retries: Int? = nil, concurrency: Int? = nil,
-                embeddedModel: String? = nil, threads: Int? = nil) {
+                embeddedModel: String? = nil, threads: Int? = nil, maxReplyBytes: Int? = nil) {
         self.provider = provider; self.baseURL = baseURL; self.model = model; self.apiKeyEnv = apiKeyEnv
         self.timeout = timeout; self.retries = retries; self.concurrency = concurrency
-        self.embeddedModel = embeddedModel; self.threads = threads
+        self.embeddedModel = embeddedModel; self.threads = threads; self.maxReplyBytes = maxReplyBytes
     }
 
     /// Every field of `self`, with the gaps filled from `fallback`.
@@ -50,7 +52,8 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
                             model: model ?? fallback.model, apiKeyEnv: apiKeyEnv ?? fallback.apiKeyEnv,
                             timeout: timeout ?? fallback.timeout, retries: retries ?? fallback.retries,
                             concurrency: concurrency ?? fallback.concurrency,
-                            embeddedModel: embeddedModel ?? fallback.embeddedModel, threads: threads ?? fallback.threads)
+                            embeddedModel: embeddedModel ?? fallback.embeddedModel, threads: threads ?? fallback.threads,
+                            maxReplyBytes: maxReplyBytes ?? fallback.maxReplyBytes)
     }
 
     /// The provider actually used: as set, else `openai` when a base URL is known, else `embedded`.
@@ -124,9 +127,11 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
             }
             if let r = retries, r < 0 { throw LLMClientError.invalidConfiguration("retries must be ≥ 0, got \(r)") }
             if let t = timeout, !(t > 0) { throw LLMClientError.invalidConfiguration("timeout must be > 0 seconds, got \(t)") }
+            if let m = maxReplyBytes, m < 1 { throw LLMClientError.invalidConfiguration("maxReplyBytes must be ≥ 1, got \(m)") }
             let config = OpenAIClientConfiguration(baseURL: url, model: model, apiKeyEnvironmentVariable: apiKeyEnv,
                                                    requestTimeout: timeout ?? 120, maxAttempts: (retries ?? 4) + 1,
-                                                   maxConcurrentRequests: max(1, concurrency ?? 8))
+                                                   maxConcurrentRequests: max(1, concurrency ?? 8),
+                                                   maxResponseBytes: maxReplyBytes ?? 1 << 20)
             return try OpenAIClient(configuration: config, environment: environment, onRetry: onRetry)
         }
     }

@@ -54,10 +54,18 @@ public indirect enum LLMClientError: Error, CustomStringConvertible, Equatable {
     case missingAPIKey(variable: String)
     /// The configured URL cannot be used.
     case invalidConfiguration(String)
+    /// The endpoint answered with a redirect; redirects are not followed, so the API key never
+    /// leaves the configured origin.
+    case redirectRefused(code: Int, endpoint: String, location: String)
+    /// The reply (body or headers) is larger than the client accepts.
+    case responseTooLarge(endpoint: String, detail: String)
     /// Retries ran out; `last` is the final attempt's error.
     case gaveUp(attempts: Int, last: LLMClientError)
 
-    public var description: String {
+    /// The message, with every registered secret (the API key) redacted.
+    public var description: String { SecretRedaction.redact(rawDescription) }
+
+    private var rawDescription: String {
         switch self {
         case .connectionRefused(let e, let d):
             return "endpoint \(e) refused the connection (\(d)); is the server running and the URL right?"
@@ -75,11 +83,15 @@ public indirect enum LLMClientError: Error, CustomStringConvertible, Equatable {
             return "environment variable \(v) (named as the API key source) is unset or empty"
         case .invalidConfiguration(let m):
             return "invalid client configuration: \(m)"
+        case .redirectRefused(let c, let e, let location):
+            return "endpoint \(e) answered HTTP \(c), a redirect to \(location); redirects are not followed (the API key goes to the configured URL only): use the final URL as the base URL"
+        case .responseTooLarge(let e, let d):
+            return "endpoint \(e) sent too large a reply: \(d)"
         case .gaveUp(let n, let last):
             if case .timedOut(let e, let s) = last {
                 return "endpoint \(e) timed out after \(n) tries (\(Self.seconds(s)) each)"
             }
-            return "gave up after \(n) tries: \(last.description)"
+            return "gave up after \(n) tries: \(last.rawDescription)"
         }
     }
 
@@ -88,7 +100,8 @@ public indirect enum LLMClientError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .connectionRefused, .timedOut, .transport: return true
         case .httpStatus(let code, _, _): return code == 429 || code == 408 || (500...599).contains(code)
-        case .invalidJSON, .missingField, .missingAPIKey, .invalidConfiguration, .gaveUp: return false
+        case .invalidJSON, .missingField, .missingAPIKey, .invalidConfiguration, .redirectRefused, .responseTooLarge, .gaveUp:
+            return false
         }
     }
 

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import FeaturescopeCore
 
 /// Settings of an OpenAI-compatible `/v1/chat/completions` endpoint
@@ -23,8 +20,10 @@ public struct OpenAIClientConfiguration: Sendable {
     public var initialBackoff: Double
     /// Upper bound of a computed retry delay, in seconds.
     public var maxBackoff: Double
-    /// Upper bound of an honoured `Retry-After`, in seconds.
+    /// Upper bound of an honoured `Retry-After`, in seconds (never more than `requestTimeout`).
     public var maxRetryAfter: Double
+    /// Largest reply body accepted, in bytes; a larger reply is an error, not retried.
+    public var maxResponseBytes: Int
     /// Requests in flight at once, across all callers of this client.
     public var maxConcurrentRequests: Int
     /// Extra HTTP headers (e.g. OpenRouter's `HTTP-Referer`).
@@ -33,7 +32,7 @@ public struct OpenAIClientConfiguration: Sendable {
     public init(baseURL: URL, model: String, apiKeyEnvironmentVariable: String? = nil,
                 requestTimeout: Double = 120, maxAttempts: Int = 5, initialBackoff: Double = 1,
                 maxBackoff: Double = 30, maxRetryAfter: Double = 120, maxConcurrentRequests: Int = 8,
-                extraHeaders: [String: String] = [:]) {
+                extraHeaders: [String: String] = [:], maxResponseBytes: Int = 1 << 20) {
         self.baseURL = baseURL
         self.model = model
         self.apiKeyEnvironmentVariable = apiKeyEnvironmentVariable
@@ -44,20 +43,25 @@ public struct OpenAIClientConfiguration: Sendable {
         self.maxRetryAfter = maxRetryAfter
         self.maxConcurrentRequests = maxConcurrentRequests
         self.extraHeaders = extraHeaders
+        self.maxResponseBytes = maxResponseBytes
     }
 }
 
 /// A client for any OpenAI-compatible chat-completions endpoint, with retries
 /// (exponential backoff + jitter on timeouts, connection errors, 429 and 5xx; `Retry-After`
-/// honoured), a concurrency limit shared by all callers, and logprob parsing.
+/// honoured up to the timeout), a concurrency limit shared by all callers, and logprob parsing.
+///
+/// Requests go through libcurl's easy interface (`CurlTransport`), which sleeps while it waits.
+/// Redirects are refused rather than followed, so the API key is sent to the configured origin
+/// only; the key is registered with `SecretRedaction` and removed from every reply and error.
 public final class OpenAIClient: LLMClient, @unchecked Sendable {
-    // @unchecked: every stored property is immutable; URLSession is thread-safe.
+    // @unchecked: every stored property is immutable.
     public let configuration: OpenAIClientConfiguration
     public let modelName: String
     public let endpointName: String
     private let completionsURL: URL
     private let apiKey: String?
-    private let session: URLSession
+    private let transport: CurlTransport
     private let semaphore: AsyncSemaphore
     /// Called before each retry with (attempt just failed, its error, delay in seconds).
     private let onRetry: (@Sendable (Int, LLMClientError, Double) -> Void)?
@@ -72,17 +76,25 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
               let host = configuration.baseURL.host, !host.isEmpty else {
             throw LLMClientError.invalidConfiguration("base URL must be http(s)://host[:port]/…, got \(configuration.baseURL.absoluteString)")
         }
-        guard configuration.maxAttempts >= 1, configuration.requestTimeout > 0 else {
-            throw LLMClientError.invalidConfiguration("maxAttempts must be ≥ 1 and requestTimeout > 0")
+        guard configuration.maxAttempts >= 1, configuration.requestTimeout > 0, configuration.maxResponseBytes > 0 else {
+            throw LLMClientError.invalidConfiguration("maxAttempts must be ≥ 1, requestTimeout and maxResponseBytes > 0")
         }
         guard !configuration.model.isEmpty else {
             throw LLMClientError.invalidConfiguration("model name is empty")
+        }
+        // Header lines are sent as given: a line break would smuggle in another header.
+        for (k, v) in configuration.extraHeaders where (k + v).contains(where: \.isNewline) || k.contains(":") {
+            throw LLMClientError.invalidConfiguration("extra header '\(SafeText.sanitize(k))' holds a line break or a colon in its name")
         }
         if let variable = configuration.apiKeyEnvironmentVariable {
             guard let key = environment[variable], !key.isEmpty else {
                 throw LLMClientError.missingAPIKey(variable: variable)
             }
+            guard !key.contains(where: \.isNewline) else {
+                throw LLMClientError.invalidConfiguration("the API key in \(variable) holds a line break")
+            }
             apiKey = key
+            SecretRedaction.register(key)
         } else {
             apiKey = nil
         }
@@ -97,16 +109,11 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
         }
         let port = configuration.baseURL.port.map { ":\($0)" } ?? ""
         endpointName = "\(scheme)://\(host)\(port)\(path)"
-        let sessionConfig = URLSessionConfiguration.ephemeral
-        sessionConfig.timeoutIntervalForRequest = configuration.requestTimeout
-        sessionConfig.timeoutIntervalForResource = configuration.requestTimeout
-        sessionConfig.httpMaximumConnectionsPerHost = max(1, configuration.maxConcurrentRequests)
-        session = URLSession(configuration: sessionConfig)
+        transport = CurlTransport(timeout: configuration.requestTimeout, maxBodyBytes: configuration.maxResponseBytes,
+                                  maxHeaderBytes: 64 << 10)
         semaphore = AsyncSemaphore(limit: configuration.maxConcurrentRequests)
         self.onRetry = onRetry
     }
-
-    deinit { session.invalidateAndCancel() }
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
         let body = try OpenAIWire.encodeRequest(request, model: configuration.model)
@@ -130,10 +137,11 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
         }
     }
 
-    /// Backoff before retry number `attempt` (1-based): `Retry-After` when given (capped),
-    /// else initialBackoff·2^(attempt−1) capped at maxBackoff, times a jitter in [0.5, 1.5).
+    /// Backoff before retry number `attempt` (1-based): `Retry-After` when given (capped by
+    /// maxRetryAfter and by the request timeout, the budget one attempt has), else
+    /// initialBackoff·2^(attempt−1) capped at maxBackoff, times a jitter in [0.5, 1.5).
     func retryDelay(after attempt: Int, retryAfter: Double?) -> Double {
-        if let r = retryAfter { return min(max(0, r), configuration.maxRetryAfter) }
+        if let r = retryAfter { return min(max(0, r), configuration.maxRetryAfter, configuration.requestTimeout) }
         let exp = configuration.initialBackoff * pow(2, Double(min(attempt - 1, 30)))
         return min(exp, configuration.maxBackoff) * Double.random(in: 0.5..<1.5)
     }
@@ -146,71 +154,42 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
     }
 
     private func attempt(body: Data) async throws -> ChatResponse {
-        var req = URLRequest(url: completionsURL)
-        req.httpMethod = "POST"
-        req.httpBody = body
-        req.timeoutInterval = configuration.requestTimeout
-        req.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        req.setValue("application/json", forHTTPHeaderField: "Accept")
-        for (k, v) in configuration.extraHeaders { req.setValue(v, forHTTPHeaderField: k) }
-        if let key = apiKey { req.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        var headers = ["Content-Type: application/json", "Accept: application/json"]
+        for (k, v) in configuration.extraHeaders.sorted(by: { $0.key < $1.key }) { headers.append("\(k): \(v)") }
+        if let key = apiKey { headers.append("Authorization: Bearer \(key)") }
 
-        let data: Data
-        let response: URLResponse
+        let reply: CurlTransport.Reply
         do {
-            (data, response) = try await dataWithDeadline(req)
-        } catch let e as AttemptFailure {
-            throw e
-        } catch {
-            throw AttemptFailure(error: classify(error), retryAfter: nil)
+            reply = try await transport.post(url: completionsURL.absoluteString, headers: headers, body: body)
+        } catch let f as CurlTransport.Failure {
+            throw AttemptFailure(error: classify(f), retryAfter: nil)
         }
-        guard let http = response as? HTTPURLResponse else {
-            throw AttemptFailure(error: .transport(endpoint: endpointName, detail: "response is not HTTP"), retryAfter: nil)
+        if (300...399).contains(reply.status) {
+            let location = SafeText.sanitize(SecretRedaction.redact(String((reply.headers["location"] ?? "(none)").prefix(300))))
+            throw AttemptFailure(error: .redirectRefused(code: reply.status, endpoint: endpointName, location: location), retryAfter: nil)
         }
-        guard (200...299).contains(http.statusCode) else {
-            let retryAfter = Self.parseRetryAfter(http.value(forHTTPHeaderField: "Retry-After"))
-            throw AttemptFailure(error: .httpStatus(code: http.statusCode, endpoint: endpointName,
-                                                    bodyExcerpt: excerpt(data)), retryAfter: retryAfter)
+        guard (200...299).contains(reply.status) else {
+            let retryAfter = Self.parseRetryAfter(reply.headers["retry-after"])
+            throw AttemptFailure(error: .httpStatus(code: reply.status, endpoint: endpointName,
+                                                    bodyExcerpt: excerpt(reply.body)), retryAfter: retryAfter)
         }
         do {
-            return try OpenAIWire.decodeResponse(data, endpoint: endpointName, excerpt: excerpt)
+            return try OpenAIWire.decodeResponse(reply.body, endpoint: endpointName, excerpt: excerpt).redacted()
         } catch let e as LLMClientError {
             throw AttemptFailure(error: e, retryAfter: nil)
         }
     }
 
-    /// URLSession's own timeout, backed by a hard deadline in case the transport never reports.
-    private func dataWithDeadline(_ req: URLRequest) async throws -> (Data, URLResponse) {
-        let timeout = configuration.requestTimeout
-        let endpoint = endpointName
-        let session = self.session
-        return try await withThrowingTaskGroup(of: (Data, URLResponse).self) { group in
-            group.addTask { try await session.data(for: req) }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64((timeout + 2) * 1e9))
-                throw AttemptFailure(error: .timedOut(endpoint: endpoint, seconds: timeout), retryAfter: nil)
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else {
-                throw AttemptFailure(error: .transport(endpoint: endpoint, detail: "no result"), retryAfter: nil)
-            }
-            return first
+    private func classify(_ failure: CurlTransport.Failure) -> LLMClientError {
+        switch failure {
+        case .couldNotConnect(let d): return .connectionRefused(endpoint: endpointName, detail: redact(d))
+        case .timedOut: return .timedOut(endpoint: endpointName, seconds: configuration.requestTimeout)
+        case .transport(let d): return .transport(endpoint: endpointName, detail: redact(d))
+        case .cancelled: return .transport(endpoint: endpointName, detail: "cancelled")
+        case .bodyTooLarge(let limit):
+            return .responseTooLarge(endpoint: endpointName, detail: "the reply body exceeds \(limit) bytes (maxResponseBytes)")
+        case .headersTooLarge(let d): return .responseTooLarge(endpoint: endpointName, detail: redact(d))
         }
-    }
-
-    private func classify(_ error: Error) -> LLMClientError {
-        if let e = error as? LLMClientError { return e }
-        if let u = error as? URLError {
-            switch u.code {
-            case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed, .notConnectedToInternet:
-                return .connectionRefused(endpoint: endpointName, detail: redact(u.localizedDescription))
-            case .timedOut:
-                return .timedOut(endpoint: endpointName, seconds: configuration.requestTimeout)
-            default:
-                return .transport(endpoint: endpointName, detail: redact(u.localizedDescription))
-            }
-        }
-        return .transport(endpoint: endpointName, detail: redact(String(describing: error)))
     }
 
     /// The start of a body, made printable, with the API key (should a server echo it) removed.
@@ -223,7 +202,7 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
 
     private func redact(_ s: String) -> String {
         guard let key = apiKey, !key.isEmpty else { return s }
-        return s.replacingOccurrences(of: key, with: "<redacted>")
+        return SecretRedaction.redact(s).replacingOccurrences(of: key, with: SecretRedaction.placeholder)
     }
 
     /// `Retry-After` as seconds: a number, or an HTTP date.
@@ -236,5 +215,15 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
         f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         if let d = f.date(from: v) { return max(0, d.timeIntervalSinceNow) }
         return nil
+    }
+}
+
+extension ChatResponse {
+    /// The reply with registered secrets (an echoed API key) removed from its text and model name.
+    func redacted() -> ChatResponse {
+        var r = self
+        r.text = SecretRedaction.redact(text)
+        r.model = model.map(SecretRedaction.redact)
+        return r
     }
 }

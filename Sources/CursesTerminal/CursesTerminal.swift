@@ -48,6 +48,8 @@ public final class CursesTerminal: TerminalBackend {
     private let environment: [String: String]
     private var screenPtr: OpaquePointer?
     private var previous: Screen?
+    /// Gathers bracketed pastes into `.paste` events.
+    private var paste = BracketedPasteDecoder()
     private var pending: [TerminalEvent] = []
     private var pipeRead: Int32 = -1
     private var pipeWrite: Int32 = -1
@@ -123,6 +125,13 @@ public final class CursesTerminal: TerminalBackend {
         _ = mouseinterval(0)
         setUpColor()
         previous = nil
+        Self.emit(BracketedPasteDecoder.enable)
+    }
+
+    /// Writes a mode-switching escape sequence straight to the terminal.
+    private static func emit(_ sequence: String) {
+        var bytes = Array(sequence.utf8)
+        _ = write(STDOUT_FILENO, &bytes, bytes.count)
     }
 
     /// True when the current LC_CTYPE codeset is UTF-8 (call after `setlocale`).
@@ -155,6 +164,7 @@ public final class CursesTerminal: TerminalBackend {
         guard running else { return }
         running = false
         CursesSignals.active = false
+        Self.emit(BracketedPasteDecoder.disable)
         _ = curs_set(1)
         endwin()
         if let scr = screenPtr { delscreen(scr) }
@@ -169,11 +179,13 @@ public final class CursesTerminal: TerminalBackend {
     public func suspend() {
         guard running else { return }
         CursesSignals.active = false
+        Self.emit(BracketedPasteDecoder.disable)
         endwin()
         CursesSignals.stopSelf()
         // Resumed (fg): take the terminal back and redraw everything.
         CursesSignals.active = true
         refresh()
+        Self.emit(BracketedPasteDecoder.enable)
         previous = nil
     }
 
@@ -222,12 +234,12 @@ public final class CursesTerminal: TerminalBackend {
             let r = wget_wch(fs_stdscr(), &ch)
             if r == ERR { break }
             if r == KEY_CODE_YES {
-                if let e = functionKey(Int32(ch)) { events.append(e) }
+                if let e = functionKey(Int32(ch)) { events += paste.feed(e) }
             } else if let e = CursesKeys.character(UInt32(ch)) {
-                events.append(.key(e))
+                events += paste.feed(.key(e))
             }
         }
-        pending += events
+        pending += events + paste.endOfInput()
     }
 
     private func functionKey(_ code: Int32) -> TerminalEvent? {

@@ -16,10 +16,11 @@ public enum SafeText {
         }
     }
 
-    /// Returns `text` with every control or format character replaced by a visible symbol.
+    /// Returns `text` with every control or format character replaced by a visible symbol, and any
+    /// registered secret (`SecretRedaction`) replaced by `<redacted>`.
     public static func sanitize(_ text: String, options: Options = Options()) -> String {
         var out = String.UnicodeScalarView()
-        for s in text.unicodeScalars {
+        for s in SecretRedaction.redact(text).unicodeScalars {
             out.append(contentsOf: visible(s, options: options).unicodeScalars)
         }
         return String(out)

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// Per-latent head pointers of the annotation log (`annotations.idx`), 32 bytes each.
@@ -256,7 +257,8 @@ final class AnnotationStore: @unchecked Sendable {
         for a in list {
             guard a.latent >= 0, a.latent < latentCount else { throw CacheError.latentOutOfRange(latent: a.latent, latentCount: latentCount) }
             let payload: [UInt8]
-            do { payload = Array(try enc.encode(a)) } catch {
+            // Every stored annotation passes the one secret redaction (an echoed API key never lands on disk).
+            do { payload = Array(SecretRedaction.redact(try enc.encode(a))) } catch {
                 throw CacheError.invalidArgument("annotation cannot be encoded as JSON: \(error)")
             }
             guard payload.count < Int(UInt32.max) else { throw CacheError.invalidArgument("annotation payload exceeds 4 GiB") }

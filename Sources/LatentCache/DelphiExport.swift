@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import TensorFormats
 
@@ -139,11 +140,12 @@ public enum DelphiExport {
         return out.sorted { $0.0 < $1.0 }
     }
 
+    /// Writes one JSON file of the run, through the one secret redaction.
     static func writeFile(_ data: Data, _ path: String) throws {
         // The whole export is staged in a temporary folder and renamed at the end, so plain writes suffice here.
         do {
             try FileManager.default.createDirectory(atPath: FileUtil.parent(path), withIntermediateDirectories: true)
-            try data.write(to: URL(fileURLWithPath: path))
+            try SecretRedaction.redact(data).write(to: URL(fileURLWithPath: path))
         } catch { throw CacheError.writeFailed(path: path, reason: "\(error)") }
     }
 }

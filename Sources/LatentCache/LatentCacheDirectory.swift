@@ -91,8 +91,10 @@ public final class LatentCacheDirectory: @unchecked Sendable {
     /// Display string of a token (untrusted: sanitise before printing).
     public func displayString(_ token: Int) -> String { vocabulary.string(token) }
 
-    /// Checks every checksum of every file (reads the whole cache).
+    /// Checks every checksum of every file and every invariant between files that
+    /// docs/cache-format.md states (reads the whole cache).
     public func verify() throws {
+        try verifyLayout()
         try tokens.verify()
         for p in parts { try p.verify() }
     }

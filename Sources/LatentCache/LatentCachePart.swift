@@ -217,11 +217,14 @@ public final class LatentCachePart: @unchecked Sendable {
     /// Display string of a token (untrusted: sanitise before printing).
     public func displayString(_ token: Int) -> String { vocabulary.string(token) }
 
-    /// Reads every index entry, record and activation list, checking all checksums.
+    /// Reads every index entry, record and activation list, checking all checksums and the
+    /// invariants between an entry, its record and its activation list.
     public func verify() throws {
         for l in 0 ..< latentCount {
-            _ = try recordContent(l)
-            _ = try allActivations(l)
+            let e = try entry(l)
+            try checkEntryRanges(e, latent: l)
+            try checkRecordAgrees(try recordContent(l), with: e, latent: l)
+            if let all = try allActivations(l) { try checkActivationsAgree(all.activations, with: e, latent: l) }
         }
     }
 }

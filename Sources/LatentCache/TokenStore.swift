@@ -48,6 +48,10 @@ public final class TokenStore: @unchecked Sendable {
         data = UnsafeRawBufferPointer(rebasing: file.bytes[CacheFormat.headerSize ..< need])
     }
 
+    /// Size of tokens.bin on disk, and where its token data ends (`verify` wants them equal).
+    var fileSize: Int { file.count }
+    var dataEnd: Int { CacheFormat.headerSize + data.count }
+
     /// Token id at a flat index (the caller checked the range).
     @inline(__always) func token(at i: Int) -> Int {
         bytesPerToken == 2 ? Int(data.u16(2 * i)) : Int(data.u32(4 * i))
@@ -125,6 +129,10 @@ public final class VocabularyStore: @unchecked Sendable {
         }
         count = n
     }
+
+    /// Size of vocab.bin on disk, and where its offsets and strings end (`verify` wants them equal).
+    var fileSize: Int { file.count }
+    var dataEnd: Int { CacheFormat.headerSize + offsets.count + blob.count }
 
     /// The stored bytes of a token's display string; nil for an id outside the vocabulary.
     public func bytes(_ token: Int) -> [UInt8]? {

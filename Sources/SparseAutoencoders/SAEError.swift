@@ -26,6 +26,8 @@ public enum SAEError: Error, CustomStringConvertible, Equatable {
     case tensorShape(path: String, tensor: String, found: [Int], expected: [Int])
     /// A weight tensor is not a floating-point tensor.
     case tensorDType(path: String, tensor: String, found: String)
+    /// A weight tensor holds NaN or ±Inf (the first one's flat index and value).
+    case nonFiniteWeight(path: String, tensor: String, index: Int, value: Float)
     /// The weights file itself is corrupt (wraps the reader's error).
     case format(FormatError)
     /// An input array has the wrong number of elements.
@@ -48,6 +50,8 @@ public enum SAEError: Error, CustomStringConvertible, Equatable {
         case let .missingTensor(p, t): return "\(p): weight tensor '\(t)' is missing"
         case let .tensorShape(p, t, f, e): return "\(p): tensor '\(t)' has shape \(f), expected \(e) from the config"
         case let .tensorDType(p, t, f): return "\(p): tensor '\(t)' has dtype \(f), expected F32, F16, BF16 or F64"
+        case let .nonFiniteWeight(p, t, i, v):
+            return "\(p): tensor '\(t)' holds \(v) at element \(i); SAE weights must all be finite"
         case let .format(e): return e.description
         case let .inputShape(w, e, f): return "\(w): expected \(e) values, got \(f)"
         case let .invalidArgument(m): return m

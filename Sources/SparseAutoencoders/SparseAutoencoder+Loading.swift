@@ -101,7 +101,7 @@ extension SparseAutoencoder {
             let s = try TensorSource(path: sparsityPath)
             if s.has("sparsity") {
                 try s.expect("sparsity", [dSAE])
-                sparsity = try s.floats("sparsity")
+                sparsity = try s.floats("sparsity", allowNonFinite: true)
             }
         }
         let digest = try options.computeDigest ? SAEError.wrapping { try SHA256.hexDigest(ofFileAt: weightsPath) } : nil
@@ -168,7 +168,29 @@ struct TensorSource {
         }
     }
 
-    func floats(_ name: String) throws -> [Float] {
-        do { return try file.floats(name) } catch let e as FormatError { throw SAEError.format(e) }
+    /// The tensor as Float; weights (the default) must all be finite, checked once here at load.
+    func floats(_ name: String, allowNonFinite: Bool = false) throws -> [Float] {
+        let values: [Float]
+        do { values = try file.floats(name) } catch let e as FormatError { throw SAEError.format(e) }
+        if !allowNonFinite, let bad = Self.firstNonFinite(values) {
+            throw SAEError.nonFiniteWeight(path: path, tensor: name, index: bad, value: values[bad])
+        }
+        return values
+    }
+
+    /// Index of the first NaN or ±Inf (exponent bits all set), or nil.
+    static func firstNonFinite(_ values: [Float]) -> Int? {
+        values.withUnsafeBufferPointer { b -> Int? in
+            var i = 0
+            while i < b.count {
+                // Scan 64 values per branch; only look closer when the block holds a bad one.
+                let end = min(b.count, i + 64)
+                var any = false
+                for j in i ..< end { any = any || (b[j].bitPattern & 0x7F80_0000 == 0x7F80_0000) }
+                if any { return (i ..< end).first { !b[$0].isFinite } }
+                i = end
+            }
+            return nil
+        }
     }
 }

@@ -151,8 +151,28 @@ public final class GGUFFile: @unchecked Sendable {
             infos[raw.name] = GGUFTensorInfo(name: raw.name, dims: raw.dims, type: type, fileOffset: start, count: count, byteCount: bytes)
             names.append(raw.name)
         }
+        try GGUFFile.checkLayout(names.compactMap { infos[$0] }, dataStart: dataStart, alignment: alignment, file: file)
         tensors = infos
         tensorNames = names
+    }
+
+    /// Refuses data regions that overlap, are out of file order or leave gaps: GGUF writers store
+    /// tensors in header order, each padded to the alignment, so a tensor whose type, shape or offset
+    /// was changed shows up as a region that does not start where the previous one's padding ends.
+    private static func checkLayout(_ infos: [GGUFTensorInfo], dataStart: Int, alignment: Int, file: MappedFile) throws {
+        var expected = dataStart
+        var previous = "the header"
+        for t in infos {
+            guard t.fileOffset == expected else {
+                let relation = t.fileOffset < expected ? "overlaps the data of \(previous)" : "leaves a gap after \(previous)"
+                throw FormatError.invalidTensor(path: file.path, tensor: t.name, reason: "data at offset \(t.fileOffset - dataStart) \(relation) (expected offset \(expected - dataStart): tensors are stored in order, each padded to \(alignment) bytes); its type, shape or offset disagrees with the file")
+            }
+            expected = (t.fileOffset + t.byteCount + alignment - 1) / alignment * alignment
+            previous = "'\(t.name)' (\(t.type), \(t.byteCount) bytes)"
+        }
+        if let last = infos.last, file.count > expected {
+            throw FormatError.invalidTensor(path: file.path, tensor: last.name, reason: "the file holds \(file.count - expected) bytes after this last tensor's data (it ends at \(last.fileOffset + last.byteCount)); its type, shape or offset disagrees with the file")
+        }
     }
 
     // MARK: - Tensor access

@@ -80,7 +80,8 @@ public final class SafetensorsFile: @unchecked Sendable {
                 throw FormatError.invalidTensor(path: path, tensor: name, reason: "entry lacks dtype, shape or data_offsets")
             }
             guard let dtype = SafetensorsDType(rawValue: dt) else {
-                throw FormatError.unsupportedTensorType(path: path, tensor: name, type: dt)
+                let known = SafetensorsDType.allCases.map(\.rawValue).joined(separator: ", ")
+                throw FormatError.invalidTensor(path: path, tensor: name, reason: "dtype \(dt) is not one Featurescope reads (safetensors dtypes supported: \(known))")
             }
             var shape: [Int] = []
             for s in shapeAny {
@@ -104,8 +105,28 @@ public final class SafetensorsFile: @unchecked Sendable {
             infos[name] = SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, count: count,
                                                 fileOffset: dataStart + b, byteCount: bytes)
         }
+        try SafetensorsFile.checkLayout(infos.values.sorted { ($0.fileOffset, $0.byteCount, $0.name) < ($1.fileOffset, $1.byteCount, $1.name) },
+                                        dataStart: dataStart, fileSize: file.count, path: path)
         tensors = infos
         metadata = meta
+    }
+
+    /// The format requires the tensors' `data_offsets`, sorted, to tile the data section: each
+    /// begins where the previous one ends, the first at 0 and the last at the end of the file.
+    private static func checkLayout(_ sorted: [SafetensorsTensorInfo], dataStart: Int, fileSize: Int, path: String) throws {
+        var expected = dataStart
+        var previous = "the start of the data section"
+        for t in sorted {
+            guard t.fileOffset == expected else {
+                let relation = t.fileOffset < expected ? "overlaps \(previous)" : "leaves \(t.fileOffset - expected) unused bytes after \(previous)"
+                throw FormatError.invalidTensor(path: path, tensor: t.name, reason: "data_offsets [\(t.fileOffset - dataStart), \(t.fileOffset - dataStart + t.byteCount)] \(relation) (expected it to begin at \(expected - dataStart): offsets must be contiguous)")
+            }
+            expected += t.byteCount
+            previous = "tensor '\(t.name)'"
+        }
+        guard expected == fileSize else {
+            throw FormatError.invalidHeader(path: path, reason: "the tensors' data_offsets end at \(expected - dataStart) but the data section holds \(fileSize - dataStart) bytes")
+        }
     }
 
     /// Tensor names, sorted.

@@ -73,7 +73,7 @@ public final class LocalHTTPServer: @unchecked Sendable {
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(fd, 16) == 0 else {
+        guard bound == 0, listen(fd, 128) == 0 else {
             let m = String(cString: strerror(errno))
             close(fd)
             throw ServerError.socket("bind/listen: \(m)")
@@ -162,8 +162,15 @@ public final class LocalHTTPServer: @unchecked Sendable {
         case .truncated(let status, let declared, let body)?:
             sendAll(fd, head(status: status, length: declared, headers: [:]) + Array(body.utf8))
         case .hang(let seconds)?:
+            // Sleeps in poll (cheap, so tests can measure the client's CPU while it waits);
+            // ends early when the client hangs up.
             let end = Date().addingTimeInterval(seconds)
-            while Date() < end, !isStopped { usleep(20_000) }
+            var scratch = [UInt8](repeating: 0, count: 512)
+            while Date() < end, !isStopped {
+                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&pfd, 1, 100) > 0,
+                   scratch.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) <= 0 { return }
+            }
         }
     }
 

@@ -105,6 +105,8 @@ public enum GGUFCorruption: Sendable, Equatable {
     case shapeOverflow(tensor: String)
     /// The named tensor has this ggml type code (e.g. 12 = Q4_K).
     case tensorType(tensor: String, type: UInt32)
+    /// The named tensor's offset replaced by `offset` (relative to the data section).
+    case tensorOffset(tensor: String, offset: UInt64)
     /// The named tensor's offset is not a multiple of the alignment.
     case misalignedOffset(tensor: String)
     /// `general.alignment` set to a value that is not a power of two.
@@ -234,6 +236,7 @@ public struct GGUFFixture: Sendable {
             var off = offsets[i]
             if case .offsetPastEnd(let n)? = corruption, n == t.name { off = UInt64(1) << 30 }
             if case .misalignedOffset(let n)? = corruption, n == t.name { off += 1 }
+            if case .tensorOffset(let n, let o)? = corruption, n == t.name { off = o }
             put(off, &d)
         }
         while d.count % align != 0 { d.append(0) }

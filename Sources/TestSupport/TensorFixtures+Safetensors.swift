@@ -27,6 +27,10 @@ public enum SafetensorsCorruption: Sendable, Equatable {
     case shapeOverflow(tensor: String)
     /// The file cut after `n` bytes.
     case truncate(at: Int)
+    /// The named tensor's data_offsets moved by `by` bytes (the data section grows by `by` when positive).
+    case shiftedOffsets(tensor: String, by: Int)
+    /// `count` zero bytes appended after the last tensor's data.
+    case trailingBytes(Int)
 }
 
 /// Builds small safetensors files, optionally with one corruption.
@@ -78,6 +82,7 @@ public struct SafetensorsFixture: Sendable {
             case .missingDataOffsets(let n)? where n == t.name: offs = nil
             case .negativeDimension(let n)? where n == t.name: shape = [-1] + t.shape
             case .shapeOverflow(let n)? where n == t.name: shape = [1 << 40, 1 << 40, 1 << 40]
+            case .shiftedOffsets(let n, let by)? where n == t.name: offs = [offset + by, offset + by + t.data.count]
             default: break
             }
             var entry: [String: Any] = ["dtype": dtype, "shape": shape]
@@ -100,6 +105,8 @@ public struct SafetensorsFixture: Sendable {
         withUnsafeBytes(of: length.littleEndian) { d.append(contentsOf: $0) }
         d.append(json)
         for t in tensors { d.append(t.data) }
+        if case .shiftedOffsets(_, let by)? = corruption, by > 0 { d.append(Data(count: by)) }
+        if case .trailingBytes(let n)? = corruption { d.append(Data(count: n)) }
         if case .truncate(let n)? = corruption { d = d.prefix(max(0, min(n, d.count))) }
         return d
     }

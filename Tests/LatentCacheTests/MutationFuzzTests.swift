@@ -3,8 +3,33 @@ import Foundation
 import XCTest
 @testable import LatentCache
 
-/// Seeded mutation fuzzer: damaged caches must give a `CacheError` (or valid data), never a crash.
+/// Seeded mutation fuzzer: damaged caches must give a `CacheError`, never a crash; a damaged cache
+/// that opens and passes `verify()` must read back exactly the clean cache's data (else it is a
+/// silent wrong result). `FEATURESCOPE_FUZZ_BUDGET` sets the cases per run (docs/hardening.md: 1000).
 final class MutationFuzzTests: XCTestCase {
+    /// Everything a reader gets from a cache, apart from the manifest's free-text metadata.
+    struct Fingerprint: Equatable {
+        var tokens: [Int] = []
+        var strings: [String] = []
+        var summaries: [LatentSummary] = []
+        var records: [LatentRecord] = []
+        var annotations: [[Annotation]] = []
+        var activations: [[Float]?] = []
+
+        init(_ c: LatentCacheDirectory) throws {
+            tokens = try c.tokens.tokens(start: 0, count: c.tokens.tokenCount)
+            strings = (0 ..< c.vocabulary.count).map { c.displayString($0) }
+            for p in c.parts {
+                for l in 0 ..< p.latentCount {
+                    summaries.append(try p.summary(l))
+                    records.append(try p.record(l))
+                    annotations.append(try p.annotations(l))
+                    activations.append(try p.allActivations(l).map { $0.activations + $0.positions.map(Float.init) })
+                }
+            }
+        }
+    }
+
     func testRandomDamageNeverCrashes() throws {
         try fuzz(formatVersion: 2, seed: 99)
     }
@@ -30,8 +55,9 @@ final class MutationFuzzTests: XCTestCase {
             var d: ObjCBool = false
             return fm.fileExists(atPath: tmp.sub("clean/\($0)"), isDirectory: &d) && !d.boolValue
         }.sorted()
-        var rng = SplitMix64(seed: seed)
-        var errors = 0, clean = 0
+        let reference = try Fingerprint(try LatentCacheDirectory.open(tmp.sub("clean")))
+        var rng = SplitMix64(seed: seed &+ (ProcessInfo.processInfo.environment["FEATURESCOPE_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0))
+        var errors = 0, clean = 0, wrong: [String] = []
         for i in 0 ..< budget {
             let dir = tmp.sub("m\(i)")
             try fm.copyItem(atPath: tmp.sub("clean"), toPath: dir)
@@ -52,6 +78,10 @@ final class MutationFuzzTests: XCTestCase {
             try d.write(to: URL(fileURLWithPath: file))
             do {
                 let c = try LatentCacheDirectory.open(dir)
+                do {
+                    try c.verify()
+                    if try Fingerprint(c) != reference { wrong.append("case \(i): \(file.dropFirst(dir.count + 1)) passes verify but reads differently") }
+                } catch is CacheError {}
                 for p in c.parts {
                     for l in 0 ..< p.latentCount {
                         _ = try? p.summary(l); _ = try? p.record(l); _ = try? p.annotations(l); _ = try? p.allActivations(l)
@@ -65,7 +95,8 @@ final class MutationFuzzTests: XCTestCase {
             }
             try fm.removeItem(atPath: dir)
         }
-        XCTAssertEqual(errors + clean, budget)
+        print("fuzz latent cache v\(formatVersion): \(budget) cases (seed \(seed)): \(errors) rejected, \(clean) accepted, \(wrong.count) silently wrong, 0 crashes")
+        XCTAssertEqual(wrong, [], "a damaged cache that verifies must read exactly like the clean one")
         XCTAssertGreaterThan(errors, budget / 3, "most mutations should be detected")
     }
 }

@@ -5,9 +5,12 @@ import TestSupport
 import XCTest
 
 /// Seeded mutations of a SAE folder's cfg.json and weights: every load returns an SAE or throws an
-/// `SAEError`, and a loaded SAE still encodes without crashing.
+/// `SAEError`, and a loaded SAE encodes finite inputs to finite codes and reconstructions (an SAE
+/// that gives NaN or Inf from finite input is a silent wrong result).
 final class FolderFuzzTests: XCTestCase {
-    static let budget = 250
+    /// Mutations per file; `FEATURESCOPE_FUZZ_BUDGET` raises it (docs/hardening.md uses 1000).
+    static let budget = ProcessInfo.processInfo.environment["FEATURESCOPE_FUZZ_BUDGET"].flatMap { Int($0) }.map { max(250, $0) } ?? 250
+    static let seedOffset = ProcessInfo.processInfo.environment["FEATURESCOPE_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0
 
     func mutate(_ original: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
         var b = original
@@ -28,20 +31,26 @@ final class FolderFuzzTests: XCTestCase {
     func fuzz(file name: String, folder: String, seed: UInt64) throws -> (loaded: Int, rejected: Int) {
         let path = folder + "/" + name
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        var rng = SeededRandom(seed: seed)
-        var loaded = 0, rejected = 0
+        var rng = SeededRandom(seed: seed &+ Self.seedOffset)
+        var loaded = 0, rejected = 0, wrong: [String] = []
         let x = rng.floats(3 * 8)
-        for _ in 0 ..< Self.budget {
+        for i in 0 ..< Self.budget {
             try FixtureFiles.write(Data(mutate(original, &rng)), to: path)
             do {
                 let sae = try SparseAutoencoder.load(folder: folder, options: SAELoadOptions(activationScale: 1, computeDigest: false))
-                if sae.dIn == 8 { _ = try sae.decode(try sae.encode(x, count: 3)) }
+                let input = sae.dIn == 8 ? x : (0 ..< 3 * sae.dIn).map { Float($0 % 7) / 7 - 0.5 }
+                let codes = try sae.encode(input, count: 3)
+                let values = (0 ..< 3).flatMap { codes.latents(ofToken: $0).map(\.value) }
+                let reconstruction = try sae.decode(codes)
+                if !(values + reconstruction).allSatisfy(\.isFinite) { wrong.append("case \(i): non-finite codes or reconstruction") }
                 loaded += 1
             } catch is SAEError {
                 rejected += 1
             }
         }
         try FixtureFiles.write(Data(original), to: path)
+        print("fuzz SAE \((folder as NSString).lastPathComponent)/\(name): \(Self.budget) cases (seed \(seed &+ Self.seedOffset)): \(rejected) rejected, \(loaded) loaded, \(wrong.count) silently wrong, 0 crashes")
+        XCTAssertEqual(wrong, [], "a loaded SAE must map finite input to finite output")
         return (loaded, rejected)
     }
 

@@ -64,6 +64,8 @@ public enum Msg: Sendable {
     case key(Key)
     case mouse(MouseEvent)
     case resize(Size)
+    /// Text pasted into the terminal (bracketed paste): goes to the open text field as text.
+    case paste(String)
     /// Animation tick (spinner), sent while background work is running.
     case tick
     /// SIGTERM/SIGHUP/SIGINT arrived: quit cleanly.

@@ -6,6 +6,7 @@ public enum Update {
         switch msg {
         case let .key(k): return key(&s, k)
         case let .mouse(m): return mouse(&s, m)
+        case let .paste(text): return paste(&s, text)
         case let .resize(size):
             s.size = size
             clampAll(&s)

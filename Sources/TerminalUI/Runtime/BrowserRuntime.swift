@@ -58,6 +58,7 @@ public final class BrowserRuntime {
             case let .key(k)?: msgs.append(.key(k))
             case let .mouse(m)?: msgs.append(.mouse(m))
             case let .resize(sz)?: msgs.append(.resize(sz))
+            case let .paste(text)?: msgs.append(.paste(text))
             case let .signal(sig)?:
                 exitSignal = sig
                 msgs.append(.terminate(signal: sig))

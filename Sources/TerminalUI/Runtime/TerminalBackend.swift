@@ -5,6 +5,8 @@ public enum TerminalEvent: Sendable, Equatable {
     case key(Key)
     case mouse(MouseEvent)
     case resize(Size)
+    /// Text pasted with bracketed paste on (one event for the whole paste).
+    case paste(String)
     /// SIGTERM, SIGHUP or SIGINT arrived.
     case signal(Int32)
     /// Background work finished (the runtime should look at its inbox).

@@ -10,14 +10,15 @@ struct CacheInfoCommand: AsyncParsableCommand {
         abstract: "Summarise a latent cache: parts, firing latents, density, explanations and score distributions.",
         discussion: """
         Reads the index and the annotation logs (not the records). Scores: the newest score per latent for each \\
-        scorer and model; "score" is balanced accuracy for detection and fuzz. --verify also checks every CRC.
+        scorer and model; "score" is balanced accuracy for detection and fuzz. --verify also checks every CRC \
+        and every invariant between files (manifest counts against file sizes, part folders, value ranges).
 
         Example:
           featurescope cache-info sample-data/cache
         """)
 
     @Argument(help: "The latent cache folder.") var cache: String
-    @Flag(help: "Also read and check every file and record (CRCs).") var verify = false
+    @Flag(help: "Also read and check every file and record (CRCs and cross-file invariants).") var verify = false
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() async throws {
@@ -26,7 +27,7 @@ struct CacheInfoCommand: AsyncParsableCommand {
         let o = try CacheOverview(cache: c)
         if json { try printJSON(o); return }
         print("\(SafeText.sanitize(o.path)): format v\(o.formatVersion), \(o.tokens) tokens, \(o.parts.count) part(s), \(o.bytes) bytes"
-              + (verify ? ", every CRC checked" : ""))
+              + (verify ? ", every CRC and invariant checked" : ""))
         for p in o.parts {
             print("\n\(SafeText.sanitize(p.hook)) — \(p.latents) latents, \(p.firingLatents) fire in the cached corpus, \(p.bytes) bytes")
             if let d = p.density {

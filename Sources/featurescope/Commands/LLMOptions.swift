@@ -28,6 +28,9 @@ struct LLMOptions: ParsableArguments {
     @Option(help: "HTTP retries after the first attempt, with backoff (default 4).")
     var retries: Int?
 
+    @Option(name: .customLong("max-reply-bytes"), help: "Largest HTTP reply accepted, in bytes (default 1048576); a larger one is an error.")
+    var maxReplyBytes: Int?
+
     @Option(name: .customLong("embedded-model"), help: "GGUF of the embedded model (default: $FEATURESCOPE_MODEL or the cached SmolLM2-135M-Instruct).")
     var embeddedModel: String?
 
@@ -39,7 +42,8 @@ struct LLMOptions: ParsableArguments {
 
     func settings() throws -> LLMProviderSettings {
         var flags = LLMProviderSettings(baseURL: baseURL, model: model, apiKeyEnv: apiKeyEnv, timeout: timeout, retries: retries,
-                                        concurrency: concurrency, embeddedModel: embeddedModel, threads: threads)
+                                        concurrency: concurrency, embeddedModel: embeddedModel, threads: threads,
+                                        maxReplyBytes: maxReplyBytes)
         if let p = provider {
             guard let v = LLMProviderSettings.Provider(rawValue: p.lowercased()) else {
                 throw ValidationError("--provider must be embedded or openai, got \"\(SafeText.sanitize(p))\"")
