@@ -103,12 +103,17 @@ public enum DelphiImport {
     /// Imports `run` into a new cache at `output`.
     public static func run(_ run: String, output: String, options: DelphiImportOptions,
                            progress: ((String, Int, Int) -> Void)? = nil) throws -> DelphiImportReport {
-        let hooks = try hookpoints(run: run)
+        var hooks = try hookpoints(run: run)
+        let runConfig = try DelphiRunConfig.load(run: run)
+        // Parts in the run's hookpoint order when its run_config.json lists them, else by name.
+        if let order = runConfig?.hookpoints, !order.isEmpty {
+            func rank(_ h: Hookpoint) -> Int { order.firstIndex(of: h.name) ?? order.count }
+            hooks = hooks.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
+        }
         guard let firstSplit = hooks.first?.splits.first else { throw CacheError.invalidDelphiRun(path: run, reason: "no split files") }
         let (rows, ctx, ids) = try readTokens(open(firstSplit.path))
         guard rows > 0, ctx > 0 else { throw CacheError.invalidDelphiRun(path: firstSplit.path, reason: "empty tokens tensor") }
         var notes = ["imported from delphi run \(run)"]
-        let runConfig = try DelphiRunConfig.load(run: run)
         var examples = options.examples
         if options.windowFromRun, let w = runConfig?.sampling.windowLength { examples.windowLength = w }
         if options.quantilesFromRun, let q = runConfig?.sampling.quantiles { examples.quantiles = q }

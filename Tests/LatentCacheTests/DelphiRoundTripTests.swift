@@ -137,6 +137,7 @@ final class DelphiRoundTripTests: XCTestCase {
         // An explicit window wins over the run's; a per-scorer model in the run is credited to that scorer.
         var json = try XCTUnwrap(JSONSerialization.jsonObject(with: fixture("run_config.json")) as? [String: Any])
         json["featurescope"] = ["scorer_models": ["fuzz": "fuzz-model"]]
+        json["hookpoints"] = ["layers.5/mlp", "layers.3"]
         let tmp2 = TempDir()
         let (_, run2) = try self.run(tmp2, config: try JSONSerialization.data(withJSONObject: json))
         var options = DelphiImportOptions(examples: examples)
@@ -144,7 +145,8 @@ final class DelphiRoundTripTests: XCTestCase {
         _ = try DelphiImport.run(run2, output: tmp2.sub("cache"), options: options)
         let c2 = try LatentCacheDirectory.open(tmp2.sub("cache"))
         XCTAssertEqual(c2.manifest.examples.windowLength, 32)
-        let a = try c2.parts[0].annotations(2)
+        XCTAssertEqual(c2.parts.map(\.name), ["layers.5/mlp", "layers.3"], "parts in the run's hookpoint order")
+        let a = try c2.parts[1].annotations(2)
         XCTAssertEqual(Set(a.filter { $0.method == "fuzz" }.map(\.model)), ["fuzz-model"])
         XCTAssertEqual(Set(a.filter { $0.method != "fuzz" }.map(\.model)), [qwen])
     }
