@@ -107,7 +107,7 @@ struct ImportAnnotationsCommand: AsyncParsableCommand {
 
     @Argument(help: "The delphi run folder (explanations/, scores/).") var run: String
     @Option(help: "The cache folder.") var cache: String
-    @Option(help: "Model name recorded with the annotations.") var model: String?
+    @Option(help: "Model the annotations are credited to (default: the run's run_config.json explainer_model).") var model: String?
     @Flag(help: "Print the counts as JSON.") var json = false
 
     func run() async throws {
