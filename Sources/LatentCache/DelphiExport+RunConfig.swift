@@ -47,6 +47,10 @@ extension DelphiExport {
         let d = CacheSamplingDefaults(metadata: meta)
         let quantiles = d.quantiles ?? cache.manifest.examples.quantiles
         let explainer = credits.mainExplainer ?? recorded?.explainerModel
+        // Scorers in the recorded run's order, others after them by name.
+        let known = recorded?.scorers ?? []
+        func rank(_ s: String) -> Int { known.firstIndex(of: s) ?? known.count }
+        let scorers = scorers.sorted { (rank($0), $0) < (rank($1), $1) }
         let base = recorded?.json
         func keep(_ section: String?, _ key: String, _ fallback: PythonJSON) -> PythonJSON {
             (section.map { base?[$0]?[key] } ?? base?[key]) ?? fallback

@@ -4,7 +4,8 @@ import XCTest
 /// Opt-in (FEATURESCOPE_DELPHI_CHECK=1): the delphi round trip read by delphi 0.1.3's own code —
 /// `scripts/delphi-check/run.sh` with the venv `scripts/delphi-check/setup.sh` makes (docs/delphi.md).
 /// It exports sample-data/cache, runs delphi's result_analysis load_data + log_results and LatentDataset
-/// on it, imports that run, and checks the re-export the same way.
+/// on it, imports that run, and checks the re-export the same way; then the same for a run delphi's own code
+/// wrote (Tests/Fixtures/delphi/run).
 final class DelphiCheckTests: XCTestCase {
     func testDelphisOwnCodeReadsTheExportAndTheReExport() throws {
         let env = ProcessInfo.processInfo.environment
@@ -27,7 +28,7 @@ final class DelphiCheckTests: XCTestCase {
         let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, out)
-        XCTAssertEqual(out.components(separatedBy: "delphi check: OK").count - 1, 2, out)
+        XCTAssertEqual(out.components(separatedBy: "delphi check: OK").count - 1, 3, out)
         XCTAssertTrue(out.contains("LatentDataset records checked against the split files:") && out.contains(" 0 differ"), out)
         for scorer in ["detection", "fuzz"] {
             XCTAssertTrue(out.contains("\(scorer)_accuracy.pdf"), out)

@@ -4,7 +4,8 @@
 #   scripts/delphi-check/run.sh [FEATURESCOPE_BINARY]     (default .build/debug/featurescope)
 #
 # 1. `featurescope export delphi sample-data/cache` → check.py (result_analysis load_data + log_results,
-#    LatentDataset);  2. `featurescope import delphi` of that run → cache-info → export again → check.py.
+#    LatentDataset);  2. `featurescope import delphi` of that run → cache-info → export again → check.py;
+# 3. the same for the run delphi's own code wrote (Tests/Fixtures/delphi/run, make-delphi-run.py).
 # Work folder: $DELPHI_CHECK_WORK (default a new temporary folder). Prints "delphi round trip: OK" at the end.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -32,4 +33,8 @@ echo "== import of that run, cache-info, export again"
 "$bin" cache-info "$work/imported-cache"
 "$bin" export delphi "$work/imported-cache" --out "$work/imported-run" --force
 "$py" -W ignore "$here/check.py" "$work/imported-run" --viz "$work/imported-viz"
+echo "== a run written by delphi's own code (Tests/Fixtures/delphi/run): import, export, check"
+"$bin" import delphi "$root/Tests/Fixtures/delphi/run" --out "$work/delphi-written-cache" --force
+"$bin" export delphi "$work/delphi-written-cache" --out "$work/delphi-written-run" --splits 2 --force
+"$py" -W ignore "$here/check.py" "$work/delphi-written-run" --viz "$work/delphi-written-viz" --latents 20
 echo "delphi round trip: OK ($work)"
