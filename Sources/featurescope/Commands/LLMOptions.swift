@@ -110,6 +110,19 @@ struct BatchSelectionOptions: ParsableArguments {
     var testPerQuantile: Int { testPerQuantileOption ?? recorded.testPerQuantile ?? 5 }
     var nonActivating: Int { nonActivatingOption ?? recorded.nonActivating ?? 50 }
 
+    /// A line naming the recorded defaults in use (nil when every value is given or built in).
+    var recordedDefaultsNote: String? {
+        let r = recorded
+        var used: [String] = []
+        if seedOption == nil, let v = r.seed { used.append("--seed \(v)") }
+        if minExamplesOption == nil, let v = r.minExamples { used.append("--min-examples \(v)") }
+        if trainPerQuantileOption == nil, let v = r.trainPerQuantile { used.append("--train-per-quantile \(v)") }
+        if testPerQuantileOption == nil, let v = r.testPerQuantile { used.append("--test-per-quantile \(v)") }
+        if nonActivatingOption == nil, let v = r.nonActivating { used.append("--non-activating \(v)") }
+        guard !used.isEmpty else { return nil }
+        return "sampling defaults recorded in the cache (\(SafeText.sanitize(r.source ?? "its metadata"))): " + used.joined(separator: " ")
+    }
+
     func validateCounts() throws {
         if let s = sample, s < 1 { throw ValidationError("--sample must be ≥ 1") }
         if let m = minExamplesOption, m < 0 { throw ValidationError("--min-examples must be ≥ 0") }
