@@ -1,7 +1,9 @@
 import Foundation
 
-/// JSON as delphi's Python writes it: keys in a given order, ints kept apart from floats, floats as Python's
-/// shortest `repr`, non-ASCII kept; compact like `orjson.dumps` or indented like `json.dump(…, indent=4)`.
+/// JSON as delphi's Python writes it: keys in a given order, ints kept apart from floats, shortest round-trip
+/// floats. Compact as `orjson.dumps` writes it (delphi's score and explanation files: decimal floats from 1e-5 up
+/// to 1e16, else `1e-6`/`1e16`; non-ASCII kept) or indented as `json.dump(…, indent=4)` does (config.json,
+/// run_config.json: Python's `repr` floats, `1e-05`/`1e+16`; non-ASCII and DEL escaped as `\uXXXX`).
 indirect enum PythonJSON: Equatable, Sendable {
     case null
     case bool(Bool)
@@ -57,8 +59,8 @@ indirect enum PythonJSON: Equatable, Sendable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
-        case .double(let d): out += Self.number(d)
-        case .string(let s): Self.literal(s, into: &out)
+        case .double(let d): out += indent == nil ? Self.orjsonNumber(d) : Self.number(d)
+        case .string(let s): Self.literal(s, asciiOnly: indent != nil, into: &out)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
             out += "["
@@ -75,7 +77,7 @@ indirect enum PythonJSON: Equatable, Sendable {
             for (i, (k, v)) in items.enumerated() {
                 if i > 0 { out += "," }
                 Self.newline(&out, indent, level + 1)
-                Self.literal(k, into: &out)
+                Self.literal(k, asciiOnly: indent != nil, into: &out)
                 out += indent == nil ? ":" : ": "
                 v.write(&out, indent: indent, level: level + 1)
             }
@@ -89,20 +91,31 @@ indirect enum PythonJSON: Equatable, Sendable {
         out += "\n" + String(repeating: " ", count: n * level)
     }
 
-    /// Python's float repr (shortest round trip, `1e-05` style exponents); null when not finite (orjson's choice).
-    static func number(_ d: Double) -> String {
+    /// Python's float repr: the shortest round-trip digits (Swift's `description` has the same), decimal from
+    /// 1e-4 up to 1e16, else `1e-05`/`1e+16` (Swift switches to exponents at 2⁵³); null when not finite.
+    static func number(_ d: Double) -> String { format(d, decimalFrom: -4) { $0 + "e" + ($1 < 0 ? "-" : "+") + (abs($1) < 10 ? "0" : "") + String(abs($1)) } }
+
+    /// orjson's float: the same digits, decimal from 1e-5 (`0.0000125`) up to 1e16, else `1e-6`/`1e16`.
+    static func orjsonNumber(_ d: Double) -> String { format(d, decimalFrom: -5) { $0 + "e" + String($1) } }
+
+    /// Shortest round-trip digits, decimal for exponents in decimalFrom ..< 16, else `exponent(mantissa, e)`.
+    private static func format(_ d: Double, decimalFrom low: Int, exponent: (String, Int) -> String) -> String {
         guard d.isFinite else { return "null" }
-        var s = "\(d)"
-        if let e = s.firstIndex(of: "e") {
-            // Swift writes 1e-05 as "1e-05" and 1e+20 as "1e+20", as Python does.
-            let exp = s[s.index(after: e)...]
-            if exp.first != "-" && exp.first != "+" { s.insert("+", at: s.index(after: e)) }
-        }
-        return s
+        let s = "\(d)"
+        guard let e = s.firstIndex(of: "e"), let exp = Int(s[s.index(after: e)...]) else { return s }
+        let mantissa = String(s[..<e])
+        guard exp >= low, exp < 16 else { return exponent(mantissa, exp) }
+        let sign = mantissa.hasPrefix("-") ? "-" : ""
+        let digits = Array(mantissa.filter(\.isNumber))      // d.ddd × 10^exp
+        if exp < 0 { return sign + "0." + String(repeating: "0", count: -exp - 1) + String(digits) }
+        let whole = exp + 1
+        if digits.count <= whole { return sign + String(digits) + String(repeating: "0", count: whole - digits.count) + ".0" }
+        return sign + String(digits[..<whole]) + "." + String(digits[whole...])
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped, the rest kept.
-    static func literal(_ s: String, into out: inout String) {
+    /// A JSON string literal: quotes, backslashes and control characters escaped; with `asciiOnly` (json.dump's
+    /// ensure_ascii) also DEL and every non-ASCII character, as UTF-16 `\uxxxx` escapes.
+    static func literal(_ s: String, asciiOnly: Bool = false, into out: inout String) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {
@@ -114,7 +127,11 @@ indirect enum PythonJSON: Equatable, Sendable {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+                if u.value < 0x20 || (asciiOnly && u.value >= 0x7F) {
+                    for unit in String(u).utf16 { out += String(format: "\\u%04x", UInt32(unit)) }
+                } else {
+                    out.unicodeScalars.append(u)
+                }
             }
         }
         out += "\""

@@ -40,3 +40,17 @@ cfg = RunConfig(
 )
 cfg.save_json(out / "run_config.json", indent=4)
 print("wrote", sorted(p.name for p in out.iterdir()))
+
+# How delphi's two JSON writers format numbers and strings: orjson (score and explanation files) and
+# json.dump (config.json, run_config.json via simple_parsing), for Featurescope's PythonJSON tests.
+import orjson  # noqa: E402
+
+floats = [0.0, -0.5, 0.1, 1.5, 65504.0, 123456789.0, 1e15, 9.9e15, 1e16, 1.5e16, 1.234e17, 1e-4, 1.25e-4,
+          1e-5, 2.5e-5, 1.25e-5, 9.99e-6, 1e-6, -2.5e-6, 1e-7, 6e-8, 5e-324, 1.7976931348623157e308,
+          12345678901234567.0, float(torch.tensor(0.1, dtype=torch.float32)), float(torch.tensor(3.3, dtype=torch.float16))]
+strings = ["plain", "quote \" backslash \\ slash /", "tab\tnewline\ncr\r bell\x07 del\x7f", "ünïcødé ✓", "emoji 😀",
+           "\u2028 line separator"]
+(out / "json_formats.json").write_text(json.dumps({
+    "floats": [{"repr": repr(v), "orjson": orjson.dumps(v).decode(), "json": json.dumps(v)} for v in floats],
+    "strings": [{"value": s, "orjson": orjson.dumps(s).decode(), "json": json.dumps(s)} for s in strings],
+}, indent=1))
