@@ -151,6 +151,32 @@ final class DelphiRoundTripTests: XCTestCase {
         XCTAssertEqual(Set(a.filter { $0.method != "fuzz" }.map(\.model)), [qwen])
     }
 
+    /// Scores imported before imports recorded per-quantile figures: cache-info computes them from the samples.
+    func testOverviewComputesPerQuantileAccuracyOfOlderImports() throws {
+        let tmp = TempDir()
+        let (fx, run) = try self.run(tmp)
+        let cache = try LatentCacheDirectory.open(DelphiImport.run(run, output: tmp.sub("cache"), options: DelphiImportOptions(examples: examples)).cache)
+        var expected: [String: [Double]] = [:]
+        var old: [Annotation] = []
+        for l in fx.scoredLatents["layers.3"] ?? [] {
+            let a = try XCTUnwrap(try cache.parts[0].annotations(l).first { $0.method == "detection" })
+            let samples = try XCTUnwrap(a.samples)
+            old.append(Annotation(kind: .score, latent: l, method: "detection", model: "older import", samples: samples,
+                                  metrics: ScoreMetrics.balancedAccuracy(of: samples)))
+            var perQ: [Int: (correct: Int, total: Int)] = [:]
+            for s in samples where s.activating {
+                guard let p = s.prediction else { continue }
+                perQ[Int(s.distance), default: (0, 0)].total += 1
+                if p { perQ[Int(s.distance), default: (0, 0)].correct += 1 }
+            }
+            for (q, c) in perQ { expected[String(q), default: []].append(Double(c.correct) / Double(c.total)) }
+        }
+        try cache.parts[0].appendAnnotations(old)
+        let group = try XCTUnwrap(try CacheOverview(cache: cache).parts[0].scores.first { $0.model == "older import" })
+        XCTAssertFalse(expected.isEmpty)
+        XCTAssertEqual(group.meanAccuracyByQuantile, expected.mapValues { $0.reduce(0, +) / Double($0.count) })
+    }
+
     func testRunConfigWithAWrongTypeIsAClearError() throws {
         let tmp = TempDir()
         let (_, run) = try self.run(tmp, config: Data("{\"sampler_cfg\": {\"n_quantiles\": \"ten\"}}".utf8))
