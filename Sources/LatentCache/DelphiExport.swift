@@ -17,7 +17,7 @@ public struct DelphiExportReport: Codable, Sendable {
     public var notes: [String]
 }
 
-/// Writes a cache in delphi's run layout (docs/formats.md): split safetensors (I32 tokens, as delphi writes
+/// Writes a cache in delphi's run layout (docs/cache-format.md, "delphi runs"): split safetensors (I32 tokens, as delphi writes
 /// them), `config.json` per hookpoint, explanations, score files with every key delphi writes (nulls
 /// included), `run_config.json` and `log/hookpoint_firing_counts.pt` (torch.save format).
 public enum DelphiExport {

@@ -40,7 +40,7 @@ public struct DelphiImportReport: Codable, Sendable {
     public var notes: [String]
 }
 
-/// Reads a delphi run (docs/formats.md) into a Featurescope cache.
+/// Reads a delphi run (docs/cache-format.md, "delphi runs") into a Featurescope cache.
 public enum DelphiImport {
     struct Split { var path: String; var start: Int; var end: Int }
     /// Most latents per hookpoint (the SAE loader's limit too): split file names claim a width, and the

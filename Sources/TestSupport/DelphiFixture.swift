@@ -1,7 +1,7 @@
 import Foundation
 import TensorFormats
 
-/// Writes a tiny delphi run with delphi's exact on-disk layout (docs/formats.md, "delphi output tree"):
+/// Writes a tiny delphi run with delphi's exact on-disk layout (docs/cache-format.md, "delphi runs"):
 /// `latents/<hookpoint>/config.json`, split safetensors files with `locations` (U16 or U32, [N, 3] =
 /// row, position, latent − start), `activations` (F16) and `tokens` (I32 as delphi writes them, repeated in every split);
 /// `explanations/<hookpoint>_latent<i>.txt` (a JSON string literal); `scores/<scorer>/<hookpoint with / → -->_latent<i>.txt`
