@@ -177,6 +177,21 @@ final class DelphiRoundTripTests: XCTestCase {
         XCTAssertEqual(group.meanAccuracyByQuantile, expected.mapValues { $0.reduce(0, +) / Double($0.count) })
     }
 
+    /// `import annotations`: credited to --model, else to the run's run_config.json.
+    func testAppendedAnnotationsAreCreditedLikeAnImport() throws {
+        let tmp = TempDir()
+        let (_, run) = try self.run(tmp)
+        try FileManager.default.copyItem(atPath: run, toPath: tmp.sub("bare"))
+        for sub in ["explanations", "scores", "run_config.json"] { try FileManager.default.removeItem(atPath: tmp.sub("bare/" + sub)) }
+        for (name, model, expected) in [("a", nil, qwen), ("b", "given-model", "given-model")] {
+            let cache = try LatentCacheDirectory.open(DelphiImport.run(tmp.sub("bare"), output: tmp.sub(name), options: DelphiImportOptions(examples: examples)).cache)
+            let (e, s) = try DelphiImport.importAnnotations(run: run, into: cache, model: model)
+            XCTAssertEqual(e, 4)
+            XCTAssertEqual(s, ["detection": 3, "fuzz": 3, "simulation": 1])
+            XCTAssertEqual(Set(try cache.parts[0].annotations(2).map(\.model)), [expected])
+        }
+    }
+
     func testRunConfigWithAWrongTypeIsAClearError() throws {
         let tmp = TempDir()
         let (_, run) = try self.run(tmp, config: Data("{\"sampler_cfg\": {\"n_quantiles\": \"ten\"}}".utf8))
