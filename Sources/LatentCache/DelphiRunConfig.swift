@@ -161,8 +161,9 @@ public struct DelphiRunConfig: Sendable {
             trainExamples: try count("sampler_cfg", "n_examples_train"), testExamples: try count("sampler_cfg", "n_examples_test"),
             nonActivating: try count("constructor_cfg", "n_non_activating"), minExamples: try count("constructor_cfg", "min_examples"),
             seed: seed, source: "delphi run_config.json")
-        if let w = sampling.windowLength, w < 1 { throw bad("constructor_cfg.example_ctx_len", "at least 1") }
-        if let q = sampling.quantiles, q < 1 { throw bad("sampler_cfg.n_quantiles", "at least 1") }
+        // The cache format's limits (ExampleConfiguration.validate), as the import cuts windows and quantiles by them.
+        if let w = sampling.windowLength, !(1 ... 4096).contains(w) { throw bad("constructor_cfg.example_ctx_len", "1…4096, got \(w)") }
+        if let q = sampling.quantiles, !(1 ... 1000).contains(q) { throw bad("sampler_cfg.n_quantiles", "1…1000, got \(q)") }
         var notes: [String] = []
         if let t = try string(json["sampler_cfg"]?["train_type"], "sampler_cfg.train_type"), t != "quantiles" {
             notes.append("the run sampled explainer examples by \"\(t)\"; Featurescope's explain samples by quantiles")

@@ -197,5 +197,9 @@ final class DelphiRoundTripTests: XCTestCase {
         let (_, run) = try self.run(tmp, config: Data("{\"sampler_cfg\": {\"n_quantiles\": \"ten\"}}".utf8))
         let r = reason(try DelphiImport.run(run, output: tmp.sub("cache"), options: DelphiImportOptions(examples: examples)))
         XCTAssertTrue(r.contains("run_config.json") && r.contains("sampler_cfg.n_quantiles"), r)
+        let tmp2 = TempDir()
+        let (_, run2) = try self.run(tmp2, config: Data("{\"constructor_cfg\": {\"example_ctx_len\": 5000}}".utf8))
+        let r2 = reason(try DelphiImport.run(run2, output: tmp2.sub("cache"), options: DelphiImportOptions(examples: examples)))
+        XCTAssertTrue(r2.contains("run_config.json") && r2.contains("example_ctx_len") && r2.contains("5000"), r2)
     }
 }

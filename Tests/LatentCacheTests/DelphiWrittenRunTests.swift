@@ -84,4 +84,44 @@ final class DelphiWrittenRunTests: XCTestCase {
         XCTAssertTrue(theirs.hasSuffix("\n}"))
         XCTAssertTrue(mine.hasPrefix(String(theirs.dropLast(2)) + ",\n    \"featurescope\": {"), mine)
     }
+
+    /// Seeded mutations of run_config.json (bytes flipped, replaced, cut; values swapped for other JSON types):
+    /// every import either succeeds or throws a CacheError naming the file. FEATURESCOPE_FUZZ_BUDGET sets the cases.
+    func testMutatedRunConfigImportsOrFailsCleanly() throws {
+        let budget = Int(ProcessInfo.processInfo.environment["FEATURESCOPE_FUZZ_BUDGET"] ?? "") ?? 150
+        let tmp = TempDir()
+        try FileManager.default.copyItem(atPath: Self.run, toPath: tmp.sub("run"))
+        let original = [UInt8](try bytes(Self.run + "/run_config.json"))
+        let replacements = ["null", "-1", "\"x\"", "[]", "{}", "1e400", "99999999999999999999", "true", "[1,2]"].map { Array($0.utf8) }
+        var state: UInt64 = 0x5EED
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        var rejected = 0, imported = 0
+        for i in 0 ..< budget {
+            var d = original
+            switch i % 3 {
+            case 0: for _ in 0 ..< 1 + next() % 3 { d[next() % d.count] = UInt8(truncatingIfNeeded: next()) }
+            case 1: d = Array(d.prefix(next() % d.count))
+            default:
+                // A value (after a ": ") replaced by another JSON type or an out-of-range number.
+                let colons = d.indices.filter { d[$0] == UInt8(ascii: ":") }
+                let at = colons[next() % colons.count] + 2
+                var end = at
+                while end < d.count, ![UInt8(ascii: ","), UInt8(ascii: "\n")].contains(d[end]) { end += 1 }
+                d.replaceSubrange(at ..< end, with: replacements[next() % replacements.count])
+            }
+            try Data(d).write(to: URL(fileURLWithPath: tmp.sub("run/run_config.json")))
+            do {
+                _ = try DelphiImport.run(tmp.sub("run"), output: tmp.sub("c\(i)"), options: DelphiImportOptions(examples: examples))
+                imported += 1
+                try LatentCacheDirectory.open(tmp.sub("c\(i)")).verify()
+            } catch CacheError.invalidDelphiRun(let path, _) {
+                XCTAssertTrue(path.hasSuffix("run_config.json") || path.contains("/latents/"), path)
+                rejected += 1
+            }
+            try? FileManager.default.removeItem(atPath: tmp.sub("c\(i)"))
+        }
+        print("fuzz delphi run_config.json: \(budget) cases: \(rejected) rejected, \(imported) imported, 0 crashes")
+        XCTAssertGreaterThan(rejected, 0)
+        XCTAssertGreaterThan(imported, 0)
+    }
 }
