@@ -246,20 +246,23 @@ public enum DelphiImport {
         }
         let width = s.end - s.start
         func value(_ i: Int) -> Float { isF16 ? Half.float(rawValues.u16(2 * i)) : converted[i] }
-        // One key per (token, latent); delphi writes them in increasing order (torch.nonzero), so a
-        // duplicate is usually a repeat of the previous key — otherwise the keys are sorted to find them.
-        var keys = [Int](repeating: 0, count: n)
+        // One key per (token, latent). delphi writes them in increasing order (torch.nonzero), which a first
+        // pass checks without storing them; only a file out of order gets its keys sorted to find duplicates.
+        func key(_ i: Int) -> Int { (read(3 * i) * ctx + read(3 * i + 1)) * (width + 1) + read(3 * i + 2) }
         var increasing = true
+        var previous = -1
         for i in 0 ..< n {
             let r = read(3 * i), p = read(3 * i + 1), l = read(3 * i + 2)
             guard r >= 0, r < rows, p >= 0, p < ctx, l >= 0, l <= width else {
                 throw CacheError.invalidDelphiRun(path: s.path, reason: "location \(i) = (\(r), \(p), \(l)) is outside [\(rows), \(ctx)] × latents 0…\(width)")
             }
-            keys[i] = (r * ctx + p) * (width + 1) + l
-            if i > 0, keys[i] <= keys[i - 1] { increasing = false }
+            let k = (r * ctx + p) * (width + 1) + l
+            if k <= previous { increasing = false }
+            previous = k
         }
         var skip = [Bool](repeating: false, count: increasing ? 0 : n)
         if !increasing {
+            let keys = (0 ..< n).map(key)
             let order = (0 ..< n).sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : $0 < $1 }
             var g = 0
             while g < n {
@@ -282,8 +285,7 @@ public enum DelphiImport {
         for i in 0 ..< n where increasing || !skip[i] {
             let v = value(i)
             if let reason = ActivationTally.reason(v) { tally.dropped[reason, default: 0] += 1; continue }
-            let k = keys[i], l = k % (width + 1), tp = k / (width + 1)
-            try builder.add(part: part, tokenPosition: tp, latent: s.start + l, activation: v)
+            try builder.add(part: part, tokenPosition: read(3 * i) * ctx + read(3 * i + 1), latent: s.start + read(3 * i + 2), activation: v)
             count += 1
         }
         return count
