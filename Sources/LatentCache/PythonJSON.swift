@@ -137,3 +137,9 @@ indirect enum PythonJSON: Equatable, Sendable {
         out += "\""
     }
 }
+
+/// delphi's float format, for the delphi files other modules write (`--delphi-out`).
+public enum DelphiFloatFormat {
+    /// A float as `orjson.dumps` writes it in delphi's score files (`0.0000125`, `1e-6`, `1e16`); `null` when not finite.
+    public static func orjson(_ d: Double) -> String { PythonJSON.orjsonNumber(d) }
+}
