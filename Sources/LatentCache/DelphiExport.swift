@@ -59,7 +59,7 @@ public enum DelphiExport {
             // delphi's per-latent count of tokens where the latent fires (log/hookpoint_firing_counts.pt).
             firingCounts.append((hook, try (0 ..< part.latentCount).map { Int64(try part.statistics($0).firingCount) }))
             if !part.manifest.hasAllActivations {
-                notes.append("\(part.name): the cache keeps only sampled windows, so the split files hold only those windows' activations (delphi will resample from fewer windows)")
+                notes.append("\(part.name): the cache keeps only sampled windows, so the split files hold only those windows' activations (delphi will resample from fewer windows); log/hookpoint_firing_counts.pt holds the whole corpus's counts")
             }
             let ranges = splitRanges(width: part.latentCount, splits: splits)
             for (ri, range) in ranges.enumerated() {
