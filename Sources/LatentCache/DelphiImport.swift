@@ -328,8 +328,8 @@ public enum HookNames {
 }
 
 extension DelphiImport {
-    /// The `model_name` in the run's first `latents/<hookpoint>/config.json`, if any.
+    /// The `model_name` in the run's first `latents/<hookpoint>/config.json`, else run_config.json's `model`.
     public static func modelName(run: String) -> String? {
-        (try? hookpoints(run: run))?.first?.config["model_name"] as? String
+        (try? hookpoints(run: run))?.first?.config["model_name"] as? String ?? (try? DelphiRunConfig.load(run: run))??.model
     }
 }

@@ -192,6 +192,21 @@ final class DelphiRoundTripTests: XCTestCase {
         }
     }
 
+    /// The model (for display strings) from config.json's model_name, else run_config.json's model.
+    func testModelNameFallsBackToTheRunConfig() throws {
+        let tmp = TempDir()
+        let (_, run) = try self.run(tmp)
+        for h in ["layers.3", "layers.5/mlp"] {
+            let path = run + "/latents/\(h)/config.json"
+            var c = try XCTUnwrap(JSONSerialization.jsonObject(with: try XCTUnwrap(FileManager.default.contents(atPath: path))) as? [String: Any])
+            c["model_name"] = nil
+            try JSONSerialization.data(withJSONObject: c).write(to: URL(fileURLWithPath: path))
+        }
+        XCTAssertEqual(DelphiImport.modelName(run: run), "HuggingFaceTB/SmolLM2-135M-Instruct")
+        try FileManager.default.removeItem(atPath: run + "/run_config.json")
+        XCTAssertNil(DelphiImport.modelName(run: run))
+    }
+
     func testRunConfigWithAWrongTypeIsAClearError() throws {
         let tmp = TempDir()
         let (_, run) = try self.run(tmp, config: Data("{\"sampler_cfg\": {\"n_quantiles\": \"ten\"}}".utf8))
