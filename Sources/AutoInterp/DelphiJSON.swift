@@ -1,4 +1,5 @@
 import Foundation
+import LatentCache
 
 /// Small JSON helpers for delphi's files (written by Python: key order, NaN literals, ints as bools).
 enum DelphiJSON {
@@ -25,8 +26,8 @@ enum DelphiJSON {
         return out + "\""
     }
 
-    /// A JSON number as Python writes floats (shortest round-trip); `null` when not finite.
-    static func number(_ d: Double) -> String { d.isFinite ? "\(d)" : "null" }
+    /// A JSON number as delphi's orjson writes floats (shortest round-trip); `null` when not finite.
+    static func number(_ d: Double) -> String { DelphiFloatFormat.orjson(d) }
 
     /// A compact array of delphi classifier samples, keys in delphi's dataclass order.
     static func classifierArray(_ samples: [DelphiClassifierSample]) -> String {

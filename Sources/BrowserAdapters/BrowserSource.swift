@@ -2,14 +2,16 @@ import FeaturescopeCore
 import Foundation
 import LatentCache
 import ModelEngine
+import SparseAutoencoders
 import TensorFormats
 import TerminalUI
 
 /// What `featurescope browse PATH` opens: a Featurescope cache folder, or a delphi run imported on
-/// the fly into `<run>/.featurescope-cache` (re-imported only when the run's files changed).
+/// the fly into the per-user cache folder (`$XDG_CACHE_HOME/featurescope/delphi-imports/<key>`, keyed by
+/// the run's path; re-imported only when the run's files changed). The run folder is never written.
 public enum BrowserSource {
-    /// Cache folder used for an imported delphi run.
-    public static let importedCacheName = ".featurescope-cache"
+    /// Folder under the per-user cache folder holding imported delphi runs.
+    public static let importsFolderName = "delphi-imports"
     /// File inside that cache recording which run files it was imported from.
     public static let importStampName = "imported-from.json"
     /// Opened when `featurescope` runs without arguments.
@@ -72,22 +74,27 @@ public enum BrowserSource {
     ///   - modelPath: GGUF whose tokenizer gives display strings for a delphi import (default: the
     ///     bundled SmolLM2 when the run used it).
     ///   - progress: (stage, done, total) while importing.
-    public static func open(_ path: String, modelPath: String? = nil, useDefaultModel: Bool = true,
+    ///   - cacheRoot: the per-user cache folder (default `FeaturescopePaths.cacheDirectory()`).
+    public static func open(_ path: String, modelPath: String? = nil, useDefaultModel: Bool = true, cacheRoot: String? = nil,
                             progress: ((String, Int, Int) -> Void)? = nil) throws -> (cache: LatentCacheDirectory, kind: Kind, imported: Bool) {
         switch try kind(of: path) {
         case .cache:
             return (try LatentCacheDirectory.open(path), .cache, false)
         case .delphiRun:
             let (dir, imported) = try importDelphiRunIfNeeded(path, modelPath: modelPath, useDefaultModel: useDefaultModel,
-                                                                progress: progress)
+                                                                cacheRoot: cacheRoot, progress: progress)
             return (try LatentCacheDirectory.open(dir), .delphiRun, imported)
         }
     }
 
-    /// A fingerprint of the run's inputs: every file under latents/, explanations/ and scores/
-    /// with its size and modification time.
+    /// A fingerprint of the run's inputs: run_config.json and every file under latents/, explanations/ and
+    /// scores/ with its size and modification time.
     static func fingerprint(run: String) -> [String] {
         var out: [String] = []
+        if let a = try? FileManager.default.attributesOfItem(atPath: run + "/run_config.json") {
+            let mtime = (a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            out.append("run_config.json\t\((a[.size] as? NSNumber)?.int64Value ?? -1)\t\(Int64(mtime * 1000))")
+        }
         for sub in ["latents", "explanations", "scores"] {
             guard let e = FileManager.default.enumerator(atPath: run + "/" + sub) else { continue }
             while let rel = e.nextObject() as? String {
@@ -104,14 +111,32 @@ public enum BrowserSource {
 
     struct ImportStamp: Codable, Equatable {
         var featurescopeImport: Int
+        var run: String?
+        var model: String?
         var files: [String]
     }
 
-    /// Imports the run into `<run>/.featurescope-cache` unless a cache made from the same files is there.
+    /// Where the import of `run` lives: `<cacheRoot>/delphi-imports/<name>-<SHA-256 of its absolute path, 16 hex>`.
+    public static func importFolder(run: String, cacheRoot: String? = nil) -> String {
+        let absolute = URL(fileURLWithPath: run).standardizedFileURL.resolvingSymlinksInPath().path
+        var h = SHA256()
+        h.update(Array(absolute.utf8))
+        let hex = h.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
+        let name = String(FileUtilities.name(absolute).unicodeScalars.map {
+            CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-".unicodeScalars.contains($0) ? Character($0) : "_"
+        }.prefix(40))
+        return (cacheRoot ?? FeaturescopePaths.cacheDirectory()) + "/" + importsFolderName + "/" + name + "-" + hex
+    }
+
+    /// Imports the run into its folder under the per-user cache (`importFolder`) unless a cache made from
+    /// the same files is there. Nothing is written inside the run.
     public static func importDelphiRunIfNeeded(_ run: String, modelPath: String? = nil, useDefaultModel: Bool = true,
+                                               cacheRoot: String? = nil,
                                                progress: ((String, Int, Int) -> Void)? = nil) throws -> (path: String, imported: Bool) {
-        let out = run + "/" + importedCacheName
-        let stamp = ImportStamp(featurescopeImport: 1, files: fingerprint(run: run))
+        let out = importFolder(run: run, cacheRoot: cacheRoot)
+        let model = modelPath ?? (useDefaultModel ? defaultModelForRun(run) : nil)
+        let stamp = ImportStamp(featurescopeImport: 2, run: URL(fileURLWithPath: run).standardizedFileURL.path, model: model,
+                                files: fingerprint(run: run))
         if let d = FileManager.default.contents(atPath: out + "/" + importStampName),
            let old = try? JSONDecoder().decode(ImportStamp.self, from: d), old == stamp,
            (try? LatentCacheDirectory.open(out)) != nil {
@@ -119,7 +144,6 @@ public enum BrowserSource {
         }
         var vocab: [[UInt8]]?
         var source = "token-ids"
-        let model = modelPath ?? (useDefaultModel ? defaultModelForRun(run) : nil)
         if let m = model {
             do {
                 let t = try Tokenizer(gguf: GGUFFile(path: m))
@@ -130,6 +154,7 @@ public enum BrowserSource {
             }
         }
         do {
+            try FileManager.default.createDirectory(atPath: FileUtilities.parent(out), withIntermediateDirectories: true)
             _ = try DelphiImport.run(run, output: out, options: DelphiImportOptions(
                 vocabulary: vocab, vocabularySource: source, creationCommand: "featurescope browse \(run)", overwrite: true),
                 progress: progress)
@@ -158,4 +183,5 @@ public enum BrowserSource {
 /// Path helpers without Foundation's URL round trips.
 enum FileUtilities {
     static func name(_ p: String) -> String { p.split(separator: "/").last.map(String.init) ?? p }
+    static func parent(_ p: String) -> String { (p as NSString).deletingLastPathComponent }
 }

@@ -106,7 +106,7 @@ public struct CacheOverview: Codable, Sendable, Equatable {
                 var quantileSums: [String: (Double, Int)] = [:]
                 var samples = 0, mistakes = 0
                 for a in annotations {
-                    for (name, value) in a.metrics?.values ?? [:] where value.isFinite {
+                    for (name, value) in Self.quantileFigures(a) where value.isFinite {
                         let q: String?
                         if name.hasPrefix("quantile"), name.hasSuffix("Accuracy") {
                             let n = String(name.dropFirst("quantile".count).dropLast("Accuracy".count))
@@ -133,5 +133,15 @@ public struct CacheOverview: Codable, Sendable, Equatable {
                               explainedLatents: explained, explanations: explanations, scores: groups,
                               bytes: CacheBenchmark.folderBytes(part.directory)))
         }
+    }
+
+    /// A score's figures; per-quantile accuracy computed from its samples when the score did not record it
+    /// (scores imported from delphi before imports recorded it).
+    static func quantileFigures(_ a: Annotation) -> [String: Double] {
+        let values = a.metrics?.values ?? [:]
+        guard let samples = a.samples, !values.keys.contains(where: { $0.hasPrefix("quantile") }) else { return values }
+        var out = values
+        for (q, v) in ScoreMetrics.quantileAccuracy(of: samples) { out["quantile\(q)Accuracy"] = v }
+        return out
     }
 }

@@ -18,7 +18,9 @@ public struct DelphiExportReport: Codable, Sendable {
     public var notes: [String]
 }
 
-/// Writes a cache in delphi's run layout (docs/formats.md): split safetensors, explanations, scores.
+/// Writes a cache in delphi's run layout (docs/cache-format.md, "delphi runs"): split safetensors (I32 tokens, as delphi writes
+/// them), `config.json` per hookpoint, explanations, score files with every key delphi writes (nulls
+/// included), `run_config.json` and `log/hookpoint_firing_counts.pt` (torch.save format).
 public enum DelphiExport {
     /// delphi's split ranges (`LatentCache._generate_split_indices`): boundaries =
     /// `torch.linspace(0, width, n + 1).long()` (float32, truncated), ranges `[b[i], b[i+1] − 1]`.
@@ -45,15 +47,20 @@ public enum DelphiExport {
         var notes: [String] = []
         var files = 0, total = 0, explanations = 0
         var scores: [String: Int] = [:]
-        let meta = cache.manifest.metadata
+        var credits = Credits()
+        var hookpoints: [String] = []
+        var firingCounts: [(name: String, values: [Int64])] = []
 
         for part in cache.parts {
             let hook = part.manifest.spec.delphiHookpoint ?? part.name
             guard !hook.contains(".."), !hook.hasPrefix("/") else { throw CacheError.invalidArgument("part name '\(hook)' cannot be a delphi hookpoint folder") }
             let dir = staging + "/latents/" + hook
             try FileUtil.makeDirectory(dir)
+            hookpoints.append(hook)
+            // delphi's per-latent count of tokens where the latent fires (log/hookpoint_firing_counts.pt).
+            firingCounts.append((hook, try (0 ..< part.latentCount).map { Int64(try part.statistics($0).firingCount) }))
             if !part.manifest.hasAllActivations {
-                notes.append("\(part.name): the cache keeps only sampled windows, so the split files hold only those windows' activations (delphi will resample from fewer windows)")
+                notes.append("\(part.name): the cache keeps only sampled windows, so the split files hold only those windows' activations (delphi will resample from fewer windows); log/hookpoint_firing_counts.pt holds the whole corpus's counts")
             }
             let ranges = splitRanges(width: part.latentCount, splits: splits)
             for (ri, range) in ranges.enumerated() {
@@ -77,31 +84,22 @@ public enum DelphiExport {
                 do {
                     try w.add("locations", integers: entries.flatMap { [Int64($0.row), Int64($0.pos), Int64($0.local)] }, shape: [entries.count, 3], dtype: dtype)
                     try w.add("activations", floats: entries.map(\.value), shape: [entries.count], dtype: .F16)
-                    try w.add("tokens", integers: tokens, shape: [rows, rowLength], dtype: .I64)
+                    try w.add("tokens", integers: tokens, shape: [rows, rowLength], dtype: .I32)
                     try w.write(to: dir + "/\(range.start)_\(range.end).safetensors")
                 } catch { throw CacheError.writeFailed(path: dir + "/\(range.start)_\(range.end).safetensors", reason: "\(error)") }
                 files += 1
                 total += entries.count
             }
-            var config: [String: Any] = ["cache_ctx_len": rowLength, "n_tokens": cache.tokens.tokenCount, "n_splits": ranges.count,
-                                         "model_name": meta.model ?? "", "dataset_repo": meta.corpus ?? "", "dataset_split": "",
-                                         "dataset_name": "", "dataset_column": "text", "batch_size": 32]
-            for (k, v) in meta.extra where k.hasPrefix("delphi.") {
-                let key = String(k.dropFirst("delphi.".count))
-                if ["cache_ctx_len", "n_tokens", "n_splits"].contains(key) { continue }
-                config[key] = Int(v).map { $0 as Any } ?? v
-            }
-            try writeFile(try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]), dir + "/config.json")
+            try writeFile(Data(cacheConfig(cache, splits: ranges.count).indented(4).utf8), dir + "/config.json")
 
             // Newest explanation and newest score per scorer.
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.withoutEscapingSlashes]
             for l in 0 ..< part.latentCount {
                 let all = try part.annotations(l)
                 if all.isEmpty { continue }
                 if let e = all.last(where: { $0.kind == .explanation }), let text = e.text {
-                    try writeFile(try enc.encode(text), staging + "/explanations/" + hook + "_latent\(l).txt")
+                    try writeFile(Data(PythonJSON.string(text).compact.utf8), staging + "/explanations/" + hook + "_latent\(l).txt")
                     explanations += 1
+                    credits.explanation(hookpoint: hook, model: e.model)
                 }
                 var newest: [String: Annotation] = [:]
                 for a in all where a.kind == .score { newest[a.method] = a }
@@ -109,23 +107,40 @@ public enum DelphiExport {
                     guard !method.contains("/"), !method.isEmpty, method != "..", method != "." else { continue }
                     let data: Data
                     if let s = a.samples {
-                        // delphi's files hold plain JSON numbers: undefined values become null / 0.
-                        data = try enc.encode(s.map { x -> AnnotationSample in
-                            var y = x
-                            if let p = y.probability, !p.isFinite { y.probability = nil }
-                            y.activations = y.activations.map { $0.isFinite ? $0 : 0 }
-                            if !y.distance.isFinite { y.distance = -1 }
-                            return y
-                        })
-                    } else if let r = a.raw { data = try enc.encode(r) } else { continue }
+                        data = Data(scoreRecords(s).compact.utf8)
+                    } else if let r = a.raw { data = Data(PythonJSON(r).compact.utf8) } else { continue }
+                    credits.score(scorer: method, model: a.model)
                     try writeFile(data, staging + "/scores/\(method)/" + hook.replacingOccurrences(of: "/", with: "--") + "_latent\(l).txt")
                     scores[method, default: 0] += 1
                 }
             }
         }
+        for (hook, c) in credits.explainerCounts { credits.explainers[hook] = Credits.most(c) }
+        for (scorer, c) in credits.scorerCounts { credits.scorers[scorer] = Credits.most(c) }
+        let config = runConfig(cache, hookpoints: hookpoints, scorers: scores.keys.sorted(), splits: splits, credits: credits)
+        try writeFile(Data(config.indented(4).utf8), staging + "/run_config.json")
+        try writeFile(try TorchSave.int64Dictionary(firingCounts, archiveName: "hookpoint_firing_counts"),
+                      staging + "/log/hookpoint_firing_counts.pt")
         if FileManager.default.fileExists(atPath: output) { try? FileManager.default.removeItem(atPath: output) }
         guard rename(staging, output) == 0 else { throw CacheError.writeFailed(path: output, reason: String(cString: strerror(errno))) }
         return DelphiExportReport(run: output, splitFiles: files, activations: total, explanations: explanations, scores: scores, notes: notes)
+    }
+
+    /// Score records as delphi's `ClassifierOutput`s: every key in its order, nulls included; Python's
+    /// json cannot hold NaN/∞, so an undefined probability is null, an activation 0 and a distance −1.
+    static func scoreRecords(_ samples: [AnnotationSample]) -> PythonJSON {
+        .array(samples.map { s in
+            let d = s.distance.isFinite ? s.distance : -1
+            return .object([
+                ("str_tokens", .array(s.strTokens.map { .string($0) })),
+                ("activations", .array(s.activations.map { .double($0.isFinite ? Double($0) : 0) })),
+                ("distance", d == d.rounded() && abs(d) < 1e15 ? .int(Int(d)) : .double(d)),
+                ("activating", .bool(s.activating)),
+                ("prediction", s.prediction.map { .bool($0) } ?? .null),
+                ("probability", s.probability.flatMap { $0.isFinite ? .double($0) : nil } ?? .null),
+                ("correct", s.correct.map { .bool($0) } ?? .null),
+            ])
+        })
     }
 
     /// Every nonzero activation of a latent, or (when the cache keeps only samples) those of its stored windows.

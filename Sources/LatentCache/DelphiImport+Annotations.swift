@@ -46,10 +46,24 @@ extension DelphiImport {
         return try? JSONDecoder().decode(T.self, from: lenientJSON(data))
     }
 
-    /// Explanations and scores of one hookpoint as annotations (explanations first, then scores).
-    static func annotations(run: String, hookpoint: String, latentCount: Int, model: String?) throws
-        -> (list: [Annotation], explanations: Int, scores: [String: Int]) {
-        let who = model ?? "unknown (imported from delphi)"
+    /// Who explained and scored: an explicit model, else the run's run_config.json, else config.json's field.
+    struct Credit {
+        static let unknown = "unknown (imported from delphi)"
+        var runConfig: DelphiRunConfig?
+        var fallback: String?
+        var override: String?
+
+        func explainer(_ hookpoint: String) -> String { override ?? runConfig?.explainer(hookpoint: hookpoint) ?? fallback ?? Self.unknown }
+        func scorer(_ scorer: String) -> String { override ?? runConfig?.scorer(scorer) ?? fallback ?? Self.unknown }
+        var isUnknown: Bool { override == nil && runConfig?.explainerModel == nil && fallback == nil }
+    }
+
+    /// Explanations and scores of one hookpoint as annotations (explanations first, then scores), and the
+    /// files left out per reason.
+    static func annotations(run: String, hookpoint: String, latentCount: Int, credit: Credit) throws
+        -> (list: [Annotation], explanations: Int, scores: [String: Int], skipped: [String: Int]) {
+        let beyond = "latent number beyond the hookpoint's \(latentCount) latents"
+        var skipped: [String: Int] = [:]
         var list: [Annotation] = []
         var texts: [Int: String] = [:]
         // delphi writes `explanations/<hookpoint>_latent<i>.txt` as is (a `/` in the hookpoint makes a subfolder);
@@ -59,6 +73,7 @@ extension DelphiImport {
             let flat = latentFiles(folder: run + "/explanations", prefix: hookpoint.replacingOccurrences(of: "/", with: "--") + "_latent")
             expFiles.merge(flat) { nested, _ in nested }
         }
+        skipped[beyond, default: 0] += expFiles.keys.filter { $0 >= latentCount }.count
         for (l, path) in expFiles.sorted(by: { $0.key < $1.key }) where l < latentCount {
             guard let d = FileManager.default.contents(atPath: path) else { throw CacheError.invalidDelphiRun(path: path, reason: "unreadable") }
             let text: String
@@ -66,20 +81,22 @@ extension DelphiImport {
                 text = String(decoding: d, as: UTF8.self)   // not a JSON string literal: keep the raw text
             }
             texts[l] = text
-            list.append(Annotation(kind: .explanation, latent: l, method: "delphi", model: who, date: fileDate(path), text: text,
+            list.append(Annotation(kind: .explanation, latent: l, method: "delphi", model: credit.explainer(hookpoint), date: fileDate(path), text: text,
                                    extra: ["source": String(path.dropFirst(run.count + 1))]))
         }
         var counts: [String: Int] = [:]
         let scorers = ((try? FileManager.default.contentsOfDirectory(atPath: run + "/scores")) ?? []).sorted()
         let scorePrefix = hookpoint.replacingOccurrences(of: "/", with: "--") + "_latent"
         for scorer in scorers {
-            for (l, path) in latentFiles(folder: run + "/scores/" + scorer, prefix: scorePrefix).sorted(by: { $0.key < $1.key }) where l < latentCount {
+            let files = latentFiles(folder: run + "/scores/" + scorer, prefix: scorePrefix)
+            skipped[beyond, default: 0] += files.keys.filter { $0 >= latentCount }.count
+            for (l, path) in files.sorted(by: { $0.key < $1.key }) where l < latentCount {
                 guard let d = FileManager.default.contents(atPath: path) else { throw CacheError.invalidDelphiRun(path: path, reason: "unreadable") }
-                var a = Annotation(kind: .score, latent: l, method: scorer, model: who, date: fileDate(path), explanation: texts[l],
+                var a = Annotation(kind: .score, latent: l, method: scorer, model: credit.scorer(scorer), date: fileDate(path), explanation: texts[l],
                                    extra: ["source": String(path.dropFirst(run.count + 1))])
                 if ["detection", "fuzz"].contains(scorer), let samples = decodeJSON([AnnotationSample].self, d) {
                     a.samples = samples
-                    a.metrics = ScoreMetrics.balancedAccuracy(of: samples)
+                    a.metrics = ScoreMetrics.classifier(of: samples)
                 } else if let raw = decodeJSON(JSONValue.self, d) {
                     a.raw = raw
                     // Simulation: the headline is the overall correlation (distance 0).
@@ -96,7 +113,35 @@ extension DelphiImport {
                 counts[scorer, default: 0] += 1
             }
         }
-        return (list, texts.count, counts)
+        return (list, texts.count, counts, skipped.filter { $0.value > 0 })
+    }
+
+    /// Files under explanations/ and scores/<scorer>/ whose names match no hookpoint's
+    /// `<hookpoint>_latent<i>.txt`, counted by reason.
+    static func unmatchedFiles(run: String, hookpoints: [String]) throws -> [String: Int] {
+        let known = Set(hookpoints)
+        func matches(_ rel: String) -> Bool {
+            guard rel.hasSuffix(".txt"), let r = rel.range(of: "_latent", options: .backwards),
+                  Int(rel[r.upperBound...].dropLast(4)) != nil else { return false }
+            let hook = String(rel[..<r.lowerBound])
+            return known.contains(hook) || known.contains(hook.replacingOccurrences(of: "--", with: "/"))
+        }
+        var out: [String: Int] = [:]
+        let reason = "name matches no hookpoint's <hookpoint>_latent<i>.txt"
+        let fm = FileManager.default
+        if let e = fm.enumerator(atPath: run + "/explanations") {
+            while let rel = e.nextObject() as? String {
+                var dir: ObjCBool = false
+                guard fm.fileExists(atPath: run + "/explanations/" + rel, isDirectory: &dir), !dir.boolValue else { continue }
+                if !matches(rel) { out[reason, default: 0] += 1 }
+            }
+        }
+        for scorer in (try? fm.contentsOfDirectory(atPath: run + "/scores")) ?? [] {
+            for name in (try? fm.contentsOfDirectory(atPath: run + "/scores/" + scorer)) ?? [] where !matches(name) {
+                out[reason, default: 0] += 1
+            }
+        }
+        return out
     }
 }
 
@@ -104,14 +149,16 @@ extension DelphiImport {
     /// Appends the explanations and scores of a delphi run to an existing cache (matching each part by its
     /// delphi hookpoint, its name or its hook). Returns (explanations, scores per scorer).
     /// Appending twice adds the annotations twice: annotations are a history, not a set.
+    /// Models are credited as `model`, else as the run's run_config.json says, else "unknown (imported from delphi)".
     public static func importAnnotations(run: String, into cache: LatentCacheDirectory, model: String? = nil) throws
         -> (explanations: Int, scores: [String: Int]) {
+        let credit = Credit(runConfig: try DelphiRunConfig.load(run: run), override: model)
         var explanations = 0
         var scores: [String: Int] = [:]
         for part in cache.parts {
             let names = [part.manifest.spec.delphiHookpoint, part.name, part.hook].compactMap { $0 }
             for name in Set(names).sorted() {
-                let (list, e, s) = try annotations(run: run, hookpoint: name, latentCount: part.latentCount, model: model)
+                let (list, e, s, _) = try annotations(run: run, hookpoint: name, latentCount: part.latentCount, credit: credit)
                 guard !list.isEmpty else { continue }
                 try part.appendAnnotations(list)
                 explanations += e

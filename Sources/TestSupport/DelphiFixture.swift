@@ -1,9 +1,9 @@
 import Foundation
 import TensorFormats
 
-/// Writes a tiny delphi run with delphi's exact on-disk layout (docs/formats.md, "delphi output tree"):
+/// Writes a tiny delphi run with delphi's exact on-disk layout (docs/cache-format.md, "delphi runs"):
 /// `latents/<hookpoint>/config.json`, split safetensors files with `locations` (U16 or U32, [N, 3] =
-/// row, position, latent − start), `activations` (F16) and `tokens` (I64, repeated in every split);
+/// row, position, latent − start), `activations` (F16) and `tokens` (I32 as delphi writes them, repeated in every split);
 /// `explanations/<hookpoint>_latent<i>.txt` (a JSON string literal); `scores/<scorer>/<hookpoint with / → -->_latent<i>.txt`
 /// for detection, fuzz (sample arrays) and simulation (its own schema, with Python's bare `NaN`).
 public struct DelphiFixture {
@@ -99,7 +99,7 @@ public struct DelphiFixture {
                 var w = SafetensorsWriter()
                 try w.add("locations", integers: locs, shape: [acts.count, 3], dtype: locationType == .u16 ? .U16 : .U32)
                 try w.add("activations", floats: acts, shape: [acts.count], dtype: .F16)
-                try w.add("tokens", integers: tokens.flatMap { $0.map(Int64.init) }, shape: [rows, contextLength], dtype: .I64)
+                try w.add("tokens", integers: tokens.flatMap { $0.map(Int64.init) }, shape: [rows, contextLength], dtype: .I32)
                 try w.write(to: dir + "/\(s.start)_\(s.end).safetensors")
             }
         }

@@ -51,6 +51,15 @@ final class DelphiFilesTests: XCTestCase {
         XCTAssertEqual(ClassifierMetrics(samples: back.map(\.scoredSample)), ClassifierMetrics(samples: samples))
     }
 
+    /// Floats as delphi's orjson writes them (Tests/Fixtures/delphi/json_formats.json holds orjson's own output).
+    func testScoreFileFloatsAsOrjsonWritesThem() throws {
+        let s = DelphiClassifierSample(strTokens: ["a", "b", "c"], activations: [1.25e-5, 1e-6, 1e16], distance: 0, activating: true,
+                                       prediction: nil, probability: 2.5e-5, correct: nil)
+        let text = DelphiJSON.classifierArray([s])
+        XCTAssertTrue(text.contains("\"activations\":[0.0000125,1e-6,1e16]"), text)
+        XCTAssertTrue(text.contains("\"probability\":0.000025"), text)
+    }
+
     func testReadsPythonWrittenFile() throws {
         // What delphi writes: ints as predictions (from json.loads), NaN, float distances, spaces.
         let text = """

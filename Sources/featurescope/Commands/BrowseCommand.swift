@@ -19,7 +19,7 @@ struct BrowseCommand: AsyncParsableCommand {
             (LANG=C.UTF-8 gives the full glyphs).
             """)
 
-    @Argument(help: "A latent cache folder, or a delphi run (imported into RUN/.featurescope-cache). Default: sample-data/cache.")
+    @Argument(help: "A latent cache folder, or a delphi run (imported into $XDG_CACHE_HOME/featurescope/delphi-imports/, the run left untouched). Default: sample-data/cache.")
     var path: String?
 
     @Option(name: .long, help: "GGUF model for the prompt view, head splits and delphi display strings (default: the bundled SmolLM2).")

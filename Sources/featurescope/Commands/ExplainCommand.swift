@@ -67,6 +67,7 @@ struct ExplainCommand: AsyncParsableCommand {
         let sel = LatentSelection(spec: selection.latents, unexplained: unexplained, sample: selection.sample,
                                   seed: selection.seed, minActiveWindows: selection.minExamples)
         let (part, latents) = try openSelection(selection, selection: sel)
+        if !selection.json, let note = selection.recordedDefaultsNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         let client = try llm.client(settings, seed: selection.seed, quiet: selection.json,
                                     embeddedReplyPrefix: freeReply ? nil : "[EXPLANATION]:")
         var options = Explainer.Options()

@@ -17,11 +17,14 @@ extension DelphiLocationType: ExpressibleByArgument {}
 struct ExportDelphiCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delphi",
-        abstract: "Write a cache as a delphi run: split safetensors, explanations, scores.",
+        abstract: "Write a cache as a delphi run: split safetensors, explanations, scores, run_config.json, firing counts.",
         discussion: """
         Split files hold every nonzero activation when the cache keeps them (caches built or imported by Featurescope \
         do by default); otherwise only the stored windows' activations, and the report says so. The newest explanation \
-        and the newest score per scorer of each latent are written.
+        and the newest score per scorer of each latent are written, score records with every key delphi writes. \
+        run_config.json holds the hookpoints, cache and sampler settings and the explainer model (per hookpoint and \
+        scorer in its `featurescope` section); log/hookpoint_firing_counts.pt is in torch.save's format. delphi's \
+        result_analysis and LatentDataset read the result (docs/cache-format.md, "delphi runs").
         """)
 
     @Argument(help: "The cache folder.") var cache: String

@@ -7,15 +7,15 @@ import TensorFormats
 
 /// How examples are cut and sampled (shared by `cache` and `import`).
 struct CacheExampleOptions: ParsableArguments {
-    @Option(help: "Tokens per example window (delphi example_ctx_len).") var window = 32
-    @Option(help: "Quantile slices of the sorted activating windows.") var quantiles = 10
+    @Option(help: "Tokens per example window (delphi example_ctx_len; default 32, or the delphi run's).") var window: Int?
+    @Option(help: "Quantile slices of the sorted activating windows (default 10, or the delphi run's n_quantiles).") var quantiles: Int?
     @Option(help: "Windows sampled per quantile.") var perQuantile = 10
     @Option(help: "Strongest windows kept per latent.") var top = 20
     @Option(help: "Random non-activating windows kept per latent.") var random = 50
     @Option(help: "Seed of every random choice.") var seed: UInt64 = 22
 
     var configuration: ExampleConfiguration {
-        ExampleConfiguration(windowLength: window, quantiles: quantiles, perQuantile: perQuantile, topCount: top,
+        ExampleConfiguration(windowLength: window ?? 32, quantiles: quantiles ?? 10, perQuantile: perQuantile, topCount: top,
                              randomCount: random, seed: seed)
     }
 }
@@ -57,6 +57,10 @@ struct ImportDelphiCommand: AsyncParsableCommand {
         Reads RUN_DIR/latents/<hookpoint>/<start>_<end>.safetensors (U16 or U32 locations), cuts windows and quantiles \
         as delphi does, and carries over every explanations/*.txt and scores/<scorer>/*.txt. Token display strings come \
         from --model (a GGUF), else from the bundled SmolLM2 model when the run used SmolLM2, else token ids are shown.
+        RUN_DIR/run_config.json, when present, names the explainer model the annotations are credited to, and its \
+        sampling settings (example_ctx_len, n_quantiles, n_examples_train/test, n_non_activating, min_examples, seed) \
+        become the cache's defaults for later explain and score runs. Activations that are zero, negative or not \
+        finite are dropped and duplicates merged; the report counts each.
         """)
 
     @Argument(help: "The delphi run folder.") var run: String
@@ -75,9 +79,11 @@ struct ImportDelphiCommand: AsyncParsableCommand {
             vocab = try vocabularyFromGGUF(m); source = "gguf"
         }
         var bar: ProgressBar?
-        let report = try DelphiImport.run(run, output: out, options: DelphiImportOptions(
-            examples: examples.configuration, vocabulary: vocab, vocabularySource: source,
-            creationCommand: CommandLine.arguments.joined(separator: " "), overwrite: force)) { stage, done, total in
+        var options = DelphiImportOptions(examples: examples.configuration, vocabulary: vocab, vocabularySource: source,
+                                          creationCommand: CommandLine.arguments.joined(separator: " "), overwrite: force)
+        options.windowFromRun = examples.window == nil
+        options.quantilesFromRun = examples.quantiles == nil
+        let report = try DelphiImport.run(run, output: out, options: options) { stage, done, total in
             guard !json, stage == "latents" else { return }
             if bar == nil { bar = ProgressBar(total: total, label: "latents", unit: "latents") }
             bar?.update(done)
@@ -86,6 +92,7 @@ struct ImportDelphiCommand: AsyncParsableCommand {
         if json { try printJSON(report); return }
         print("imported \(report.latents) latents (\(report.activations) activations) into \(SafeText.sanitize(report.cache))")
         print("parts: " + report.parts.map { SafeText.sanitize($0) }.joined(separator: ", "))
+        if let m = report.explainerModel { print("explainer model (run_config.json): " + SafeText.sanitize(m)) }
         print("explanations: \(report.explanations); scores: " + report.scores.sorted { $0.key < $1.key }.map { "\(SafeText.sanitize($0.key)) \($0.value)" }.joined(separator: ", "))
         for n in report.notes { print("note: " + SafeText.sanitize(n)) }
     }
@@ -100,7 +107,7 @@ struct ImportAnnotationsCommand: AsyncParsableCommand {
 
     @Argument(help: "The delphi run folder (explanations/, scores/).") var run: String
     @Option(help: "The cache folder.") var cache: String
-    @Option(help: "Model name recorded with the annotations.") var model: String?
+    @Option(help: "Model the annotations are credited to (default: the run's run_config.json explainer_model).") var model: String?
     @Flag(help: "Print the counts as JSON.") var json = false
 
     func run() async throws {

@@ -79,21 +79,23 @@ struct BatchSelectionOptions: ParsableArguments {
     @Option(help: "Draw this many latents at random from the selection (only latents with enough activating windows).")
     var sample: Int?
 
-    @Option(help: "Seed of the latent sample, the example sampling and the scorers' shuffles.")
-    var seed: UInt64 = 22
+    // The sampling options default to what the cache recorded (an imported delphi run's run_config.json),
+    // else to delphi's defaults.
+    @Option(name: .customLong("seed"), help: "Seed of the latent sample, the example sampling and the scorers' shuffles (default 22, or the cache's recorded seed).")
+    var seedOption: UInt64?
 
-    @Option(name: .customLong("min-examples"), help: "Skip latents with fewer activating windows in the corpus (delphi's min_examples).")
-    var minExamples = 200
+    @Option(name: .customLong("min-examples"), help: "Skip latents with fewer activating windows in the corpus (delphi's min_examples; default 200, or the cache's recorded value).")
+    var minExamplesOption: Int?
 
     @Option(name: .customLong("train-per-quantile"),
-            help: "Explainer examples per quantile (delphi: 4 → 40); the scorers' test examples are drawn after them, so use the same value for explain and score.")
-    var trainPerQuantile = 4
+            help: "Explainer examples per quantile (delphi: 4 → 40, or the cache's recorded value); the scorers' test examples are drawn after them, so use the same value for explain and score.")
+    var trainPerQuantileOption: Int?
 
-    @Option(name: .customLong("test-per-quantile"), help: "Scorer test examples per quantile (delphi: 5 → 50).")
-    var testPerQuantile = 5
+    @Option(name: .customLong("test-per-quantile"), help: "Scorer test examples per quantile (delphi: 5 → 50, or the cache's recorded value).")
+    var testPerQuantileOption: Int?
 
-    @Option(name: .customLong("non-activating"), help: "Scorer non-activating examples (delphi: 50; at most what the cache keeps).")
-    var nonActivating = 50
+    @Option(name: .customLong("non-activating"), help: "Scorer non-activating examples (delphi: 50, or the cache's recorded value; at most what the cache keeps).")
+    var nonActivatingOption: Int?
 
     @Option(name: .customLong("delphi-out"), help: "Also write delphi's layout here (explanations/<hook>_latent<i>.txt, scores/<scorer>/…).")
     var delphiOut: String?
@@ -104,12 +106,33 @@ struct BatchSelectionOptions: ParsableArguments {
     @Flag(help: "Explain/score again latents that already have a result by the same method and model (appended; the newest is shown).")
     var redo = false
 
+    /// What the cache recorded (read once per use; the manifest is small).
+    var recorded: CacheSamplingDefaults { CacheSamplingDefaults.recorded(inCacheAt: cacheDir) }
+    var seed: UInt64 { seedOption ?? recorded.seed ?? 22 }
+    var minExamples: Int { minExamplesOption ?? recorded.minExamples ?? 200 }
+    var trainPerQuantile: Int { trainPerQuantileOption ?? recorded.trainPerQuantile ?? 4 }
+    var testPerQuantile: Int { testPerQuantileOption ?? recorded.testPerQuantile ?? 5 }
+    var nonActivating: Int { nonActivatingOption ?? recorded.nonActivating ?? 50 }
+
+    /// A line naming the recorded defaults in use (nil when every value is given or built in).
+    var recordedDefaultsNote: String? {
+        let r = recorded
+        var used: [String] = []
+        if seedOption == nil, let v = r.seed { used.append("--seed \(v)") }
+        if minExamplesOption == nil, let v = r.minExamples { used.append("--min-examples \(v)") }
+        if trainPerQuantileOption == nil, let v = r.trainPerQuantile { used.append("--train-per-quantile \(v)") }
+        if testPerQuantileOption == nil, let v = r.testPerQuantile { used.append("--test-per-quantile \(v)") }
+        if nonActivatingOption == nil, let v = r.nonActivating { used.append("--non-activating \(v)") }
+        guard !used.isEmpty else { return nil }
+        return "sampling defaults recorded in the cache (\(SafeText.sanitize(r.source ?? "its metadata"))): " + used.joined(separator: " ")
+    }
+
     func validateCounts() throws {
         if let s = sample, s < 1 { throw ValidationError("--sample must be ≥ 1") }
-        if minExamples < 0 { throw ValidationError("--min-examples must be ≥ 0") }
-        if trainPerQuantile < 1 { throw ValidationError("--train-per-quantile must be ≥ 1") }
-        if testPerQuantile < 1 { throw ValidationError("--test-per-quantile must be ≥ 1") }
-        if nonActivating < 0 { throw ValidationError("--non-activating must be ≥ 0") }
+        if let m = minExamplesOption, m < 0 { throw ValidationError("--min-examples must be ≥ 0") }
+        if let t = trainPerQuantileOption, t < 1 { throw ValidationError("--train-per-quantile must be ≥ 1") }
+        if let t = testPerQuantileOption, t < 1 { throw ValidationError("--test-per-quantile must be ≥ 1") }
+        if let n = nonActivatingOption, n < 0 { throw ValidationError("--non-activating must be ≥ 0") }
     }
 
     func batchOptions(concurrency: Int?) -> CacheBatchOptions {

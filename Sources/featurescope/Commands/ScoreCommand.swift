@@ -47,6 +47,7 @@ struct ScoreCommand: AsyncParsableCommand {
         let sel = LatentSelection(spec: selection.latents, unscoredBy: unscored ? scorer.rawValue : nil, sample: selection.sample,
                                   seed: selection.seed, minActiveWindows: selection.minExamples)
         let (part, latents) = try openSelection(selection, selection: sel)
+        if !selection.json, let note = selection.recordedDefaultsNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         let client = try llm.client(settings, seed: selection.seed, quiet: selection.json)
         let latentScorer: any LatentScorer
         switch scorer {
