@@ -1,0 +1,47 @@
+import Foundation
+
+extension TransformerModel {
+    /// Loads a Hugging Face model folder: `config.json`, `model.safetensors` (or shards with
+    /// `model.safetensors.index.json`), and, where present, `generation_config.json` and `tokenizer.json` for the
+    /// end-of-sequence and stop tokens. The tokenizer itself is not needed to load the model.
+    public convenience init(huggingFaceFolder folder: String, decodeThreads: Int? = nil) throws {
+        let start = Date()
+        let configPath = folder + "/config.json"
+        guard FileManager.default.fileExists(atPath: configPath) else {
+            throw EngineError.invalidModel(path: folder, reason: "a model folder needs config.json (Hugging Face layout)")
+        }
+        let json = try HFConfigJSON(path: configPath)
+        let config = try ModelConfig(hf: json)
+        let text = try json.optObject("text_config") ?? json
+        let tied = try text.optBool("tie_word_embeddings") ?? json.optBool("tie_word_embeddings") ?? false
+        let source = try HFFolderWeightSource(folder: folder, config: config, tied: tied)
+        let weights = try ModelWeights(source: source, config: config)
+        let (eos, stops) = Self.folderStopTokens(folder: folder, config: json, vocabSize: config.vocabSize)
+        self.init(path: folder, config: config, weights: weights, eosTokenID: eos, stopTokenIDs: stops,
+                  decodeThreads: decodeThreads, loadStart: start)
+    }
+
+    /// EOS: `generation_config.json`'s `eos_token_id`, else `config.json`'s (the first when a list); stops: all
+    /// of those plus the ids `tokenizer.json` gives the usual end-of-turn texts. Ids outside the vocabulary are dropped.
+    static func folderStopTokens(folder: String, config: HFConfigJSON, vocabSize: Int) -> (Int32?, Set<Int32>) {
+        let generation = try? HFConfigJSON(path: folder + "/generation_config.json")
+        let text = (try? config.optObject("text_config")) ?? nil
+        var ids = generation?.tokenIDs("eos_token_id") ?? []
+        if ids.isEmpty { ids = config.tokenIDs("eos_token_id") }
+        if ids.isEmpty, let text { ids = text.tokenIDs("eos_token_id") }
+        ids = ids.filter { $0 >= 0 && $0 < vocabSize }
+        var stops = Set(ids.compactMap { Int32(exactly: $0) })
+        let tokenizer = folder + "/tokenizer.json"
+        if FileManager.default.fileExists(atPath: tokenizer), let data = FileManager.default.contents(atPath: tokenizer),
+           let object = try? JSONSerialization.jsonObject(with: data), let dict = object as? [String: Any],
+           let added = dict["added_tokens"] as? [[String: Any]] {
+            for token in added {
+                if let content = token["content"] as? String, stopTokenTexts.contains(content),
+                   let id = (token["id"] as? NSNumber)?.intValue, id >= 0, id < vocabSize, let id32 = Int32(exactly: id) {
+                    stops.insert(id32)
+                }
+            }
+        }
+        return (ids.first.flatMap { Int32(exactly: $0) }, stops)
+    }
+}
