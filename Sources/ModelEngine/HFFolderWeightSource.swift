@@ -10,14 +10,14 @@ struct HFFolderWeightSource: WeightSource {
     let config: ModelConfig
     /// Where each Hugging Face tensor lives.
     let files: [String: SafetensorsFile]
-    /// `tie_word_embeddings` (then `output.weight` is absent even if `lm_head` is stored; otherwise it is
-    /// there when `lm_head` / `embed_out` is).
-    let tied: Bool
+    /// `tie_word_embeddings`: true: `output.weight` is absent even if `lm_head` is stored; false: `lm_head` /
+    /// `embed_out` must be stored; nil (not in config.json): `output.weight` is there when they are.
+    let tied: Bool?
 
     var permutedQK: Bool { false }
 
     /// Opens the safetensors file(s) of `folder` for a model described by `config`.
-    init(folder: String, config: ModelConfig, tied: Bool) throws {
+    init(folder: String, config: ModelConfig, tied: Bool?) throws {
         path = folder
         self.config = config
         self.tied = tied
@@ -51,6 +51,10 @@ struct HFFolderWeightSource: WeightSource {
             throw EngineError.invalidModel(path: folder, reason: "no model.safetensors or model.safetensors.index.json in the folder")
         }
         self.files = files
+        if tied == false, !has("output.weight") {
+            let names = hfNames("output.weight")?.0.joined(separator: " or ") ?? "lm_head.weight"
+            throw EngineError.invalidModel(path: folder, reason: "config.json has tie_word_embeddings false, but \(names) is missing")
+        }
     }
 
     private static func open(_ path: String) throws -> SafetensorsFile {
@@ -96,7 +100,7 @@ struct HFFolderWeightSource: WeightSource {
         let base = String(name.dropLast(suffix.count + 1))
         let normTransform: Transform = isGemma && suffix == "weight" ? .plusOne : .none
         if base == "output" {
-            return tied ? nil : (outputNames, .none)
+            return tied == true ? nil : (outputNames, .none)
         }
         let local: String
         var transform = Transform.none

@@ -13,7 +13,7 @@ extension TransformerModel {
         let json = try HFConfigJSON(path: configPath)
         let config = try ModelConfig(hf: json)
         let text = try json.optObject("text_config") ?? json
-        let tied = try text.optBool("tie_word_embeddings") ?? json.optBool("tie_word_embeddings") ?? false
+        let tied = try text.optBool("tie_word_embeddings") ?? json.optBool("tie_word_embeddings")
         let source = try HFFolderWeightSource(folder: folder, config: config, tied: tied)
         let weights = try ModelWeights(source: source, config: config)
         let (eos, stops) = Self.folderStopTokens(folder: folder, config: json, vocabSize: config.vocabSize)
