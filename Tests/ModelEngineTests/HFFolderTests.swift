@@ -26,6 +26,10 @@ final class HFFolderTests: XCTestCase {
         let model = try TransformerModel(path: folder)
         XCTAssertEqual(model.config.architecture, arch)
         XCTAssertEqual(fixture.layers, Array(0 ..< model.config.layerCount), "\(family): reference covers every layer")
+        let generation = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/generation_config.json")))
+        let eos = try XCTUnwrap((generation as? [String: Any])?["eos_token_id"] as? Int, "\(family): generation_config.json eos_token_id")
+        XCTAssertEqual(model.eosTokenID, Int32(eos))
+        XCTAssertTrue(model.stopTokenIDs.contains(Int32(eos)))
         for prompt in fixture.prompts {
             let captures = Set(fixture.layers.flatMap { [HookPoint.z($0), HookPoint.residPost($0)] })
             let result = try model.forward(tokens: prompt.ids, captures: captures, logits: .all)
