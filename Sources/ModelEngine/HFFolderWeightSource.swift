@@ -51,6 +51,15 @@ struct HFFolderWeightSource: WeightSource {
             throw EngineError.invalidModel(path: folder, reason: "no model.safetensors or model.safetensors.index.json in the folder")
         }
         self.files = files
+        // Every block tensor must belong to a block config.json declares.
+        for name in files.keys {
+            let parts = name.split(separator: ".")
+            for (i, part) in parts.enumerated().dropLast() where part == "layers" || part == "h" {
+                if let l = Int(parts[i + 1]), l >= config.layerCount {
+                    throw EngineError.invalidModel(path: folder, reason: "tensor \(name) belongs to block \(l), but config.json declares \(config.layerCount) layers")
+                }
+            }
+        }
         if tied == false, !has("output.weight") {
             let names = hfNames("output.weight")?.0.joined(separator: " or ") ?? "lm_head.weight"
             throw EngineError.invalidModel(path: folder, reason: "config.json has tie_word_embeddings false, but \(names) is missing")
