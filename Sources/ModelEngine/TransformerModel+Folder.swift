@@ -21,26 +21,34 @@ extension TransformerModel {
                   decodeThreads: decodeThreads, loadStart: start)
     }
 
-    /// EOS: `generation_config.json`'s `eos_token_id`, else `config.json`'s (the first when a list); stops: all
-    /// of those plus the ids `tokenizer.json` gives the usual end-of-turn texts. Ids outside the vocabulary are dropped.
+    /// EOS: `generation_config.json`'s `eos_token_id`, else `config.json`'s (the first when a list), else the id
+    /// `tokenizer.json` gives `tokenizer_config.json`'s `eos_token`; stops: all of those plus the ids `tokenizer.json`
+    /// gives the usual end-of-turn texts. Ids outside the vocabulary are dropped.
     static func folderStopTokens(folder: String, config: HFConfigJSON, vocabSize: Int) -> (Int32?, Set<Int32>) {
         let generation = try? HFConfigJSON(path: folder + "/generation_config.json")
         let text = (try? config.optObject("text_config")) ?? nil
         var ids = generation?.tokenIDs("eos_token_id") ?? []
         if ids.isEmpty { ids = config.tokenIDs("eos_token_id") }
         if ids.isEmpty, let text { ids = text.tokenIDs("eos_token_id") }
+        // Added tokens of tokenizer.json by text.
+        var added: [String: Int] = [:]
+        let fm = FileManager.default
+        if let data = fm.contents(atPath: folder + "/tokenizer.json"),
+           let object = try? JSONSerialization.jsonObject(with: data), let dict = object as? [String: Any],
+           let tokens = dict["added_tokens"] as? [[String: Any]] {
+            for token in tokens {
+                if let content = token["content"] as? String, let id = (token["id"] as? NSNumber)?.intValue { added[content] = id }
+            }
+        }
+        if let tc = try? HFConfigJSON(path: folder + "/tokenizer_config.json") {
+            let eos = tc.values["eos_token"]
+            let content = (eos as? String) ?? ((eos as? [String: Any])?["content"] as? String)
+            if let content, let id = added[content], !ids.contains(id) { ids.append(id) }
+        }
         ids = ids.filter { $0 >= 0 && $0 < vocabSize }
         var stops = Set(ids.compactMap { Int32(exactly: $0) })
-        let tokenizer = folder + "/tokenizer.json"
-        if FileManager.default.fileExists(atPath: tokenizer), let data = FileManager.default.contents(atPath: tokenizer),
-           let object = try? JSONSerialization.jsonObject(with: data), let dict = object as? [String: Any],
-           let added = dict["added_tokens"] as? [[String: Any]] {
-            for token in added {
-                if let content = token["content"] as? String, stopTokenTexts.contains(content),
-                   let id = (token["id"] as? NSNumber)?.intValue, id >= 0, id < vocabSize, let id32 = Int32(exactly: id) {
-                    stops.insert(id32)
-                }
-            }
+        for text in stopTokenTexts {
+            if let id = added[text], id >= 0, id < vocabSize, let id32 = Int32(exactly: id) { stops.insert(id32) }
         }
         return (ids.first.flatMap { Int32(exactly: $0) }, stops)
     }

@@ -163,6 +163,15 @@ final class HFFolderErrorTests: XCTestCase {
         let model = try TransformerModel(path: folder)
         XCTAssertEqual(model.eosTokenID, 1)  // generation_config.json of the tiny Gemma 2
         XCTAssertEqual(model.stopTokenIDs, [1, 7])
+        // Without eos_token_id anywhere, tokenizer_config.json's eos_token names it.
+        let bare = try copy("qwen2") { $0["eos_token_id"] = nil }
+        try FileManager.default.removeItem(atPath: bare + "/generation_config.json")
+        try JSONSerialization.data(withJSONObject: tokenizer).write(to: URL(fileURLWithPath: bare + "/tokenizer.json"))
+        try JSONSerialization.data(withJSONObject: ["eos_token": ["content": "<start_of_turn>"]])
+            .write(to: URL(fileURLWithPath: bare + "/tokenizer_config.json"))
+        let qwen = try TransformerModel(path: bare)
+        XCTAssertEqual(qwen.eosTokenID, 8)
+        XCTAssertEqual(qwen.stopTokenIDs, [7, 8])
     }
 
     func testRepoIDResolvesInHubCacheOffline() throws {
