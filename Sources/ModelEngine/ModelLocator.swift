@@ -1,8 +1,9 @@
 import FeaturescopeCore
 import Foundation
 
-/// Where a model lives. `--model` takes a GGUF file, a registry name (`qwen2.5-coder-0.5b-instruct`: its file
-/// in the cache folder), else `$FEATURESCOPE_MODEL`, else the default registry model
+/// Where a model lives. `--model` takes a GGUF file, a Hugging Face model folder, a registry name
+/// (`qwen2.5-coder-0.5b-instruct`: its file in the cache folder), an `ORG/NAME` repo id (its snapshot in the
+/// Hugging Face hub cache, offline), else `$FEATURESCOPE_MODEL`, else the default registry model
 /// (`<cache dir>/SmolLM2-135M-Instruct.Q4_1.gguf`; cache dir: `FeaturescopePaths.cacheDirectory()`).
 public enum ModelLocator {
     /// File name of the default model.
@@ -35,7 +36,7 @@ public enum ModelLocator {
     }
 
     /// The path to use: `explicit` (the --model flag), else the environment variable, else the default.
-    /// A registry name becomes its file in the cache folder.
+    /// A registry name becomes its file in the cache folder, a repo id in the hub cache its snapshot folder.
     public static func resolve(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         let chosen: String?
         if let e = explicit, !e.isEmpty {
@@ -49,6 +50,10 @@ public enum ModelLocator {
         if !name.contains("/"), !name.hasSuffix(".gguf"), let model = ModelRegistry.model(named: name) {
             return path(of: model, environment: environment)
         }
+        if isRepoID(name), !FileManager.default.fileExists(atPath: name),
+           let snapshot = huggingFaceSnapshot(repo: name, environment: environment) {
+            return snapshot
+        }
         return name
     }
 
@@ -60,6 +65,7 @@ public enum ModelLocator {
             if let name, let model = ModelRegistry.model(named: name) {
                 throw EngineError.modelNotFound(path: path, hint: "Fetch it with `featurescope model fetch \(model.name)`.")
             }
+            if let name, isRepoID(name) { throw notInCache(repo: name, environment: environment) }
             throw EngineError.modelNotFound(path: path, hint: fetchHint)
         }
         return path

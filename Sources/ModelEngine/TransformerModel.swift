@@ -14,11 +14,12 @@ import TensorFormats
 /// let text = try Generator(model: model).generate(prompt: ids, maxNewTokens: 64)  // greedy, stops at <|im_end|>
 /// ```
 public final class TransformerModel: Sendable {
-    /// File the model was loaded from.
+    /// File or folder the model was loaded from.
     public let path: String
     public let config: ModelConfig
     public let weights: ModelWeights
-    /// End-of-sequence token from the GGUF (`tokenizer.ggml.eos_token_id`).
+    /// End-of-sequence token from the GGUF (`tokenizer.ggml.eos_token_id`) or the folder's
+    /// `generation_config.json` / `config.json` (`eos_token_id`, the first when a list).
     public let eosTokenID: Int32?
     /// Tokens that end a generation: EOS plus `<|im_end|>` and `<|endoftext|>` when the vocabulary has them.
     public let stopTokenIDs: Set<Int32>
@@ -29,33 +30,50 @@ public final class TransformerModel: Sendable {
     /// Scratch memory reused between forward passes.
     let statePool = RunStatePool()
 
-    /// Loads the GGUF at `path`.
+    /// Loads the GGUF file or Hugging Face model folder (`config.json` + safetensors) at `path`.
     public convenience init(path: String, decodeThreads: Int? = nil) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw EngineError.modelNotFound(path: path, hint: ModelLocator.fetchHint)
         }
-        try self.init(gguf: GGUFFile(path: path), decodeThreads: decodeThreads)
+        if isFolder.boolValue {
+            try self.init(huggingFaceFolder: path, decodeThreads: decodeThreads)
+        } else {
+            try self.init(gguf: GGUFFile(path: path), decodeThreads: decodeThreads)
+        }
     }
 
     /// Loads the model from an opened GGUF file.
-    public init(gguf: GGUFFile, decodeThreads: Int? = nil) throws {
+    public convenience init(gguf: GGUFFile, decodeThreads: Int? = nil) throws {
         let start = Date()
-        path = gguf.path
-        config = try ModelConfig(gguf: gguf)
-        weights = try ModelWeights(gguf: gguf, config: config)
+        let config = try ModelConfig(gguf: gguf)
+        let weights = try ModelWeights(gguf: gguf, config: config)
         let eos = (try? gguf.int("tokenizer.ggml.eos_token_id")).flatMap { Int32(exactly: $0) }
-        eosTokenID = eos
         var stops = Set<Int32>()
         if let e = eos { stops.insert(e) }
         if let tokens = try? gguf.stringArray("tokenizer.ggml.tokens") {
-            for special in ["<|im_end|>", "<|endoftext|>", "</s>", "<|eot_id|>", "<end_of_turn>", "<|end_of_text|>"] {
+            for special in Self.stopTokenTexts {
                 if let i = tokens.firstIndex(of: special), let id = Int32(exactly: i) { stops.insert(id) }
             }
         }
-        stopTokenIDs = stops
-        self.decodeThreads = max(1, min(decodeThreads ?? ProcessInfo.processInfo.activeProcessorCount, 16))
-        loadSeconds = Date().timeIntervalSince(start)
+        self.init(path: gguf.path, config: config, weights: weights, eosTokenID: eos, stopTokenIDs: stops,
+                  decodeThreads: decodeThreads, loadStart: start)
     }
+
+    /// A model from its parts (any weight source).
+    init(path: String, config: ModelConfig, weights: ModelWeights, eosTokenID: Int32?, stopTokenIDs: Set<Int32>,
+         decodeThreads: Int?, loadStart: Date) {
+        self.path = path
+        self.config = config
+        self.weights = weights
+        self.eosTokenID = eosTokenID
+        self.stopTokenIDs = stopTokenIDs
+        self.decodeThreads = max(1, min(decodeThreads ?? ProcessInfo.processInfo.activeProcessorCount, 16))
+        loadSeconds = Date().timeIntervalSince(loadStart)
+    }
+
+    /// Texts of special tokens that end a turn or a document in the supported families.
+    static let stopTokenTexts = ["<|im_end|>", "<|endoftext|>", "</s>", "<|eot_id|>", "<end_of_turn>", "<|end_of_text|>"]
 
     /// Sets the number of OpenBLAS threads (process-wide) used by prompt processing.
     public static func setBLASThreads(_ n: Int) {
