@@ -41,23 +41,23 @@ let package = Package(
 
         // MARK: - Libraries, one job each (lower layers first)
         .target(name: "FeaturescopeCore"),
-        .target(name: "TensorFormats", dependencies: ["FeaturescopeCore"], swiftSettings: fastMath),
+        .target(name: "TensorFormats", swiftSettings: fastMath),
         .target(name: "ModelEngine", dependencies: ["TensorFormats", "FeaturescopeCore", "CBLAS"],
                 swiftSettings: fastMath + engineSIMD),
-        .target(name: "SparseAutoencoders", dependencies: ["TensorFormats", "ModelEngine", "FeaturescopeCore", "CBLAS"],
+        .target(name: "SparseAutoencoders", dependencies: ["TensorFormats", "ModelEngine", "CBLAS"],
                 swiftSettings: fastMath),
-        .target(name: "Corpus", dependencies: ["ModelEngine", "FeaturescopeCore"]),
-        .target(name: "SAETraining", dependencies: ["SparseAutoencoders", "ModelEngine", "Corpus", "TensorFormats", "FeaturescopeCore", "CBLAS"],
+        .target(name: "Corpus"),
+        .target(name: "SAETraining", dependencies: ["ModelEngine", "Corpus", "TensorFormats", "FeaturescopeCore", "CBLAS"],
                 swiftSettings: fastMath),
-        .target(name: "LatentCache", dependencies: ["TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus", "FeaturescopeCore"],
+        .target(name: "LatentCache", dependencies: ["TensorFormats", "FeaturescopeCore"],
                 swiftSettings: fastMath),
         .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore", "CCurl"]),
-        .target(name: "TerminalUI", dependencies: ["LatentCache", "AutoInterp", "SparseAutoencoders", "ModelEngine", "FeaturescopeCore"]),
+        .target(name: "TerminalUI", dependencies: ["FeaturescopeCore"]),
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
         .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
-                                                        "ModelEngine", "FeaturescopeCore"]),
-        .target(name: "TestSupport", dependencies: ["TensorFormats", "FeaturescopeCore"]),
+                                                        "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
+        .target(name: "TestSupport", dependencies: ["TensorFormats"]),
 
         // MARK: - The thin executable
         .executableTarget(name: "featurescope", dependencies: [
@@ -68,15 +68,16 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "TestSupport"]),
-        .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine", "TensorFormats", "TestSupport"]),
+        .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
-        .testTarget(name: "CorpusTests", dependencies: ["Corpus", "TestSupport"]),
-        .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "TestSupport"]),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
+        .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "ModelEngine", "TensorFormats"]),
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport"]),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "LatentCache", "TestSupport"]),
-        .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore"]),
+        .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "AutoInterp",
+                                                                "ModelEngine", "TensorFormats", "TestSupport"]),
+        .testTarget(name: "CLITests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,7 +9,8 @@ import TerminalUI
 /// - For an SAE on `blocks.L.attn.hook_z` the decoder row d ∈ R^{n_heads·d_head} holds the heads'
 ///   z vectors concatenated head-major, exactly as the engine lays out hook_z (the input columns of
 ///   `blk.L.attn_output.weight`). It first goes through that layer's output projection:
-///   x = W_O·d (W_O is [d_model, n_heads·d_head]; the product sums the per-head projections).
+///   x = W_O·d (W_O is [d_model, n_heads·d_head]; the product sums the per-head projections), times the
+///   post-attention norm's gain where the family has one (Gemma 2/3).
 /// - For residual-stream, attention-output and MLP-output hooks d already lives in the residual
 ///   stream: x = d.
 /// - Then the final RMSNorm's weight g is applied elementwise and the unembedding W_U
@@ -84,6 +85,12 @@ public final class DecoderLogitLens: @unchecked Sendable {
                     guard let wb = w.baseAddress, let db = d.baseAddress else { return }
                     for o in 0 ..< dModel { x[o] = Self.dot(wb + o * dIn, db, dIn) }
                 }
+            }
+            // Gemma 2/3 scale the attention output by a post-attention norm's gain before the residual.
+            let post = "blk.\(hook.layer).post_attention_norm.weight"
+            if let info = file.tensors[post], info.dims == [dModel] {
+                let g = try file.dequantize(post)
+                for o in 0 ..< dModel { x[o] *= g[o] }
             }
             return x
         case .residPre, .residMid, .residPost, .attnOut, .mlpOut:

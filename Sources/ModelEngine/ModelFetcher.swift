@@ -71,8 +71,10 @@ public enum ModelFetcher {
         do {
             for part in parts {
                 let mapped = try MappedFile(path: part)
-                hasher.update(mapped.bytes)
-                try out.write(contentsOf: Data(mapped.bytes))
+                try withExtendedLifetime(mapped) {
+                    hasher.update(mapped.bytes)
+                    try out.write(contentsOf: Data(mapped.bytes))
+                }
                 try? fm.removeItem(atPath: part)
             }
             try out.close()

@@ -83,7 +83,8 @@ public struct SHA256: Sendable {
     /// Hex digest of a file, read through a memory map.
     /// Throws `FormatError` when the file cannot be opened.
     public static func hexDigest(ofFileAt path: String) throws -> String {
-        hexDigest(of: try MappedFile(path: path).bytes)
+        let file = try MappedFile(path: path)
+        return withExtendedLifetime(file) { hexDigest(of: file.bytes) }
     }
 
     private mutating func compress(_ p: UnsafeRawPointer) {

@@ -25,7 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Time with process CPU seconds ÷ --threads instead of wall time (an estimate for a loaded machine).")
     var cpuClock = false
 
-    @Flag(name: .long, help: "Print JSON: prompt_tps_128, prompt_tps_512, generate_tps, sae_encode_tps, peak_rss_mb.")
+    @Flag(name: .long, help: "Print JSON: prompt_tps_128, prompt_tps_128_last_logits, prompt_tps_512, generate_tps, sae_encode_tps, peak_rss_mb.")
     var json = false
 
     func validate() throws {
@@ -49,6 +49,7 @@ struct BenchCommand: AsyncParsableCommand {
         let doGenerate = only == nil || only == "generate"
         let doSAE = only == nil || only == "sae"
         let p128 = doPrompt ? try promptTPS(128, logits: .all) : 0
+        let p128Last = doPrompt ? try promptTPS(128, logits: .last) : 0
         let p512 = doPrompt ? try promptTPS(512, logits: .all) : 0
         let p512Last = doPrompt ? try promptTPS(512, logits: .last) : 0
 
@@ -68,7 +69,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         if json {
             let out: [String: Double] = [
-                "prompt_tps_128": p128, "prompt_tps_512": p512, "prompt_tps_512_last_logits": p512Last,
+                "prompt_tps_128": p128, "prompt_tps_128_last_logits": p128Last, "prompt_tps_512": p512, "prompt_tps_512_last_logits": p512Last,
                 "generate_tps": gen, "sae_encode_tps": sae, "peak_rss_mb": rss, "load_seconds": model.loadSeconds,
                 "threads": Double(modelOptions.threads),
                 "float_weights_mb": Double(model.weights.floatBytes) / 1_048_576,
@@ -78,7 +79,7 @@ struct BenchCommand: AsyncParsableCommand {
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(out), as: UTF8.self))
         } else {
-            print(String(format: "prompt 128 tokens     %8.1f tokens/s (all logits)", p128))
+            print(String(format: "prompt 128 tokens     %8.1f tokens/s (all logits), %.1f (last logits only)", p128, p128Last))
             print(String(format: "prompt 512 tokens     %8.1f tokens/s (all logits), %.1f (last logits only)", p512, p512Last))
             print(String(format: "generate 64 tokens    %8.1f tokens/s", gen))
             print(String(format: "SAE encode 576→4608   %8.1f tokens/s", sae))

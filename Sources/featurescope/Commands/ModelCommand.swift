@@ -16,9 +16,11 @@ struct ModelOptions: ParsableArguments {
         guard (1 ... 64).contains(threads) else { throw ValidationError("--threads must be 1…64") }
     }
 
-    /// Resolves the path, sets the thread counts and loads the model.
+    /// Resolves the path, sets the thread counts and loads the model (no tokenizer).
     func load() throws -> TransformerModel {
-        try loadWithTokenizer().model
+        let path = try ModelLocator.locate(explicit: model)
+        TransformerModel.setBLASThreads(threads)
+        return try TransformerModel(path: path, decodeThreads: threads)
     }
 
     /// The model and its tokenizer, read from one opening of the GGUF.
