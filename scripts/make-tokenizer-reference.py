@@ -118,6 +118,31 @@ def llamacpp_reference(label, path, strings):
                                      "add_bos": False, "special": False, "ids": ids, "roundtrip_fails": fails})
 
 
+def chat_reference(models):
+    """The models' own chat templates rendered by jinja2 (as transformers does) for a few conversations."""
+    import jinja2
+    from gguf import GGUFReader
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    conversations = [
+        [{"role": "user", "content": "Hello!"}],
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2+2?"}],
+        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello, how can I help?"},
+         {"role": "user", "content": "Write a haiku\nabout code."}],
+    ]
+    templates, cases = {}, []
+    for label, path in models:
+        fields = GGUFReader(path).fields
+        if "tokenizer.chat_template" not in fields:
+            continue
+        template = fields["tokenizer.chat_template"].contents()
+        templates[label] = template
+        for messages in conversations:
+            for gen in (True, False):
+                text = env.from_string(template).render(messages=messages, add_generation_prompt=gen)
+                cases.append({"template": label, "messages": messages, "add_generation_prompt": gen, "expected": text})
+    dump("chat-templates.json", {"templates": templates, "cases": cases})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smollm", default=os.path.join(CACHE, "SmolLM2-135M-Instruct.Q4_1.gguf"))
@@ -129,6 +154,7 @@ def main():
     strings = make_strings()
     dump("strings.json", {"strings": strings})
     models = [("smollm2", args.smollm), ("qwen2", args.qwen), ("gemma3", args.gemma)]
+    chat_reference(models)
     if not args.skip_llamacpp:
         for label, path in models:
             llamacpp_reference(label, path, strings)
