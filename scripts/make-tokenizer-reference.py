@@ -7,6 +7,9 @@
                                strings whose detokenized ids do not give the string back
   hf/<name>/tokenizer.json     small Hugging Face tokenizers built from the GGUF vocabularies
   hf-<name>.json               the `tokenizers` library's ids (add_special_tokens=True)
+  gguf/<name>.gguf             vocabulary-only GGUFs cut from the models (llama-bpe, gpt-2,
+                               SentencePiece with add_space_prefix), with llamacpp-tiny-<name>.json
+  chat-templates.json          the models' chat templates rendered by jinja2
 
 Needs: pip install llama-cpp-python tokenizers gguf
 Usage: scripts/make-tokenizer-reference.py [--qwen PATH] [--gemma PATH] [--smollm PATH]
@@ -114,7 +117,8 @@ def llamacpp_reference(label, path, strings):
         ids.append(t)
         if llm.detokenize(t, special=True) != s.encode("utf-8"):
             fails.append(i)
-    dump(f"llamacpp-{label}.json", {"model": os.path.basename(path), "sha256": sha256(path),
+    bos = llm.tokenize(b"x", add_bos=True, special=False)
+    dump(f"llamacpp-{label}.json", {"model": os.path.basename(path), "sha256": sha256(path), "bos_of_x": bos,
                                      "add_bos": False, "special": False, "ids": ids, "roundtrip_fails": fails})
 
 
@@ -158,6 +162,10 @@ def main():
     if not args.skip_llamacpp:
         for label, path in models:
             llamacpp_reference(label, path, strings)
+    if not args.skip_llamacpp:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from tiny_gguf_reference import build_all as build_tiny  # noqa: E402
+        build_tiny(args, strings, dump, OUT, llamacpp_reference)
     if not args.skip_hf:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from tokenizer_json_reference import build_all  # noqa: E402

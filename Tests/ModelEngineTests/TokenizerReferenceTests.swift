@@ -1,3 +1,4 @@
+import TensorFormats
 import XCTest
 @testable import ModelEngine
 
@@ -32,6 +33,37 @@ final class TokenizerReferenceTests: XCTestCase {
         XCTAssertEqual(tok.encode("hello").first, 2, "Gemma adds <bos>")
         XCTAssertEqual(tok.encode("<start_of_turn>user", parseSpecial: true, addBos: false).first, 105)
         try checkGGUF(tok, fixture: "llamacpp-gemma3.json", label: "Gemma 3 (SentencePiece)")
+    }
+
+    /// The vocabulary-only GGUFs cut from the real models (committed: these always run).
+    private func checkTiny(_ name: String, algorithm: Tokenizer.Algorithm) throws -> Tokenizer {
+        let path = TokenizerReference.directory + "/gguf/\(name).gguf"
+        guard FileManager.default.fileExists(atPath: path) else {
+            XCTFail("missing fixture \(path); run scripts/make-tokenizer-reference.py")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let tok = try Tokenizer(gguf: GGUFFile(path: path))
+        XCTAssertEqual(tok.algorithm, algorithm)
+        let fixture = "llamacpp-tiny-\(name).json"
+        let bos = try TokenizerReference.load(fixture, as: BOSReference.self).bosOfX
+        XCTAssertEqual(tok.encode("x", parseSpecial: false), bos, "\(name): add_bos as llama.cpp")
+        try checkGGUF(tok, fixture: fixture, label: "tiny \(name)")
+        return tok
+    }
+
+    private struct BOSReference: Decodable { let bosOfX: [Int32] }
+
+    func testTinyLlamaBPEMatchesLlamaCpp() throws {
+        let tok = try checkTiny("llama-bpe", algorithm: .byteLevelBPE)
+        XCTAssertTrue(tok.options.ignoreMerges)
+        XCTAssertTrue(tok.addBosToken)
+    }
+
+    func testTinyGPT2MatchesLlamaCpp() throws { _ = try checkTiny("gpt-2", algorithm: .byteLevelBPE) }
+
+    func testTinySentencePieceWithSpacePrefixMatchesLlamaCpp() throws {
+        let tok = try checkTiny("spm-prefix", algorithm: .sentencePiece)
+        XCTAssertTrue(tok.options.addSpacePrefix)
     }
 
     private func checkHuggingFace(_ name: String) throws {
