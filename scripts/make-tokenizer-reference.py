@@ -58,6 +58,7 @@ def make_strings():
         "«quoted»", "“smart quotes”", "‘single’", "—dash–", "(parenthesis)", "[brackets]", "{braces}",
         "'quoted'", "\"double\"", "`code`", "```python\nprint('hi')\n```", "<div class=\"x\">text</div>",
         "{\"key\": [1, 2, {\"n\": null}]}", "key: value\n- item\n", "| a | b |\n|---|---|",
+        "a <mask> b", "x  <mask>\n\ny", "<mask>", "<tool_call>  \n{}", "hi <|im_end|>  there", "\t<tool_call>\t",
     ]
     pieces = [
         "the", "The", "THE", "hello", "world", "Featurescope", "interpretability", "sparse", "autoencoder",

@@ -77,7 +77,8 @@ def build_qwen25(qwen):
     tok.decoder = decoders.ByteLevel()
     for t in ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]:
         add(tok, t, True)
-    add(tok, "<tool_call>", False)
+    tok.add_tokens([AddedToken("<tool_call>", special=False, normalized=False, rstrip=True)])
+    tok.add_special_tokens([AddedToken("<mask>", special=True, normalized=False, lstrip=True)])
     add(tok, "FeatureScope", False, normalized=True)
     return tok
 

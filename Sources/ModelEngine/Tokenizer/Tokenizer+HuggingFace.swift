@@ -39,13 +39,16 @@ extension Tokenizer {
         }
         var types: [Int: Int] = [:]
         var normalizedAdded: Set<Int> = []
+        var leftStripped: Set<Int> = [], rightStripped: Set<Int> = []
         for (index, entry) in (root["added_tokens"]?.array ?? []).enumerated() {
             guard let id = entry["id"]?.int, id >= 0, let content = entry["content"]?.string else {
                 throw fail("added_tokens[\(index)] needs an integer 'id' and a string 'content'")
             }
-            for key in ["lstrip", "rstrip", "single_word"] where entry[key]?.bool == true {
-                throw fail("added_tokens[\(index)] ('\(content)') sets \(key), which is not supported")
+            if entry["single_word"]?.bool == true {
+                throw fail("added_tokens[\(index)] ('\(content)') sets single_word, which is not supported")
             }
+            if entry["lstrip"]?.bool == true { leftStripped.insert(id) }
+            if entry["rstrip"]?.bool == true { rightStripped.insert(id) }
             byId[id] = content
             types[id] = entry["special"]?.bool == true ? TokenType.control.rawValue : TokenType.userDefined.rawValue
             if entry["normalized"]?.bool ?? (entry["special"]?.bool != true) { normalizedAdded.insert(id) }
@@ -60,6 +63,8 @@ extension Tokenizer {
         var spec = Spec(tokens: tokens, algorithm: .characterBPE, source: source)
         spec.huggingFaceAddedTokens = true
         spec.normalizedSpecials = normalizedAdded
+        spec.leftStripped = leftStripped
+        spec.rightStripped = rightStripped
         spec.normalizer = try Self.huggingFaceNormalizer(root["normalizer"], fail: fail)
         try Self.applyHuggingFacePreTokenizer(root["pre_tokenizer"], to: &spec, fail: fail)
         if spec.algorithm == .characterBPE, model["byte_fallback"]?.bool == true {

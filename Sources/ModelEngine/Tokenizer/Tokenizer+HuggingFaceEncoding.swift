@@ -63,6 +63,10 @@ extension Tokenizer {
         }
     }
 
+    /// ASCII white space, which `lstrip` / `rstrip` added tokens absorb.
+    @inline(__always)
+    static func isStrippable(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
+
     /// Spans of `base[from ..< to]`: added tokens (matched leftmost, longest first) and the
     /// text between them. Only tokens whose `normalized` flag equals `normalized` match.
     private func addedTokenSpans(_ base: UnsafePointer<UInt8>, from: Int, to: Int, normalized: Bool,
@@ -80,9 +84,12 @@ extension Tokenizer {
                 if equal { matched = special; break }
             }
             if let special = matched {
-                if p > textStart { spans.append(Fragment(start: textStart, end: p, token: -1)) }
-                spans.append(Fragment(start: p, end: p + special.bytes.count, token: special.id))
-                p += special.bytes.count
+                var start = p, end = p + special.bytes.count
+                if special.leftStrip { while start > textStart && Self.isStrippable(base[start - 1]) { start -= 1 } }
+                if special.rightStrip { while end < to && Self.isStrippable(base[end]) { end += 1 } }
+                if start > textStart { spans.append(Fragment(start: textStart, end: start, token: -1)) }
+                spans.append(Fragment(start: start, end: end, token: special.id))
+                p = end
                 textStart = p
             } else {
                 p += 1

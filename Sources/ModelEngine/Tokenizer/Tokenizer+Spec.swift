@@ -46,6 +46,9 @@ extension Tokenizer {
         var isUserDefined: Bool
         /// Hugging Face `normalized: true`: matched in the normalized text.
         var normalized: Bool
+        /// Hugging Face `lstrip` / `rstrip`: white space before / after the match is part of it.
+        var leftStrip = false
+        var rightStrip = false
     }
 
     /// Everything a tokenizer is built from.
@@ -71,6 +74,9 @@ extension Tokenizer {
         var chatTemplate: String? = nil
         /// Added tokens matched after normalization (Hugging Face `normalized: true`).
         var normalizedSpecials: Set<Int> = []
+        /// Added tokens with `lstrip` / `rstrip`.
+        var leftStripped: Set<Int> = []
+        var rightStripped: Set<Int> = []
         /// Special-typed tokens never matched in text.
         var unmatchedSpecials: Set<Int> = []
         var source: String

@@ -232,7 +232,8 @@ public final class Tokenizer: Sendable {
             let bytes = Array(tokens[i].utf8)
             if !bytes.isEmpty && !spec.unmatchedSpecials.contains(i) {
                 specials.append(SpecialToken(id: Int32(i), bytes: bytes, isUserDefined: types[i] == .userDefined,
-                                             normalized: spec.normalizedSpecials.contains(i)))
+                                             normalized: spec.normalizedSpecials.contains(i),
+                                             leftStrip: spec.leftStripped.contains(i), rightStrip: spec.rightStripped.contains(i)))
             }
         }
         specials.sort { $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.id < $1.id }
