@@ -16,42 +16,41 @@ extension Tokenizer {
     /// names and the chat template come from a `tokenizer_config.json` beside it, if any.
     public convenience init(huggingFaceJSON path: String) throws {
         let source = path
-        let root: JSONValue
+        let file: HuggingFaceTokenizerFile
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            file = try JSONDecoder().decode(HuggingFaceTokenizerFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw TokenizerError.unsupportedJSON(detail: "cannot read tokenizer.json: \(error)", source: source)
         }
         func fail(_ detail: String) -> TokenizerError { .unsupportedJSON(detail: detail, source: source) }
-        guard let model = root["model"] else { throw fail("'model' is missing") }
-        let modelType = model["type"]?.string ?? "BPE"
+        let model = file.model
+        let modelType = model.type ?? "BPE"
         guard modelType == "BPE" else { throw TokenizerError.unsupportedModel(found: modelType, source: source) }
-        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
-            if let v = model[key], !v.isNull, v.string != "" { throw fail("model.\(key) must be null") }
-        }
-        guard case let .object(vocab)? = model["vocab"] else { throw fail("model.vocab must be an object of token → id") }
+        if !(model.continuingSubwordPrefix ?? "").isEmpty { throw fail("model.continuing_subword_prefix must be null") }
+        if !(model.endOfWordSuffix ?? "").isEmpty { throw fail("model.end_of_word_suffix must be null") }
+        guard let vocab = model.vocab else { throw fail("model.vocab must be an object of token → id") }
 
         // The vocabulary, then the added tokens (which may extend it).
         var byId: [Int: String] = [:]
-        for (text, v) in vocab {
-            guard let id = v.int, id >= 0 else { throw fail("model.vocab['\(text)'] must be a non-negative id") }
+        byId.reserveCapacity(vocab.count)
+        for (text, id) in vocab {
+            guard id >= 0 else { throw fail("model.vocab['\(text)'] must be a non-negative id") }
             byId[id] = text
         }
         var types: [Int: Int] = [:]
         var normalizedAdded: Set<Int> = []
         var leftStripped: Set<Int> = [], rightStripped: Set<Int> = []
-        for (index, entry) in (root["added_tokens"]?.array ?? []).enumerated() {
-            guard let id = entry["id"]?.int, id >= 0, let content = entry["content"]?.string else {
-                throw fail("added_tokens[\(index)] needs an integer 'id' and a string 'content'")
+        for (index, entry) in (file.addedTokens ?? []).enumerated() {
+            guard entry.id >= 0 else { throw fail("added_tokens[\(index)] has a negative id") }
+            if entry.singleWord == true {
+                throw fail("added_tokens[\(index)] ('\(entry.content)') sets single_word, which is not supported")
             }
-            if entry["single_word"]?.bool == true {
-                throw fail("added_tokens[\(index)] ('\(content)') sets single_word, which is not supported")
-            }
-            if entry["lstrip"]?.bool == true { leftStripped.insert(id) }
-            if entry["rstrip"]?.bool == true { rightStripped.insert(id) }
-            byId[id] = content
-            types[id] = entry["special"]?.bool == true ? TokenType.control.rawValue : TokenType.userDefined.rawValue
-            if entry["normalized"]?.bool ?? (entry["special"]?.bool != true) { normalizedAdded.insert(id) }
+            if entry.lstrip == true { leftStripped.insert(entry.id) }
+            if entry.rstrip == true { rightStripped.insert(entry.id) }
+            byId[entry.id] = entry.content
+            let special = entry.special == true
+            types[entry.id] = special ? TokenType.control.rawValue : TokenType.userDefined.rawValue
+            if entry.normalized ?? !special { normalizedAdded.insert(entry.id) }
         }
         let count = (byId.keys.max() ?? -1) + 1
         var tokens = [String](repeating: "", count: count)
@@ -65,17 +64,17 @@ extension Tokenizer {
         spec.normalizedSpecials = normalizedAdded
         spec.leftStripped = leftStripped
         spec.rightStripped = rightStripped
-        spec.normalizer = try Self.huggingFaceNormalizer(root["normalizer"], fail: fail)
-        try Self.applyHuggingFacePreTokenizer(root["pre_tokenizer"], to: &spec, fail: fail)
-        if spec.algorithm == .characterBPE, model["byte_fallback"]?.bool == true {
+        spec.normalizer = try Self.huggingFaceNormalizer(file.normalizer, fail: fail)
+        try Self.applyHuggingFacePreTokenizer(file.preTokenizer, to: &spec, fail: fail)
+        if spec.algorithm == .characterBPE, model.byteFallback == true {
             for (id, text) in byId where types[id] == nil && text.count == 6 && text.hasPrefix("<0x") && text.hasSuffix(">") {
                 typeList[id] = TokenType.byte.rawValue
             }
         }
-        spec.ignoreMerges = model["ignore_merges"]?.bool ?? false
+        spec.ignoreMerges = model.ignoreMerges ?? false
         var idByText: [String: Int] = [:]
         for (id, text) in byId { idByText[text] = id }
-        if let unk = model["unk_token"]?.string {
+        if let unk = model.unkToken {
             guard let id = idByText[unk] else { throw fail("model.unk_token '\(unk)' is not in the vocabulary") }
             spec.unknownId = id
             spec.unknownFallback = Int32(id)
@@ -83,30 +82,14 @@ extension Tokenizer {
         }
         for (id, t) in types { typeList[id] = t }
         spec.types = typeList
-        spec.merges = try Self.huggingFaceMerges(model["merges"], fail: fail)
-        if let bos = try Self.huggingFaceTemplateBOS(root["post_processor"], fail: fail) {
+        spec.merges = try model.merges?.pairs(fail: fail) ?? []
+        if let bos = try Self.huggingFaceTemplateBOS(file.postProcessor, fail: fail) {
             guard let id = idByText[bos] else { throw fail("post_processor token '\(bos)' is not in the vocabulary") }
             spec.bosId = id
             spec.addBosToken = true
         }
         try Self.readTokenizerConfig(besides: path, idByText: idByText, into: &spec)
         try self.init(spec: spec)
-    }
-
-    static func huggingFaceMerges(_ value: JSONValue?, fail: (String) -> TokenizerError) throws -> [(String, String)] {
-        guard let list = value?.array else { return [] }
-        var out: [(String, String)] = []
-        out.reserveCapacity(list.count)
-        for (rank, m) in list.enumerated() {
-            if let pair = m.array, pair.count == 2, let a = pair[0].string, let b = pair[1].string {
-                out.append((a, b))
-            } else if let s = m.string, let space = s.dropFirst().firstIndex(of: " ") {
-                out.append((String(s[..<space]), String(s[s.index(after: space)...])))
-            } else {
-                throw fail("model.merges[\(rank)] must be \"left right\" or [left, right]")
-            }
-        }
-        return out
     }
 
     static func huggingFaceNormalizer(_ value: JSONValue?, fail: (String) -> TokenizerError) throws -> Normalizer {
