@@ -48,6 +48,17 @@ def build_gpt2(smollm):
     return tok
 
 
+def build_smollm2(smollm):
+    vocab, merges = byte_level_bpe(smollm, 3000)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    tok.decoder = decoders.ByteLevel()
+    for t in ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]:
+        add(tok, t, True)
+    return tok
+
+
 def build_llama3(qwen):
     # Whole words that the merges alone would not build: ignore_merges emits them whole.
     extra = ["ĠFeaturescope", "Featurescope", "ĠĠĠĠĠĠĠĠ", "helloworld", "Ġinterpretability", "123"]
@@ -132,6 +143,7 @@ def build_metaspace(gemma):
 def build_all(args, strings, dump, out):
     built = {
         "gpt2": build_gpt2(args.smollm),
+        "smollm2": build_smollm2(args.smollm),
         "llama3": build_llama3(args.qwen),
         "qwen2.5": build_qwen25(args.qwen),
         "gemma": build_gemma(args.gemma),

@@ -79,6 +79,7 @@ final class TokenizerReferenceTests: XCTestCase {
     }
 
     func testHuggingFaceGPT2ByteLevel() throws { try checkHuggingFace("gpt2") }
+    func testHuggingFaceSmolLM2DigitsByteLevel() throws { try checkHuggingFace("smollm2") }
     func testHuggingFaceLlama3SplitByteLevelIgnoreMerges() throws { try checkHuggingFace("llama3") }
     func testHuggingFaceQwen25NFCSplitByteLevel() throws { try checkHuggingFace("qwen2.5") }
     func testHuggingFaceGemmaReplaceByteFallback() throws { try checkHuggingFace("gemma") }

@@ -11,7 +11,7 @@ extension Tokenizer {
     ]
 
     /// Builds the tokenizer from a Hugging Face `tokenizer.json` (model `BPE`; pre-tokenizers
-    /// ByteLevel, Split with the GPT-2 / Llama 3 / Qwen2 regex, Metaspace; normalizers NFC and
+    /// ByteLevel, Split with the GPT-2 / Llama 3 / Qwen2 regex, Digits, Metaspace; normalizers NFC and
     /// Replace(" " → "▁"); added tokens; a TemplateProcessing post-processor's BOS). BOS/EOS
     /// names and the chat template come from a `tokenizer_config.json` beside it, if any.
     public convenience init(huggingFaceJSON path: String) throws {
@@ -119,10 +119,18 @@ extension Tokenizer {
         case "ByteLevel":
             spec.algorithm = .byteLevelBPE
             if value["add_prefix_space"]?.bool == true { throw fail("pre_tokenizer ByteLevel add_prefix_space true is not supported") }
+            let isolated = spec.preTokenizer.pattern == .gpt2(isolateNumbers: true)  // after Digits
             if value["use_regex"]?.bool ?? true {
-                spec.preTokenizer = PreTokenizer(pattern: .gpt2(isolateNumbers: false))
-                spec.preTokenizerName = "gpt-2"
+                spec.preTokenizer = PreTokenizer(pattern: .gpt2(isolateNumbers: isolated))
+                spec.preTokenizerName = isolated ? "smollm" : "gpt-2"
+            } else if isolated {
+                throw fail("pre_tokenizer Digits must be followed by ByteLevel with use_regex true")
             }
+        case "Digits":
+            guard value["individual_digits"]?.bool == true, spec.preTokenizer.pattern == .whole else {
+                throw fail("pre_tokenizer Digits: only individual_digits true, before ByteLevel, is supported")
+            }
+            spec.preTokenizer = PreTokenizer(pattern: .gpt2(isolateNumbers: true))
         case "Split":
             if let regex = value["pattern"]?["Regex"]?.string {
                 guard let pattern = huggingFaceSplitPatterns[regex], value["behavior"]?.string == "Isolated",
@@ -147,7 +155,7 @@ extension Tokenizer {
             }
             spec.preTokenizerName = "metaspace"
         default:
-            throw fail("pre_tokenizer '\(value["type"]?.string ?? "?")' is not supported (expected ByteLevel, Split, Metaspace, Sequence)")
+            throw fail("pre_tokenizer '\(value["type"]?.string ?? "?")' is not supported (expected ByteLevel, Split, Metaspace, Digits, Sequence)")
         }
     }
 
