@@ -191,8 +191,8 @@ final class TokenizerFamilyUnitTests: XCTestCase {
         let path = dir.appendingPathComponent("tokenizer.json").path
         try #"{"model": {"type": "WordPiece", "vocab": {}}}"#.write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try Tokenizer(huggingFaceJSON: path)) { XCTAssertTrue("\($0)".contains("WordPiece")) }
-        try #"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "Digits"}}"#
+        try #"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "Whitespace"}}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try Tokenizer(huggingFaceJSON: path)) { XCTAssertTrue("\($0)".contains("pre_tokenizer 'Digits'")) }
+        XCTAssertThrowsError(try Tokenizer(huggingFaceJSON: path)) { XCTAssertTrue("\($0)".contains("pre_tokenizer 'Whitespace'")) }
     }
 }

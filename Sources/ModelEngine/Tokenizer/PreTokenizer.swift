@@ -130,7 +130,7 @@ struct PreTokenizer: Sendable {
     }
 
     /// Decodes valid UTF-8 into scalars, their classes and their byte offsets (one extra, the end).
-    func decode(_ bytes: UnsafeBufferPointer<UInt8>, into s: inout Scratch) {
+    private func decode(_ bytes: UnsafeBufferPointer<UInt8>, into s: inout Scratch) {
         s.scalars.removeAll(keepingCapacity: true)
         s.classes.removeAll(keepingCapacity: true)
         s.offsets.removeAll(keepingCapacity: true)

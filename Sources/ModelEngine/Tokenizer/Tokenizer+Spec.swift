@@ -1,4 +1,14 @@
 extension Tokenizer {
+    /// The tokenizer's kind in words: "byte-level BPE", "SentencePiece" or
+    /// "BPE with byte fallback" (a `tokenizer.json` over SentencePiece-style pieces).
+    public var kindDescription: String {
+        switch algorithm {
+        case .byteLevelBPE: return "byte-level BPE"
+        case .sentencePiece: return "SentencePiece"
+        case .characterBPE: return "BPE with byte fallback"
+        }
+    }
+
     /// How the words of plain text become tokens.
     enum Algorithm: Sendable, Equatable {
         /// Bytes mapped to the byte-level alphabet, merged by rank (GGUF `gpt2`, HF ByteLevel).
