@@ -196,3 +196,25 @@ final class TokenizerFamilyUnitTests: XCTestCase {
         XCTAssertThrowsError(try Tokenizer(huggingFaceJSON: path)) { XCTAssertTrue("\($0)".contains("pre_tokenizer 'Whitespace'")) }
     }
 }
+
+/// tokenizer_config.json and chat_template.jinja beside a tokenizer.json.
+final class TokenizerConfigTests: XCTestCase {
+    func testConfigGivesEOSAndTemplate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokcfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = TokenizerReference.directory + "/hf/gemma/tokenizer.json"
+        try FileManager.default.copyItem(atPath: source, toPath: dir.appendingPathComponent("tokenizer.json").path)
+        let config = #"{"bos_token": "<bos>", "eos_token": {"content": "<end_of_turn>"}, "pad_token": "<pad>", "chat_template": "{{ '<start_of_turn>' }}"}"#
+        try config.write(to: dir.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
+        var tok = try Tokenizer(huggingFaceJSON: dir.appendingPathComponent("tokenizer.json").path)
+        XCTAssertEqual(tok.bosId, 2)
+        XCTAssertEqual(tok.eosId, tok.id(of: "<end_of_turn>"))
+        XCTAssertEqual(tok.paddingId, 0)
+        XCTAssertTrue(tok.addBosToken)
+        XCTAssertEqual(ChatTemplate.format(forTemplate: tok.chatTemplate), .gemma)
+        try "<|im_start|>x".write(to: dir.appendingPathComponent("chat_template.jinja"), atomically: true, encoding: .utf8)
+        tok = try Tokenizer(huggingFaceJSON: dir.appendingPathComponent("tokenizer.json").path)
+        XCTAssertEqual(tok.chatTemplate, "<|im_start|>x")
+    }
+}

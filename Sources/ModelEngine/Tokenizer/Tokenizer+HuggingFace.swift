@@ -185,10 +185,17 @@ extension Tokenizer {
         }
     }
 
-    /// BOS/EOS names and the chat template from `tokenizer_config.json` in the same folder.
+    /// BOS/EOS names and the chat template from `tokenizer_config.json` in the same folder
+    /// (the template may instead be in `chat_template.jinja` or `chat_template.json`).
     static func readTokenizerConfig(besides path: String, idByText: [String: Int], into spec: inout Spec) throws {
-        let configPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("tokenizer_config.json").path
-        guard let data = FileManager.default.contents(atPath: configPath),
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func file(_ name: String) -> Data? { FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) }
+        if let data = file("chat_template.jinja") {
+            spec.chatTemplate = String(decoding: data, as: UTF8.self)
+        } else if let data = file("chat_template.json"), let json = try? JSONDecoder().decode(JSONValue.self, from: data) {
+            spec.chatTemplate = json["chat_template"]?.string
+        }
+        guard let data = file("tokenizer_config.json"),
               let config = try? JSONDecoder().decode(JSONValue.self, from: data) else { return }
         func tokenId(_ key: String) -> Int? {
             guard let v = config[key] else { return nil }
@@ -197,7 +204,9 @@ extension Tokenizer {
         if spec.bosId == nil { spec.bosId = tokenId("bos_token") }
         spec.eosId = tokenId("eos_token")
         if spec.paddingId == nil { spec.paddingId = tokenId("pad_token") }
-        if let template = config["chat_template"]?.string {
+        if spec.chatTemplate != nil {
+            // chat_template.jinja / .json take precedence, as in transformers.
+        } else if let template = config["chat_template"]?.string {
             spec.chatTemplate = template
         } else if let list = config["chat_template"]?.array {
             spec.chatTemplate = list.first { $0["name"]?.string == "default" }?["template"]?.string ?? list.first?["template"]?.string
