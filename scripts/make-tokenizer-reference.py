@@ -30,7 +30,7 @@ LLAMA3_REGEX = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3
 
 
 def make_strings():
-    """Hand-picked edge cases, then seeded random mixtures of the same ingredients."""
+    """Hand-picked edge cases, seeded random mixtures of the same ingredients, random code points."""
     fixed = [
         "", " ", "  ", "\n", "\r\n", "\t", "a", "A", "hello world", " hello", "  hello", "hello ", "hello  ",
         "Hello, World!", "I'm here", "I'M HERE", "you're", "YOU'RE", "we've", "We'Ve", "she'll", "SHE'LL",
@@ -84,6 +84,24 @@ def make_strings():
     # Longer prose and code samples built from the pieces.
     for _ in range(40):
         out.append(" ".join(rng.choice(pieces[:48]) for _ in range(rng.randint(20, 60))))
+    # Random code points: every kind of white space, apostrophes, and blocks across the planes.
+    special_cps = [0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C, 0xA0, 0x85, 0x1680, 0x2000, 0x2028, 0x3000, 0x27, 0x27]
+    blocks = [(0x21, 0x7E)] * 6 + [
+        (0xA1, 0x2FF), (0x300, 0x36F), (0x370, 0x3FF), (0x400, 0x4FF), (0x590, 0x6FF), (0x900, 0x97F), (0xE00, 0xE7F),
+        (0x1100, 0x11FF), (0x2000, 0x206F), (0x2070, 0x209F), (0x20A0, 0x20CF), (0x2100, 0x218F), (0x2190, 0x23FF),
+        (0x2460, 0x24FF), (0x2500, 0x27BF), (0x3000, 0x30FF), (0x4E00, 0x4FFF), (0xAC00, 0xAD00), (0xE000, 0xE0FF),
+        (0xFB00, 0xFFFD), (0x10000, 0x1007F), (0x1D400, 0x1D7FF), (0x1F300, 0x1FAFF), (0x20000, 0x200FF)]
+
+    def code_point():
+        if rng.random() < 0.25:
+            return rng.choice(special_cps)
+        lo, hi = rng.choice(blocks)
+        while True:
+            c = rng.randint(lo, hi)
+            if not 0xD800 <= c <= 0xDFFF:
+                return c
+    for _ in range(300):
+        out.append("".join(chr(code_point()) for _ in range(rng.randint(1, 30))))
     seen, unique = set(), []
     for s in out:
         if s not in seen:
