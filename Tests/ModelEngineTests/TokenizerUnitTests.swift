@@ -72,8 +72,8 @@ final class TokenizerUnitTests: XCTestCase {
     }
 
     func testBadVocabulariesAreRejected() {
-        XCTAssertThrowsError(try makeTokenizer(pre: "llama3")) { error in
-            XCTAssertTrue("\(error)".contains("llama3"))
+        XCTAssertThrowsError(try makeTokenizer(pre: "no-such-pre")) { error in
+            XCTAssertTrue("\(error)".contains("no-such-pre"))
         }
         XCTAssertThrowsError(try Tokenizer(tokens: ["a", "b"], tokenTypes: [1], merges: [], preTokenizer: "smollm"))
         XCTAssertThrowsError(try Tokenizer(tokens: ["a", "b"], tokenTypes: nil, merges: ["ab"], preTokenizer: "smollm"))
@@ -136,5 +136,85 @@ final class TokenizerUnitTests: XCTestCase {
             .hasPrefix(defaultSystem))
         XCTAssertEqual(ChatTemplate.smolLM2(messages: [], addGenerationPrompt: true), "<|im_start|>assistant\n")
         XCTAssertEqual(ChatTemplate.smolLM2(messages: [], addGenerationPrompt: false), "")
+    }
+}
+
+/// The Llama 3 / Qwen2 pre-tokenizer, the SentencePiece merger and tokenizer.json errors
+/// on small hand-made inputs.
+final class TokenizerFamilyUnitTests: XCTestCase {
+    private func words(_ text: String, maxDigits: Int) -> [String] {
+        var text = text
+        return text.withUTF8 { buf in
+            var scratch = PreTokenizer.Scratch()
+            var ends: [Int] = []
+            PreTokenizer(pattern: .llama3(maxDigits: maxDigits)).split(buf, scratch: &scratch, wordEnds: &ends)
+            var start = 0
+            return ends.map { e in
+                defer { start = e }
+                return String(decoding: UnsafeBufferPointer(rebasing: buf[start ..< e]), as: UTF8.self)
+            }
+        }
+    }
+
+    func testLlama3PatternSplits() {
+        XCTAssertEqual(words("I'M here", maxDigits: 3), ["I", "'M", " here"])
+        XCTAssertEqual(words("12345 x", maxDigits: 3), ["123", "45", " x"])
+        XCTAssertEqual(words("12345", maxDigits: 1), ["1", "2", "3", "4", "5"])
+        XCTAssertEqual(words("(hello)", maxDigits: 3), ["(hello", ")"])
+        XCTAssertEqual(words("a  \n\n b", maxDigits: 3), ["a", "  \n\n", " b"])
+        XCTAssertEqual(words("x   y", maxDigits: 3), ["x", "  ", " y"])
+        XCTAssertEqual(words(" ..\r\nz", maxDigits: 3), [" ..\r\n", "z"])
+        XCTAssertEqual(words("\thi  ", maxDigits: 3), ["\thi", "  "])
+    }
+
+    func testSentencePieceMergesByScore() throws {
+        // Pieces: bytes, "a", "b", "c", "ab" (score -2), "bc" (score -1), "▁".
+        var tokens = (0 ..< 256).map { String(format: "<0x%02X>", $0) }
+        var types = [Int](repeating: 6, count: 256)
+        var scores = [Float](repeating: 0, count: 256)
+        tokens += ["a", "b", "c", "ab", "bc", "▁"]
+        types += [1, 1, 1, 1, 1, 1]
+        scores += [-10, -10, -10, -2, -1, -5]
+        var spec = Tokenizer.Spec(tokens: tokens, algorithm: .sentencePiece, source: "unit")
+        spec.types = types
+        spec.scores = scores
+        let tok = try Tokenizer(spec: spec)
+        XCTAssertEqual(tok.encode("abc"), [256, 260])  // "bc" outscores "ab"
+        XCTAssertEqual(tok.encode("é b"), [0xC3, 0xA9, 261, 257])  // byte fallback, space as ▁
+        XCTAssertEqual(tok.decode(tok.encode("é b")), "é b")
+    }
+
+    func testUnsupportedTokenizerJSONIsNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokjson-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("tokenizer.json").path
+        try #"{"model": {"type": "WordPiece", "vocab": {}}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Tokenizer(huggingFaceJSON: path)) { XCTAssertTrue("\($0)".contains("WordPiece")) }
+        try #"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "Whitespace"}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Tokenizer(huggingFaceJSON: path)) { XCTAssertTrue("\($0)".contains("pre_tokenizer 'Whitespace'")) }
+    }
+}
+
+/// tokenizer_config.json and chat_template.jinja beside a tokenizer.json.
+final class TokenizerConfigTests: XCTestCase {
+    func testConfigGivesEOSAndTemplate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokcfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = TokenizerReference.directory + "/hf/gemma/tokenizer.json"
+        try FileManager.default.copyItem(atPath: source, toPath: dir.appendingPathComponent("tokenizer.json").path)
+        let config = #"{"bos_token": "<bos>", "eos_token": {"content": "<end_of_turn>"}, "pad_token": "<pad>", "chat_template": "{{ '<start_of_turn>' }}"}"#
+        try config.write(to: dir.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
+        var tok = try Tokenizer(huggingFaceJSON: dir.appendingPathComponent("tokenizer.json").path)
+        XCTAssertEqual(tok.bosId, 2)
+        XCTAssertEqual(tok.eosId, tok.id(of: "<end_of_turn>"))
+        XCTAssertEqual(tok.paddingId, 0)
+        XCTAssertTrue(tok.addBosToken)
+        XCTAssertEqual(ChatTemplate.format(forTemplate: tok.chatTemplate), .gemma)
+        try "<|im_start|>x".write(to: dir.appendingPathComponent("chat_template.jinja"), atomically: true, encoding: .utf8)
+        tok = try Tokenizer(huggingFaceJSON: dir.appendingPathComponent("tokenizer.json").path)
+        XCTAssertEqual(tok.chatTemplate, "<|im_start|>x")
     }
 }

@@ -1,13 +1,28 @@
 /// Splits text into words before BPE, exactly as llama.cpp does for byte-level
-/// BPE vocabularies of the GPT-2 family.
+/// BPE vocabularies.
 ///
-/// With `isolateNumbers` (llama.cpp's STARCODER/REFACT/SMOLLM pre-types) the text is
-/// first cut so that every numeric scalar (`\p{N}`) stands alone; each resulting
+/// `.gpt2`: with `isolateNumbers` (llama.cpp's STARCODER/REFACT/SMOLLM pre-types) the text
+/// is first cut so that every numeric scalar (`\p{N}`) stands alone; each resulting
 /// segment is then split by the GPT-2 pattern
 /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`,
 /// where a segment's end counts as the end of the text (so `"  1"` gives `"  "`, `"1"`).
+///
+/// `.llama3`: the Llama 3 / Qwen2 pattern (see `splitLlama3`), numbers in runs of at
+/// most `maxDigits`. `.whole`: the text is one word.
 struct PreTokenizer: Sendable {
-    let isolateNumbers: Bool
+    enum Pattern: Sendable, Equatable {
+        case gpt2(isolateNumbers: Bool)
+        case llama3(maxDigits: Int)
+        case whole
+    }
+
+    let pattern: Pattern
+
+    init(pattern: Pattern) { self.pattern = pattern }
+
+    init(isolateNumbers: Bool) { pattern = .gpt2(isolateNumbers: isolateNumbers) }
+
+    var isolateNumbers: Bool { pattern == .gpt2(isolateNumbers: true) }
 
     /// Reusable per-call buffers (scalars, their classes, their UTF-8 offsets).
     struct Scratch {
@@ -19,9 +34,24 @@ struct PreTokenizer: Sendable {
     /// Appends to `wordEnds` the end byte offset (relative to `bytes`) of every word of
     /// `bytes`, which must be valid UTF-8. Words are contiguous and cover all bytes.
     func split(_ bytes: UnsafeBufferPointer<UInt8>, scratch: inout Scratch, wordEnds: inout [Int]) {
+        if case .whole = pattern {
+            if bytes.count > 0 { wordEnds.append(bytes.count) }
+            return
+        }
         decode(bytes, into: &scratch)
         let n = scratch.scalars.count
         guard n > 0 else { return }
+        if case let .llama3(maxDigits) = pattern {
+            scratch.scalars.withUnsafeBufferPointer { cps in
+                scratch.classes.withUnsafeBufferPointer { cls in
+                    scratch.offsets.withUnsafeBufferPointer { offs in
+                        Self.splitLlama3(cps, cls, offs, maxDigits: maxDigits, &wordEnds)
+                    }
+                }
+            }
+            return
+        }
+        let isolateNumbers = self.isolateNumbers
         scratch.scalars.withUnsafeBufferPointer { cps in
             scratch.classes.withUnsafeBufferPointer { cls in
                 scratch.offsets.withUnsafeBufferPointer { offs in

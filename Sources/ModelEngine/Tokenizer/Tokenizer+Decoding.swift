@@ -27,6 +27,8 @@ extension Tokenizer {
     public func decode(_ ids: [Int32], skipSpecial: Bool = false) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)
+        // A Metaspace decoder drops the space of a first token that starts with `▁`.
+        var stripFirstSpace = options.prependScheme != nil && options.prependScheme != .never
         pieceBytes.withUnsafeBufferPointer { pb in
             for id in ids where isValid(id) {
                 let i = Int(id)
@@ -34,7 +36,10 @@ extension Tokenizer {
                     let t = types[i]
                     if t == .control || t == .unknown { continue }
                 }
-                bytes.append(contentsOf: pb[pieceStart[i] ..< pieceStart[i + 1]])
+                var start = pieceStart[i]
+                if stripFirstSpace && types[i] == .normal && tokens[i].hasPrefix("▁") { start += 1 }
+                stripFirstSpace = false
+                bytes.append(contentsOf: pb[start ..< pieceStart[i + 1]])
             }
         }
         return String(decoding: bytes, as: UTF8.self)

@@ -1,30 +1,56 @@
 import Foundation
 
 extension Tokenizer {
-    /// Token ids of `text`, exactly as llama.cpp's `llama_tokenize(text, add_special: true,
-    /// parse_special:)`: BOS first when the model asks for it (`addBosToken`), special-token
+    /// Token ids of `text`, exactly as llama.cpp's `llama_tokenize(text, add_special: addBos,
+    /// parse_special:)` (or the `tokenizers` library's `encode` for a `tokenizer.json`):
+    /// BOS first when `addBos` and the model asks for it (`addBosToken`), special-token
     /// text matched as one token when `parseSpecial` (user-defined tokens always are).
-    public func encode(_ text: String, parseSpecial: Bool = true) -> [Int32] {
+    public func encode(_ text: String, parseSpecial: Bool = true, addBos: Bool = true) -> [Int32] {
         var text = text
-        return text.withUTF8 { encode(utf8: $0, parseSpecial: parseSpecial) }
+        return text.withUTF8 { encode(utf8: $0, parseSpecial: parseSpecial, addBos: addBos) }
     }
 
-    /// Token ids of valid UTF-8 bytes (see `encode(_:parseSpecial:)`).
-    func encode(utf8 bytes: UnsafeBufferPointer<UInt8>, parseSpecial: Bool) -> [Int32] {
+    /// Token ids of valid UTF-8 bytes (see `encode(_:parseSpecial:addBos:)`).
+    func encode(utf8 bytes: UnsafeBufferPointer<UInt8>, parseSpecial: Bool, addBos: Bool = true) -> [Int32] {
         var out: [Int32] = []
         out.reserveCapacity(bytes.count / 3 + 4)
-        if addBosToken, let bos = bosId { out.append(bos) }
+        if addBos && addBosToken, let bos = bosId { out.append(bos) }
         guard bytes.count > 0, let base = bytes.baseAddress else { return out }
         var state = EncodeState()
+        if options.huggingFaceAddedTokens {
+            encodeHuggingFace(base, count: bytes.count, parseSpecial: parseSpecial, state: &state, into: &out)
+            return out
+        }
+        var previousIsSpecial = true
         for fragment in partition(base, count: bytes.count, parseSpecial: parseSpecial) {
             if fragment.token >= 0 {
                 out.append(fragment.token)
+                previousIsSpecial = true
+                continue
+            }
+            let raw = UnsafeBufferPointer(start: base + fragment.start, count: fragment.end - fragment.start)
+            if algorithm == .sentencePiece {
+                encodeSentencePiece(raw, spacePrefix: options.addSpacePrefix && previousIsSpecial, state: &state, into: &out)
             } else {
-                let raw = UnsafeBufferPointer(start: base + fragment.start, count: fragment.end - fragment.start)
                 encodeText(raw, state: &state, into: &out)
             }
+            previousIsSpecial = false
         }
         return out
+    }
+
+    /// llama.cpp's SPM path for one text fragment: optional leading space, spaces as `▁`,
+    /// then merging by score.
+    func encodeSentencePiece(_ raw: UnsafeBufferPointer<UInt8>, spacePrefix: Bool, state: inout EncodeState,
+                             into out: inout [Int32]) {
+        state.text.removeAll(keepingCapacity: true)
+        if spacePrefix { state.text.append(contentsOf: [0xE2, 0x96, 0x81]) }
+        for b in raw {
+            if b == 0x20 { state.text.append(contentsOf: [0xE2, 0x96, 0x81]) } else { state.text.append(b) }
+        }
+        state.text.withUnsafeBufferPointer { text in
+            state.spm.tokenize(text, pieces: pieces, scores: scores, byteTokens: byteTokens, into: &out)
+        }
     }
 
     /// Per-call work buffers.
@@ -34,6 +60,10 @@ extension Tokenizer {
         var initial: [Int32] = []
         var merged: [Int32] = []
         var merger = BytePairMerger()
+        var spm = SentencePieceMerger()
+        /// Escaped or normalized text.
+        var text: [UInt8] = []
+        var normalized: [UInt8] = []
     }
 
     /// A span of the input: plain text (`token` = -1) or a special token.
@@ -92,22 +122,62 @@ extension Tokenizer {
         var start = 0
         for end in state.wordEnds {
             defer { start = end }
-            if end - start == 1 {
+            if end - start == 1 && algorithm == .byteLevelBPE {
                 appendFinal(byteSymbol[Int(bytes[start])], into: &out)
                 continue
             }
-            let word = UnsafeBufferPointer(rebasing: bytes[start ..< end])
-            let hash = WordCache.hash(word)
-            if wordCache.lookup(word, hash: hash, into: &out) { continue }
+            encodeWord(UnsafeBufferPointer(rebasing: bytes[start ..< end]), state: &state, into: &out)
+        }
+    }
+
+    /// Appends the tokens of one pre-tokenized word (from the cache, or merged).
+    func encodeWord(_ word: UnsafeBufferPointer<UInt8>, state: inout EncodeState, into out: inout [Int32]) {
+        guard let base = word.baseAddress else { return }
+        let hash = WordCache.hash(word)
+        if wordCache.lookup(word, hash: hash, into: &out) { return }
+        let first = out.count
+        if options.ignoreMerges, case let id = pieces.id(base, count: word.count), id >= 0 {
+            out.append(id)
+        } else if algorithm == .byteLevelBPE {
             state.initial.removeAll(keepingCapacity: true)
             for b in word { state.initial.append(byteSymbol[Int(b)]) }
             state.merged.removeAll(keepingCapacity: true)
             state.initial.withUnsafeBufferPointer { initial in
                 state.merger.merge(initial, table: merges, into: &state.merged)
             }
-            let first = out.count
             for id in state.merged { appendFinal(id, into: &out) }
-            wordCache.insert(word, hash: hash, ids: out[first...])
+        } else {
+            initialCharacterSymbols(word, into: &state.initial)
+            state.initial.withUnsafeBufferPointer { initial in
+                state.merger.merge(initial, table: merges, into: &out)
+            }
+        }
+        wordCache.insert(word, hash: hash, ids: out[first...])
+    }
+
+    /// Character BPE's first symbols: each UTF-8 character's piece, else its bytes'
+    /// `<0xXX>` tokens (when all exist), else the unknown token (consecutive ones fused).
+    func initialCharacterSymbols(_ word: UnsafeBufferPointer<UInt8>, into initial: inout [Int32]) {
+        initial.removeAll(keepingCapacity: true)
+        guard let base = word.baseAddress else { return }
+        var i = 0
+        let n = word.count
+        var previousUnknown = false
+        while i < n {
+            let b = word[i]
+            let len = min(n - i, b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4)
+            let id = pieces.id(base + i, count: len)
+            if id >= 0 {
+                initial.append(id)
+                previousUnknown = false
+            } else if (i ..< i + len).allSatisfy({ byteTokens[Int(word[$0])] >= 0 }) {
+                for k in i ..< i + len { initial.append(byteTokens[Int(word[k])]) }
+                previousUnknown = false
+            } else if let unk = options.unknownFallback {
+                if !previousUnknown { initial.append(unk) }
+                previousUnknown = true
+            }
+            i += len
         }
     }
 
