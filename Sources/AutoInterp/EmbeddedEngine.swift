@@ -54,9 +54,7 @@ final class EmbeddedEngine: @unchecked Sendable {
     init(path: String, threads: Int?, contextLength: Int?, quantizedSteps: Bool) throws {
         self.path = path
         do {
-            let gguf = try GGUFFile(path: path)
-            model = try TransformerModel(gguf: gguf, decodeThreads: threads)
-            tokenizer = try Tokenizer(gguf: gguf)
+            (model, tokenizer) = try TransformerModel.loadWithTokenizer(path: path, decodeThreads: threads)
         } catch {
             throw EmbeddedModelError.loadFailed(path: path, reason: String(describing: error))
         }

@@ -146,7 +146,7 @@ public enum BrowserSource {
         var source = "token-ids"
         if let m = model {
             do {
-                let t = try Tokenizer(gguf: GGUFFile(path: m))
+                let t = try Tokenizer(modelAt: m)
                 vocab = (0 ..< t.vocabSize).map { Array(t.displayString(Int32($0)).utf8) }
                 source = "gguf"
             } catch {

@@ -44,8 +44,7 @@ public final class EngineHost: @unchecked Sendable {
             let result: Result<(TransformerModel, Tokenizer), BrowserError>
             do {
                 let path = try ModelLocator.locate(explicit: modelPath)
-                let gguf = try GGUFFile(path: path)
-                result = .success((try TransformerModel(gguf: gguf), try Tokenizer(gguf: gguf)))
+                result = .success(try TransformerModel.loadWithTokenizer(path: path))
             } catch let e as EngineError {
                 result = .failure(BrowserError("model: \(e)"))
             } catch {
@@ -77,11 +76,14 @@ public final class EngineHost: @unchecked Sendable {
     /// The model's tokenizer: the loaded model's when there is one, else read from the model file once.
     public func tokenizer() throws -> Tokenizer {
         if let m = modelLock.withLock({ model }), case let .success((_, t)) = m { return t }
-        let file = try logitLens().file
         return try lensLock.withLock {
             if let t = lensTokenizer { return try t.get() }
             let r: Result<Tokenizer, BrowserError>
-            do { r = .success(try Tokenizer(gguf: file)) } catch { r = .failure(BrowserError("tokenizer: \(error)")) }
+            do {
+                r = .success(try Tokenizer(modelAt: try ModelLocator.locate(explicit: modelPath)))
+            } catch {
+                r = .failure(BrowserError("tokenizer: \(error)"))
+            }
             lensTokenizer = r
             return try r.get()
         }

@@ -89,9 +89,9 @@ final class GGUFCorruptionTests: XCTestCase {
         }
     }
 
-    func testUnknownTensorTypeQ4K() {
-        assertFormatError(try open(.tensorType(tensor: "q4_0", type: 12)), "Q4_K") {
-            if case let .unsupportedTensorType(_, t, ty) = $0 { return t == "q4_0" && ty.hasPrefix("Q4_K") }
+    func testUnsupportedTensorTypeQ3K() {
+        assertFormatError(try open(.tensorType(tensor: "q4_0", type: 11)), "Q3_K") {
+            if case let .unsupportedTensorType(_, t, ty) = $0 { return t == "q4_0" && ty.hasPrefix("Q3_K") }
             return false
         }
         assertFormatError(try open(.tensorType(tensor: "q4_0", type: 999)), "undefined type") {

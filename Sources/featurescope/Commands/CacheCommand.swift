@@ -47,9 +47,7 @@ struct CacheCommand: AsyncParsableCommand {
 
     func run() async throws {
         let modelPath = try ModelLocator.locate(explicit: model)
-        let gguf = try GGUFFile(path: modelPath)
-        let llama = try TransformerModel(gguf: gguf)
-        let tokenizer = try Tokenizer(gguf: gguf)
+        let (llama, tokenizer) = try TransformerModel.loadWithTokenizer(path: modelPath)
         let file = try TokenFile(path: tokens)
         guard file.vocabSize <= tokenizer.vocabSize else {
             throw ValidationError("\(tokens) was made with a \(file.vocabSize)-token vocabulary; the model has \(tokenizer.vocabSize)")

@@ -138,7 +138,7 @@ struct CorpusEncoder: Sendable {
     /// `tokenizer.ggml.eos_token_id`.
     static func load(modelPath: String) throws -> CorpusEncoder {
         let path = try ModelLocator.locate(explicit: modelPath)
-        let tokenizer = try Tokenizer(gguf: GGUFFile(path: path))
+        let tokenizer = try Tokenizer(modelAt: path)
         guard let eos = tokenizer.eosId, tokenizer.isValid(eos) else {
             throw CorpusCommandError("\(path): the tokenizer has no valid EOS token id; the corpus needs one")
         }
@@ -186,7 +186,7 @@ enum CorpusInspection {
     static func run(path: String, rows: Int, model: String?, json: Bool) throws {
         let file = try TokenFile(path: path, validateTokens: true)
         // Decoding needs the tokenizer; without the model the ids are still shown.
-        let tokenizer = try? Tokenizer(gguf: GGUFFile(path: ModelLocator.locate(explicit: model)))
+        let tokenizer = try? Tokenizer(modelAt: ModelLocator.locate(explicit: model))
         let shown = try (0..<min(rows, file.rowCount)).map { i -> Report.Row in
             let ids = try file.rowArray(i)
             return Report.Row(index: i, ids: ids, text: tokenizer.map { $0.decode(ids) })

@@ -27,7 +27,7 @@ func vocabulary(of tokenizer: Tokenizer) -> [[UInt8]] {
 
 /// Display strings from a GGUF model's tokenizer.
 func vocabularyFromGGUF(_ path: String) throws -> [[UInt8]] {
-    vocabulary(of: try Tokenizer(gguf: GGUFFile(path: path)))
+    vocabulary(of: try Tokenizer(modelAt: path))
 }
 
 /// The bundled model's path, when it has been fetched.

@@ -27,8 +27,7 @@ struct ModelOptions: ParsableArguments {
     func loadWithTokenizer() throws -> (model: TransformerModel, tokenizer: Tokenizer) {
         let path = try ModelLocator.locate(explicit: model)
         TransformerModel.setBLASThreads(threads)
-        let gguf = try GGUFFile(path: path)
-        return (try TransformerModel(gguf: gguf, decodeThreads: threads), try Tokenizer(gguf: gguf))
+        return try TransformerModel.loadWithTokenizer(path: path, decodeThreads: threads)
     }
 }
 

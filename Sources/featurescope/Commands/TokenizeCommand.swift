@@ -43,7 +43,7 @@ struct TokenizeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let tokenizer = try Tokenizer(gguf: GGUFFile(path: try Self.resolveModelPath(model)))
+        let tokenizer = try Tokenizer(modelAt: try Self.resolveModelPath(model))
         if jsonl {
             try encodeJSONLines(tokenizer)
             return
