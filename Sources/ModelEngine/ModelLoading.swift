@@ -32,3 +32,13 @@ extension TransformerModel {
         return (try TransformerModel(gguf: gguf, decodeThreads: decodeThreads), try Tokenizer(gguf: gguf))
     }
 }
+
+extension TransformerModel {
+    /// The name recorded in activation stores and SAE configs: the registry name when the file is a registered
+    /// model's, else the file (without `.gguf`) or folder name.
+    public var name: String {
+        let file = (path as NSString).lastPathComponent
+        if let registered = ModelRegistry.models.first(where: { $0.fileName == file }) { return registered.name }
+        return file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
+    }
+}

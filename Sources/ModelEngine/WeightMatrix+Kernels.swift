@@ -103,157 +103,170 @@ extension WeightMatrix {
 }
 
 /// Dot products of one stored row with a Float vector, per ggml block type. `xSums[b]` = Σ of x over 32-block b.
+/// Each kernel accumulates in vector registers and reduces once per row; levels are widened from unsigned bytes
+/// with per-lane loops (which LLVM turns into vpmovzxbd + vcvtdq2ps).
 enum RawDot {
     @inline(__always)
     static func half(_ p: UnsafeRawPointer, _ off: Int) -> Float {
         Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: off, as: UInt16.self)))
     }
 
-    /// Σ_j nibble-levels · x over one 32-value block: low nibbles of 16 bytes are elements 0…15, high 16…31.
+    /// Horizontal sum without the generic (out-of-line) `sum()`.
     @inline(__always)
-    static func nibbleDot(_ q: UnsafeRawPointer, _ x: UnsafeRawPointer, highBits: UInt32 = 0) -> Float {
+    static func hsum(_ v: SIMD16<Float>) -> Float {
+        let a = v.lowHalf + v.highHalf
+        let b = a.lowHalf + a.highHalf
+        let c = b.lowHalf + b.highHalf
+        return c[0] + c[1]
+    }
+
+    /// Unsigned byte levels → Float lanes.
+    @inline(__always)
+    static func widen(_ u: SIMD16<UInt8>) -> SIMD16<Float> {
+        var f = SIMD16<Float>()
+        for i in 0 ..< 16 { f[i] = Float(u[i]) }
+        return f
+    }
+
+    /// Levels · x of one 32-value nibble block (low nibbles elements 0…15, high 16…31), as a vector.
+    @inline(__always)
+    static func nibbleProducts(_ q: UnsafeRawPointer, _ x: UnsafeRawPointer) -> SIMD16<Float> {
         let bytes = q.loadUnaligned(as: SIMD16<UInt8>.self)
-        var lo = SIMD16<Float>()
-        var hi = SIMD16<Float>()
-        if highBits == 0 {
-            for i in 0 ..< 16 {
-                lo[i] = Float(bytes[i] & 0x0F)
-                hi[i] = Float(bytes[i] &>> 4)
-            }
-        } else {
-            for i in 0 ..< 16 {
-                lo[i] = Float(UInt32(bytes[i] & 0x0F) | ((highBits &>> UInt32(i)) & 1) &<< 4)
-                hi[i] = Float(UInt32(bytes[i] &>> 4) | ((highBits &>> UInt32(i + 16)) & 1) &<< 4)
-            }
-        }
+        let l = bytes & 0x0F
+        let u = bytes &>> 4
         let x0 = x.loadUnaligned(as: SIMD16<Float>.self)
         let x1 = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-        return (lo * x0 + hi * x1).sum()
+        return widen(l) * x0 + widen(u) * x1
     }
 
     static func q4_0(_ row: UnsafeRawPointer, _ x: UnsafeRawPointer, _ xs: UnsafePointer<Float>, _ nb: Int) -> Float {
-        var acc: Float = 0
+        var acc = SIMD16<Float>()
+        var minTerm: Float = 0
         for b in 0 ..< nb {
             let blk = row + b &* 18
             let d = half(blk, 0)
-            acc += d * (nibbleDot(blk + 2, x + b &* 128) - 8 * xs[b])
+            acc += nibbleProducts(blk + 2, x + b &* 128) * d
+            minTerm += d * xs[b]
         }
-        return acc
+        return hsum(acc) - 8 * minTerm
     }
 
     static func q4_1(_ row: UnsafeRawPointer, _ x: UnsafeRawPointer, _ xs: UnsafePointer<Float>, _ nb: Int) -> Float {
-        var acc: Float = 0
+        var acc = SIMD16<Float>()
+        var minTerm: Float = 0
         for b in 0 ..< nb {
             let blk = row + b &* 20
-            acc += half(blk, 0) * nibbleDot(blk + 4, x + b &* 128) + half(blk, 2) * xs[b]
+            acc += nibbleProducts(blk + 4, x + b &* 128) * half(blk, 0)
+            minTerm += half(blk, 2) * xs[b]
         }
-        return acc
+        return hsum(acc) + minTerm
     }
 
+    /// Lane shifts 0…15 and 16…31 for picking Q5's fifth bits out of qh.
+    static let shiftsLow = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    static let shiftsHigh = shiftsLow &+ 16
+
     static func q5(_ row: UnsafeRawPointer, _ x: UnsafeRawPointer, _ xs: UnsafePointer<Float>, _ nb: Int, withMin: Bool) -> Float {
-        var acc: Float = 0
+        var acc = SIMD16<Float>()
+        var minTerm: Float = 0
         let bytes = withMin ? 24 : 22
         let header = withMin ? 4 : 2
+        let sLo = shiftsLow, sHi = shiftsHigh
         for b in 0 ..< nb {
             let blk = row + b &* bytes
             let d = half(blk, 0)
-            let qh = blk.loadUnaligned(fromByteOffset: header, as: UInt32.self)
-            let dot = nibbleDot(blk + header + 4, x + b &* 128, highBits: qh)
-            acc += withMin ? d * dot + half(blk, 2) * xs[b] : d * (dot - 16 * xs[b])
+            let qh = SIMD16<UInt32>(repeating: blk.loadUnaligned(fromByteOffset: header, as: UInt32.self))
+            let bLo = (qh &>> sLo) & 1, bHi = (qh &>> sHi) & 1
+            var fLo = SIMD16<Float>(), fHi = SIMD16<Float>()
+            for i in 0 ..< 16 {
+                fLo[i] = Float(bLo[i])
+                fHi[i] = Float(bHi[i])
+            }
+            let q = blk + header + 4
+            let nib = q.loadUnaligned(as: SIMD16<UInt8>.self)
+            let xb = x + b &* 128
+            let x0 = xb.loadUnaligned(as: SIMD16<Float>.self), x1 = xb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let lo = widen(nib & 0x0F) + fLo * 16
+            let hi = widen(nib &>> 4) + fHi * 16
+            acc += (lo * x0 + hi * x1) * d
+            minTerm += (withMin ? half(blk, 2) : -16 * d) * xs[b]
         }
-        return acc
+        return hsum(acc) + minTerm
     }
 
     static func q8_0(_ row: UnsafeRawPointer, _ x: UnsafeRawPointer, _ nb: Int) -> Float {
         var acc = SIMD16<Float>()
         for b in 0 ..< nb {
             let blk = row + b &* 34
-            let q0 = blk.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
-            let q1 = blk.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
-            var f0 = SIMD16<Float>()
-            var f1 = SIMD16<Float>()
-            for i in 0 ..< 16 {
-                f0[i] = Float(q0[i])
-                f1[i] = Float(q1[i])
-            }
+            // Signed bytes offset by 128 widen like unsigned ones; the offset comes back as −128·d·Σx.
+            let q0 = blk.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self) ^ 0x80
+            let q1 = blk.loadUnaligned(fromByteOffset: 18, as: SIMD16<UInt8>.self) ^ 0x80
             let xb = x + b &* 128
-            acc += (f0 * xb.loadUnaligned(as: SIMD16<Float>.self) + f1 * xb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)) * half(blk, 0)
+            let x0 = xb.loadUnaligned(as: SIMD16<Float>.self), x1 = xb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            acc += ((widen(q0) - 128) * x0 + (widen(q1) - 128) * x1) * half(blk, 0)
         }
-        return acc.sum()
+        return hsum(acc)
     }
 
     /// Q4_K / Q5_K: per 256-value super-block, 8 sub-blocks of 32 with 6-bit scale and minimum.
     static func qK(_ row: UnsafeRawPointer, _ x: UnsafeRawPointer, _ xs: UnsafePointer<Float>, _ nsb: Int, fiveBit: Bool) -> Float {
-        var acc: Float = 0
+        var acc = SIMD16<Float>()
+        var minTerm: Float = 0
         let bytes = fiveBit ? 176 : 144
         let qsOff = fiveBit ? 48 : 16
         for sb in 0 ..< nsb {
             let blk = row + sb &* bytes
             let d = half(blk, 0), dmin = half(blk, 2)
+            let h0 = fiveBit ? blk.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self) : SIMD16<UInt8>()
+            let h1 = fiveBit ? blk.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self) : SIMD16<UInt8>()
             for i in 0 ..< 8 {
                 let (sc, m) = GGMLDequantize.scaleMinK4(i, blk + 4)
                 let q = blk + qsOff + (i / 2) * 32
                 let xb = x + (sb * 8 + i) &* 128
                 let q0 = q.loadUnaligned(as: SIMD16<UInt8>.self)
                 let q1 = q.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
-                var f0 = SIMD16<Float>()
-                var f1 = SIMD16<Float>()
-                let shift: UInt8 = i % 2 == 0 ? 0 : 4
-                for l in 0 ..< 16 {
-                    f0[l] = Float((q0[l] &>> shift) & 0x0F)
-                    f1[l] = Float((q1[l] &>> shift) & 0x0F)
-                }
+                var u0 = i % 2 == 0 ? q0 & 0x0F : q0 &>> 4
+                var u1 = i % 2 == 0 ? q1 & 0x0F : q1 &>> 4
                 if fiveBit {
-                    let h0 = blk.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
-                    let h1 = blk.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self)
-                    let bit = UInt8(1) &<< UInt8(i)
-                    for l in 0 ..< 16 {
-                        f0[l] += (h0[l] & bit) != 0 ? 16 : 0
-                        f1[l] += (h1[l] & bit) != 0 ? 16 : 0
-                    }
+                    let sh = SIMD16<UInt8>(repeating: UInt8(i))
+                    u0 |= ((h0 &>> sh) & 1) &<< 4
+                    u1 |= ((h1 &>> sh) & 1) &<< 4
                 }
-                let dot = (f0 * xb.loadUnaligned(as: SIMD16<Float>.self) + f1 * xb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)).sum()
-                acc += d * Float(sc) * dot - dmin * Float(m) * xs[sb * 8 + i]
+                let x0 = xb.loadUnaligned(as: SIMD16<Float>.self), x1 = xb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                acc += (widen(u0) * x0 + widen(u1) * x1) * (d * Float(sc))
+                minTerm += dmin * Float(m) * xs[sb * 8 + i]
             }
         }
-        return acc
+        return hsum(acc) - minTerm
     }
 
     /// Q6_K: per 256-value super-block, 16 sub-blocks of 16 with int8 scales.
     static func q6K(_ row: UnsafeRawPointer, _ x: UnsafeRawPointer, _ nsb: Int) -> Float {
-        var total: Float = 0
-        let xf = x.assumingMemoryBound(to: Float.self)
+        var acc = SIMD16<Float>()
         for sb in 0 ..< nsb {
             let blk = row + sb &* 210
             let d = half(blk, 208)
             for n in 0 ..< 2 {
                 let ql = blk + n * 64, qh = blk + 128 + n * 32, sc = blk + 192 + n * 8
-                let xb = xf + sb * 256 + n * 128
-                // Four groups of 32 outputs (l, l+32, l+64, l+96), each two 16-value scales.
-                var s = SIMD4<Float>()
-                for half16 in 0 ..< 2 {
-                    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-                    let l0 = half16 * 16
+                let xb = x + (sb * 256 + n * 128) * 4
+                for g in 0 ..< 2 {
+                    let l0 = g * 16
                     let lo0 = ql.loadUnaligned(fromByteOffset: l0, as: SIMD16<UInt8>.self)
                     let lo1 = ql.loadUnaligned(fromByteOffset: l0 + 32, as: SIMD16<UInt8>.self)
                     let h = qh.loadUnaligned(fromByteOffset: l0, as: SIMD16<UInt8>.self)
-                    for l in 0 ..< 16 {
-                        a0[l] = Float(Int8(bitPattern: (lo0[l] & 0x0F) | ((h[l] & 3) &<< 4)) - 32)
-                        a1[l] = Float(Int8(bitPattern: (lo1[l] & 0x0F) | (((h[l] &>> 2) & 3) &<< 4)) - 32)
-                        a2[l] = Float(Int8(bitPattern: (lo0[l] &>> 4) | (((h[l] &>> 4) & 3) &<< 4)) - 32)
-                        a3[l] = Float(Int8(bitPattern: (lo1[l] &>> 4) | (((h[l] &>> 6) & 3) &<< 4)) - 32)
-                    }
-                    let xr = UnsafeRawPointer(xb + l0)
-                    let d0 = (a0 * xr.loadUnaligned(as: SIMD16<Float>.self)).sum()
-                    let d1 = (a1 * xr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)).sum()
-                    let d2 = (a2 * xr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self)).sum()
-                    let d3 = (a3 * xr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self)).sum()
-                    @inline(__always) func scale(_ k: Int) -> Float { Float(sc.load(fromByteOffset: half16 + k, as: Int8.self)) }
-                    s += SIMD4(d0 * scale(0), d1 * scale(2), d2 * scale(4), d3 * scale(6))
+                    let u0 = (lo0 & 0x0F) | ((h & 3) &<< 4)
+                    let u1 = (lo1 & 0x0F) | (((h &>> 2) & 3) &<< 4)
+                    let u2 = (lo0 &>> 4) | (((h &>> 4) & 3) &<< 4)
+                    let u3 = (lo1 &>> 4) | (((h &>> 6) & 3) &<< 4)
+                    @inline(__always) func scale(_ k: Int) -> Float { d * Float(sc.load(fromByteOffset: g + k, as: Int8.self)) }
+                    let xr = xb + l0 * 4
+                    acc += (widen(u0) - 32) * xr.loadUnaligned(as: SIMD16<Float>.self) * scale(0)
+                    acc += (widen(u1) - 32) * xr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self) * scale(2)
+                    acc += (widen(u2) - 32) * xr.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self) * scale(4)
+                    acc += (widen(u3) - 32) * xr.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self) * scale(6)
                 }
-                total += d * s.sum()
             }
         }
-        return total
+        return hsum(acc)
     }
 }

@@ -58,7 +58,7 @@ struct CollectCommand: AsyncParsableCommand {
         let llama = try TransformerModel(path: path)
         let file = try TokenFile(path: tokens)
         var options = CollectionOptions(hooks: hooks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
-                                        outputDirectory: out, tokensFile: tokens, modelName: ModelNames.smolLM2)
+                                        outputDirectory: out, tokensFile: tokens, modelName: llama.name)
         options.maxTokens = maxTokens
         options.rowsPerForward = rowsPerForward
         options.shardTokens = shardTokens
@@ -77,9 +77,4 @@ struct CollectCommand: AsyncParsableCommand {
             """)
         }
     }
-}
-
-/// Model names recorded in stores and SAE configs.
-enum ModelNames {
-    static let smolLM2 = "SmolLM2-135M-Instruct"
 }

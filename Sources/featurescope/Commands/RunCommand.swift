@@ -31,7 +31,14 @@ struct PromptOptions: ParsableArguments {
             return parsed
         }
         var text = prompt ?? ""
-        if chat { text = ChatTemplate.smolLM2(messages: [(role: "user", content: text)], addGenerationPrompt: true) }
+        if chat {
+            guard let rendered = ChatTemplate.render(template: tokenizer.chatTemplate, messages: [(role: "user", content: text)],
+                                                     addGenerationPrompt: true) else {
+                throw ValidationError("--chat: the model has no chat template of a supported kind (ChatML, Gemma turns, Llama 3 headers); "
+                                      + "it may be a base model — give the prompt as plain text")
+            }
+            text = rendered
+        }
         let tokens = tokenizer.encode(text)
         guard !tokens.isEmpty else { throw ValidationError("the prompt is empty") }
         return tokens
