@@ -1,6 +1,7 @@
 import FeaturescopeCore
 import Foundation
 import LatentCache
+import ModelEngine
 import TerminalUI
 
 /// The browser's data port over a real latent cache (`LatentCacheDirectory`).
@@ -28,8 +29,10 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
     /// Wraps an opened cache. `engine` defaults to one that finds the model through `ModelLocator`.
     public init(cache: LatentCacheDirectory, engine: EngineHost? = nil) {
         self.cache = cache
-        self.engine = engine ?? EngineHost(cache: cache)
-        parts = cache.parts.map(Self.partInfo)
+        let host = engine ?? EngineHost(cache: cache)
+        self.engine = host
+        let config = cache.parts.contains { $0.hook.hasSuffix("hook_z") } ? host.modelConfig() : nil
+        parts = cache.parts.map { Self.partInfo($0, model: config) }
     }
 
     /// Opens the cache folder at `path`.
@@ -38,11 +41,18 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
         self.init(cache: c, engine: EngineHost(cache: c, modelPath: modelPath))
     }
 
-    /// Shape of a part: a `hook_z` SAE over SmolLM2 reads 9 heads × 64 (d_in / 64 heads of 64).
-    static func partInfo(_ p: LatentCachePart) -> PartInfo {
+    /// Shape of a part: a `hook_z` SAE reads n_heads × d_head values, taken from the model's configuration when
+    /// it matches the SAE's d_in (Gemma 3 270M: 4 × 256), else guessed as d_in / 64 heads of 64 (SmolLM2: 9 × 64).
+    static func partInfo(_ p: LatentCachePart, model: ModelConfig?) -> PartInfo {
         let isZ = p.hook.hasSuffix("hook_z")
         var heads: Int?, dHead: Int?
-        if isZ, let d = p.sae?.dIn, d > 0, d % 64 == 0 { heads = d / 64; dHead = 64 }
+        if isZ, let d = p.sae?.dIn, d > 0 {
+            if let m = model, m.qDim == d {
+                heads = m.headCount; dHead = m.headDim
+            } else if d % 64 == 0 {
+                heads = d / 64; dHead = 64
+            }
+        }
         return PartInfo(hookName: p.hook, dSAE: p.latentCount, latentCount: p.latentCount, isHookZ: isZ,
                         nHeads: heads, dHead: dHead)
     }

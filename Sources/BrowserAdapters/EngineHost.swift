@@ -37,6 +37,12 @@ public final class EngineHost: @unchecked Sendable {
         }
     }
 
+    /// The model's shape, read from its GGUF metadata or config.json (no weights loaded); nil when no model is found.
+    public func modelConfig() -> ModelConfig? {
+        guard let path = try? ModelLocator.locate(explicit: modelPath) else { return nil }
+        return try? ModelConfig(modelAt: path)
+    }
+
     /// The model and its tokenizer (loaded once; ~1 s).
     public func loadModel() throws -> (model: TransformerModel, tokenizer: Tokenizer) {
         try modelLock.withLock {

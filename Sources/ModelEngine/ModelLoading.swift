@@ -42,3 +42,16 @@ extension TransformerModel {
         return file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
     }
 }
+
+extension ModelConfig {
+    /// The configuration of the model at `path` (GGUF metadata or a folder's `config.json`) without loading
+    /// its weights.
+    public init(modelAt path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            try self.init(huggingFaceConfig: (path as NSString).appendingPathComponent("config.json"))
+        } else {
+            try self.init(gguf: GGUFFile(path: path))
+        }
+    }
+}
