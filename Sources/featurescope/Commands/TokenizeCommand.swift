@@ -8,7 +8,7 @@ import TensorFormats
 struct TokenizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Show the token ids and pieces of text (SmolLM2's tokenizer, identical to llama.cpp's).",
+        abstract: "Show the token ids and pieces of text (the model's tokenizer, identical to llama.cpp's or the tokenizers library's).",
         discussion: """
         With TEXT, tokenizes it; without, tokenizes all of standard input.
         --jsonl reads one JSON string per line from standard input and prints one JSON array of ids per line.
@@ -25,7 +25,7 @@ struct TokenizeCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object: ids and, per token, its id, text and bytes.")
     var json = false
 
-    @Option(help: "The GGUF model whose tokenizer to use (default: the cached SmolLM2-135M-Instruct).")
+    @Option(help: "Model whose tokenizer to use: a GGUF file, a Hugging Face folder or a registered name (default: $FEATURESCOPE_MODEL, else smollm2-135m-instruct).")
     var model: String?
 
     @Flag(help: "Show spaces, newlines and tabs as ·, ↵ and ⇥.")
@@ -75,14 +75,11 @@ struct TokenizeCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
-    /// `--model`, else the cached SmolLM2 GGUF; a missing file says how to get it.
+    /// `--model` (file, folder or registered name), else the default model; a missing file says how to get it.
     static func resolveModelPath(_ option: String?) throws -> String {
-        let path = option ?? FeaturescopePaths.cacheDirectory() + "/SmolLM2-135M-Instruct.Q4_1.gguf"
-        guard FileManager.default.fileExists(atPath: path) else {
-            if option != nil { throw TokenizeCommandError("model file not found: \(path)") }
-            throw TokenizeCommandError("model not found at \(path). Get it with `featurescope model fetch` (or pass --model PATH).")
+        do { return try ModelLocator.locate(explicit: option) } catch {
+            throw TokenizeCommandError("\(error)")
         }
-        return path
     }
 
     private func humanReport(_ tokenizer: Tokenizer, _ ids: [Int32], byteCount: Int) -> String {
