@@ -57,7 +57,7 @@ let package = Package(
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
         .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
                                                         "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
-        .target(name: "TestSupport", dependencies: ["TensorFormats"]),
+        .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI"]),
 
         // MARK: - The thin executable
         .executableTarget(name: "featurescope", dependencies: [
@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "ModelEngine", "TensorFormats"]),
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport"]),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "AutoInterp",
                                                                 "ModelEngine", "TensorFormats", "TestSupport"]),
         .testTarget(name: "CLITests"),
