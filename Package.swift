@@ -58,12 +58,16 @@ let package = Package(
         .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
                                                         "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI"]),
+        /// The benchmarks home: timings behind `bench`, `cache-bench` and `browse --bench-render`, used only by the executable
+        /// (and the benchmark's own test); never by a product library.
+        .target(name: "Benchmarks", dependencies: ["FeaturescopeCore", "LatentCache", "SparseAutoencoders", "TerminalUI",
+                                                   "BrowserAdapters"]),
 
         // MARK: - The thin executable
         .executableTarget(name: "featurescope", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FeaturescopeCore", "TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus",
-            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters",
+            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters", "Benchmarks",
         ]),
 
         // MARK: - Tests
@@ -76,7 +80,7 @@ let package = Package(
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "AutoInterp",
-                                                                "ModelEngine", "TensorFormats", "TestSupport"]),
+                                                                "ModelEngine", "TensorFormats", "TestSupport", "Benchmarks"]),
         .testTarget(name: "CLITests"),
     ],
     swiftLanguageModes: [.v6]
