@@ -85,7 +85,6 @@ final class PromotedTokensTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("blk.7.attn_output.weight"), "\($0)")
         }
         XCTAssertThrowsError(try lens.residualDirection([1, 2], hook: try HookPoint("blocks.1.hook_resid_post")))
-        XCTAssertEqual(DecoderLogitLens.topIndices([1, .nan, 3, 3, -.infinity], count: 3, largest: true), [2, 3, 0], "ties: lower index first; non-finite skipped")
     }
 
     /// The cache adapter: the part's SAE decoder row through a fixture model, with the cache's display
@@ -163,10 +162,10 @@ final class PromotedTokensTests: XCTestCase {
         let out = try model.forward(tokens: [1], logits: .last, interventions: [.residPost(c.layerCount - 1): { $0.data = x }])
         let rms = (x.reduce(0) { $0 + $1 * $1 } / Float(x.count) + c.normEpsilon).squareRoot()
         let engine = out.logitsRow(0).map { $0 * rms }
-        let top = DecoderLogitLens.topIndices(logits, count: 10, largest: true)
-        XCTAssertEqual(top, DecoderLogitLens.topIndices(Array(engine), count: 10, largest: true))
-        XCTAssertEqual(DecoderLogitLens.topIndices(logits, count: 10, largest: false),
-                       DecoderLogitLens.topIndices(Array(engine), count: 10, largest: false))
+        let top = Logits.topIndices(logits, count: 10, largest: true)
+        XCTAssertEqual(top, Logits.topIndices(Array(engine), count: 10, largest: true))
+        XCTAssertEqual(Logits.topIndices(logits, count: 10, largest: false),
+                       Logits.topIndices(Array(engine), count: 10, largest: false))
         for t in top { XCTAssertEqual(logits[t], engine[t], accuracy: 1e-3 * max(1, abs(engine[t]))) }
     }
 }
