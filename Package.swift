@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "AutoInterp",
-                                                                "ModelEngine", "TensorFormats", "TestSupport", "Benchmarks"]),
+                                                                "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport", "Benchmarks"]),
         .testTarget(name: "CLITests"),
     ],
     swiftLanguageModes: [.v6]
