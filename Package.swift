@@ -57,7 +57,7 @@ let package = Package(
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
         .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
                                                         "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
-        .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI"]),
+        .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI", "FeaturescopeCore"]),
         /// The benchmarks home: timings behind `bench`, `cache-bench` and `browse --bench-render`, used only by the executable
         /// (and the benchmark's own test); never by a product library.
         .target(name: "Benchmarks", dependencies: ["FeaturescopeCore", "LatentCache", "SparseAutoencoders", "TerminalUI",
@@ -71,11 +71,11 @@ let package = Package(
         ]),
 
         // MARK: - Tests
-        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "TestSupport"]),
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
-        .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "ModelEngine", "TensorFormats"]),
+        .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore", "TestSupport"]),

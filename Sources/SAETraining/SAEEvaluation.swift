@@ -192,7 +192,7 @@ public enum SAEEvaluator {
         guard n > 0, spliced.count == n, zero.count == n, samples > 0 else {
             return (Interval(low: .nan, high: .nan), Interval(low: .nan, high: .nan))
         }
-        var rng = SeededRandom(seed: seed, stream: 0xB007)
+        var rng = Xoshiro256StarStar(seed: seed, stream: 0xB007)
         var deltas: [Double] = [], recs: [Double] = []
         deltas.reserveCapacity(samples); recs.reserveCapacity(samples)
         for _ in 0 ..< samples {

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import LatentCache
 import ModelEngine
@@ -92,7 +93,7 @@ final class PromotedTokensTests: XCTestCase {
     func testCacheAdapterComputesPromotedTokensForAHookZPart() async throws {
         let cachePath = try CacheFixtures.build(at: root)
         let dModel = 8, vocab = 60, dIn = 576
-        var rng = SeededRandom(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let wo = rng.floats(dModel * dIn), embedding = rng.floats(vocab * dModel), norm = rng.floats(dModel, 0.5, 1.5)
         var g = GGUFFixture()
         g.tensors = [Self.f32("blk.3.attn_output.weight", [dIn, dModel], wo), Self.f32("token_embd.weight", [dModel, vocab], embedding),
@@ -148,7 +149,7 @@ final class PromotedTokensTests: XCTestCase {
         let c = model.config
         XCTAssertEqual(lens.dModel, c.dim)
         XCTAssertEqual(lens.vocabSize, c.vocabSize)
-        var rng = SeededRandom(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let d = rng.floats(c.headCount * c.headDim)
         let layer = 3
         let x = try lens.residualDirection(d, hook: .z(layer))
