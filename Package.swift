@@ -57,26 +57,30 @@ let package = Package(
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
         .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
                                                         "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
-        .target(name: "TestSupport", dependencies: ["TensorFormats"]),
+        .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI", "FeaturescopeCore"]),
+        /// The benchmarks home: timings behind `bench`, `cache-bench` and `browse --bench-render`, used only by the executable
+        /// (and the benchmark's own test); never by a product library.
+        .target(name: "Benchmarks", dependencies: ["FeaturescopeCore", "LatentCache", "SparseAutoencoders", "TerminalUI",
+                                                   "BrowserAdapters"]),
 
         // MARK: - The thin executable
         .executableTarget(name: "featurescope", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FeaturescopeCore", "TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus",
-            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters",
+            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters", "Benchmarks",
         ]),
 
         // MARK: - Tests
-        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "TestSupport"]),
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
-        .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "ModelEngine", "TensorFormats"]),
+        .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport"]),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "AutoInterp",
-                                                                "ModelEngine", "TensorFormats", "TestSupport"]),
+                                                                "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport", "Benchmarks"]),
         .testTarget(name: "CLITests"),
     ],
     swiftLanguageModes: [.v6]

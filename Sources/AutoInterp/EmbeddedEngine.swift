@@ -192,31 +192,3 @@ enum EmbeddedEngineRegistry {
         return e
     }
 }
-
-// MARK: - Probability helpers
-
-enum LogSoftmax {
-    /// log Σ exp(logits), computed stably in Double.
-    static func logSumExp(_ logits: [Float]) -> Double {
-        guard let m = logits.max(), m.isFinite else { return .nan }
-        var sum = 0.0
-        for v in logits { sum += Foundation.exp(Double(v - m)) }
-        return Double(m) + Foundation.log(sum)
-    }
-
-    /// The `k` largest logits' indices, largest first.
-    static func topIndices(_ logits: [Float], k: Int) -> [Int] {
-        guard k > 0 else { return [] }
-        var best: [(Int, Float)] = []
-        for (i, v) in logits.enumerated() {
-            if best.count < k {
-                best.append((i, v))
-                best.sort { $0.1 > $1.1 }
-            } else if let last = best.last, v > last.1 {
-                best[best.count - 1] = (i, v)
-                best.sort { $0.1 > $1.1 }
-            }
-        }
-        return best.map(\.0)
-    }
-}

@@ -103,7 +103,7 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
             var finish = "length"
             var stoppedByToken = false
             while out.count < maxNew {
-                let next = Self.pick(logits, temperature: request.temperature, rng: &rng)
+                let next = Logits.sample(logits, temperature: request.temperature, using: &rng)
                 if request.topLogprobs > 0 {
                     logprobs.append(Self.logprob(of: next, logits: logits, top: request.topLogprobs, tokenizer: e.tokenizer))
                 }
@@ -137,7 +137,7 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
             let ids = try candidates.map { try e.candidateID($0) }
             let tokens = e.chatTokens(request.messages, assistantPrefix: assistantPrefix)
             let logits = try e.logits(after: tokens)
-            let lse = LogSoftmax.logSumExp(logits)
+            let lse = Logits.logSumExp(logits)
             return ids.map { id in
                 let i = Int(id)
                 guard i >= 0, i < logits.count, lse.isFinite else { return 0 }
@@ -184,31 +184,12 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
 
     static func endsLine(_ text: String) -> Bool { lineEnd(text) != nil }
 
-    /// Greedy (temperature ≤ 0) or softmax(logits / temperature) sampling.
-    static func pick(_ logits: [Float], temperature: Double, rng: inout SplitMix64) -> Int32 {
-        guard temperature > 0, temperature.isFinite else { return Int32(argmax(logits)) }
-        let m = Double(logits.max() ?? 0)
-        var weights = [Double](repeating: 0, count: logits.count)
-        var sum = 0.0
-        for i in logits.indices {
-            let w = Foundation.exp((Double(logits[i]) - m) / temperature)
-            weights[i] = w
-            sum += w
-        }
-        var r = rng.unit() * sum
-        for i in weights.indices {
-            r -= weights[i]
-            if r <= 0 { return Int32(i) }
-        }
-        return Int32(argmax(logits))
-    }
-
     /// The chosen token's logprob and the top alternatives (natural logs of the softmax).
     static func logprob(of token: Int32, logits: [Float], top: Int, tokenizer: Tokenizer) -> TokenLogprob {
-        let lse = LogSoftmax.logSumExp(logits)
+        let lse = Logits.logSumExp(logits)
         let i = Int(token)
         let lp = i >= 0 && i < logits.count ? Double(logits[i]) - lse : -.infinity
-        let alts = LogSoftmax.topIndices(logits, k: top).map { j in
+        let alts = Logits.topIndices(logits, count: top).map { j in
             TokenAlternative(token: tokenizer.decode([Int32(j)]), logprob: Double(logits[j]) - lse)
         }
         return TokenLogprob(token: tokenizer.decode([token]), logprob: lp, topAlternatives: alts)

@@ -141,35 +141,3 @@ public actor AsyncSemaphore {
         }
     }
 }
-
-// MARK: - Deterministic random numbers
-
-/// Reproducible shuffles and draws on the project's one generator.
-extension SplitMix64 {
-    /// Fisher–Yates shuffle (its own implementation, so results do not depend on the stdlib).
-    public mutating func shuffle<T>(_ a: inout [T]) {
-        guard a.count > 1 else { return }
-        for i in stride(from: a.count - 1, to: 0, by: -1) {
-            let j = below(i + 1)
-            if i != j { a.swapAt(i, j) }
-        }
-    }
-
-    /// `k` distinct elements drawn without replacement (all of them, shuffled, when k ≥ count).
-    public mutating func sample<T>(_ a: [T], _ k: Int) -> [T] {
-        var copy = a
-        shuffle(&copy)
-        return Array(copy.prefix(max(0, k)))
-    }
-
-    /// Mixes several values into one seed (for per-latent generators).
-    public static func seed(_ parts: UInt64...) -> UInt64 {
-        var g = SplitMix64(seed: 0x5EED)
-        var h: UInt64 = 0
-        for p in parts {
-            g = SplitMix64(seed: g.next() ^ p)
-            h = g.next()
-        }
-        return h
-    }
-}

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// Accuracy of the activating samples of one quantile.
@@ -41,14 +42,10 @@ public struct ClassifierMetrics: Codable, Sendable, Equatable {
     public init(samples: [ScoredSample]) {
         var perQ: [Int: (correct: Int, total: Int)] = [:]
         var scored: [(Double, Bool)] = []
+        var counts = ConfusionCounts()
         for s in samples {
             guard let p = s.prediction else { nullPredictions += 1; continue }
-            switch (s.activating, p) {
-            case (true, true): truePositives += 1
-            case (true, false): falseNegatives += 1
-            case (false, true): falsePositives += 1
-            case (false, false): trueNegatives += 1
-            }
+            counts.add(actual: s.activating, predicted: p)
             if s.activating {
                 var q = perQ[s.distance] ?? (0, 0)
                 q.total += 1
@@ -57,18 +54,17 @@ public struct ClassifierMetrics: Codable, Sendable, Equatable {
             }
             if let prob = s.probability, prob.isFinite { scored.append((prob, s.activating)) }
         }
-        let tp = Double(truePositives), tn = Double(trueNegatives)
-        let fp = Double(falsePositives), fn = Double(falseNegatives)
-        precision = Self.ratio(tp, tp + fp)
-        recall = Self.ratio(tp, tp + fn)
-        f1 = Self.ratio(2 * precision * recall, precision + recall)
-        accuracy = Self.ratio(tp + tn, tp + tn + fp + fn)
-        balancedAccuracy = (Self.ratio(tp, tp + fn) + Self.ratio(tn, tn + fp)) / 2
-        auc = Self.auc(scored)
+        (truePositives, trueNegatives, falsePositives, falseNegatives) = (counts.tp, counts.tn, counts.fp, counts.fn)
+        precision = counts.precision
+        recall = counts.recall
+        f1 = counts.f1
+        accuracy = counts.accuracy
+        balancedAccuracy = counts.balancedAccuracy
+        auc = ConfusionCounts.auc(scored)
         perQuantile = perQ.keys.sorted().map { q in
             let c = perQ[q] ?? (0, 0)
             return QuantileAccuracy(quantile: q, correct: c.correct, total: c.total,
-                                    accuracy: Self.ratio(Double(c.correct), Double(c.total)))
+                                    accuracy: c.total == 0 ? 0 : Double(c.correct) / Double(c.total))
         }
     }
 
@@ -79,27 +75,4 @@ public struct ClassifierMetrics: Codable, Sendable, Equatable {
 
     /// Samples with a non-null prediction.
     public var scoredCount: Int { truePositives + trueNegatives + falsePositives + falseNegatives }
-
-    static func ratio(_ a: Double, _ b: Double) -> Double { b == 0 ? 0 : a / b }
-
-    /// AUROC as the Mann–Whitney U statistic over (score, isPositive) pairs: average ranks
-    /// for ties, so a tied positive/negative pair counts ½. Nil when a class is empty.
-    public static func auc(_ pairs: [(Double, Bool)]) -> Double? {
-        let nPos = pairs.reduce(0) { $0 + ($1.1 ? 1 : 0) }
-        let nNeg = pairs.count - nPos
-        guard nPos > 0, nNeg > 0 else { return nil }
-        let sorted = pairs.sorted { $0.0 < $1.0 }
-        var rankSumPos = 0.0
-        var i = 0
-        while i < sorted.count {
-            var j = i
-            while j + 1 < sorted.count && sorted[j + 1].0 == sorted[i].0 { j += 1 }
-            let avgRank = Double(i + j + 2) / 2  // ranks are 1-based: (i+1 + j+1) / 2
-            for k in i...j where sorted[k].1 { rankSumPos += avgRank }
-            i = j + 1
-        }
-        let p = Double(nPos), n = Double(nNeg)
-        let u = rankSumPos - p * (p + 1) / 2
-        return u / (p * n)
-    }
 }

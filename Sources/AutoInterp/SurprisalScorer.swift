@@ -5,7 +5,7 @@ import Foundation
 /// score is the AUROC of the per-token loss decrease, activating vs non-activating.
 ///
 /// Each sample's `probability` holds its loss decrease per token (nats) and `prediction` is
-/// `decrease > 0`; `ClassifierMetrics.auc` over the record is the surprisal score.
+/// `decrease > 0`; `ConfusionCounts.auc` over the record is the surprisal score.
 public struct SurprisalScorer: Sendable {
     public let scorer: any SequenceScorer
     /// Recorded as the model of the result.

@@ -1,4 +1,4 @@
-import AutoInterp
+import FeaturescopeCore
 import Foundation
 import LatentCache
 import TerminalUI
@@ -60,17 +60,12 @@ extension CacheBrowserData {
         let samples = a.samples ?? []
         let m = a.metrics
         if !samples.isEmpty {
-            var tp = 0, tn = 0, fp = 0, fn = 0
+            var counts = ConfusionCounts()
             var pairs: [(Double, Bool)] = []
             var perQuantile: [Int: (correct: Int, total: Int)] = [:]
             for s in samples {
                 guard let p = s.prediction else { continue }
-                switch (s.activating, p) {
-                case (true, true): tp += 1
-                case (true, false): fn += 1
-                case (false, true): fp += 1
-                case (false, false): tn += 1
-                }
+                counts.add(actual: s.activating, predicted: p)
                 if let prob = s.probability, prob.isFinite { pairs.append((prob, s.activating)) }
                 if s.activating, s.distance.isFinite, s.distance >= 0, s.distance < 1000 {
                     let q = Int(s.distance)
@@ -85,8 +80,8 @@ extension CacheBrowserData {
                 guard let c = perQuantile[q], c.total > 0 else { return 0 }
                 return Double(c.correct) / Double(c.total)
             }
-            let auc = pairs.count == samples.filter({ $0.prediction != nil }).count ? ClassifierMetrics.auc(pairs) : m?.values["auc"]
-            return ScorerResult(scorer: a.method, counts: ConfusionCounts(tp: tp, tn: tn, fp: fp, fn: fn), auc: auc, quantileAccuracy: qa)
+            let auc = pairs.count == samples.filter({ $0.prediction != nil }).count ? ConfusionCounts.auc(pairs) : m?.values["auc"]
+            return ScorerResult(scorer: a.method, counts: counts, auc: auc, quantileAccuracy: qa)
         }
         guard let m else { return nil }
         let counts = ConfusionCounts(tp: m.truePositives ?? 0, tn: m.trueNegatives ?? 0, fp: m.falsePositives ?? 0, fn: m.falseNegatives ?? 0)

@@ -139,33 +139,14 @@ public final class DecoderLogitLens: @unchecked Sendable {
         let x = try residualDirection(row, hook: hook)
         let l = try logits(residual: x)
         let k = max(0, min(count, vocabSize))
-        let top = Self.topIndices(l, count: k, largest: true)
-        let bottom = Self.topIndices(l, count: k, largest: false)
+        let top = Logits.topIndices(l, count: k, largest: true)
+        let bottom = Logits.topIndices(l, count: k, largest: false)
         let method = hook.site == .z
             ? "logits = W_U (g * W_O d): W_O of layer \(hook.layer), final norm weight g, W_U = \(unembeddingName)"
             : "logits = W_U (g * d): final norm weight g, W_U = \(unembeddingName)"
         return PromotedTokens(promoted: top.map { TokenLogit(token: displayString($0), logit: l[$0]) },
                               suppressed: bottom.map { TokenLogit(token: displayString($0), logit: l[$0]) },
                               method: method)
-    }
-
-    /// Indices of the `count` largest (or smallest) finite values, best first; ties: lower index first.
-    static func topIndices(_ v: [Float], count: Int, largest: Bool) -> [Int] {
-        guard count > 0 else { return [] }
-        var best: [Int] = []
-        best.reserveCapacity(count + 1)
-        func better(_ a: Int, _ b: Int) -> Bool {
-            if v[a] != v[b] { return largest ? v[a] > v[b] : v[a] < v[b] }
-            return a < b
-        }
-        for i in v.indices where v[i].isFinite {
-            if best.count == count, let last = best.last, !better(i, last) { continue }
-            var j = best.count
-            while j > 0 && better(i, best[j - 1]) { j -= 1 }
-            best.insert(i, at: j)
-            if best.count > count { best.removeLast() }
-        }
-        return best
     }
 
     /// Σ a[i]·b[i] with four running sums.

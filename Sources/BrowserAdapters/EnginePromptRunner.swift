@@ -81,22 +81,12 @@ public final class EnginePromptRunner: PromptEngine, @unchecked Sendable {
                                                  kvHeadCount: model.config.kvHeadCount)
             capture = AttentionCapture(tokenCount: tokens.count, z: act.data, pattern: p.data, values: v.data, layout: layout)
         }
-        let next = Self.topProbabilities(Array(r.logitsRow(max(0, r.logitsRows - 1))), count: nextTokenCount).map {
-            NextToken(token: tokenizer.displayString(Int32($0.id)), probability: $0.p)
+        let next = Logits.topKSoftmax(Array(r.logitsRow(max(0, r.logitsRows - 1))), count: nextTokenCount).map {
+            NextToken(token: tokenizer.displayString(Int32($0.id)), probability: $0.probability)
         }
         let a = Analysis(text: text, part: part, tokens: tokens, codes: codes, capture: capture)
         lock.withLock { last = a }
         return (a, next, tokens.map { tokenizer.displayString($0) })
-    }
-
-    /// Softmax of a logits row, the `count` most likely ids.
-    static func topProbabilities(_ logits: [Float], count: Int) -> [(id: Int, p: Float)] {
-        guard let m = logits.max(), m.isFinite else { return [] }
-        var sum: Double = 0
-        for l in logits { sum += Double(Foundation.exp(l - m)) }
-        guard sum > 0 else { return [] }
-        let order = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(count)
-        return order.map { (id: $0, p: Float(Double(Foundation.exp(logits[$0] - m)) / sum)) }
     }
 
     public func run(text: String, part: Int) async throws -> PromptRun {

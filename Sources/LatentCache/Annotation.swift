@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// Any JSON value, kept verbatim (e.g. delphi's simulation score files).
@@ -79,20 +80,12 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
     /// Balanced accuracy over samples with a non-null prediction: (TP/pos + TN/neg) / 2,
     /// a term with a zero denominator counting 0.
     public static func balancedAccuracy(of samples: [AnnotationSample]) -> ScoreMetrics {
-        var tp = 0, tn = 0, fp = 0, fn = 0
+        var c = ConfusionCounts()
         for s in samples {
             guard let p = s.prediction else { continue }
-            switch (s.activating, p) {
-            case (true, true): tp += 1
-            case (true, false): fn += 1
-            case (false, true): fp += 1
-            case (false, false): tn += 1
-            }
+            c.add(actual: s.activating, predicted: p)
         }
-        let pos = tp + fn, neg = tn + fp
-        let tpr = pos > 0 ? Double(tp) / Double(pos) : 0
-        let tnr = neg > 0 ? Double(tn) / Double(neg) : 0
-        return ScoreMetrics(score: (tpr + tnr) / 2, truePositives: tp, trueNegatives: tn, falsePositives: fp, falseNegatives: fn)
+        return ScoreMetrics(score: c.balancedAccuracy, truePositives: c.tp, trueNegatives: c.tn, falsePositives: c.fp, falseNegatives: c.fn)
     }
 }
 

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// A summary of a cache for people and scripts (`featurescope cache-info`): per part, how many latents fire,
@@ -75,7 +76,7 @@ public struct CacheOverview: Codable, Sendable, Equatable {
         path = cache.path
         formatVersion = cache.manifest.version
         tokens = cache.tokens.tokenCount
-        bytes = CacheBenchmark.folderBytes(cache.path)
+        bytes = FolderSize.bytes(cache.path)
         parts = []
         for part in cache.parts {
             var densities: [Double] = []
@@ -131,7 +132,7 @@ public struct CacheOverview: Codable, Sendable, Equatable {
             parts.append(Part(name: part.name, hook: part.hook, latents: part.latentCount, tokens: part.totalTokens,
                               firingLatents: densities.count, density: Distribution(densities),
                               explainedLatents: explained, explanations: explanations, scores: groups,
-                              bytes: CacheBenchmark.folderBytes(part.directory)))
+                              bytes: FolderSize.bytes(part.directory)))
         }
     }
 

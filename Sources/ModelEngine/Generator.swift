@@ -97,21 +97,7 @@ public final class Generator {
         case .greedy:
             return Int32(argmax(logits))
         case let .temperature(t, _):
-            if t <= 0 { return Int32(argmax(logits)) }
-            let maxV = logits.max() ?? 0
-            var weights = [Double](repeating: 0, count: logits.count)
-            var sum: Double = 0
-            for i in logits.indices {
-                let w = Foundation.exp(Double((logits[i] - maxV) / t))
-                weights[i] = w
-                sum += w
-            }
-            var r = rng.nextUnitDouble() * sum
-            for i in weights.indices {
-                r -= weights[i]
-                if r <= 0 { return Int32(i) }
-            }
-            return Int32(argmax(logits))
+            return Logits.sample(logits, temperature: Double(t), using: &rng)
         }
     }
 }

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// Scratch buffers for a forward pass over up to `capacity` token rows, allocated once and reused.

@@ -120,7 +120,7 @@ public final class TransformerModel: Sendable {
     public func nextTokenCrossEntropy(tokens: [Int32], interventions: [HookPoint: HookIntervention] = [:]) throws -> [Float] {
         guard tokens.count >= 2 else { return [] }
         let result = try forward(tokens: tokens, logits: .all, interventions: interventions)
-        return crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens.dropFirst()))
+        return Logits.crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens.dropFirst()))
     }
 
     /// `nextTokenCrossEntropy` for several sequences in one batched pass (T_i − 1 values each).
@@ -128,23 +128,7 @@ public final class TransformerModel: Sendable {
     public func nextTokenCrossEntropy(batch: [[Int32]], interventions: [HookPoint: HookIntervention] = [:]) throws -> [[Float]] {
         let results = try forward(batch: batch, logits: .all, interventions: interventions)
         return zip(batch, results).map { tokens, result in
-            tokens.count < 2 ? [] : crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens.dropFirst()))
-        }
-    }
-}
-
-/// −log softmax(row t)[targets[t]] for each of the first targets.count rows of `logits` [rows, vocab].
-func crossEntropy(logits: [Float], vocab: Int, targets: [Int32]) -> [Float] {
-    logits.withUnsafeBufferPointer { lp in
-        guard let base = lp.baseAddress, lp.count >= targets.count * vocab else { return [] }
-        return targets.enumerated().map { t, target in
-            let row = base + t * vocab
-            var maxV = -Float.infinity
-            for i in 0 ..< vocab where row[i] > maxV { maxV = row[i] }
-            var sum: Double = 0
-            for i in 0 ..< vocab { sum += Foundation.exp(Double(row[i] - maxV)) }
-            let lse = Double(maxV) + Foundation.log(sum)
-            return Float(lse - Double(row[Int(target)]))
+            tokens.count < 2 ? [] : Logits.crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens.dropFirst()))
         }
     }
 }

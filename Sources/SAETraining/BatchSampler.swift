@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// A source of activation vectors addressed by index (a stored hook, or an in-memory array in tests).
@@ -77,7 +78,7 @@ public struct ShuffledBatchSampler: Sendable {
 
     /// Fisher–Yates permutation of 0 ..< count for one epoch.
     public static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int32] {
-        var rng = SeededRandom(seed: seed, stream: UInt64(bitPattern: Int64(epoch)) &+ 1)
+        var rng = Xoshiro256StarStar(seed: seed, stream: UInt64(bitPattern: Int64(epoch)) &+ 1)
         var p = [Int32](unsafeUninitializedCapacity: count) { b, n in
             for i in 0 ..< count { b[i] = Int32(truncatingIfNeeded: i) }
             n = count

@@ -132,7 +132,7 @@ public enum SAEEvaluator {
         for (done, r) in ceList.enumerated() {
             let ids = try readRow(r)
             let clean = try model.forward(tokens: ids, captures: Set(hooks), logits: .all)
-            cleanRows.append(mean(crossEntropy(logits: clean.logits, vocab: clean.vocabSize, tokens: ids)))
+            cleanRows.append(mean(Logits.crossEntropy(logits: clean.logits, vocab: clean.vocabSize, targets: Array(ids.dropFirst()))))
             for h in hooks {
                 let zero: HookIntervention = { t in
                     for i in t.data.indices { t.data[i] = 0 }
@@ -182,25 +182,6 @@ public enum SAEEvaluator {
                              tokensPerSecond: Double(rows * ctx) / max(seconds, 1e-9))
     }
 
-    /// Per-position −log p(next token), T − 1 values, from logits `[T, vocab]`.
-    static func crossEntropy(logits: [Float], vocab: Int, tokens: [Int32]) -> [Double] {
-        let t = tokens.count
-        guard vocab > 0, logits.count >= t * vocab, t >= 2 else { return [] }
-        return logits.withUnsafeBufferPointer { lp -> [Double] in
-            var out = [Double](repeating: 0, count: t - 1)
-            for p in 0 ..< t - 1 {
-                let row = lp.baseAddress! + p * vocab
-                var m = -Float.infinity
-                for i in 0 ..< vocab where row[i] > m { m = row[i] }
-                var s: Float = 0
-                for i in 0 ..< vocab { s += expf(row[i] - m) }
-                let target = Int(tokens[p + 1])
-                out[p] = Double(m) + Double(logf(s)) - Double(target >= 0 && target < vocab ? row[target] : m)
-            }
-            return out
-        }
-    }
-
     static func mean(_ x: [Float]) -> Double { x.isEmpty ? .nan : x.reduce(0) { $0 + Double($1) } / Double(x.count) }
     static func mean(_ x: [Double]) -> Double { x.isEmpty ? .nan : x.reduce(0, +) / Double(x.count) }
 
@@ -211,7 +192,7 @@ public enum SAEEvaluator {
         guard n > 0, spliced.count == n, zero.count == n, samples > 0 else {
             return (Interval(low: .nan, high: .nan), Interval(low: .nan, high: .nan))
         }
-        var rng = SeededRandom(seed: seed, stream: 0xB007)
+        var rng = Xoshiro256StarStar(seed: seed, stream: 0xB007)
         var deltas: [Double] = [], recs: [Double] = []
         deltas.reserveCapacity(samples); recs.reserveCapacity(samples)
         for _ in 0 ..< samples {

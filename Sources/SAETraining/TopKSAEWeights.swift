@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import CBLAS
 
@@ -34,7 +35,7 @@ public final class TopKSAEWeights: @unchecked Sendable {
     /// decoder = the encoder rows normalised to unit length, zero biases.
     public static func random(dIn: Int, dSAE: Int, k: Int, seed: UInt64) -> TopKSAEWeights {
         let w = TopKSAEWeights(dIn: dIn, dSAE: dSAE, k: k)
-        var rng = SeededRandom(seed: seed, stream: 0xE1C0DE)
+        var rng = Xoshiro256StarStar(seed: seed, stream: 0xE1C0DE)
         let bound = 1 / Float(dIn).squareRoot()
         for i in 0 ..< dSAE * dIn {
             w.encoder.pointer[i] = (2 * rng.nextUnitFloat() - 1) * bound

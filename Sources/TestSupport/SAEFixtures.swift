@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import TensorFormats
 
@@ -32,7 +33,7 @@ public struct SAEFixtureWeights: Sendable {
 
     /// Seeded random weights (values in ±1; thresholds in [0, 0.5); r_mag in ±0.5).
     public static func random(dIn: Int, dSAE: Int, seed: UInt64) -> SAEFixtureWeights {
-        var r = SeededRandom(seed: seed)
+        var r = SplitMix64(seed: seed)
         return SAEFixtureWeights(
             dIn: dIn, dSAE: dSAE, wEnc: r.floats(dIn * dSAE), bEnc: r.floats(dSAE, -0.3, 0.3),
             wDec: r.floats(dSAE * dIn), bDec: r.floats(dIn, -0.2, 0.2), threshold: r.floats(dSAE, 0, 0.5),

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import TensorFormats
 
@@ -151,7 +152,7 @@ public struct GGUFFixture: Sendable {
 
     /// A valid model-like file with an F32, an F16, a BF16, a Q4_0, a Q4_1 and a Q8_0 tensor.
     public static func small(seed: UInt64 = 1) -> GGUFFixture {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var g = GGUFFixture()
         g.metadata = [("general.architecture", .string("llama")), ("llama.block_count", .uint32(1)),
                       ("tokenizer.ggml.tokens", .array(elementType: 8, [.string("a"), .string("b")]))]

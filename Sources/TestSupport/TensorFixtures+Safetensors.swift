@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import TensorFormats
 
@@ -55,7 +56,7 @@ public struct SafetensorsFixture: Sendable {
 
     /// A valid file with an F32, an F16 and a BF16 tensor.
     public static func small(seed: UInt64 = 2) -> SafetensorsFixture {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var s = SafetensorsFixture()
         s.tensors = [
             Tensor(name: "a", dtype: "F32", shape: [2, 3], data: TensorBytes.f32(rng.floats(6))),

@@ -1,20 +1,9 @@
+import FeaturescopeCore
 import Foundation
 import TensorFormats
 
-/// A small deterministic random generator (SplitMix64) for fixtures and seeded fuzzers.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Fixture draws on the project's generator (SplitMix64), for fixtures and seeded fuzzers.
+extension SplitMix64 {
     /// Uniform Float in [lo, hi).
     public mutating func float(_ lo: Float = -1, _ hi: Float = 1) -> Float {
         lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
@@ -25,7 +14,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         (0 ..< n).map { _ in float(lo, hi) }
     }
 
-    /// Uniform Int in 0..<n (n > 0).
+    /// Uniform Int in 0..<n (n > 0), by modulo (fixtures only).
     public mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
 }
 

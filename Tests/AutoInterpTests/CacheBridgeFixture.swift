@@ -57,7 +57,7 @@ enum CacheFixture {
     }
 }
 
-/// A tiny LCG (the fixture must not name `SplitMix64`, which three imported modules define).
+/// A tiny LCG of the fixture's own: the expected values of its tests were written with its draws.
 struct FixtureRandom {
     var state: UInt64
     mutating func below(_ n: Int) -> Int {

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import XCTest
 @testable import AutoInterp
 
@@ -49,12 +50,12 @@ final class MetricsTests: XCTestCase {
         // Positives 0.9, 0.5, 0.5; negatives 0.5, 0.1.
         // Pairs: (0.9>0.5)=1 (0.9>0.1)=1 (0.5=0.5)=½ (0.5>0.1)=1 twice → 1+1+½+1+½+1 = 5 of 6.
         let pairs: [(Double, Bool)] = [(0.9, true), (0.5, true), (0.5, true), (0.5, false), (0.1, false)]
-        XCTAssertEqual(ClassifierMetrics.auc(pairs) ?? -1, 5.0 / 6, accuracy: 1e-12)
+        XCTAssertEqual(ConfusionCounts.auc(pairs) ?? -1, 5.0 / 6, accuracy: 1e-12)
         // All tied → ½; perfectly separated → 1; reversed → 0; one class → nil.
-        XCTAssertEqual(ClassifierMetrics.auc([(0.3, true), (0.3, false)]) ?? -1, 0.5, accuracy: 1e-12)
-        XCTAssertEqual(ClassifierMetrics.auc([(0.8, true), (0.2, false)]) ?? -1, 1, accuracy: 1e-12)
-        XCTAssertEqual(ClassifierMetrics.auc([(0.1, true), (0.2, false)]) ?? -1, 0, accuracy: 1e-12)
-        XCTAssertNil(ClassifierMetrics.auc([(0.1, true)]))
+        XCTAssertEqual(ConfusionCounts.auc([(0.3, true), (0.3, false)]) ?? -1, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(ConfusionCounts.auc([(0.8, true), (0.2, false)]) ?? -1, 1, accuracy: 1e-12)
+        XCTAssertEqual(ConfusionCounts.auc([(0.1, true), (0.2, false)]) ?? -1, 0, accuracy: 1e-12)
+        XCTAssertNil(ConfusionCounts.auc([(0.1, true)]))
         let viaSamples = ClassifierMetrics(samples: [s(true, true, prob: 0.9), s(true, false, prob: 0.5),
                                                      s(true, false, prob: 0.5), s(false, false, prob: 0.5),
                                                      s(false, false, prob: 0.1)])

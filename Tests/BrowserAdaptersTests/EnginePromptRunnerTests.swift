@@ -33,14 +33,6 @@ final class EnginePromptRunnerTests: XCTestCase {
         XCTAssertThrowsError(try host.sae(part: 5)) { e in XCTAssertTrue("\(e)".contains("no part 5"), "\(e)") }
     }
 
-    func testSoftmaxTopProbabilities() {
-        let top = EnginePromptRunner.topProbabilities([0, 2, 1, -1], count: 2)
-        XCTAssertEqual(top.map(\.id), [1, 2])
-        let z = [0.0, 2, 1, -1].map { exp($0) }.reduce(0, +)
-        XCTAssertEqual(Double(top[0].p), exp(2) / z, accuracy: 1e-5)
-        XCTAssertTrue(EnginePromptRunner.topProbabilities([], count: 3).isEmpty)
-    }
-
     /// Runs SmolLM2 for real (slow in debug builds): only with FEATURESCOPE_MODEL_TESTS=1 and the model present.
     func testRealPromptAndTrace() async throws {
         guard ProcessInfo.processInfo.environment["FEATURESCOPE_MODEL_TESTS"] == "1" else {

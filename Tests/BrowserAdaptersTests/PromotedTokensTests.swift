@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import LatentCache
 import ModelEngine
@@ -85,7 +86,6 @@ final class PromotedTokensTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("blk.7.attn_output.weight"), "\($0)")
         }
         XCTAssertThrowsError(try lens.residualDirection([1, 2], hook: try HookPoint("blocks.1.hook_resid_post")))
-        XCTAssertEqual(DecoderLogitLens.topIndices([1, .nan, 3, 3, -.infinity], count: 3, largest: true), [2, 3, 0], "ties: lower index first; non-finite skipped")
     }
 
     /// The cache adapter: the part's SAE decoder row through a fixture model, with the cache's display
@@ -93,7 +93,7 @@ final class PromotedTokensTests: XCTestCase {
     func testCacheAdapterComputesPromotedTokensForAHookZPart() async throws {
         let cachePath = try CacheFixtures.build(at: root)
         let dModel = 8, vocab = 60, dIn = 576
-        var rng = SeededRandom(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let wo = rng.floats(dModel * dIn), embedding = rng.floats(vocab * dModel), norm = rng.floats(dModel, 0.5, 1.5)
         var g = GGUFFixture()
         g.tensors = [Self.f32("blk.3.attn_output.weight", [dIn, dModel], wo), Self.f32("token_embd.weight", [dModel, vocab], embedding),
@@ -149,7 +149,7 @@ final class PromotedTokensTests: XCTestCase {
         let c = model.config
         XCTAssertEqual(lens.dModel, c.dim)
         XCTAssertEqual(lens.vocabSize, c.vocabSize)
-        var rng = SeededRandom(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let d = rng.floats(c.headCount * c.headDim)
         let layer = 3
         let x = try lens.residualDirection(d, hook: .z(layer))
@@ -163,10 +163,10 @@ final class PromotedTokensTests: XCTestCase {
         let out = try model.forward(tokens: [1], logits: .last, interventions: [.residPost(c.layerCount - 1): { $0.data = x }])
         let rms = (x.reduce(0) { $0 + $1 * $1 } / Float(x.count) + c.normEpsilon).squareRoot()
         let engine = out.logitsRow(0).map { $0 * rms }
-        let top = DecoderLogitLens.topIndices(logits, count: 10, largest: true)
-        XCTAssertEqual(top, DecoderLogitLens.topIndices(Array(engine), count: 10, largest: true))
-        XCTAssertEqual(DecoderLogitLens.topIndices(logits, count: 10, largest: false),
-                       DecoderLogitLens.topIndices(Array(engine), count: 10, largest: false))
+        let top = Logits.topIndices(logits, count: 10, largest: true)
+        XCTAssertEqual(top, Logits.topIndices(Array(engine), count: 10, largest: true))
+        XCTAssertEqual(Logits.topIndices(logits, count: 10, largest: false),
+                       Logits.topIndices(Array(engine), count: 10, largest: false))
         for t in top { XCTAssertEqual(logits[t], engine[t], accuracy: 1e-3 * max(1, abs(engine[t]))) }
     }
 }

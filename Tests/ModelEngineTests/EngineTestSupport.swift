@@ -15,19 +15,20 @@ enum EngineFixtures {
 
     struct LoadFailure: Error { let message: String? }
 
-    /// /work/shared/refdata/smollm2, found from this file's location (package root → ../shared/refdata,
-    /// or ../../shared/refdata from a worktree), or $FEATURESCOPE_REFDATA.
-    static let refdataDirectory: String? = {
-        let fm = FileManager.default
-        if let env = ProcessInfo.processInfo.environment["FEATURESCOPE_REFDATA"] { return env + "/smollm2" }
-        var root = URL(fileURLWithPath: #filePath)
-        for _ in 0 ..< 3 { root.deleteLastPathComponent() }
-        for up in ["../shared/refdata", "../../shared/refdata"] {
-            let dir = root.appendingPathComponent(up).appendingPathComponent("smollm2").standardized.path
-            if fm.fileExists(atPath: dir + "/fox.json") { return dir }
+    /// Tests/Fixtures/smollm2: the SmolLM2 reference (Hugging Face float32 and llama.cpp ids), trimmed to
+    /// what the tests read by scripts/trim-refdata.py and committed.
+    static let refdataDirectory: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/smollm2").path
+
+    /// The bytes of one reference file; a missing fixture fails the test (never skips).
+    static func refdataFile(_ name: String) throws -> Data {
+        let path = refdataDirectory + "/" + name
+        guard let data = FileManager.default.contents(atPath: path) else {
+            XCTFail("missing fixture \(path); it is committed (scripts/trim-refdata.py makes it)")
+            throw CocoaError(.fileNoSuchFile)
         }
-        return nil
-    }()
+        return data
+    }
 
     /// The model; skips the test when it has not been fetched, fails it when it is there but does not load.
     static func requireModel() throws -> TransformerModel {
@@ -42,13 +43,11 @@ enum EngineFixtures {
 
     /// One reference prompt file, parsed.
     static func reference(_ name: String) throws -> ReferencePrompt {
-        guard let dir = refdataDirectory else { throw XCTSkip("reference data not found") }
-        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/\(name).json"))
-        return try ReferencePrompt(json: data)
+        try ReferencePrompt(json: refdataFile(name + ".json"))
     }
 }
 
-/// The parts of a refdata/smollm2/<prompt>.json file the engine tests use.
+/// The parts of a Tests/Fixtures/smollm2/<prompt>.json file the engine tests use.
 struct ReferencePrompt {
     let name: String
     let tokens: [Int32]
@@ -63,7 +62,8 @@ struct ReferencePrompt {
     init(json: Data) throws {
         guard let root = try JSONSerialization.jsonObject(with: json) as? [String: Any],
               let tok = root["tokens"] as? [String: Any], let hf = root["hf"] as? [String: Any] else {
-            throw XCTSkip("unexpected reference JSON layout")
+            XCTFail("unexpected reference JSON layout (no tokens or hf object)")
+            throw CocoaError(.fileReadCorruptFile)
         }
         func floats(_ a: Any?) -> [Float] { (a as? [Any])?.compactMap { ($0 as? NSNumber)?.floatValue } ?? [] }
         func ints(_ a: Any?) -> [Int] { (a as? [Any])?.compactMap { ($0 as? NSNumber)?.intValue } ?? [] }

@@ -2,7 +2,7 @@ import Foundation
 import ModelEngine
 import XCTest
 
-/// The engine against the float32 Hugging Face reference (refdata/smollm2): logits, hook_z, resid_post, greedy.
+/// The engine against the float32 Hugging Face reference (Tests/Fixtures/smollm2): logits, hook_z, resid_post, greedy.
 final class ReferenceDataTests: XCTestCase {
     static let layers = [0, 5, 15, 29]
 

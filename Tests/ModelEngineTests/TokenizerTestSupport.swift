@@ -3,7 +3,7 @@ import XCTest
 import TensorFormats
 @testable import ModelEngine
 
-/// Locates the SmolLM2 GGUF and the reference data, and loads the tokenizer once.
+/// Locates the SmolLM2 GGUF, reads the reference data (Tests/Fixtures/smollm2), and loads the tokenizer once.
 enum TokenizerFixtures {
     static let modelFileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -20,19 +20,6 @@ enum TokenizerFixtures {
         return dir + "/" + modelFileName
     }
 
-    /// `shared/refdata/smollm2`, searched from the package root upwards (the package root
-    /// is three levels above this file; `../shared/refdata` in the usual layout).
-    static let refdataDirectory: String? = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        for _ in 0 ..< 4 {
-            let candidate = dir.appendingPathComponent("shared/refdata/smollm2").path
-            if FileManager.default.fileExists(atPath: candidate + "/tokenization.json") { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }()
-
     private static let loaded: Result<Tokenizer, any Error>? = {
         guard FileManager.default.fileExists(atPath: modelPath) else { return nil }
         return Result { try Tokenizer(gguf: GGUFFile(path: modelPath)) }
@@ -44,11 +31,10 @@ enum TokenizerFixtures {
         return try loaded.get()
     }
 
-    /// A decoded reference JSON file, or an XCTSkip when the refdata is absent.
+    /// A decoded file of Tests/Fixtures/smollm2; a missing fixture fails the test (never skips).
     /// (JSONDecoder, not JSONSerialization: the latter drops a leading U+FEFF inside strings.)
     static func refdata<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
-        guard let dir = refdataDirectory else { throw XCTSkip("shared/refdata/smollm2 not found") }
-        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))
+        let data = try EngineFixtures.refdataFile(name)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(T.self, from: data)

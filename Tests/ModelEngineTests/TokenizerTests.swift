@@ -3,7 +3,7 @@ import XCTest
 import TensorFormats
 @testable import ModelEngine
 
-/// SmolLM2's tokenizer against llama.cpp's ids (shared/refdata/smollm2).
+/// SmolLM2's tokenizer against llama.cpp's ids (Tests/Fixtures/smollm2).
 final class TokenizerTests: XCTestCase {
     func testVocabularyMetadata() throws {
         let tok = try TokenizerFixtures.tokenizer()

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import XCTest
 import TensorFormats
 import SparseAutoencoders
@@ -19,7 +20,7 @@ final class ExportAndCheckpointTests: XCTestCase {
     func testSAELensRoundTripAndScaleFolding() throws {
         let d = 8, n = 20, k = 3
         let sae = TopKSAEWeights.random(dIn: d, dSAE: n, k: k, seed: 9)
-        var rng = SeededRandom(seed: 4)
+        var rng = Xoshiro256StarStar(seed: 4)
         for j in 0 ..< d { sae.decoderBias.pointer[j] = rng.nextGaussian() }
         for l in 0 ..< n { sae.encoderBias.pointer[l] = rng.nextGaussian() * 0.1 }
         let scale: Float = 2.5
@@ -83,7 +84,7 @@ final class ExportAndCheckpointTests: XCTestCase {
     func testExportLoadsWithSparseAutoencodersLoader() throws {
         let d = 12, n = 40, k = 4
         let sae = TopKSAEWeights.random(dIn: d, dSAE: n, k: k, seed: 21)
-        var rng = SeededRandom(seed: 8)
+        var rng = Xoshiro256StarStar(seed: 8)
         for j in 0 ..< d { sae.decoderBias.pointer[j] = rng.nextGaussian() }
         let scale: Float = 0.7
         try SAELensExport.write(sae, inputScale: scale, provenance: TrainingProvenance(

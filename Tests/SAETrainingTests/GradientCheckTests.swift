@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import XCTest
 @testable import SAETraining
 
@@ -44,7 +45,7 @@ final class GradientCheckTests: XCTestCase {
         config.auxKCoefficient = 0.5
         config.threads = 2
         let sae = TopKSAEWeights.random(dIn: d, dSAE: n, k: k, seed: 4)
-        var rng = SeededRandom(seed: 9)
+        var rng = Xoshiro256StarStar(seed: 9)
         for j in 0 ..< d { sae.decoderBias.pointer[j] = rng.nextGaussian() * 0.3 }
         for l in 0 ..< n { sae.encoderBias.pointer[l] = rng.nextGaussian() * 0.3 }
         for i in 0 ..< n * d { sae.encoder.pointer[i] = rng.nextGaussian() }

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import XCTest
 import TensorFormats
 @testable import SAETraining
@@ -12,7 +13,7 @@ struct SyntheticDictionary {
     init(dIn: Int, nAtoms: Int, seed: UInt64) {
         self.dIn = dIn
         self.nAtoms = nAtoms
-        var rng = SeededRandom(seed: seed)
+        var rng = Xoshiro256StarStar(seed: seed)
         var a = [Float](repeating: 0, count: nAtoms * dIn)
         for i in 0 ..< nAtoms {
             var norm: Float = 0
@@ -24,7 +25,7 @@ struct SyntheticDictionary {
 
     /// `count` samples of `active` atoms each with coefficients in [1, 3), plus an offset.
     func samples(_ count: Int, active: Int, seed: UInt64) -> [Float] {
-        var rng = SeededRandom(seed: seed)
+        var rng = Xoshiro256StarStar(seed: seed)
         var x = [Float](repeating: 0, count: count * dIn)
         for s in 0 ..< count {
             for _ in 0 ..< active {
@@ -55,7 +56,7 @@ struct SyntheticDictionary {
 
 final class TopKTrainerTests: XCTestCase {
     func testTopKSelectMatchesSorting() {
-        var rng = SeededRandom(seed: 3)
+        var rng = Xoshiro256StarStar(seed: 3)
         let n = 300, k = 17
         let x = (0 ..< n).map { _ in rng.nextGaussian() }
         let bias = (0 ..< n).map { _ in rng.nextGaussian() * 0.1 }

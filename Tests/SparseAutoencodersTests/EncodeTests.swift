@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import SparseAutoencoders
 import TensorFormats
@@ -161,7 +162,7 @@ final class EncodeTests: XCTestCase {
 
     func testFastMatchesReferenceForEveryArchitecture() throws {
         let dIn = 24, dSAE = 96, n = 300   // 300 rows spans three encoder chunks
-        var rng = SeededRandom(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let x = rng.floats(n * dIn, -2, 2)
         let cases: [(String, Int?, [String: any Sendable])] = [
             ("standard", nil, [:]), ("topk", 8, [:]), ("jumprelu", nil, [:]), ("gated", nil, [:]),
@@ -193,7 +194,7 @@ final class EncodeTests: XCTestCase {
         let a = scratch.folder("layers.5"), b = scratch.folder("saelens")
         try SAEFixtures.writeSparsify(folder: a, weights: w, k: 6)
         try SAEFixtures.writeSAELens(folder: b, weights: w, architecture: "topk", k: 6)
-        var rng = SeededRandom(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let x = rng.floats(40 * 16)
         let ca = try SparseAutoencoder.load(folder: a).encode(x, count: 40)
         let cb = try SparseAutoencoder.load(folder: b).encode(x, count: 40)

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import SparseAutoencoders
 import TensorFormats
@@ -12,7 +13,7 @@ final class FolderFuzzTests: XCTestCase {
     static let budget = ProcessInfo.processInfo.environment["FEATURESCOPE_FUZZ_BUDGET"].flatMap { Int($0) }.map { max(250, $0) } ?? 250
     static let seedOffset = ProcessInfo.processInfo.environment["FEATURESCOPE_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0
 
-    func mutate(_ original: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
+    func mutate(_ original: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
         var b = original
         for _ in 0 ..< 1 + rng.int(3) {
             guard !b.isEmpty else { break }
@@ -31,7 +32,7 @@ final class FolderFuzzTests: XCTestCase {
     func fuzz(file name: String, folder: String, seed: UInt64) throws -> (loaded: Int, rejected: Int) {
         let path = folder + "/" + name
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        var rng = SeededRandom(seed: seed &+ Self.seedOffset)
+        var rng = SplitMix64(seed: seed &+ Self.seedOffset)
         var loaded = 0, rejected = 0, wrong: [String] = []
         let x = rng.floats(3 * 8)
         for i in 0 ..< Self.budget {

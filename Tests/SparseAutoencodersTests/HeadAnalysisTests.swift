@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import SparseAutoencoders
 import TestSupport
@@ -6,7 +7,7 @@ import XCTest
 /// hook_z analysis: head attribution from decoder weights, per-head pre-activation split, DFA.
 final class HeadAnalysisTests: XCTestCase {
     func sae(dIn: Int, dSAE: Int, seed: UInt64, wDec: [Float]? = nil, applyBDec: Bool = true) throws -> SparseAutoencoder {
-        var r = SeededRandom(seed: seed)
+        var r = SplitMix64(seed: seed)
         let cfg = SAEConfig(dIn: dIn, dSAE: dSAE, architecture: .standard, applyBDecToInput: applyBDec, reshapeActivations: "hook_z",
                             metadata: SAEMetadata(hookName: "blocks.0.attn.hook_z"))
         return try SparseAutoencoder(config: cfg, encoderWeight: r.floats(dIn * dSAE), encoderBias: r.floats(dSAE),
@@ -76,7 +77,7 @@ final class HeadAnalysisTests: XCTestCase {
         let z: [Float]        // [pos, heads·dHead]
 
         init(layout: AttentionHeadLayout, positions p: Int, seed: UInt64) {
-            var r = SeededRandom(seed: seed)
+            var r = SplitMix64(seed: seed)
             let h = layout.headCount, dh = layout.headDim, kvw = layout.kvHeadCount * dh
             var pattern = [Float](repeating: 0, count: h * p * p)
             for head in 0 ..< h {

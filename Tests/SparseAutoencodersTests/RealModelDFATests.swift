@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import ModelEngine
 import SparseAutoencoders
@@ -27,7 +28,7 @@ final class RealModelDFATests: XCTestCase {
         XCTAssertEqual(v.data.count, t * cfg.kvHeadCount * cfg.headDim)
 
         let layout = try AttentionHeadLayout(headCount: cfg.headCount, headDim: cfg.headDim, kvHeadCount: cfg.kvHeadCount)
-        var rng = SeededRandom(seed: 2024)
+        var rng = SplitMix64(seed: 2024)
         let dIn = layout.width, dSAE = 32
         let saeConfig = SAEConfig(dIn: dIn, dSAE: dSAE, architecture: .standard, reshapeActivations: "hook_z",
                                   metadata: SAEMetadata(modelName: "SmolLM2-135M-Instruct", hookName: HookPoint.z(layer).description))

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import TensorFormats
 import TestSupport
@@ -22,7 +23,7 @@ final class MutationFuzzTests: XCTestCase {
     }
 
     /// Applies 1–4 random mutations.
-    static func mutate(_ original: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
+    static func mutate(_ original: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
         var b = original
         for _ in 0 ..< 1 + rng.int(4) {
             guard !b.isEmpty else { break }
@@ -99,7 +100,7 @@ final class MutationFuzzTests: XCTestCase {
         let path = scratch.path + "/m." + ext
         try FixtureFiles.write(original, to: path)
         let reference = try open(path)
-        var rng = SeededRandom(seed: seed &+ Self.seedOffset)
+        var rng = SplitMix64(seed: seed &+ Self.seedOffset)
         var out = Outcome()
         let bytes = [UInt8](original)
         for i in 0 ..< Self.budget {
@@ -124,7 +125,7 @@ final class MutationFuzzTests: XCTestCase {
     /// A GGUF file whose tensors fill their aligned slots exactly (no padding), so every change of a
     /// type, shape or offset must show up as a layout error.
     static func snugGGUF() -> Data {
-        var rng = SeededRandom(seed: 3)
+        var rng = SplitMix64(seed: 3)
         var g = GGUFFixture()
         g.metadata = [("general.architecture", .string("llama")), ("llama.block_count", .uint32(1)),
                       ("tokenizer.ggml.tokens", .array(elementType: 8, [.string("a"), .string("b")]))]

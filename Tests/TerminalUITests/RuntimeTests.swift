@@ -1,5 +1,6 @@
 import XCTest
 @testable import TerminalUI
+import TestSupport
 
 final class RuntimeTests: XCTestCase {
     func testRuntimeRunsEffectsInTheBackgroundAndRestoresTheTerminal() throws {

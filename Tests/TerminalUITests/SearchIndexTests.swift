@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import TerminalUI
+import TestSupport
 
 /// Synthetic latents whose list rows show no top tokens (like a real cache's rows before they are
 /// displayed); only `searchTokens` knows them. Latent `special` has the token " Pythonista".

@@ -1,3 +1,5 @@
+import FeaturescopeCore
+
 /// Plain value types the browser shows. Adapters from the real latent cache, engine and
 /// auto-interp modules fill them; `SyntheticBrowserData` makes them up for tests and demos.
 
@@ -72,21 +74,6 @@ public struct Explanation: Sendable, Equatable {
     /// The explainer model.
     public var model: String
     public init(text: String, method: String, model: String) { self.text = text; self.method = method; self.model = model }
-}
-
-/// Confusion counts of one scorer on one latent.
-public struct ConfusionCounts: Sendable, Equatable {
-    public var tp: Int, tn: Int, fp: Int, fn: Int
-    public init(tp: Int, tn: Int, fp: Int, fn: Int) { self.tp = tp; self.tn = tn; self.fp = fp; self.fn = fn }
-
-    /// TP/(TP+FP), 0 when undefined.
-    public var precision: Double { ratio(tp, tp + fp) }
-    /// TP/(TP+FN), 0 when undefined.
-    public var recall: Double { ratio(tp, tp + fn) }
-    public var f1: Double { precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0 }
-    /// (TP/pos + TN/neg)/2 — the detection/fuzz score; a zero-denominator term is 0.
-    public var balancedAccuracy: Double { (ratio(tp, tp + fn) + ratio(tn, tn + fp)) / 2 }
-    private func ratio(_ a: Int, _ b: Int) -> Double { b > 0 ? Double(a) / Double(b) : 0 }
 }
 
 /// One scorer's result on one latent.

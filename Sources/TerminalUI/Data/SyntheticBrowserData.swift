@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// Deterministic made-up latents for tests, the render benchmark and `featurescope browse --demo N`.

@@ -36,10 +36,3 @@ public protocol TerminalBackend: AnyObject {
     /// Used by background tasks to interrupt `nextEvent`.
     var waker: Waker { get }
 }
-
-/// A waker that signals a semaphore (for the test backend).
-public final class SemaphoreWaker: Waker, @unchecked Sendable {
-    let semaphore = DispatchSemaphore(value: 0)
-    public init() {}
-    public func wake() { semaphore.signal() }
-}

@@ -1,5 +1,6 @@
-import FeaturescopeCore
 import ArgumentParser
+import Benchmarks
+import FeaturescopeCore
 import Foundation
 import ModelEngine
 
@@ -10,7 +11,8 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
         Prompt processing runs the full forward pass with logits for every position (as transformers does) on \
         128 and 512 random tokens; generation times 64 single-token steps after a 16-token prompt; SAE encoding \
-        is a 576→4608 TopK (k = 32) encoder with random weights over 512 activations. Each number is the median \
+        runs the SAE encoder (SparseAutoencoder.encode) of a 576→4608 TopK (k = 32) SAE with random weights over \
+        512 activations. Each number is the median \
         of --runs runs. Build with -c release before trusting the numbers.
         """)
 
@@ -64,7 +66,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         let gen = doGenerate ? 64 / median(genTimes) : 0
-        let sae = !doSAE ? 0 : EngineBenchmarks.topKEncodeTokensPerSecond(runs: runs, seed: 7, median: median)
+        let sae = !doSAE ? 0 : try SAEEncodeBenchmark.tokensPerSecond(runs: runs, seed: 7, median: median)
         let rss = peakRSSMegabytes()
 
         if json {

@@ -105,8 +105,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         var rows: [RunOutput.Token] = []
         for (t, id) in tokens.enumerated() {
-            let predictions = topPredictions(Array(result.logitsRow(t)), count: top).map {
-                RunOutput.Prediction(id: $0.id, text: tokenizer.displayString(Int32($0.id)), prob: $0.prob)
+            let predictions = Logits.topKSoftmax(Array(result.logitsRow(t)), count: top).map {
+                RunOutput.Prediction(id: $0.id, text: tokenizer.displayString(Int32($0.id)), prob: $0.probability)
             }
             rows.append(RunOutput.Token(id: Int(id), text: tokenizer.displayString(id), latents: latentsPerToken[t],
                                         predictions: predictions))
@@ -174,18 +174,4 @@ struct RunOutput: Encodable {
         try c.encode(hook, forKey: .hook)  // null when absent, as the schema says
         try c.encode(tokens, forKey: .tokens)
     }
-}
-
-/// The `count` most likely next tokens under softmax(logits), most likely first.
-func topPredictions(_ logits: [Float], count: Int) -> [(id: Int, prob: Float)] {
-    guard let maxV = logits.max() else { return [] }
-    var sum: Double = 0
-    for v in logits { sum += exp(Double(v - maxV)) }
-    var best: [(Int, Float)] = []
-    for (i, v) in logits.enumerated() where best.count < count || v > best[best.count - 1].1 {
-        best.append((i, v))
-        best.sort { $0.1 > $1.1 }
-        if best.count > count { best.removeLast() }
-    }
-    return best.map { (id: $0.0, prob: Float(exp(Double($0.1 - maxV)) / sum)) }
 }

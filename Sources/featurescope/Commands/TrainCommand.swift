@@ -59,8 +59,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Random seed (initialisation and batch order).")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Threads for the sparse kernels.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .long, help: "Threads for the sparse kernels (default: all cores).")
+    var threads: Int?
 
     @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints (0 = none).")
     var checkpointEvery: Int = 250
@@ -102,7 +102,7 @@ struct TrainCommand: AsyncParsableCommand {
         config.decoderBiasInit = DecoderBiasInit(rawValue: bDecInit) ?? .geometricMedian
         config.normalizeInputs = !noNormalize
         config.seed = seed
-        config.threads = max(1, threads)
+        config.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let m = reader.manifest
         var options = TrainingRunOptions(outputDirectory: out, provenance: TrainingProvenance(
             modelName: m.modelName, hookName: hook, contextSize: m.contextSize, datasetPath: m.tokensFile))

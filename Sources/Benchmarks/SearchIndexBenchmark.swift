@@ -1,5 +1,5 @@
+import BrowserAdapters
 import Foundation
-import LatentCache
 import TerminalUI
 
 /// Times the browser's top-token search on a real cache: building one part's index (every latent's

@@ -1,5 +1,6 @@
 import FeaturescopeCore
 import Foundation
+import LatentCache
 
 /// Measurements of `featurescope cache-bench` (docs/performance.md, "Latent cache").
 public struct CacheBenchmarkResult: Codable, Sendable {
@@ -86,17 +87,6 @@ public enum CacheBenchmark {
         return ok
     }
 
-    static func folderBytes(_ path: String) -> Int {
-        guard let e = FileManager.default.enumerator(atPath: path) else { return 0 }
-        var total = 0
-        while let f = e.nextObject() as? String {
-            if let a = try? FileManager.default.attributesOfItem(atPath: path + "/" + f), (a[.type] as? FileAttributeType) == .typeRegular {
-                total += (a[.size] as? Int) ?? 0
-            }
-        }
-        return total
-    }
-
     /// CPU time of the calling thread, µs.
     static func threadCPUMicros() -> Double {
         var t = timespec()
@@ -161,7 +151,7 @@ public enum CacheBenchmark {
         func pct(_ v: [Double], _ p: Double) -> Double { v.isEmpty ? 0 : v[min(v.count - 1, Int(Double(v.count) * p))] }
 
         let (stream, finalize) = try builderCost(latentCount: part.latentCount)
-        return CacheBenchmarkResult(cachePath: path, latents: part.latentCount, tokens: cache.tokens.tokenCount, cacheBytes: folderBytes(path),
+        return CacheBenchmarkResult(cachePath: path, latents: part.latentCount, tokens: cache.tokens.tokenCount, cacheBytes: FolderSize.bytes(path),
                                     generateSeconds: generateSeconds, evictedPageCache: evicted, coldOpenMs: openMs, coldFirstSummaryMs: summaryMs,
                                     coldFirstRecordMs: recordMs, coldTotalMs: total, warmRecordMedianUs: pct(recordTimes, 0.5),
                                     warmRecordP99Us: pct(recordTimes, 0.99), warmRecordP99CpuUs: pct(cpuTimes, 0.99), warmSummaryMedianUs: pct(summaryTimes, 0.5), allStatisticsMs: allStats, samples: samples,

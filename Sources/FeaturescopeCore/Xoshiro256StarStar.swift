@@ -1,23 +1,16 @@
 import Foundation
 
-/// A small, fast, seedable random number generator (xoshiro256**, seeded with SplitMix64).
+/// xoshiro256** seeded with SplitMix64: the project's generator with independent streams (SAE training).
 ///
 /// Training must be reproducible and resumable: the batch order of epoch `e` is a pure
 /// function of `(seed, e)`, so a resumed run draws exactly the batches it would have drawn.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
+public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     /// Creates a generator whose sequence depends only on `seed` and `stream`.
     public init(seed: UInt64, stream: UInt64 = 0) {
-        var x = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03
-        func splitmix(_ x: inout UInt64) -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitmix(&x); s1 = splitmix(&x); s2 = splitmix(&x); s3 = splitmix(&x)
+        var x = SplitMix64(seed: seed ^ (stream &* 0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03)
+        s0 = x.next(); s1 = x.next(); s2 = x.next(); s3 = x.next()
     }
 
     public mutating func next() -> UInt64 {
@@ -28,13 +21,16 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         s3 = (s3 << 45) | (s3 >> 19)
         return result
     }
+}
 
-    /// A uniform Float in [0, 1).
+/// Draws every generator of the family (SplitMix64, Xoshiro256StarStar) offers.
+extension RandomNumberGenerator {
+    /// A uniform Float in [0, 1) from the top 24 bits.
     public mutating func nextUnitFloat() -> Float {
         Float(next() >> 40) * (1.0 / Float(1 << 24))
     }
 
-    /// A standard normal sample (Box–Muller).
+    /// A standard normal sample (Box–Muller, two draws).
     public mutating func nextGaussian() -> Float {
         let u1 = max(Double(next() >> 11) * (1.0 / Double(1 << 53)), 1e-300)
         let u2 = Double(next() >> 11) * (1.0 / Double(1 << 53))

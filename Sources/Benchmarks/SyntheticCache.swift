@@ -1,5 +1,6 @@
 import FeaturescopeCore
 import Foundation
+import LatentCache
 
 /// Random caches of any size for benchmarks and tests (never for real analysis).
 ///

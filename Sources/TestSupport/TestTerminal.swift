@@ -1,4 +1,5 @@
 import Foundation
+import TerminalUI
 
 /// A scripted terminal for tests: feeds events, records frames, never touches a real TTY.
 public final class TestTerminal: TerminalBackend {
@@ -56,4 +57,11 @@ public final class TestTerminal: TerminalBackend {
             return semaphoreWaker.semaphore.wait(timeout: .now() + .milliseconds(20)) == .success ? .wake : nil
         }
     }
+}
+
+/// A waker that signals a semaphore (for the test backend).
+public final class SemaphoreWaker: Waker, @unchecked Sendable {
+    let semaphore = DispatchSemaphore(value: 0)
+    public init() {}
+    public func wake() { semaphore.signal() }
 }

@@ -2,8 +2,8 @@ import Foundation
 
 /// A fixed-size, zero-initialised, 64-byte-aligned Float buffer with a stable address.
 ///
-/// Training keeps every parameter, optimiser moment and scratch array in one of these,
-/// allocated once, so the hot loops work on raw pointers without copy-on-write or
+/// The engine's scratch space and training's parameters, optimiser moments and scratch arrays live in
+/// these, allocated once, so hot loops (BLAS, kernels) work on raw pointers without copy-on-write or
 /// exclusivity checks.
 public final class FloatBuffer: @unchecked Sendable {
     public let count: Int

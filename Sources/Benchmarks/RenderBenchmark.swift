@@ -1,4 +1,5 @@
 import Foundation
+import TerminalUI
 
 /// Measures the browser's rendering on synthetic data: the first frame and update+render per key press.
 /// Run by `featurescope browse --bench-render`; not a test, so timings never make the suite flaky.
