@@ -20,6 +20,10 @@ let engineSIMD: [SwiftSetting] = [
 let engineSIMD: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #endif
 
+/// TensorFormats decodes every weight of a model on each prompt pass (GGUF blocks → Float tiles); unoptimized, that
+/// alone made the real-model tests take minutes, so it is optimized in debug builds too.
+let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "featurescope",
     platforms: [.macOS(.v14)],
@@ -41,7 +45,7 @@ let package = Package(
 
         // MARK: - Libraries, one job each (lower layers first)
         .target(name: "FeaturescopeCore"),
-        .target(name: "TensorFormats", swiftSettings: fastMath),
+        .target(name: "TensorFormats", swiftSettings: fastMath + optimizedInDebug),
         .target(name: "ModelEngine", dependencies: ["TensorFormats", "FeaturescopeCore", "CBLAS"],
                 swiftSettings: fastMath + engineSIMD),
         .target(name: "SparseAutoencoders", dependencies: ["TensorFormats", "ModelEngine", "CBLAS"],
