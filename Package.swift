@@ -23,6 +23,16 @@ let engineSIMD: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .deb
 /// TensorFormats decodes every weight of a model on each prompt pass (GGUF blocks → Float tiles); unoptimized, that
 /// alone made the real-model tests take minutes, so it is optimized in debug builds too.
 let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+/// The integer mat-vec kernels (CKernels) are always optimised, and on x86-64 Linux built with AVX2/FMA/F16C in
+/// every configuration so the tests exercise the intrinsics (elsewhere their portable scalar code).
+#if arch(x86_64)
+let kernelFlags: [CSetting] = [
+    .unsafeFlags(["-O3", "-mavx2", "-mfma", "-mf16c"], .when(platforms: [.linux])),
+    .unsafeFlags(["-O3"], .when(platforms: [.macOS])),
+]
+#else
+let kernelFlags: [CSetting] = [.unsafeFlags(["-O3"])]
+#endif
 
 let package = Package(
     name: "featurescope",
@@ -43,10 +53,13 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/CCurl",
                        providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
 
+        /// Integer (int8-activation) mat-vec kernels over ggml blocks for the single-token step.
+        .target(name: "CKernels", cSettings: kernelFlags),
+
         // MARK: - Libraries, one job each (lower layers first)
         .target(name: "FeaturescopeCore"),
         .target(name: "TensorFormats", swiftSettings: fastMath + optimizedInDebug),
-        .target(name: "ModelEngine", dependencies: ["TensorFormats", "FeaturescopeCore", "CBLAS"],
+        .target(name: "ModelEngine", dependencies: ["TensorFormats", "FeaturescopeCore", "CBLAS", "CKernels"],
                 swiftSettings: fastMath + engineSIMD),
         .target(name: "SparseAutoencoders", dependencies: ["TensorFormats", "ModelEngine", "CBLAS"],
                 swiftSettings: fastMath),

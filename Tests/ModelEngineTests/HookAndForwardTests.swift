@@ -166,7 +166,10 @@ final class HookAndForwardTests: XCTestCase {
             XCTAssertEqual(gen.cache.length, 8)
             let worst = zip(logits, full.logits).map { abs($0 - $1) }.max() ?? 0
             print("[kv cache] \(quantized ? "quantized" : "float") steps: worst logit |Δ| \(worst)")
-            XCTAssertLessThan(worst, quantized ? 5e-3 : 1e-3)
+            // Quantized steps round each mat-vec input to int8 per 32 values (as llama.cpp does): about 1 % of the
+            // block's max|x| per value, which over 30 layers moves SmolLM2's logits by up to ~0.75 (the greedy token
+            // and the reference's greedy_16 stay identical).
+            XCTAssertLessThan(worst, quantized ? 1.0 : 1e-3)
             XCTAssertEqual(argmax(logits), argmax(full.logits))
         }
     }

@@ -52,8 +52,21 @@ final class KernelTests: XCTestCase {
         return Float(s)
     }
 
+    /// x as the integer mat-vec sees it: per 32 values, d = max|x| / 127 and x ≈ d · round(x / d).
+    static func int8Rounded(_ x: [Float]) -> [Float] {
+        var out = x
+        for b in 0 ..< x.count / 32 {
+            let amax = x[b * 32 ..< b * 32 + 32].map(abs).max() ?? 0
+            let id: Float = amax > 0 ? 127 / amax : 0
+            for j in b * 32 ..< b * 32 + 32 { out[j] = (x[j] * id).rounded(.toNearestOrEven) * (amax / 127) }
+        }
+        return out
+    }
+
     /// The per-type mat-vec on raw blocks (1 and 2 threads) and the batched tile product against
-    /// decode-then-dot in Double, for every stored type.
+    /// decode-then-dot in Double, for every stored type. Block types multiply an int8 rounding of x
+    /// (`int8Rounded`): against W · int8Rounded(x) they agree to Float accumulation, and against W · x within
+    /// the rounding's bound Σ_b |w|₁(block b) · max|x|(block b) / 254.
     func testBlockKernelsMatchDecodedReference() {
         var rng = SplitMix64(seed: 1)
         let rows = 130, cols = 512
@@ -62,16 +75,37 @@ final class KernelTests: XCTestCase {
             let w = m.decoded()
             XCTAssertTrue(w.allSatisfy { $0.isFinite }, "\(type)")
             let x = randomFloats(cols, &rng)
-            let ref: [Float] = (0 ..< rows).map { r in Self.dot(w, r * cols, x, 0, cols) }
+            let integer = m.integerKernel != nil
+            let xSeen = integer ? Self.int8Rounded(x) : x
+            let ref: [Float] = (0 ..< rows).map { r in Self.dot(w, r * cols, xSeen, 0, cols) }
+            let exact: [Float] = (0 ..< rows).map { r in Self.dot(w, r * cols, x, 0, cols) }
+            var bound = [Float](repeating: 0, count: rows)
+            for r in 0 ..< rows where integer {
+                for b in 0 ..< cols / 32 {
+                    var wl1: Float = 0, xMax: Float = 0
+                    for j in b * 32 ..< b * 32 + 32 {
+                        wl1 += abs(w[r * cols + j])
+                        xMax = max(xMax, abs(x[j]))
+                    }
+                    bound[r] += wl1 * xMax / 254
+                }
+            }
             for threads in [1, 2] {
                 var out = [Float](repeating: 0, count: rows)
-                var scratch = [Float](repeating: 0, count: cols / 32 + 1)
+                var scratch = [Float](repeating: 0, count: WeightMatrix.multiplyScratchCount(cols: cols))
                 x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
                     m.multiply(xp.baseAddress!, into: op.baseAddress!, scratch: sp.baseAddress!, threads: threads)
                 } } }
                 let worst = zip(out, ref).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-                print("[kernel] \(type) mat-vec, \(threads) thread(s): worst relative mismatch \(worst)")
+                var worstRounding: Float = 0
+                for r in 0 ..< rows {
+                    let allowed: Float = bound[r] + 1e-4 * max(1, abs(exact[r]))
+                    worstRounding = max(worstRounding, abs(out[r] - exact[r]) / allowed)
+                }
+                print("[kernel] \(type) mat-vec, \(threads) thread(s): worst relative mismatch \(worst)"
+                      + (integer ? " (vs int8-rounded x); vs Float x \(worstRounding) of the int8 bound" : ""))
                 XCTAssertLessThan(worst, 1e-4, "\(type)")
+                XCTAssertLessThanOrEqual(worstRounding, 1, "\(type) int8 rounding bound")
             }
             // Batched: 3 input rows, output stride wider than the matrix.
             let xs = randomFloats(3 * cols, &rng)
