@@ -20,9 +20,12 @@ work="${DELPHI_CHECK_WORK:-$(mktemp -d)}"
 # Stubs only for the packages the venv lacks.
 stubs="$work/stubs"; mkdir -p "$stubs"
 for m in vllm sentence_transformers faiss sparsify; do
-    "$py" -c "import $m" 2>/dev/null || ln -sfn "$here/stubs/$m" "$stubs/$m"
+    if ! "$py" -c "import $m" 2>/dev/null; then
+        mkdir -p "$stubs/$m"
+        echo "from stub_package import install; install(__name__, globals())" > "$stubs/$m/__init__.py"
+    fi
 done
-export PYTHONPATH="$stubs${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$stubs:$here/stubs${PYTHONPATH:+:$PYTHONPATH}"
 
 echo "== export of sample-data/cache"
 "$bin" export delphi "$root/sample-data/cache" --out "$work/sample-run" --force

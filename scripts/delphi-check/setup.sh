@@ -5,7 +5,7 @@
 #   scripts/delphi-check/setup.sh            # makes $DELPHI_VENV (default .build/delphi-venv)
 #
 # torch is reused from the system Python when present (--system-site-packages); delphi's GPU-only and
-# heavy imports (vllm, sentence_transformers, faiss, sparsify) are replaced by the import stubs in stubs/,
+# heavy imports (vllm, sentence_transformers, faiss, sparsify) are replaced by import stubs (stubs/stub_package.py),
 # which a CPU check of its result analysis and LatentDataset never calls.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

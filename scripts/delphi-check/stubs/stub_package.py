@@ -1,5 +1,7 @@
-"""Import stub of 'sparsify' for scripts/delphi-check: delphi imports it (and its submodules) at module level,
-but reading a run's results on CPU never calls it. Every name is a class that refuses to be instantiated."""
+"""Import stubs for scripts/delphi-check: delphi imports vllm, sentence_transformers, faiss and sparsify (and their
+submodules) at module level, but reading a run's results on CPU never calls them. `install(__name__, globals())`
+in a stub package's __init__.py makes every name of it and of its submodules a class that refuses to be
+instantiated (run.sh writes those one-line packages for the modules the venv lacks)."""
 import importlib.abc
 import importlib.machinery
 import sys
@@ -18,13 +20,12 @@ def _stub(module, name):
     return Stub
 
 
-def __getattr__(name):
-    return _stub(__name__, name)
-
-
 class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def __init__(self, package):
+        self.package = package
+
     def find_spec(self, fullname, path, target=None):
-        if fullname.startswith(__name__ + "."):
+        if fullname.startswith(self.package + "."):
             return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
         return None
 
@@ -38,4 +39,7 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass
 
 
-sys.meta_path.append(_Finder())
+def install(package, namespace):
+    """Makes `package` (whose module globals are `namespace`) and its submodules stubs."""
+    namespace["__getattr__"] = lambda name: _stub(package, name)
+    sys.meta_path.append(_Finder(package))
