@@ -4,30 +4,10 @@ import LatentCache
 /// Small JSON helpers for delphi's files (written by Python: key order, NaN literals, ints as bools).
 enum DelphiJSON {
     /// A JSON string literal (UTF-8 kept; quotes, backslashes and control characters escaped).
-    static func stringLiteral(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if u.value < 0x20 || u.value == 0x7F || u.value == 0x2028 || u.value == 0x2029 {
-                    out += String(format: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func stringLiteral(_ s: String) -> String { DelphiJSONFormat.stringLiteral(s) }
 
     /// A JSON number as delphi's orjson writes floats (shortest round-trip); `null` when not finite.
-    static func number(_ d: Double) -> String { DelphiFloatFormat.orjson(d) }
+    static func number(_ d: Double) -> String { DelphiJSONFormat.orjson(d) }
 
     /// A compact array of delphi classifier samples, keys in delphi's dataclass order.
     static func classifierArray(_ samples: [DelphiClassifierSample]) -> String {

@@ -114,8 +114,9 @@ indirect enum PythonJSON: Equatable, Sendable {
     }
 
     /// A JSON string literal: quotes, backslashes and control characters escaped; with `asciiOnly` (json.dump's
-    /// ensure_ascii) also DEL and every non-ASCII character, as UTF-16 `\uxxxx` escapes.
-    static func literal(_ s: String, asciiOnly: Bool = false, into out: inout String) {
+    /// ensure_ascii) also DEL and every non-ASCII character, as UTF-16 `\uxxxx` escapes; `alsoEscaping` adds
+    /// single code points to escape.
+    static func literal(_ s: String, asciiOnly: Bool = false, alsoEscaping: Set<UInt32> = [], into out: inout String) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {
@@ -127,7 +128,7 @@ indirect enum PythonJSON: Equatable, Sendable {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if u.value < 0x20 || (asciiOnly && u.value >= 0x7F) {
+                if u.value < 0x20 || (asciiOnly && u.value >= 0x7F) || alsoEscaping.contains(u.value) {
                     for unit in String(u).utf16 { out += String(format: "\\u%04x", UInt32(unit)) }
                 } else {
                     out.unicodeScalars.append(u)
@@ -138,8 +139,16 @@ indirect enum PythonJSON: Equatable, Sendable {
     }
 }
 
-/// delphi's float format, for the delphi files other modules write (`--delphi-out`).
-public enum DelphiFloatFormat {
+/// delphi's number and string formats, for the delphi files other modules write (`--delphi-out`).
+public enum DelphiJSONFormat {
     /// A float as `orjson.dumps` writes it in delphi's score files (`0.0000125`, `1e-6`, `1e16`); `null` when not finite.
     public static func orjson(_ d: Double) -> String { PythonJSON.orjsonNumber(d) }
+
+    /// A JSON string literal for delphi's explanation files: UTF-8 kept; quotes, backslashes, control characters,
+    /// DEL and the line/paragraph separators U+2028/U+2029 escaped.
+    public static func stringLiteral(_ s: String) -> String {
+        var out = ""
+        PythonJSON.literal(s, alsoEscaping: [0x7F, 0x2028, 0x2029], into: &out)
+        return out
+    }
 }
