@@ -257,6 +257,13 @@ public final class Tokenizer: Sendable {
         self.pieceStart = pieceStart
     }
 
+    /// The byte a `<0xXX>` byte token stands for, or nil when `text` is not of that form.
+    static func byteTokenValue(_ text: String) -> UInt8? {
+        let u = Array(text.utf8)
+        guard u.count == 6, u[0] == 0x3C, u[1] == 0x30, u[2] == 0x78, u[5] == 0x3E else { return nil }
+        return UInt8(String(decoding: u[3 ..< 5], as: UTF8.self), radix: 16)
+    }
+
     /// The bytes of a SentencePiece-style token when detokenized: `▁` as a space in normal
     /// tokens, `<0xXX>` byte tokens as their byte, special tokens as their text.
     static func sentencePieceBytes(of text: String, type: TokenType) -> [UInt8] {
@@ -266,12 +273,7 @@ public final class Tokenizer: Sendable {
         case .unused:
             return []
         case .byte:
-            let u = Array(text.utf8)
-            if u.count == 6, u[0] == 0x3C, u[1] == 0x30, u[2] == 0x78, u[5] == 0x3E,
-               let v = UInt8(String(decoding: u[3 ..< 5], as: UTF8.self), radix: 16) {
-                return [v]
-            }
-            return u
+            return byteTokenValue(text).map { [$0] } ?? Array(text.utf8)
         case .normal:
             var out: [UInt8] = []
             for b in text.utf8 { out.append(b) }
@@ -299,11 +301,7 @@ public final class Tokenizer: Sendable {
         case .unused:
             return []
         case .byte:
-            let u = Array(text.utf8)
-            if u.count == 6, u[0] == 0x3C, u[1] == 0x30, u[2] == 0x78, u[5] == 0x3E,
-               let v = UInt8(String(decoding: u[3 ..< 5], as: UTF8.self), radix: 16) {
-                return [v]
-            }
+            if let v = byteTokenValue(text) { return [v] }
             fallthrough
         case .normal:
             var out: [UInt8] = []
