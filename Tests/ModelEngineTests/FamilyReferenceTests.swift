@@ -18,26 +18,38 @@ final class FamilyReferenceTests: XCTestCase {
             return XCTFail("\(path) is missing: run `featurescope model fetch \(name)` (scripts/setup does)")
         }
         let model = try FamilyFixture.model(path)
-        for prompt in fixture.prompts {
-            let captures = Set(fixture.layers.flatMap { [HookPoint.z($0), HookPoint.residPost($0)] })
+        try fixture.check(model, label: name)
+    }
+}
+
+extension FamilyFixture {
+    /// Checks `model` against every prompt of the fixture: the stored logits within 1e-3 + 1e-4·|ref|, top-1
+    /// where the reference's top-1 beats its top-2 by > 0.05, hook_z and hook_resid_post within 1e-4 · max|ref|,
+    /// and the greedy continuation through the KV cache with exact (Float) steps. `fullVocabulary`: each row holds
+    /// every id, and every comparison must check something.
+    func check(_ model: TransformerModel, label: String, fullVocabulary: Bool = false) throws {
+        for prompt in prompts {
+            let captures = Set(layers.flatMap { [HookPoint.z($0), HookPoint.residPost($0)] })
             let result = try model.forward(tokens: prompt.ids, captures: captures, logits: .all)
             var logits = Mismatch()
             var decisive = 0
             for (t, row) in prompt.logits.enumerated() {
                 let mine = Array(result.logitsRow(t))
+                if fullVocabulary { XCTAssertEqual(row.ids.count, model.config.vocabSize) }
                 for (id, value) in zip(row.ids, row.values) {
                     logits.check(mine[id], value, abs: 1e-3, rel: 1e-4, index: t * model.config.vocabSize + id)
                 }
                 if row.top2[0] - row.top2[1] > 0.05 {
                     decisive += 1
-                    XCTAssertEqual(argmax(mine), row.top1, "\(name)/\(prompt.name): top-1 differs at position \(t)")
+                    XCTAssertEqual(argmax(mine), row.top1, "\(label)/\(prompt.name): top-1 differs at position \(t)")
                 }
             }
-            print("[\(name)/\(prompt.name)] \(prompt.ids.count) tokens; logits \(logits); top-1 checked at \(decisive)")
-            XCTAssertEqual(logits.violations, 0, "\(name)/\(prompt.name) logits: \(logits)")
-            for layer in fixture.layers {
+            print("[\(label)/\(prompt.name)] \(prompt.ids.count) tokens; logits \(logits); top-1 checked at \(decisive)")
+            XCTAssertEqual(logits.violations, 0, "\(label)/\(prompt.name) logits: \(logits)")
+            if fullVocabulary { XCTAssertGreaterThan(logits.checked, 0) }
+            for layer in layers {
                 guard let ref = prompt.hooks[layer] else { XCTFail("no reference for layer \(layer)"); continue }
-                for (label, hook, rows) in [("z", HookPoint.z(layer), ref.z), ("resid_post", HookPoint.residPost(layer), ref.resid)] {
+                for (hookLabel, hook, rows) in [("z", HookPoint.z(layer), ref.z), ("resid_post", HookPoint.residPost(layer), ref.resid)] {
                     let act = try XCTUnwrap(result.activation(hook))
                     let maxRef = rows.flatMap { $0 }.map { abs($0) }.max() ?? 0
                     var m = Mismatch()
@@ -48,8 +60,9 @@ final class FamilyReferenceTests: XCTestCase {
                             m.check(mine[mine.startIndex + j], expected, abs: 1e-4 * maxRef, rel: 0, index: pos * mine.count + j)
                         }
                     }
-                    print("[\(name)/\(prompt.name)] L\(layer) \(label) (max|ref| \(maxRef)): \(m)")
-                    XCTAssertEqual(m.violations, 0, "\(name)/\(prompt.name) layer \(layer) \(label): \(m)")
+                    print("[\(label)/\(prompt.name)] L\(layer) \(hookLabel) (max|ref| \(maxRef)): \(m)")
+                    XCTAssertEqual(m.violations, 0, "\(label)/\(prompt.name) layer \(layer) \(hookLabel): \(m)")
+                    if fullVocabulary { XCTAssertGreaterThan(m.checked, 0) }
                 }
             }
             // Greedy continuation through the KV cache with exact (Float) steps equals the reference's.
@@ -60,7 +73,7 @@ final class FamilyReferenceTests: XCTestCase {
                 greedy.append(next)
                 next = argmax(try generator.append([Int32(next)]))
             }
-            XCTAssertEqual(greedy, prompt.greedy, "\(name)/\(prompt.name): greedy continuation")
+            XCTAssertEqual(greedy, prompt.greedy, "\(label)/\(prompt.name): greedy continuation")
         }
     }
 }
