@@ -115,7 +115,14 @@ public final class EngineHost: @unchecked Sendable {
         } else if saeInfos[part] == nil {
             result = .failure(BrowserError("the cache does not name an SAE for this part (imported without one)"))
         } else if let folder = saeFolder(part: part) {
-            do { result = .success(try SparseAutoencoder.load(folder: folder)) } catch {
+            do {
+                var loaded = try SparseAutoencoder.load(folder: folder)
+                // A TransformerLens hook_z SAE with folded value biases is adjusted to the engine's raw hook_z.
+                if loaded.config.isHookZ, loaded.config.metadata.foldedValueBiases == true {
+                    loaded = try loaded.prepared(for: try loadModel().model)
+                }
+                result = .success(loaded)
+            } catch {
                 result = .failure(BrowserError("SAE \(folder): \(error)"))
             }
         } else {

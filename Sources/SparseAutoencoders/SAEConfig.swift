@@ -25,6 +25,12 @@ public enum ActivationNormalization: String, Codable, Sendable {
 public enum SAESourceFormat: String, Codable, Sendable {
     case saeLens = "saelens"
     case sparsify
+    /// Gemma Scope `params.npz`.
+    case gemmaScope = "gemma_scope"
+    /// A PyTorch `.pt` state dict (e.g. the attention-SAE paper's files).
+    case torch
+    /// A Llama Scope folder (`hyperparams.json` + `checkpoints/final.safetensors`).
+    case llamaScope = "llama_scope"
     /// Built in memory (tests, training).
     case memory
 }
@@ -42,16 +48,21 @@ public struct SAEMetadata: Codable, Sendable, Equatable {
     public var prependBOS: Bool?
     public var neuronpediaID: String?
     public var saeLensVersion: String?
+    /// True when the SAE was trained on TransformerLens activations of a model loaded with `fold_value_biases`
+    /// (TL's `from_pretrained` default): its `hook_z` input lacks the constant b_V + β·W_V per head, which the
+    /// engine's raw hook_z carries (`SparseAutoencoder.prepared(for:)` accounts for it). nil when nothing says.
+    public var foldedValueBiases: Bool?
 
     enum CodingKeys: String, CodingKey {
         case modelName = "model_name", hookName = "hook_name", originalHookName = "original_hook_name"
         case hookHeadIndex = "hook_head_index", contextSize = "context_size", datasetPath = "dataset_path"
         case prependBOS = "prepend_bos", neuronpediaID = "neuronpedia_id", saeLensVersion = "sae_lens_version"
+        case foldedValueBiases = "fold_value_biases"
     }
 
     public init(modelName: String? = nil, hookName: String, originalHookName: String? = nil, hookHeadIndex: Int? = nil,
                 contextSize: Int? = nil, datasetPath: String? = nil, prependBOS: Bool? = nil,
-                neuronpediaID: String? = nil, saeLensVersion: String? = nil) {
+                neuronpediaID: String? = nil, saeLensVersion: String? = nil, foldedValueBiases: Bool? = nil) {
         self.modelName = modelName
         self.hookName = hookName
         self.originalHookName = originalHookName
@@ -61,6 +72,7 @@ public struct SAEMetadata: Codable, Sendable, Equatable {
         self.prependBOS = prependBOS
         self.neuronpediaID = neuronpediaID
         self.saeLensVersion = saeLensVersion
+        self.foldedValueBiases = foldedValueBiases
     }
 }
 

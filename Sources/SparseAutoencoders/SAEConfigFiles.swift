@@ -25,6 +25,12 @@ enum NormalizeField: Decodable, Sendable {
     }
 }
 
+/// `model_from_pretrained_kwargs`: only the key that changes what a hook sees.
+struct ModelKwargs: Decodable, Sendable {
+    var foldValueBiases: Bool?
+    enum CodingKeys: String, CodingKey { case foldValueBiases = "fold_value_biases" }
+}
+
 /// The `metadata` object of a SAELens v6 `cfg.json` (every key optional).
 struct SAELensMetadataFile: Decodable, Sendable {
     var modelName: String?
@@ -35,11 +41,13 @@ struct SAELensMetadataFile: Decodable, Sendable {
     var prependBOS: Bool?
     var neuronpediaID: String?
     var saeLensVersion: String?
+    var modelFromPretrainedKwargs: ModelKwargs?
 
     enum CodingKeys: String, CodingKey {
         case modelName = "model_name", hookName = "hook_name", hookHeadIndex = "hook_head_index"
         case contextSize = "context_size", datasetPath = "dataset_path", prependBOS = "prepend_bos"
         case neuronpediaID = "neuronpedia_id", saeLensVersion = "sae_lens_version"
+        case modelFromPretrainedKwargs = "model_from_pretrained_kwargs"
     }
 }
 
@@ -74,6 +82,7 @@ struct SAELensConfigFile: Decodable, Sendable {
     var saeLensVersion: String?
     var activationFnStr: String?
     var activationFnKwargs: ActivationKwargs?
+    var modelFromPretrainedKwargs: ModelKwargs?
 
     enum CodingKeys: String, CodingKey {
         case dIn = "d_in", dSAE = "d_sae", dtype, architecture, applyBDecToInput = "apply_b_dec_to_input"
@@ -84,6 +93,7 @@ struct SAELensConfigFile: Decodable, Sendable {
         case contextSize = "context_size", datasetPath = "dataset_path", prependBOS = "prepend_bos"
         case neuronpediaID = "neuronpedia_id", saeLensVersion = "sae_lens_version"
         case activationFnStr = "activation_fn_str", activationFnKwargs = "activation_fn_kwargs"
+        case modelFromPretrainedKwargs = "model_from_pretrained_kwargs"
     }
 
     /// The normalised config; `path` names the file in errors.
@@ -139,7 +149,9 @@ struct SAELensConfigFile: Decodable, Sendable {
             datasetPath: nested?.datasetPath ?? datasetPath,
             prependBOS: nested?.prependBOS ?? prependBOS,
             neuronpediaID: nested?.neuronpediaID ?? neuronpediaID,
-            saeLensVersion: nested?.saeLensVersion ?? saeLensVersion)
+            saeLensVersion: nested?.saeLensVersion ?? saeLensVersion,
+            // SAELens loads training models with from_pretrained_no_processing: the kwargs say whether b_V was folded.
+            foldedValueBiases: (nested?.modelFromPretrainedKwargs ?? modelFromPretrainedKwargs).map { $0.foldValueBiases ?? false })
         let config = SAEConfig(
             dIn: dIn.value, dSAE: dSAE.value, architecture: arch, k: arch == .topk ? kValue : nil,
             applyBDecToInput: applyBDecToInput ?? true, normalizeActivations: norm,

@@ -34,6 +34,8 @@ public enum SAEError: Error, CustomStringConvertible, Equatable {
     case inputShape(what: String, expected: Int, found: Int)
     /// An argument is out of range (latent index, head count…).
     case invalidArgument(String)
+    /// `--sae RELEASE/SAE_ID` (or a path) could not be resolved to files on disk.
+    case notResolved(spec: String, reason: String)
 
     public var description: String {
         switch self {
@@ -55,6 +57,7 @@ public enum SAEError: Error, CustomStringConvertible, Equatable {
         case let .format(e): return e.description
         case let .inputShape(w, e, f): return "\(w): expected \(e) values, got \(f)"
         case let .invalidArgument(m): return m
+        case let .notResolved(s, r): return "--sae \(s): \(r)"
         }
     }
 }

@@ -28,14 +28,30 @@ extension SparseAutoencoder {
     public static let sparsifyWeightsFile = "sae.safetensors"
 
     /// Loads a SAELens or sparsify SAE folder, telling them apart by the weights file name.
+    ///
+    /// Also reads, by what the path holds: a Gemma Scope `params.npz` (the file or its folder), a PyTorch `.pt`/`.pth`
+    /// state dict, a Llama Scope folder (`hyperparams.json` + `checkpoints/final.safetensors`), and a weights file's
+    /// folder when given the `.safetensors` file itself.
     public static func load(folder: String, options: SAELoadOptions = SAELoadOptions()) throws -> SparseAutoencoder {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
-            throw SAEError.folderNotFound(path: folder)
-        }
         let fm = FileManager.default
+        guard fm.fileExists(atPath: folder, isDirectory: &isDir) else { throw SAEError.folderNotFound(path: folder) }
+        if !isDir.boolValue {
+            let ext = (folder as NSString).pathExtension.lowercased()
+            switch ext {
+            case "npz": return try loadGemmaScope(file: folder, options: options)
+            case "pt", "pth", "bin": return try loadTorch(file: folder, options: options)
+            case "safetensors": return try load(folder: (folder as NSString).deletingLastPathComponent, options: options)
+            default:
+                throw SAEError.unrecognizedFolder(path: folder, reason: "a file of a kind Featurescope does not read as an SAE (it reads SAE folders, params.npz and .pt files)")
+            }
+        }
         if fm.fileExists(atPath: folder + "/" + saeLensWeightsFile) { return try loadSAELens(folder: folder, options: options) }
         if fm.fileExists(atPath: folder + "/" + sparsifyWeightsFile) { return try loadSparsify(folder: folder, options: options) }
+        if fm.fileExists(atPath: folder + "/" + gemmaScopeWeightsFile) { return try loadGemmaScope(file: folder + "/" + gemmaScopeWeightsFile, options: options) }
+        if fm.fileExists(atPath: folder + "/hyperparams.json"), fm.fileExists(atPath: folder + "/checkpoints/final.safetensors") {
+            return try loadLlamaScope(folder: folder, options: options)
+        }
         let subs = ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter {
             fm.fileExists(atPath: folder + "/" + $0 + "/" + sparsifyWeightsFile)
                 || fm.fileExists(atPath: folder + "/" + $0 + "/" + saeLensWeightsFile)
@@ -43,7 +59,7 @@ extension SparseAutoencoder {
         if !subs.isEmpty {
             throw SAEError.unrecognizedFolder(path: folder, reason: "it holds several SAEs; pass one of its subfolders: \(subs.prefix(12).joined(separator: ", "))")
         }
-        throw SAEError.unrecognizedFolder(path: folder, reason: "no \(saeLensWeightsFile) (SAELens) or \(sparsifyWeightsFile) (sparsify)")
+        throw SAEError.unrecognizedFolder(path: folder, reason: "no \(saeLensWeightsFile) (SAELens), \(sparsifyWeightsFile) (sparsify), \(gemmaScopeWeightsFile) (Gemma Scope) or hyperparams.json + checkpoints/final.safetensors (Llama Scope)")
     }
 
     /// Loads a SAELens folder: `cfg.json` (v6 nested or legacy flat) + `sae_weights.safetensors`
