@@ -8,6 +8,7 @@ Writes Tests/Fixtures/sae-formats/:
   kissane/gpt2-small_L1_Hcat_z_….pt + …_cfg.json                     torch.save state dict + the paper's config
   llama-scope/Llama3_1-8B-Base-L1A-8x/{hyperparams.json,checkpoints/final.safetensors}   Llama Scope layout (bf16)
   saelens-hookz/{cfg.json,sae_weights.safetensors}                    SAELens save_model: hook_z, fold_value_biases
+  refused-global.pt   torch.save of a dict holding a collections.Counter (a class the restricted unpickler refuses)
   expected.json   inputs and SAELens's encode of them for each SAE, loaded through SAELens's own loaders
                   (pretrained_sae_loaders with hf_hub_download pointed at these files), plus the tiny GPT-2's
                   TransformerLens hook_z (value biases folded) and SAELens's encode of it.
@@ -193,6 +194,14 @@ raw_z = raw["z"][0].numpy()
 record("saelens_hookz_tl", hz, tl_z.astype(np.float32),
        {"ids": ids, "raw_hook_z": raw_z.tolist(), "tl_minus_raw": (tl_z - raw_z).mean(0).tolist(),
         "raw_activations": encode(hz, raw_z.astype(np.float32)).tolist()})
+
+# The attention-SAE paper's SAE (fold_value_biases per its training) on the same TL hook_z: what
+# `featurescope run --model tiny-models/gpt2 --sae gpt2-small-hook-z-kk/blocks.1.hook_z --ids …` must print.
+record("kissane_tl", kk_sae, tl_z.astype(np.float32), {"ids": ids})
+
+# 5. A .pt that pickles a class besides tensors and dicts (collections.Counter): the reader must refuse it.
+import collections
+torch.save({"W_enc": torch.zeros(2, 3), "counts": collections.Counter(a=1)}, os.path.join(ROOT, "refused-global.pt"))
 
 with open(os.path.join(ROOT, "expected.json"), "w") as f:
     json.dump(expected, f)

@@ -19,6 +19,12 @@ public enum SAEFolderConversion {
         public var worstAbsoluteError: Double
     }
 
+    /// Whether `path` is a SAELens or sparsify folder (what `convert` copies).
+    public static func isSAEFolder(_ path: String) -> Bool {
+        let fm = FileManager.default
+        return fm.fileExists(atPath: path + "/" + SparseAutoencoder.saeLensWeightsFile) || fm.fileExists(atPath: path + "/" + SparseAutoencoder.sparsifyWeightsFile)
+    }
+
     /// Converts `folder` into `output` with float tensors stored as `dtype` (F32, F16 or BF16).
     public static func convert(folder: String, output: String, dtype: SafetensorsDType, overwrite: Bool = false) throws -> Report {
         guard [.F32, .F16, .BF16].contains(dtype) else {
@@ -102,5 +108,71 @@ public enum SAEFolderConversion {
 
     private static func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+}
+
+extension SAEFolderConversion {
+    /// Writes a loaded SAE as a SAELens v6 folder: `cfg.json` (architecture, sizes, normalisation, hook and provenance;
+    /// `model_from_pretrained_kwargs.fold_value_biases` when the SAE expects TransformerLens's hook_z) and
+    /// `sae_weights.safetensors` with SAELens's tensor names (`W_enc`, `W_dec`, `b_enc`, `b_dec`; jumprelu `threshold`;
+    /// gated `b_gate`, `b_mag`, `r_mag`) stored as `dtype`. The folder is written beside `output`, loaded back and
+    /// compared (encodings of a few random inputs) before it is renamed into place.
+    public static func exportSAELens(_ sae: SparseAutoencoder, output: String, dtype: SafetensorsDType = .F32,
+                                     overwrite: Bool = false) throws -> Report {
+        guard [.F32, .F16, .BF16].contains(dtype) else { throw SAEError.invalidArgument("dtype \(dtype.rawValue): expected F32, F16 or BF16") }
+        let fm = FileManager.default
+        if fm.fileExists(atPath: output) && !overwrite { throw SAEError.invalidArgument("\(output) exists (use --force to replace it)") }
+        let staging = output + ".partial-\(getpid())"
+        try? fm.removeItem(atPath: staging)
+        do { try fm.createDirectory(atPath: staging, withIntermediateDirectories: true) } catch {
+            throw SAEError.invalidArgument("cannot create \(staging): \(error.localizedDescription)")
+        }
+        let c = sae.config
+        var report = Report(output: output, dtype: dtype.rawValue, convertedTensors: 0, copiedFiles: [], bytesBefore: 0, bytesAfter: 0,
+                            worstAbsoluteError: 0)
+        do {
+            var w = SafetensorsWriter()
+            var tensors: [(String, [Float], [Int])] = [("W_enc", sae.encoderWeight, [c.dIn, c.dSAE]), ("W_dec", sae.decoderWeight, [c.dSAE, c.dIn]),
+                                                       ("b_dec", sae.decoderBias, [c.dIn])]
+            tensors.append((c.architecture == .gated ? "b_gate" : "b_enc", sae.encoderBias, [c.dSAE]))
+            if let t = sae.threshold { tensors.append(("threshold", t, [c.dSAE])) }
+            if let g = sae.gated { tensors += [("b_mag", g.bMag, [c.dSAE]), ("r_mag", g.rMag, [c.dSAE])] }
+            for (name, values, shape) in tensors {
+                try w.add(name, floats: values, shape: shape, dtype: dtype)
+                report.worstAbsoluteError = max(report.worstAbsoluteError, try worstError(values, dtype: dtype, name: name, path: output))
+                report.convertedTensors += 1
+            }
+            try w.write(to: staging + "/" + SparseAutoencoder.saeLensWeightsFile)
+            var meta: [String: Any] = ["hook_name": c.metadata.hookName,
+                                       "sae_lens_version": "6.0.0", "model_name": c.metadata.modelName ?? NSNull(),
+                                       "hook_head_index": c.metadata.hookHeadIndex ?? NSNull(), "context_size": c.metadata.contextSize ?? NSNull(),
+                                       "dataset_path": c.metadata.datasetPath ?? NSNull(), "prepend_bos": c.metadata.prependBOS ?? NSNull(),
+                                       "neuronpedia_id": c.metadata.neuronpediaID ?? NSNull()]
+            if let f = c.metadata.foldedValueBiases { meta["model_from_pretrained_kwargs"] = ["fold_value_biases": f] }
+            var cfg: [String: Any] = ["architecture": c.architecture.rawValue, "d_in": c.dIn, "d_sae": c.dSAE,
+                                      "dtype": dtype == .F32 ? "float32" : dtype == .F16 ? "float16" : "bfloat16", "device": "cpu",
+                                      "apply_b_dec_to_input": c.applyBDecToInput, "normalize_activations": c.normalizeActivations.rawValue,
+                                      "reshape_activations": c.isHookZ ? "hook_z" : "none", "metadata": meta]
+            if c.architecture == .topk { cfg["k"] = c.k ?? 0; cfg["rescale_acts_by_decoder_norm"] = false }
+            let json = try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            guard fm.createFile(atPath: staging + "/cfg.json", contents: json) else {
+                throw SAEError.invalidArgument("cannot write \(staging)/cfg.json")
+            }
+            report.bytesBefore = sae.weightsPath.map(fileSize) ?? 0
+            report.bytesAfter = fileSize(staging + "/" + SparseAutoencoder.saeLensWeightsFile) + json.count
+            let back = try SparseAutoencoder.loadSAELens(folder: staging, options: SAELoadOptions(computeDigest: false))
+            guard back.dIn == c.dIn, back.dSAE == c.dSAE, back.config.architecture == c.architecture,
+                  back.config.metadata.hookName == c.metadata.hookName else {
+                throw SAEError.invalidArgument("the written folder does not load back as the same SAE")
+            }
+            if fm.fileExists(atPath: output) { try fm.removeItem(atPath: output) }
+            try fm.moveItem(atPath: staging, toPath: output)
+        } catch {
+            try? fm.removeItem(atPath: staging)
+            if let e = error as? SAEError { throw e }
+            if let e = error as? FormatError { throw SAEError.format(e) }
+            throw SAEError.invalidArgument("writing \(output): \(error.localizedDescription)")
+        }
+        return report
     }
 }

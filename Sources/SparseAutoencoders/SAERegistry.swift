@@ -164,6 +164,11 @@ public struct SAERegistry: Sendable {
     /// Where it was read from ("built-in" for the few releases Featurescope knows without SAELens).
     public var source: String
 
+    public init(releases: [SAERelease], source: String) {
+        self.releases = releases
+        self.source = source
+    }
+
     public func release(_ name: String) -> SAERelease? { releases.first { $0.name == name } }
 
     /// Parses a `pretrained_saes.yaml`.

@@ -19,7 +19,11 @@ public enum SAEResolver {
     /// Loads `spec` (see the type's description). `registry` is read only when `spec` is not a path.
     public static func load(_ spec: String, options: SAELoadOptions = SAELoadOptions(), registry: SAERegistry? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SparseAutoencoder {
-        let r = try resolve(spec, registry: registry, environment: environment)
+        try load(try resolve(spec, registry: registry, environment: environment), options: options)
+    }
+
+    /// Loads what `resolve` found.
+    public static func load(_ r: Resolution, options: SAELoadOptions = SAELoadOptions()) throws -> SparseAutoencoder {
         var o = options
         if o.activationScale == nil { o.activationScale = r.activationScale }
         return try SparseAutoencoder.load(folder: r.path, options: o)
@@ -95,5 +99,48 @@ public enum SAEResolver {
         }
         let path = snapshot + "/" + (release.conversionFunc == "gemma_2" ? entry.path + "/params.npz" : entry.path)
         return Resolution(path: path, release: release.name, saeID: saeID, activationScale: entry.normScalingFactor.map { Float($0) })
+    }
+}
+
+extension SAEResolver {
+    /// One SAE of a release and whether its files are in the hub cache.
+    public struct EntryStatus: Codable, Sendable, Equatable {
+        public var id: String
+        public var path: String
+        public var l0: Double?
+        public var cached: Bool
+    }
+
+    /// One release and what of it is in the hub cache.
+    public struct ReleaseStatus: Codable, Sendable, Equatable {
+        public var release: String
+        public var repoID: String
+        public var model: String?
+        public var conversion: String
+        /// Whether Featurescope reads the release's files.
+        public var readable: Bool
+        public var saeCount: Int
+        public var cachedCount: Int
+        public var saes: [EntryStatus]?
+
+        enum CodingKeys: String, CodingKey {
+            case release, repoID = "repo_id", model, conversion, readable, saeCount = "sae_count", cachedCount = "cached_count", saes
+        }
+    }
+
+    /// The releases of `registry` with their cache status; `withEntries` lists every SAE too.
+    public static func status(of registry: SAERegistry, withEntries: Bool,
+                              environment: [String: String] = ProcessInfo.processInfo.environment) -> [ReleaseStatus] {
+        let fm = FileManager.default
+        return registry.releases.map { r in
+            let snapshot = ModelLocator.huggingFaceSnapshot(repo: r.repoID, environment: environment)
+            let entries = r.saes.map { e in
+                EntryStatus(id: e.id, path: e.path, l0: e.l0,
+                            cached: snapshot.map { s in files(of: e, in: r).allSatisfy { fm.fileExists(atPath: s + "/" + $0) } } ?? false)
+            }
+            return ReleaseStatus(release: r.name, repoID: r.repoID, model: r.model, conversion: r.conversionFunc ?? "sae_lens",
+                                 readable: r.isReadable, saeCount: r.saes.count, cachedCount: entries.filter(\.cached).count,
+                                 saes: withEntries ? entries : nil)
+        }
     }
 }

@@ -79,7 +79,7 @@ public struct NumpyArray: Sendable, Equatable {
 
     static func elementType(_ descr: String, path: String) throws -> (Kind, Int, Bool) {
         var chars = Array(descr)
-        guard chars.count >= 2 else { throw FormatError.unsupportedTensorType(path: path, tensor: "npy", type: "descr '\(descr)'") }
+        guard chars.count >= 2 else { throw FormatError.invalidTensor(path: path, tensor: "npy", reason: "dtype '\(descr)' is not read (float16/32/64, integers and bool are)") }
         var bigEndian = false
         switch chars[0] {
         case "<", "|", "=": chars.removeFirst()
@@ -87,8 +87,11 @@ public struct NumpyArray: Sendable, Equatable {
         default: break
         }
         let code = chars[0]
+        if code == "O" {
+            throw FormatError.invalidTensor(path: path, tensor: "npy", reason: "dtype '\(descr)' is an object array; those are pickles, which are never loaded")
+        }
         guard let size = Int(String(chars.dropFirst())) else {
-            throw FormatError.unsupportedTensorType(path: path, tensor: "npy", type: "descr '\(descr)'")
+            throw FormatError.invalidTensor(path: path, tensor: "npy", reason: "dtype '\(descr)' is not read (float16/32/64, integers and bool are)")
         }
         let kind: Kind
         switch (code, size) {
@@ -97,11 +100,11 @@ public struct NumpyArray: Sendable, Equatable {
         case ("u", 1), ("u", 2), ("u", 4), ("u", 8): kind = .unsigned
         case ("b", 1): kind = .bool
         case ("V", _):
-            throw FormatError.unsupportedTensorType(path: path, tensor: "npy", type: "descr '\(descr)' (an opaque void dtype, e.g. ml_dtypes.bfloat16; save as float32)")
+            throw FormatError.invalidTensor(path: path, tensor: "npy", reason: "dtype '\(descr)' is an opaque void type (e.g. ml_dtypes.bfloat16), which is not read; save the array as float32")
         case ("O", _):
-            throw FormatError.unsupportedTensorType(path: path, tensor: "npy", type: "descr '\(descr)' (object arrays are pickles, which are never loaded)")
+            throw FormatError.invalidTensor(path: path, tensor: "npy", reason: "dtype '\(descr)' is an object array; those are pickles, which are never loaded")
         default:
-            throw FormatError.unsupportedTensorType(path: path, tensor: "npy", type: "descr '\(descr)'")
+            throw FormatError.invalidTensor(path: path, tensor: "npy", reason: "dtype '\(descr)' is not read (float16/32/64, integers and bool are)")
         }
         return (kind, size, bigEndian)
     }

@@ -12,7 +12,7 @@ struct Featurescope: AsyncParsableCommand {
             // engine
             ModelCommand.self, RunCommand.self, TokenizeCommand.self, GenerateCommand.self, BenchCommand.self,
             // data pipeline
-            CorpusCommand.self, CollectCommand.self, TrainCommand.self, EvalSAECommand.self,
+            CorpusCommand.self, CollectCommand.self, TrainCommand.self, EvalSAECommand.self, SAECommand.self,
             // latent cache
             CacheCommand.self, ImportCommand.self, ExportCommand.self, CacheBenchCommand.self, CacheInfoCommand.self,
             // browser

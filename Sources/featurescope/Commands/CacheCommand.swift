@@ -20,7 +20,7 @@ struct CacheCommand: AsyncParsableCommand {
         checkpoint (kept in <out>.partial/).
         """)
 
-    @Option(name: .customLong("sae"), help: "SAE folder (SAELens or sparsify); repeat for several hook points.")
+    @Option(name: .customLong("sae"), help: "SAE folder or file, or RELEASE/SAE_ID from the Hugging Face cache; repeat for several hook points.")
     var saes: [String] = []
     @Option(help: "Packed token file (featurescope corpus).") var tokens: String
     @Option(help: "Where to write the cache.") var out: String
@@ -55,7 +55,8 @@ struct CacheCommand: AsyncParsableCommand {
         var encoders: [(hook: HookPoint, sae: SparseAutoencoder)] = []
         var parts: [PartSpec] = []
         for dir in saes {
-            let sae = try SparseAutoencoder.load(folder: dir)
+            let resolved = try SAEResolver.resolve(dir)
+            let sae = try SAEResolver.load(resolved).prepared(for: llama)
             guard let hook = sae.hookPoint else {
                 throw ValidationError("\(dir): hook '\(SafeText.sanitize(sae.config.metadata.hookName))' is not a hook point of the engine")
             }
@@ -63,7 +64,7 @@ struct CacheCommand: AsyncParsableCommand {
             if parts.contains(where: { $0.name == name }) { name += "#\(parts.count)" }
             encoders.append((hook, sae))
             parts.append(PartSpec(name: name, hook: hook.description, latentCount: sae.dSAE,
-                                  sae: SAEInfo(path: dir, sha256: sae.weightsSHA256, architecture: sae.config.architecture.rawValue, dIn: sae.dIn)))
+                                  sae: SAEInfo(path: resolved.path, sha256: sae.weightsSHA256, architecture: sae.config.architecture.rawValue, dIn: sae.dIn)))
         }
         let corpus = ([tokens] + file.provenance.sources).joined(separator: "; ")
         let meta = CacheMetadata(model: URL(fileURLWithPath: modelPath).lastPathComponent, modelPath: modelPath,

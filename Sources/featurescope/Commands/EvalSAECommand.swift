@@ -58,7 +58,7 @@ struct EvalSAECommand: AsyncParsableCommand {
         let file = try TokenFile(path: tokens)
         var saes: [SAEUnderTest] = []
         for folder in sae {
-            let loaded = try SparseAutoencoder.load(folder: folder)
+            let loaded = try SAEResolver.load(folder, for: llama)
             let hook: HookPoint
             do { hook = try HookPoint(loaded.config.metadata.hookName) } catch {
                 throw ValidationError("\(folder): hook '\(SafeText.sanitize(loaded.config.metadata.hookName))' is not one the engine knows")

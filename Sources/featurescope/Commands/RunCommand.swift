@@ -57,7 +57,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var input: PromptOptions
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: "SAE folder (SAELens or sparsify layout) whose latents to show per token.")
+    @Option(name: .long, help: "SAE whose latents to show per token: a folder or file (SAELens, sparsify, Gemma Scope params.npz, .pt, Llama Scope), or RELEASE/SAE_ID from the Hugging Face cache (featurescope sae list).")
     var sae: String?
 
     @Option(name: .long, help: "Hook the SAE reads (default: the SAE's own hook), e.g. blocks.5.hook_resid_post.")
@@ -79,7 +79,7 @@ struct RunCommand: AsyncParsableCommand {
         let (model, tokenizer) = try modelOptions.loadWithTokenizer()
         let tokens = try input.tokens(tokenizer)
         // The SAE (if any) and the hook it reads: --hook, else the SAE's own hook name.
-        let autoencoder = try sae.map { try SparseAutoencoder.load(folder: $0) }
+        let autoencoder = try sae.map { try SAEResolver.load($0, for: model, options: SAELoadOptions(hookpoint: hook)) }
         var hookPoint: HookPoint? = try hook.map { try HookPoint($0) }
         if let autoencoder, hookPoint == nil {
             let name = HookNames.canonical(autoencoder.config.metadata.hookName)
