@@ -9,7 +9,11 @@ extension SparseAutoencoder {
     /// b_enc − c·W_enc (otherwise; gated: b_mag − c·(W_enc∘exp r_mag) too), and decoding then adds c back, so
     /// activations match TransformerLens's and reconstructions live in the engine's space. Returns `self` when there
     /// is nothing to fold (not hook_z, not folded, or c = 0 as for llama/gemma).
+    ///
+    /// First checks that the model's hook has the SAE's width; when it does not, the error names the model the SAE
+    /// was trained on and, when that model's family is one the engine does not run, which architecture is missing.
     public func prepared(for model: TransformerModel) throws -> SparseAutoencoder {
+        try checkWidth(against: model.config)
         guard config.isHookZ, config.metadata.foldedValueBiases == true else { return self }
         guard let layer = HookNames.layer(of: config.metadata.hookName) else { return self }
         var c = try model.foldedValueBias(layer: layer)
@@ -57,5 +61,41 @@ extension SparseAutoencoder {
                                      decoderBias: bDec, threshold: threshold, gated: gated, logFeatureSparsity: logFeatureSparsity,
                                      weightsDType: weightsDType, weightsPath: weightsPath, weightsSHA256: weightsSHA256,
                                      foldedActivationScale: foldedActivationScale)
+    }
+}
+
+extension SparseAutoencoder {
+    /// Model families SAE releases are trained on that the engine does not run (matched in the SAE's model name).
+    static let unsupportedFamilies: [(match: String, family: String)] = [
+        ("mamba", "Mamba (state-space)"), ("rwkv", "RWKV"), ("mixtral", "Mixtral (mixture of experts)"),
+        ("phi", "Phi"), ("deepseek", "DeepSeek"), ("olmo", "OLMo"), ("falcon", "Falcon"), ("bloom", "BLOOM"), ("qwen3", "Qwen3"),
+        ("llama-4", "Llama 4"), ("gpt-oss", "gpt-oss"), ("gpt-j", "GPT-J"), ("opt-", "OPT"), ("bert", "BERT"), ("t5", "T5"),
+        ("gelu-", "TransformerLens toy models (gelu-Nl)"), ("solu-", "TransformerLens SoLU models"), ("attn-only", "attention-only toy models"),
+        ("gemma-2b", "Gemma 1"), ("gemma-7b", "Gemma 1"), ("tiny-stories", "TinyStories (GPT-Neo)"), ("gpt-neo-", "GPT-Neo"),
+    ]
+
+    /// The width the SAE reads at its hook in a model of `c`, checked against d_in.
+    func checkWidth(against c: ModelConfig) throws {
+        guard let hook = hookPoint else { return }
+        let width: Int
+        switch hook.site {
+        case .z: width = config.metadata.hookHeadIndex == nil ? c.qDim : c.headDim
+        case .q: width = config.metadata.hookHeadIndex == nil ? c.qDim : c.headDim
+        case .k, .v: width = config.metadata.hookHeadIndex == nil ? c.kvHeadCount * c.headDim : c.headDim
+        case .pattern: return
+        default: width = c.dim
+        }
+        guard width != dIn || hook.layer >= c.layerCount else { return }
+        let name = config.metadata.modelName ?? "an unnamed model"
+        var why = "the SAE \(weightsPath ?? "") reads \(hook) of \(name) with d_in \(dIn); this \(c.architecture.rawValue) model "
+        why += hook.layer >= c.layerCount ? "has \(c.layerCount) layers" : "gives \(width) values there"
+        let lower = name.lowercased()
+        if let f = Self.unsupportedFamilies.first(where: { lower.contains($0.match) }) {
+            let known = ModelArchitecture.allCases.map(\.rawValue).joined(separator: ", ")
+            why += ". \(name) is a \(f.family) model, an architecture Featurescope cannot run (it runs \(known)); browse a latent cache or delphi run made elsewhere instead"
+        } else {
+            why += "; pass --model with \(name)"
+        }
+        throw SAEError.invalidArgument(why)
     }
 }

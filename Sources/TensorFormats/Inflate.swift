@@ -8,7 +8,8 @@ public enum InflateError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .truncated(b): return "stream ends early (at bit \(b))"
         case let .invalid(w, b): return "\(w) (at bit \(b))"
-        case let .sizeMismatch(e, f): return "inflates to \(f) bytes, the archive says \(e)"
+        case let .sizeMismatch(e, f):
+            return f < 0 ? "the archive claims \(e) bytes, more than its compressed data can hold" : "inflates to \(f) bytes, the archive says \(e)"
         }
     }
 }
@@ -84,6 +85,10 @@ public enum Inflate {
 
     /// Inflates `input` into exactly `expectedSize` bytes.
     public static func inflate(_ input: UnsafeRawBufferPointer, expectedSize: Int) throws -> [UInt8] {
+        // Deflate expands at most 258 bytes per bit pair, ~1032:1: a larger claim is corrupt (and not allocated).
+        guard expectedSize >= 0, expectedSize <= input.count.multipliedReportingOverflow(by: 1032).partialValue + 1024 else {
+            throw InflateError.sizeMismatch(expected: expectedSize, found: -1)
+        }
         var out = [UInt8]()
         out.reserveCapacity(expectedSize)
         var s = Bits(data: input)

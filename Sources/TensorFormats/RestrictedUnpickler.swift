@@ -93,7 +93,7 @@ public struct RestrictedUnpickler {
         var opStart = 0
         func fail(_ why: String) -> PickleError { .malformed(path: path, offset: opStart, reason: why) }
         func need(_ n: Int) throws {
-            guard n >= 0, i + n <= bytes.count else { throw fail("truncated (needs \(n) more bytes)") }
+            guard n >= 0, n <= bytes.count - i else { throw fail("truncated (needs \(n) more bytes)") }
         }
         func uint(_ n: Int) throws -> Int {
             try need(n)

@@ -50,15 +50,19 @@ public final class TorchCheckpoint: @unchecked Sendable {
         var storages: [String: [UInt8]] = [:]
 
         func storageBytes(_ s: TorchStorageRef) throws -> [UInt8] {
-            if let b = storages[s.key] { return b }
             guard let e = zip.entry(prefix + "data/" + s.key) else {
                 throw FormatError.tensorNotFound(path: path, tensor: "storage data/\(s.key)")
             }
+            // Checked for every reference: two references to one storage may claim different dtypes or sizes.
             guard let need = CheckedSize.multiply(s.count, s.dtype.size), e.size >= need else {
                 throw FormatError.invalidTensor(path: path, tensor: "storage data/\(s.key)",
-                                                reason: "holds \(e.size) bytes, \(s.count) \(s.dtype.rawValue) elements need \(s.count * s.dtype.size)")
+                                                reason: "holds \(e.size) bytes, \(s.count) \(s.dtype.rawValue) elements need more")
             }
+            if let b = storages[s.key] { return b }
             let b = try zip.contents(e)
+            guard b.count >= need else {
+                throw FormatError.invalidTensor(path: path, tensor: "storage data/\(s.key)", reason: "holds \(b.count) bytes, fewer than its \(s.count) elements")
+            }
             storages[s.key] = b
             return b
         }

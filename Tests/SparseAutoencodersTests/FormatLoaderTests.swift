@@ -200,4 +200,20 @@ final class FormatLoaderTests: XCTestCase {
         _ = fm.createFile(atPath: ls + "/hyperparams.json", contents: Data(hp.utf8))
         assertSAEError(try SparseAutoencoder.load(folder: ls), "llama scope norm") { "\($0)".contains("dataset_average_activation_norm") }
     }
+
+    /// An SAE for another model says which model it needs, and which architecture is missing when the engine
+    /// cannot run that model's family.
+    func testAnSAEForAnotherModelSaysWhatIsMissing() throws {
+        let model = try TransformerModel(path: Self.tinyGPT2)
+        let gemma = try SparseAutoencoder.load(folder: Self.gemmaNPZ)
+        assertSAEError(try gemma.prepared(for: model), "gemma SAE on gpt2") {
+            "\($0)".contains("gemma-2-2b") && "\($0)".contains("gives 64 values") && "\($0)".contains("--model")
+        }
+        let mamba = try SparseAutoencoder.load(folder: Self.kissanePT, options: SAELoadOptions(hookpoint: "blocks.7.hook_resid_post", modelName: "state-spaces/mamba-2.8b"))
+        assertSAEError(try mamba.prepared(for: model), "mamba SAE") {
+            "\($0)".contains("Mamba (state-space) model, an architecture Featurescope cannot run") && "\($0)".contains("gptneox")
+                && "\($0)".contains("has 2 layers")
+        }
+        XCTAssertNoThrow(try SparseAutoencoder.load(folder: Self.kissanePT).prepared(for: model), "the SAE made for this width")
+    }
 }
