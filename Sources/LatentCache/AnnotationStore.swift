@@ -1,5 +1,6 @@
 import FeaturescopeCore
 import Foundation
+import TensorFormats
 
 /// Per-latent head pointers of the annotation log (`annotations.idx`), 32 bytes each.
 ///

@@ -1,5 +1,6 @@
-import Foundation
 import FeaturescopeCore
+import Foundation
+import TensorFormats
 
 /// Options of a cache build.
 public struct BuildOptions: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import TensorFormats
 
 /// Writes PyTorch's `torch.save` format for a dict of names → 1-D int64 tensors (what delphi keeps in
 /// `log/hookpoint_firing_counts.pt`), readable by `torch.load(path, weights_only=True)`.

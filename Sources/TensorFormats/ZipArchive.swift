@@ -182,20 +182,3 @@ public final class ZipArchive: @unchecked Sendable {
         return r.offset
     }
 }
-
-/// CRC-32 (IEEE 802.3, reflected, as zip and gzip use).
-public enum CRC32 {
-    static let table: [UInt32] = (0 ..< 256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0 ..< 8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { t in
-            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        }
-        return c ^ 0xFFFF_FFFF
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import TensorFormats
 import XCTest
 @testable import LatentCache
 

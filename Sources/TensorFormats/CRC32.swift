@@ -1,4 +1,4 @@
-/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), the checksum of every cache section.
+/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): the checksum of every latent-cache section and of zip members.
 public enum CRC32 {
     /// Slice-by-4 tables: `tables[0]` is the classic byte table.
     private static let tables: [[UInt32]] = {
