@@ -4,6 +4,7 @@
 
 Writes Tests/Fixtures/sae-formats/:
   gemma-scope-2b-pt-att/layer_1/width_16k/average_l0_12/params.npz   numpy.savez (JumpReLU, like Gemma Scope)
+  gemma-scope-2-270m-pt/resid_post/layer_3_width_16k_l0_small/{params.safetensors,config.json}   Gemma Scope 2 layout
   npz-variants/{compressed,f16,bigendian-fortran}.npz                 savez_compressed, float16, '>f4' Fortran-order arrays
   kissane/gpt2-small_L1_Hcat_z_….pt + …_cfg.json                     torch.save state dict + the paper's config
   llama-scope/Llama3_1-8B-Base-L1A-8x/{hyperparams.json,checkpoints/final.safetensors}   Llama Scope layout (bf16)
@@ -99,6 +100,26 @@ np.savez_compressed(os.path.join(var_dir, "compressed.npz"), **gs)
 np.savez(os.path.join(var_dir, "f16.npz"), **{k: v.astype(np.float16) for k, v in gs.items()})
 np.savez(os.path.join(var_dir, "bigendian-fortran.npz"), **{k: np.asfortranarray(v.astype(">f4")) for k, v in gs.items()})
 expected["npz_f16_W_enc_first"] = gs["W_enc"].astype(np.float16).astype(np.float32)[0, :8].tolist()
+
+# 1b. Gemma Scope 2 (Gemma 3): resid_post/layer_L_width_…/params.safetensors (lowercase w_enc…) + config.json,
+#     read by SAELens's gemma_3 loader.
+d_in, d_sae = 32, 64
+g3_rel = "resid_post/layer_3_width_16k_l0_small"
+g3_dir = os.path.join(ROOT, "gemma-scope-2-270m-pt", g3_rel)
+os.makedirs(g3_dir)
+save_file({"w_enc": torch.tensor(rnd(d_in, d_sae)), "w_dec": torch.tensor(rnd(d_sae, d_in)), "b_enc": torch.tensor(rnd(d_sae, scale=0.1)),
+           "b_dec": torch.tensor(rnd(d_in, scale=0.1)), "threshold": torch.tensor(np.abs(rnd(d_sae, scale=0.4)))},
+          os.path.join(g3_dir, "params.safetensors"))
+with open(os.path.join(g3_dir, "config.json"), "w") as f:
+    json.dump({"architecture": "jump_relu", "model_name": "gemma-v3-270m-pt", "hf_hook_point_in": "model.layers.3.output",
+               "width": d_sae, "l0": 10}, f, indent=2)
+loaders.hf_hub_download = local_download({
+    ("google/gemma-scope-2-270m-pt", g3_rel + "/config.json"): os.path.join(g3_dir, "config.json"),
+    ("google/gemma-scope-2-270m-pt", g3_rel + "/params.safetensors"): os.path.join(g3_dir, "params.safetensors")})
+loaders.get_safetensors_tensor_shapes = lambda repo, name: {"w_enc": [d_in, d_sae], "w_dec": [d_sae, d_in]}
+cfg, sd, _ = loaders.gemma_3_sae_huggingface_loader("google/gemma-scope-2-270m-pt", g3_rel)
+x = rnd(6, d_in, scale=1.0)
+record("gemma_scope_2", build(cfg, sd), x, {"hook": cfg["hook_name"], "model": cfg["model_name"]})
 
 # 2. The attention-SAE paper's .pt (torch.save of a state dict) + <name>_cfg.json, read by SAELens's
 #    connor_rob_hook_z loader. d_in = the tiny GPT-2's 4 heads × 16.

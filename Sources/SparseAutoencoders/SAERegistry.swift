@@ -138,6 +138,14 @@ public struct SAEReleaseEntry: Sendable, Codable, Equatable {
     public var normScalingFactor: Double?
 
     enum CodingKeys: String, CodingKey { case id, path, l0, neuronpedia, normScalingFactor = "norm_scaling_factor" }
+
+    public init(id: String, path: String, l0: Double? = nil, neuronpedia: String? = nil, normScalingFactor: Double? = nil) {
+        self.id = id
+        self.path = path
+        self.l0 = l0
+        self.neuronpedia = neuronpedia
+        self.normScalingFactor = normScalingFactor
+    }
 }
 
 /// A release of SAELens's registry: a Hugging Face repo and the SAEs in it.
@@ -151,11 +159,23 @@ public struct SAERelease: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey { case name, repoID = "repo_id", model, conversionFunc = "conversion_func", saes }
 
-    /// The loaders whose files Featurescope reads.
-    public static let readableConversions: Set<String> = ["sae_lens", "connor_rob_hook_z", "gemma_2", "llama_scope", "sparsify"]
+    public init(name: String, repoID: String, model: String?, conversionFunc: String?, saes: [SAEReleaseEntry]) {
+        self.name = name
+        self.repoID = repoID
+        self.model = model
+        self.conversionFunc = conversionFunc
+        self.saes = saes
+    }
 
-    /// Whether Featurescope reads this release's files.
-    public var isReadable: Bool { SAERelease.readableConversions.contains(conversionFunc ?? "sae_lens") }
+    /// The loaders whose files Featurescope reads.
+    public static let readableConversions: Set<String> = ["sae_lens", "connor_rob_hook_z", "gemma_2", "gemma_3", "llama_scope", "sparsify"]
+
+    /// Whether Featurescope reads this release's files (Gemma Scope 2 transcoders and CLTs are not SAEs).
+    public var isReadable: Bool {
+        let conversion = conversionFunc ?? "sae_lens"
+        if conversion == "gemma_3", name.contains("transcoder") || name.contains("clt") { return false }
+        return SAERelease.readableConversions.contains(conversion)
+    }
 }
 
 /// The release registry: SAELens's `pretrained_saes.yaml`, from an installed `sae_lens` package or a given file.

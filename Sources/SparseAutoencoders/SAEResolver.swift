@@ -70,6 +70,7 @@ public enum SAEResolver {
         switch release.conversionFunc ?? "sae_lens" {
         case "connor_rob_hook_z": return [p, (p.hasSuffix(".pt") ? String(p.dropLast(3)) : p) + "_cfg.json"]
         case "gemma_2": return [p + "/params.npz"]
+        case "gemma_3": return [p + "/" + SparseAutoencoder.gemmaScope2WeightsFile]
         case "llama_scope": return [p + "/hyperparams.json", p + "/checkpoints/final.safetensors"]
         case "sparsify": return [p + "/cfg.json", p + "/sae.safetensors"]
         default: return [p + "/cfg.json", p + "/" + SparseAutoencoder.saeLensWeightsFile]
@@ -84,7 +85,7 @@ public enum SAEResolver {
         }
         guard release.isReadable else {
             throw SAEError.unsupported(path: release.name + "/" + saeID, feature: "SAELens conversion '\(release.conversionFunc ?? "")'",
-                                       reason: "Featurescope reads releases in SAELens, sparsify, Gemma Scope (gemma_2), Llama Scope and attention-SAE .pt (connor_rob_hook_z) layouts")
+                                       reason: "Featurescope reads SAE releases in SAELens, sparsify, Gemma Scope (gemma_2), Gemma Scope 2 (gemma_3, not its transcoders), Llama Scope and attention-SAE .pt (connor_rob_hook_z) layouts")
         }
         let files = files(of: entry, in: release)
         let command = "huggingface-cli download \(release.repoID) " + files.joined(separator: " ")

@@ -247,6 +247,70 @@ extension SparseAutoencoder {
     }
 }
 
+extension SparseAutoencoder {
+    /// Gemma Scope 2's weights file name.
+    public static let gemmaScope2WeightsFile = "params.safetensors"
+
+    /// Loads a Gemma Scope 2 folder (Gemma 3): `params.safetensors` (`w_enc` [d_in, d_sae], `w_dec`, `b_enc`, `b_dec`,
+    /// `threshold`) + optional `config.json` (`model_name`, `hf_hook_point_in`), as SAELens's `gemma_3` loader reads
+    /// it: JumpReLU, apply_b_dec_to_input false; the hook from the folder (`resid_post/layer_12_…` →
+    /// `blocks.12.hook_resid_post`, `attn_out` → `blocks.12.attn.hook_z`, `mlp_out` → `blocks.12.hook_mlp_out`) or
+    /// `options.hookpoint`. Transcoder and CLT folders are refused (they map one hook to another).
+    public static func loadGemmaScope2(folder: String, options: SAELoadOptions = SAELoadOptions()) throws -> SparseAutoencoder {
+        let lower = folder.lowercased()
+        if lower.contains("transcoder") || lower.contains("/clt") {
+            throw SAEError.unsupported(path: folder, feature: "a Gemma Scope 2 transcoder", reason: "transcoders read one hook and write another; this loader reads SAEs")
+        }
+        let weightsPath = folder + "/" + gemmaScope2WeightsFile
+        let file = try TensorSource(path: weightsPath)
+        var named = NamedTensors(path: weightsPath, tensors: [:], dtype: file.dtype("w_enc"))
+        for (key, name) in [("W_enc", "w_enc"), ("W_dec", "w_dec"), ("b_enc", "b_enc"), ("b_dec", "b_dec"), ("threshold", "threshold")] {
+            guard file.has(name) else { throw SAEError.missingTensor(path: weightsPath, tensor: name) }
+            named.tensors[key] = (try file.file.info(name).shape, try file.floats(name, allowNonFinite: true))
+        }
+        let (dIn, dSAE) = try named.inferredSizes()
+        var modelName: String?
+        let cfgPath = folder + "/config.json"
+        if FileManager.default.fileExists(atPath: cfgPath) {
+            let raw = try ConfigReader.read(GemmaScope2Config.self, path: cfgPath)
+            if let a = raw.architecture, a != "jump_relu" {
+                throw SAEError.unsupported(path: cfgPath, feature: "architecture '\(a)'", reason: "Gemma Scope 2 SAEs are jump_relu")
+            }
+            modelName = raw.modelName.map { n in
+                var m = n.contains("google") ? n : "google/" + n
+                m = m.replacingOccurrences(of: "-v3", with: "-3")
+                if m.contains("270m") { m = m.replacingOccurrences(of: "-pt", with: "") }
+                return m
+            }
+        }
+        let layer = folder.range(of: #"layer_(\d+)"#, options: .regularExpression).flatMap { Int(folder[$0].dropFirst(6)) }
+        var guess: String?
+        if let layer {
+            if lower.contains("resid_post") { guess = "blocks.\(layer).hook_resid_post" }
+            else if lower.contains("attn_out") { guess = "blocks.\(layer).attn.hook_z" }
+            else if lower.contains("mlp_out") { guess = "blocks.\(layer).hook_mlp_out" }
+        }
+        guard let hook = options.hookpoint ?? guess else {
+            throw SAEError.missingConfigField(path: folder, field: "hook (the folder name says neither resid_post, attn_out nor mlp_out with layer_N; pass --hook)")
+        }
+        let canonical = HookNames.canonical(hook)
+        let config = SAEConfig(
+            dIn: dIn, dSAE: dSAE, architecture: .jumprelu, applyBDecToInput: false, normalizeActivations: .none,
+            reshapeActivations: canonical.hasSuffix("hook_z") ? "hook_z" : "none", dtype: "float32", format: .gemmaScope,
+            metadata: SAEMetadata(modelName: options.modelName ?? modelName, hookName: canonical, originalHookName: hook,
+                                  contextSize: 1024, datasetPath: "monology/pile-uncopyrighted", prependBOS: true))
+        try config.validate(path: folder)
+        return try named.autoencoder(config, options: options)
+    }
+}
+
+/// Gemma Scope 2's `config.json` (the keys the loader uses).
+struct GemmaScope2Config: Decodable, Sendable {
+    var architecture: String?
+    var modelName: String?
+    enum CodingKeys: String, CodingKey { case architecture, modelName = "model_name" }
+}
+
 /// The attention-SAE paper's `<name>_cfg.json` (Kissane et al.; what SAELens's `connor_rob_hook_z` loader reads).
 struct AttentionSAEPaperConfig: Decodable, Sendable {
     var actName: String?

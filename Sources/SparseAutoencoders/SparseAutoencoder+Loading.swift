@@ -29,7 +29,8 @@ extension SparseAutoencoder {
 
     /// Loads a SAELens or sparsify SAE folder, telling them apart by the weights file name.
     ///
-    /// Also reads, by what the path holds: a Gemma Scope `params.npz` (the file or its folder), a PyTorch `.pt`/`.pth`
+    /// Also reads, by what the path holds: a Gemma Scope `params.npz` (the file or its folder), a Gemma Scope 2 folder
+    /// (`params.safetensors`), a PyTorch `.pt`/`.pth`
     /// state dict, a Llama Scope folder (`hyperparams.json` + `checkpoints/final.safetensors`), and a weights file's
     /// folder when given the `.safetensors` file itself.
     public static func load(folder: String, options: SAELoadOptions = SAELoadOptions()) throws -> SparseAutoencoder {
@@ -49,6 +50,7 @@ extension SparseAutoencoder {
         if fm.fileExists(atPath: folder + "/" + saeLensWeightsFile) { return try loadSAELens(folder: folder, options: options) }
         if fm.fileExists(atPath: folder + "/" + sparsifyWeightsFile) { return try loadSparsify(folder: folder, options: options) }
         if fm.fileExists(atPath: folder + "/" + gemmaScopeWeightsFile) { return try loadGemmaScope(file: folder + "/" + gemmaScopeWeightsFile, options: options) }
+        if fm.fileExists(atPath: folder + "/" + gemmaScope2WeightsFile) { return try loadGemmaScope2(folder: folder, options: options) }
         if fm.fileExists(atPath: folder + "/hyperparams.json"), fm.fileExists(atPath: folder + "/checkpoints/final.safetensors") {
             return try loadLlamaScope(folder: folder, options: options)
         }
@@ -59,7 +61,7 @@ extension SparseAutoencoder {
         if !subs.isEmpty {
             throw SAEError.unrecognizedFolder(path: folder, reason: "it holds several SAEs; pass one of its subfolders: \(subs.prefix(12).joined(separator: ", "))")
         }
-        throw SAEError.unrecognizedFolder(path: folder, reason: "no \(saeLensWeightsFile) (SAELens), \(sparsifyWeightsFile) (sparsify), \(gemmaScopeWeightsFile) (Gemma Scope) or hyperparams.json + checkpoints/final.safetensors (Llama Scope)")
+        throw SAEError.unrecognizedFolder(path: folder, reason: "no \(saeLensWeightsFile) (SAELens), \(sparsifyWeightsFile) (sparsify), \(gemmaScopeWeightsFile) (Gemma Scope), \(gemmaScope2WeightsFile) (Gemma Scope 2) or hyperparams.json + checkpoints/final.safetensors (Llama Scope)")
     }
 
     /// Loads a SAELens folder: `cfg.json` (v6 nested or legacy flat) + `sae_weights.safetensors`

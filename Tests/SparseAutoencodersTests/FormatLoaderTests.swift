@@ -216,4 +216,26 @@ final class FormatLoaderTests: XCTestCase {
         }
         XCTAssertNoThrow(try SparseAutoencoder.load(folder: Self.kissanePT).prepared(for: model), "the SAE made for this width")
     }
+
+    func testGemmaScope2Folder() throws {
+        let folder = Self.root + "/gemma-scope-2-270m-pt/resid_post/layer_3_width_16k_l0_small"
+        let sae = try SparseAutoencoder.load(folder: folder)
+        XCTAssertEqual(sae.config.architecture, .jumprelu)
+        XCTAssertFalse(sae.config.applyBDecToInput)
+        let c = try Self.expected("gemma_scope_2")
+        XCTAssertEqual(sae.config.metadata.hookName, c.raw["hook"] as? String)
+        XCTAssertEqual(sae.config.metadata.modelName, c.raw["model"] as? String)
+        try assertMatchesSAELens(sae, "gemma_scope_2")
+        // A transcoder folder is refused; so is a transcoder release.
+        let scratch = try SAEScratch()
+        let tc = scratch.folder("transcoder_all/layer_3_width_16k_l0_small")
+        try FileManager.default.createDirectory(atPath: (tc as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: folder, toPath: tc)
+        assertSAEError(try SparseAutoencoder.load(folder: tc), "transcoder") { "\($0)".contains("transcoder") }
+        let release = SAERelease(name: "gemma-scope-2-270m-pt-transcoders", repoID: "google/gemma-scope-2-270m-pt", model: nil,
+                                 conversionFunc: "gemma_3", saes: [])
+        XCTAssertFalse(release.isReadable)
+        XCTAssertTrue(SAERelease(name: "gemma-scope-2-270m-pt-res", repoID: "google/gemma-scope-2-270m-pt", model: nil,
+                                 conversionFunc: "gemma_3", saes: []).isReadable)
+    }
 }
