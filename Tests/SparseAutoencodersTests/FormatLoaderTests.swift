@@ -215,6 +215,10 @@ final class FormatLoaderTests: XCTestCase {
                 && "\($0)".contains("has 2 layers")
         }
         XCTAssertNoThrow(try SparseAutoencoder.load(folder: Self.kissanePT).prepared(for: model), "the SAE made for this width")
+        // The release's id spelling of the hook is the same hook.
+        let short = try SparseAutoencoder.load(folder: Self.kissanePT, options: SAELoadOptions(hookpoint: "blocks.1.hook_z"))
+        XCTAssertEqual(short.config.metadata.hookName, "blocks.1.attn.hook_z")
+        XCTAssertEqual(HookNames.canonical("blocks.10.hook_resid_post"), "blocks.10.hook_resid_post")
     }
 
     func testGemmaScope2Folder() throws {
