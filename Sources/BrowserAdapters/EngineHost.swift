@@ -117,9 +117,10 @@ public final class EngineHost: @unchecked Sendable {
         } else if let folder = saeFolder(part: part) {
             do {
                 var loaded = try SparseAutoencoder.load(folder: folder)
-                // A TransformerLens hook_z SAE with folded value biases is adjusted to the engine's raw hook_z.
-                if loaded.config.isHookZ, loaded.config.metadata.foldedValueBiases == true {
-                    loaded = try loaded.prepared(for: try loadModel().model)
+                // A TransformerLens hook_z SAE with folded value biases is adjusted to the engine's raw hook_z when
+                // the model is at hand; without one (a cache browsed on its own) only its weights are used.
+                if loaded.config.isHookZ, loaded.config.metadata.foldedValueBiases == true, let m = try? loadModel().model {
+                    loaded = try loaded.prepared(for: m)
                 }
                 result = .success(loaded)
             } catch {
