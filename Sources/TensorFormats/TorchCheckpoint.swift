@@ -107,6 +107,17 @@ public final class TorchCheckpoint: @unchecked Sendable {
         let count = t.shape.reduce(1, *)
         let size = t.storage.dtype.size
         var out = [Float](repeating: 0, count: count)
+        var contiguous = [Int](repeating: 1, count: t.shape.count)
+        for k in stride(from: t.shape.count - 2, through: 0, by: -1) { contiguous[k] = contiguous[k + 1] * t.shape[k + 1] }
+        if !bigEndian, count > 0, zip(zip(t.shape, t.stride), contiguous).allSatisfy({ $0.0.0 == 1 || $0.0.1 == $0.1 }) {
+            // Row-major and little-endian: one linear conversion (the safetensors converter).
+            raw.withUnsafeBytes { buf in
+                out.withUnsafeMutableBufferPointer { o in
+                    SafetensorsFile.convert(UnsafeRawBufferPointer(rebasing: buf[(t.offset * size)...]), dtype: t.storage.dtype, count: count, into: o)
+                }
+            }
+            return TorchTensor(shape: t.shape, dtype: t.storage.dtype, values: out)
+        }
         raw.withUnsafeBytes { buf in
             func element(_ index: Int) -> Float {
                 let at = index * size
