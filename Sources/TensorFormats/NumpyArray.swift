@@ -49,8 +49,12 @@ public struct NumpyArray: Sendable, Equatable {
         }
         let raw = try r.readBytes(byteCount, "npy data of shape \(shape) (\(descr))")
         var values = [Float](repeating: 0, count: count)
-        for i in 0 ..< count {
-            values[i] = scalar(raw, i * size, kind: kind, size: size, bigEndian: bigEndian)
+        if !bigEndian, let dtype = safetensorsType(kind, size) {
+            values.withUnsafeMutableBufferPointer { SafetensorsFile.convert(raw, dtype: dtype, count: count, into: $0) }
+        } else {
+            for i in 0 ..< count {
+                values[i] = scalar(raw, i * size, kind: kind, size: size, bigEndian: bigEndian)
+            }
         }
         if fortran && shape.count > 1 {
             // Fortran order: the first index varies fastest. Reorder into C order.
@@ -76,6 +80,25 @@ public struct NumpyArray: Sendable, Equatable {
     }
 
     enum Kind { case float, signed, unsigned, bool }
+
+    /// The same little-endian element type in safetensors terms (whose converter does the work).
+    static func safetensorsType(_ kind: Kind, _ size: Int) -> SafetensorsDType? {
+        switch (kind, size) {
+        case (.float, 2): return .F16
+        case (.float, 4): return .F32
+        case (.float, 8): return .F64
+        case (.signed, 1): return .I8
+        case (.signed, 2): return .I16
+        case (.signed, 4): return .I32
+        case (.signed, 8): return .I64
+        case (.unsigned, 1): return .U8
+        case (.unsigned, 2): return .U16
+        case (.unsigned, 4): return .U32
+        case (.unsigned, 8): return .U64
+        case (.bool, _): return .BOOL
+        default: return nil
+        }
+    }
 
     static func elementType(_ descr: String, path: String) throws -> (Kind, Int, Bool) {
         var chars = Array(descr)
