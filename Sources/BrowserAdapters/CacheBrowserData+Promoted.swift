@@ -17,11 +17,13 @@ extension CacheBrowserData {
         guard latent >= 0, latent < part.latentCount else { throw BrowserError("no latent \(latent) in part \(p) (\(part.latentCount) latents)") }
         let sae = try engine.sae(part: p)
         guard latent < sae.dSAE else { throw BrowserError("the SAE of this part has \(sae.dSAE) latents; latent \(latent) is not one of them") }
-        guard let hook = (try? HookPoint(part.hook)) ?? sae.hookPoint else {
-            throw BrowserError("'\(part.hook)' is not a hook point of the engine, so its decoder directions cannot be mapped to tokens")
+        // A transcoder's decoder writes its output hook, so that is where its directions are read.
+        let hookName = part.hookOut ?? (sae.isTranscoder ? sae.config.outputHookName : part.hook)
+        guard let hook = (try? HookPoint(hookName)) ?? sae.outputHookPoint else {
+            throw BrowserError("'\(hookName)' is not a hook point of the engine, so its decoder directions cannot be mapped to tokens")
         }
         let lens = try engine.logitLens()
-        let row = Array(sae.decoderWeight[latent * sae.dIn ..< (latent + 1) * sae.dIn])
+        let row = try sae.decoderRow(latent)
         let result: PromotedTokens
         if cache.vocabulary.count == lens.vocabSize {
             result = try lens.promotedTokens(decoderRow: row, hook: hook, count: count) { cache.displayString($0) }

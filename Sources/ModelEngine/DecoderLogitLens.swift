@@ -1,7 +1,27 @@
 import Foundation
-import ModelEngine
 import TensorFormats
-import TerminalUI
+
+/// A decoder logit lens failure (missing tensor, wrong shape, a hook it cannot map).
+public struct LogitLensError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// One token of a logit lens: its id and logit.
+public struct TokenScore: Sendable, Equatable {
+    public var token: Int
+    public var logit: Float
+    public init(token: Int, logit: Float) { self.token = token; self.logit = logit }
+}
+
+/// The tokens a direction promotes (largest logits first) and suppresses (most negative first).
+public struct LogitLensResult: Sendable, Equatable {
+    public var promoted: [TokenScore]
+    public var suppressed: [TokenScore]
+    /// How the logits were computed (a formula naming the tensors).
+    public var method: String
+}
 
 /// Reads an SAE decoder direction straight through the model's output path ("logit lens" of the
 /// decoder row) from the GGUF weights, without running the model:
@@ -39,20 +59,20 @@ public final class DecoderLogitLens: @unchecked Sendable {
         self.chunkRows = max(1, chunkRows)
         let name = file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight"
         guard let info = file.tensors[name] else {
-            throw BrowserError("\(file.path): no unembedding (neither output.weight nor token_embd.weight)")
+            throw LogitLensError("\(file.path): no unembedding (neither output.weight nor token_embd.weight)")
         }
         guard info.dims.count == 2, info.dims[0] > 0, info.dims[1] > 0, info.dims[0] % info.type.blockSize == 0 else {
-            throw BrowserError("\(file.path): \(name) has shape \(info.dims); expected [d_model, vocab] with d_model a multiple of \(info.type.blockSize)")
+            throw LogitLensError("\(file.path): \(name) has shape \(info.dims); expected [d_model, vocab] with d_model a multiple of \(info.type.blockSize)")
         }
         unembeddingName = name
         unembeddingType = info.type
         dModel = info.dims[0]
         vocabSize = info.dims[1]
         guard let normInfo = file.tensors["output_norm.weight"] else {
-            throw BrowserError("\(file.path): no output_norm.weight (the final RMSNorm)")
+            throw LogitLensError("\(file.path): no output_norm.weight (the final RMSNorm)")
         }
         guard normInfo.dims == [dModel] else {
-            throw BrowserError("\(file.path): output_norm.weight has shape \(normInfo.dims); expected [\(dModel)]")
+            throw LogitLensError("\(file.path): output_norm.weight has shape \(normInfo.dims); expected [\(dModel)]")
         }
         normWeight = try file.dequantize("output_norm.weight")
     }
@@ -60,9 +80,9 @@ public final class DecoderLogitLens: @unchecked Sendable {
     /// W_O of `layer` as [d_model, d_in] row-major (decoded once per layer).
     func outputProjection(layer: Int) throws -> (weights: [Float], dIn: Int) {
         let name = "blk.\(layer).attn_output.weight"
-        guard let info = file.tensors[name] else { throw BrowserError("\(file.path): no \(name) (is layer \(layer) in this model?)") }
+        guard let info = file.tensors[name] else { throw LogitLensError("\(file.path): no \(name) (is layer \(layer) in this model?)") }
         guard info.dims.count == 2, info.dims[1] == dModel, info.dims[0] > 0 else {
-            throw BrowserError("\(file.path): \(name) has shape \(info.dims); expected [n_heads·d_head, \(dModel)]")
+            throw LogitLensError("\(file.path): \(name) has shape \(info.dims); expected [n_heads·d_head, \(dModel)]")
         }
         if let w = lock.withLock({ outputProjections[layer] }) { return (w, info.dims[0]) }
         let w = try file.dequantize(name)
@@ -76,10 +96,10 @@ public final class DecoderLogitLens: @unchecked Sendable {
         case .z:
             let (wo, dIn) = try outputProjection(layer: hook.layer)
             guard row.count == dIn else {
-                throw BrowserError("the SAE's decoder rows have \(row.count) values; \(hook) feeds W_O with \(dIn)")
+                throw LogitLensError("the SAE's decoder rows have \(row.count) values; \(hook) feeds W_O with \(dIn)")
             }
             var x = [Float](repeating: 0, count: dModel)
-            guard wo.count >= dModel * dIn else { throw BrowserError("\(file.path): W_O of layer \(hook.layer) is too short") }
+            guard wo.count >= dModel * dIn else { throw LogitLensError("\(file.path): W_O of layer \(hook.layer) is too short") }
             wo.withUnsafeBufferPointer { w in
                 row.withUnsafeBufferPointer { d in
                     guard let wb = w.baseAddress, let db = d.baseAddress else { return }
@@ -95,22 +115,22 @@ public final class DecoderLogitLens: @unchecked Sendable {
             return x
         case .residPre, .residMid, .residPost, .attnOut, .mlpOut:
             guard row.count == dModel else {
-                throw BrowserError("the SAE's decoder rows have \(row.count) values; the residual stream has \(dModel)")
+                throw LogitLensError("the SAE's decoder rows have \(row.count) values; the residual stream has \(dModel)")
             }
             return row
         case .q, .k, .v, .pattern:
-            throw BrowserError("promoted tokens need an SAE on the residual stream, an attention/MLP output or hook_z; this one reads \(hook)")
+            throw LogitLensError("promoted tokens need an SAE on the residual stream, an attention/MLP output or hook_z; this one reads \(hook)")
         }
     }
 
     /// logits = W_U·(g ⊙ x) over the whole vocabulary.
     public func logits(residual x: [Float]) throws -> [Float] {
-        guard x.count == dModel else { throw BrowserError("direction has \(x.count) values; the model has d_model \(dModel)") }
+        guard x.count == dModel else { throw LogitLensError("direction has \(x.count) values; the model has d_model \(dModel)") }
         let u = zip(x, normWeight).map { $0 * $1 }
         let raw = try file.rawBytes(unembeddingName)
         let rowBytes = dModel / unembeddingType.blockSize * unembeddingType.blockBytes
         guard raw.count >= vocabSize * rowBytes else {
-            throw BrowserError("\(file.path): \(unembeddingName) is shorter than [\(vocabSize), \(dModel)]")
+            throw LogitLensError("\(file.path): \(unembeddingName) is shorter than [\(vocabSize), \(dModel)]")
         }
         var out = [Float](repeating: 0, count: vocabSize)
         var scratch = [Float](repeating: 0, count: min(chunkRows, vocabSize) * dModel)
@@ -133,9 +153,10 @@ public final class DecoderLogitLens: @unchecked Sendable {
         return out
     }
 
-    /// The `count` largest and most negative logits of a decoder row read at `hook`, with display strings.
-    public func promotedTokens(decoderRow row: [Float], hook: HookPoint, count: Int,
-                               displayString: (Int) -> String) throws -> PromotedTokens {
+    /// The `count` largest and most negative logits of a decoder row read at `hook` (for a transcoder: its
+    /// output hook, the space its decoder writes), as token ids. Used by the browser's promoted tokens and
+    /// the Neuronpedia export's logit lens.
+    public func topTokens(decoderRow row: [Float], hook: HookPoint, count: Int) throws -> LogitLensResult {
         let x = try residualDirection(row, hook: hook)
         let l = try logits(residual: x)
         let k = max(0, min(count, vocabSize))
@@ -144,9 +165,8 @@ public final class DecoderLogitLens: @unchecked Sendable {
         let method = hook.site == .z
             ? "logits = W_U (g * W_O d): W_O of layer \(hook.layer), final norm weight g, W_U = \(unembeddingName)"
             : "logits = W_U (g * d): final norm weight g, W_U = \(unembeddingName)"
-        return PromotedTokens(promoted: top.map { TokenLogit(token: displayString($0), logit: l[$0]) },
-                              suppressed: bottom.map { TokenLogit(token: displayString($0), logit: l[$0]) },
-                              method: method)
+        return LogitLensResult(promoted: top.map { TokenScore(token: $0, logit: l[$0]) },
+                               suppressed: bottom.map { TokenScore(token: $0, logit: l[$0]) }, method: method)
     }
 
     /// Σ a[i]·b[i] with four running sums.
