@@ -1,4 +1,5 @@
 import Foundation
+import LatentCache
 import ModelEngine
 import SparseAutoencoders
 import TerminalUI
@@ -17,11 +18,7 @@ extension CacheBrowserData {
         guard latent >= 0, latent < part.latentCount else { throw BrowserError("no latent \(latent) in part \(p) (\(part.latentCount) latents)") }
         let sae = try engine.sae(part: p)
         guard latent < sae.dSAE else { throw BrowserError("the SAE of this part has \(sae.dSAE) latents; latent \(latent) is not one of them") }
-        // A transcoder's decoder writes its output hook, so that is where its directions are read.
-        let hookName = part.hookOut ?? (sae.isTranscoder ? sae.config.outputHookName : part.hook)
-        guard let hook = (try? HookPoint(hookName)) ?? sae.outputHookPoint else {
-            throw BrowserError("'\(hookName)' is not a hook point of the engine, so its decoder directions cannot be mapped to tokens")
-        }
+        let hook = try decoderHook(part: part, sae: sae)
         let lens = try engine.logitLens()
         let row = try sae.decoderRow(latent)
         let result: PromotedTokens
@@ -33,6 +30,17 @@ extension CacheBrowserData {
         }
         promotedMemo.set(key, PromotedMemoEntry(count: count, tokens: result))
         return result
+    }
+}
+
+extension CacheBrowserData {
+    /// The hook a part's decoder directions live in: the part's hook, or a transcoder's output hook.
+    func decoderHook(part: LatentCachePart, sae: SparseAutoencoder) throws -> HookPoint {
+        let hookName = part.hookOut ?? (sae.isTranscoder ? sae.config.outputHookName : part.hook)
+        guard let hook = (try? HookPoint(hookName)) ?? sae.outputHookPoint else {
+            throw BrowserError("'\(hookName)' is not a hook point of the engine, so its decoder directions cannot be mapped to tokens")
+        }
+        return hook
     }
 }
 

@@ -23,12 +23,13 @@ public struct NeuronpediaExportOptions {
     public var saeSet: String?
     /// Features per batch file (the runner's `n_features_at_a_time`, default 128).
     public var featuresPerBatch: Int
-    /// Logit lens per (part, latent), e.g. through the model's unembedding; nil leaves pos/neg empty.
-    public var logitLens: ((_ part: Int, _ latent: Int) throws -> NeuronpediaLogits)?
+    /// Logit lens of a batch of latents of one part (one result per latent, in order), e.g. through the
+    /// model's unembedding; nil leaves pos/neg empty.
+    public var logitLens: ((_ part: Int, _ latents: [Int]) throws -> [NeuronpediaLogits])?
     public var overwrite: Bool
 
     public init(modelID: String? = nil, saeSet: String? = nil, featuresPerBatch: Int = 128,
-                logitLens: ((Int, Int) throws -> NeuronpediaLogits)? = nil, overwrite: Bool = false) {
+                logitLens: ((Int, [Int]) throws -> [NeuronpediaLogits])? = nil, overwrite: Bool = false) {
         self.modelID = modelID; self.saeSet = saeSet; self.featuresPerBatch = featuresPerBatch
         self.logitLens = logitLens; self.overwrite = overwrite
     }
@@ -78,11 +79,23 @@ public enum NeuronpediaExport {
                 let source = "\(layer)-\(saeSet)"
                 var skipped: [Int] = []
                 var batch: [NeuronpediaDashboardFeature] = []
+                var batchNumber = 0  // per folder, as the runner numbers them
                 var explanationLines: [String] = []
                 func flush() throws {
                     guard !batch.isEmpty else { return }
+                    if let lens = options.logitLens {
+                        let got = try lens(pi, batch.map(\.featureIndex))
+                        guard got.count == batch.count else {
+                            throw CacheError.invalidArgument("the logit lens gave \(got.count) results for \(batch.count) latents")
+                        }
+                        for (i, l) in got.enumerated() {
+                            batch[i].posStr = l.positive.map(\.token); batch[i].posValues = l.positive.map(\.logit)
+                            batch[i].negStr = l.negative.map(\.token); batch[i].negValues = l.negative.map(\.logit)
+                        }
+                    }
                     let b = NeuronpediaBatch(modelID: modelID, layer: layer, saeSet: saeSet, features: batch)
-                    try writeJSON(b, to: dir + "/batch-\(report.batches).json")
+                    try writeJSON(b, to: dir + "/batch-\(batchNumber).json")
+                    batchNumber += 1
                     report.batches += 1
                     batch.removeAll()
                 }
@@ -95,12 +108,7 @@ public enum NeuronpediaExport {
                     report.scores += rows.reduce(0) { $0 + ($1.scores?.count ?? 0) }
                     for r in rows { explanationLines.append(try compactJSON(r)) }
                     guard summary.firingCount > 0 else { skipped.append(latent); continue }
-                    var f = try feature(part: part, latent: latent, summary: summary, cache: cache)
-                    if let lens = options.logitLens {
-                        let l = try lens(pi, latent)
-                        f.posStr = l.positive.map(\.token); f.posValues = l.positive.map(\.logit)
-                        f.negStr = l.negative.map(\.token); f.negValues = l.negative.map(\.logit)
-                    }
+                    let f = try feature(part: part, latent: latent, summary: summary, cache: cache)
                     report.activations += f.activations.count
                     report.features += 1
                     batch.append(f)
@@ -114,7 +122,7 @@ public enum NeuronpediaExport {
                 try writeJSON(Skipped(model_id: modelID, layer: String(layer), sae_set: saeSet, log_sparsity: 1, skipped_indexes: skipped),
                               to: dir + "/skipped_indexes.json")
                 let settings = NeuronpediaRunSettings(
-                    saeSet: saeSet, saePath: part.sae?.path ?? "", outputsDir: dir, modelID: modelID, layer: layer,
+                    saeSet: saeSet, saePath: part.sae?.path ?? "", outputsDir: output + "/" + folder, modelID: modelID, layer: layer,
                     nPromptsTotal: cache.tokens.rows, nTokensInPrompt: cache.tokens.rowLength,
                     huggingfaceDatasetPath: cache.manifest.metadata.corpus ?? "", nFeaturesAtATime: options.featuresPerBatch,
                     hookName: part.hook, hookNameOut: part.hookOut)
@@ -141,16 +149,16 @@ public enum NeuronpediaExport {
     static func feature(part: LatentCachePart, latent: Int, summary: LatentSummary, cache: LatentCacheDirectory) throws -> NeuronpediaDashboardFeature {
         let r = try part.record(latent)
         var f = NeuronpediaDashboardFeature(featureIndex: latent)
-        func activation(_ w: CacheWindow, _ lo: Double, _ hi: Double, _ contains: Double) -> NeuronpediaDashboardActivation {
+        func activation(_ w: CacheWindow, _ lo: Float, _ hi: Float, _ contains: Double) -> NeuronpediaDashboardActivation {
             var best = 0
             for (i, v) in w.activations.enumerated() where v > w.activations[best] { best = i }
             return NeuronpediaDashboardActivation(binMin: lo, binMax: hi, binContains: contains, tokens: part.tokenStrings(w),
                                                   values: w.activations, qualifyingTokenIndex: best)
         }
-        for w in r.top { f.activations.append(activation(w, -1, Double(summary.maxActivation), -1)) }
+        for w in r.top { f.activations.append(activation(w, -1, summary.maxActivation, -1)) }
         for q in r.quantiles {
             let share = r.activeWindowCount > 0 ? Double(q.sliceSize) / Double(r.activeWindowCount) : 0
-            for w in q.windows { f.activations.append(activation(w, Double(q.weakest), Double(q.strongest), share)) }
+            for w in q.windows { f.activations.append(activation(w, q.weakest, q.strongest, share)) }
         }
         f.fracNonzero = summary.densityPerToken
         let bw = r.histogram.binWidth

@@ -39,8 +39,8 @@ public struct NeuronpediaBatch: Codable, Sendable, Equatable {
 public struct NeuronpediaDashboardActivation: Codable, Sendable, Equatable {
     /// Top-activation group: −1 / feature max / −1. Interval groups: the interval's bounds and the
     /// fraction of activating windows it holds.
-    public var binMin: Double
-    public var binMax: Double
+    public var binMin: Float
+    public var binMax: Float
     public var binContains: Double
     public var tokens: [String]
     public var values: [Float]
@@ -52,15 +52,15 @@ public struct NeuronpediaDashboardActivation: Codable, Sendable, Equatable {
         case qualifyingTokenIndex = "qualifying_token_index"
     }
 
-    public init(binMin: Double, binMax: Double, binContains: Double, tokens: [String], values: [Float], qualifyingTokenIndex: Int) {
+    public init(binMin: Float, binMax: Float, binContains: Double, tokens: [String], values: [Float], qualifyingTokenIndex: Int) {
         self.binMin = binMin; self.binMax = binMax; self.binContains = binContains
         self.tokens = tokens; self.values = values; self.qualifyingTokenIndex = qualifyingTokenIndex
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        binMin = try c.decodeIfPresent(Double.self, forKey: .binMin) ?? 0
-        binMax = try c.decodeIfPresent(Double.self, forKey: .binMax) ?? 0
+        binMin = try c.decodeIfPresent(Float.self, forKey: .binMin) ?? 0
+        binMax = try c.decodeIfPresent(Float.self, forKey: .binMax) ?? 0
         binContains = try c.decodeIfPresent(Double.self, forKey: .binContains) ?? 0
         tokens = try c.decode([String].self, forKey: .tokens)
         values = try c.decode([Float].self, forKey: .values)

@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 import TensorFormats
 
@@ -125,48 +126,73 @@ public final class DecoderLogitLens: @unchecked Sendable {
 
     /// logits = W_U·(g ⊙ x) over the whole vocabulary.
     public func logits(residual x: [Float]) throws -> [Float] {
-        guard x.count == dModel else { throw LogitLensError("direction has \(x.count) values; the model has d_model \(dModel)") }
-        let u = zip(x, normWeight).map { $0 * $1 }
+        try logits(residuals: [x])[0]
+    }
+
+    /// The logits of several directions at once, [directions.count][vocab]: W_U is decoded once, in blocks of
+    /// `chunkRows` rows, and each block multiplies every direction in one sgemm (what an export of thousands
+    /// of latents needs; one direction at a time would decode W_U per latent).
+    public func logits(residuals xs: [[Float]]) throws -> [[Float]] {
+        let k = xs.count
+        guard k > 0 else { return [] }
+        var u = [Float](repeating: 0, count: k * dModel)
+        for (i, x) in xs.enumerated() {
+            guard x.count == dModel else { throw LogitLensError("direction has \(x.count) values; the model has d_model \(dModel)") }
+            for j in 0 ..< dModel { u[i * dModel + j] = x[j] * normWeight[j] }
+        }
         let raw = try file.rawBytes(unembeddingName)
         let rowBytes = dModel / unembeddingType.blockSize * unembeddingType.blockBytes
         guard raw.count >= vocabSize * rowBytes else {
             throw LogitLensError("\(file.path): \(unembeddingName) is shorter than [\(vocabSize), \(dModel)]")
         }
-        var out = [Float](repeating: 0, count: vocabSize)
+        var out = [Float](repeating: 0, count: k * vocabSize)
         var scratch = [Float](repeating: 0, count: min(chunkRows, vocabSize) * dModel)
-        let type = unembeddingType, dm = dModel
+        let type = unembeddingType, dm = dModel, vocab = vocabSize
         out.withUnsafeMutableBufferPointer { o in
             scratch.withUnsafeMutableBufferPointer { s in
                 u.withUnsafeBufferPointer { up in
-                    guard let sb = s.baseAddress, let ub = up.baseAddress else { return }
+                    guard let sb = s.baseAddress, let ub = up.baseAddress, let ob = o.baseAddress else { return }
                     var start = 0
-                    while start < vocabSize {
-                        let rows = min(chunkRows, vocabSize - start)
+                    while start < vocab {
+                        let rows = min(chunkRows, vocab - start)
                         let src = UnsafeRawBufferPointer(rebasing: raw[start * rowBytes ..< (start + rows) * rowBytes])
                         GGMLDequantize.decode(type, src: src, count: rows * dm, into: sb)
-                        for r in 0 ..< rows { o[start + r] = Self.dot(sb + r * dm, ub, dm) }
+                        if k == 1 {
+                            for r in 0 ..< rows { ob[start + r] = Self.dot(sb + r * dm, ub, dm) }
+                        } else {
+                            // out[:, start ..< start+rows] = U [k, d] · block [rows, d]ᵀ
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(k), Int32(rows), Int32(dm),
+                                        1, ub, Int32(dm), sb, Int32(dm), 0, ob + start, Int32(vocab))
+                        }
                         start += rows
                     }
                 }
             }
         }
-        return out
+        return (0 ..< k).map { Array(out[$0 * vocabSize ..< ($0 + 1) * vocabSize]) }
     }
 
     /// The `count` largest and most negative logits of a decoder row read at `hook` (for a transcoder: its
     /// output hook, the space its decoder writes), as token ids. Used by the browser's promoted tokens and
     /// the Neuronpedia export's logit lens.
     public func topTokens(decoderRow row: [Float], hook: HookPoint, count: Int) throws -> LogitLensResult {
-        let x = try residualDirection(row, hook: hook)
-        let l = try logits(residual: x)
+        try topTokens(decoderRows: [row], hook: hook, count: count)[0]
+    }
+
+    /// `topTokens` for many decoder rows of one hook, sharing one pass over W_U.
+    public func topTokens(decoderRows rows: [[Float]], hook: HookPoint, count: Int) throws -> [LogitLensResult] {
+        let xs = try rows.map { try residualDirection($0, hook: hook) }
+        let all = try logits(residuals: xs)
         let k = max(0, min(count, vocabSize))
-        let top = Logits.topIndices(l, count: k, largest: true)
-        let bottom = Logits.topIndices(l, count: k, largest: false)
         let method = hook.site == .z
             ? "logits = W_U (g * W_O d): W_O of layer \(hook.layer), final norm weight g, W_U = \(unembeddingName)"
             : "logits = W_U (g * d): final norm weight g, W_U = \(unembeddingName)"
-        return LogitLensResult(promoted: top.map { TokenScore(token: $0, logit: l[$0]) },
-                               suppressed: bottom.map { TokenScore(token: $0, logit: l[$0]) }, method: method)
+        return all.map { l in
+            let top = Logits.topIndices(l, count: k, largest: true)
+            let bottom = Logits.topIndices(l, count: k, largest: false)
+            return LogitLensResult(promoted: top.map { TokenScore(token: $0, logit: l[$0]) },
+                                   suppressed: bottom.map { TokenScore(token: $0, logit: l[$0]) }, method: method)
+        }
     }
 
     /// Σ a[i]·b[i] with four running sums.
