@@ -51,6 +51,22 @@ final class TranscoderCLITests: XCTestCase {
         let info = try run(bin, ["cache-info", "tc"], cwd: dir)
         XCTAssertTrue(info.contains("64 latents"), info)
 
+        // Neuronpedia export: the logit lens reads the decoder rows at the output hook (mlp_out, residual width);
+        // the export imports back with the same examples.
+        try run(bin, ["export", "neuronpedia", "tc", "--out", "np", "--model", Self.model, "--json"], cwd: dir)
+        let folder = "np/smollm2-135m-instruct_featurescope-hook-resid-mid_blocks.3.hook_resid_mid_64"
+        let batch = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/" + folder + "/batch-0.json"))) as? [String: Any]
+        let features = batch?["features"] as? [[String: Any]] ?? []
+        XCTAssertFalse(features.isEmpty)
+        XCTAssertEqual((features.first?["pos_str"] as? [String])?.count, 10, "logit lens through W_U at the output hook")
+        let settings = try String(contentsOfFile: dir + "/" + folder + "/run_settings.json", encoding: .utf8)
+        XCTAssertTrue(settings.contains("\"featurescope_hook_name_out\":\"blocks.3.hook_mlp_out\""), settings)
+        let imported = try run(bin, ["import", "neuronpedia", "np", "--out", "back", "--json"], cwd: dir)
+        XCTAssertTrue(imported.contains("\"parts\""), imported)
+        let back = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/back/manifest.json"))) as? [String: Any]
+        let backSpec = ((back?["parts"] as? [[String: Any]])?.first?["spec"]) as? [String: Any]
+        XCTAssertEqual(backSpec?["hookOut"] as? String, "blocks.3.hook_mlp_out")
+
         let tmux = try Tmux.make()
         try tmux.newSession(width: 140, height: 30, ["sh", "-c", "cd '\(dir)' && '\(bin)' browse tc --model '\(Self.model)'; echo EXIT=$?; sleep 30"])
         defer { tmux.shutDown() }
