@@ -49,7 +49,7 @@ final class TranscoderCLITests: XCTestCase {
         XCTAssertEqual(spec?["hookOut"] as? String, "blocks.3.hook_mlp_out")
         XCTAssertEqual(spec?["latentCount"] as? Int, 64)
         let info = try run(bin, ["cache-info", "tc"], cwd: dir)
-        XCTAssertTrue(info.contains("64 latents"), info)
+        XCTAssertTrue(info.contains("blocks.3.hook_resid_mid → writes blocks.3.hook_mlp_out — 64 latents"), info)
 
         // Neuronpedia export: the logit lens reads the decoder rows at the output hook (mlp_out, residual width);
         // the export imports back with the same examples.
