@@ -114,7 +114,7 @@ public final class DecoderLogitLens: @unchecked Sendable {
                 for o in 0 ..< dModel { x[o] *= g[o] }
             }
             return x
-        case .residPre, .residMid, .residPost, .attnOut, .mlpOut:
+        case .residPre, .residMid, .residPost, .attnOut, .mlpIn, .mlpOut:
             guard row.count == dModel else {
                 throw LogitLensError("the SAE's decoder rows have \(row.count) values; the residual stream has \(dModel)")
             }

@@ -111,14 +111,14 @@ struct ApplyBDecProbe: Decodable {
 
 extension SparsifyConfigFile {
     /// The input and output hooks of a sparsify transcoder trained on module `hookpoint`: it reads the
-    /// module's input and writes its output. `layers.L.mlp` reads the post-attention norm's output
-    /// (`blocks.L.ln2.hook_normalized`, gain applied) and writes `blocks.L.hook_mlp_out`; `layers.L` reads
+    /// module's input and writes its output. `layers.L.mlp` reads the post-attention norm's output, gain
+    /// applied (`blocks.L.mlp.hook_in`) and writes `blocks.L.hook_mlp_out`; `layers.L` reads
     /// `blocks.L.hook_resid_pre` and writes `blocks.L.hook_resid_post`; `layers.L.self_attn` reads
     /// `blocks.L.ln1.hook_normalized` and writes `blocks.L.hook_attn_out`.
     static func transcoderHooks(hookpoint: String) -> (input: String, output: String) {
         let out = HookNames.canonical(hookpoint)
         guard let layer = HookNames.layer(of: out) else { return (hookpoint + ".input", out) }
-        if out.hasSuffix("hook_mlp_out") { return ("blocks.\(layer).ln2.hook_normalized", out) }
+        if out.hasSuffix("hook_mlp_out") { return ("blocks.\(layer).mlp.hook_in", out) }
         if out.hasSuffix("hook_attn_out") { return ("blocks.\(layer).ln1.hook_normalized", out) }
         if out.hasSuffix("hook_resid_post") { return ("blocks.\(layer).hook_resid_pre", out) }
         return (hookpoint + ".input", out)

@@ -64,9 +64,12 @@ final class TranscoderTests: XCTestCase {
 
     func testSparsifyTranscoders() throws {
         try check("sparsify-transcoder/layers.1.mlp", arch: .topk, skip: false,
-                  hookIn: "blocks.1.ln2.hook_normalized", hookOut: "blocks.1.hook_mlp_out", dOut: 8)
+                  hookIn: "blocks.1.mlp.hook_in", hookOut: "blocks.1.hook_mlp_out", dOut: 8)
         try check("sparsify-skip-transcoder/layers.2.mlp", arch: .topk, skip: true,
-                  hookIn: "blocks.2.ln2.hook_normalized", hookOut: "blocks.2.hook_mlp_out", dOut: 8)
+                  hookIn: "blocks.2.mlp.hook_in", hookOut: "blocks.2.hook_mlp_out", dOut: 8)
+        // The engine captures that hook, so a sparsify MLP transcoder runs live.
+        let live = try SparseAutoencoder.load(folder: Self.fixtures + "/sparsify-transcoder/layers.1.mlp")
+        XCTAssertEqual(live.hookPoint, HookPoint(layer: 1, site: .mlpIn))
     }
 
     func testSkipConnectionMatters() throws {
