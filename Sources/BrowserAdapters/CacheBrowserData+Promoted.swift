@@ -1,4 +1,5 @@
 import Foundation
+import LatentCache
 import ModelEngine
 import SparseAutoencoders
 import TerminalUI
@@ -17,11 +18,9 @@ extension CacheBrowserData {
         guard latent >= 0, latent < part.latentCount else { throw BrowserError("no latent \(latent) in part \(p) (\(part.latentCount) latents)") }
         let sae = try engine.sae(part: p)
         guard latent < sae.dSAE else { throw BrowserError("the SAE of this part has \(sae.dSAE) latents; latent \(latent) is not one of them") }
-        guard let hook = (try? HookPoint(part.hook)) ?? sae.hookPoint else {
-            throw BrowserError("'\(part.hook)' is not a hook point of the engine, so its decoder directions cannot be mapped to tokens")
-        }
+        let hook = try decoderHook(part: part, sae: sae)
         let lens = try engine.logitLens()
-        let row = Array(sae.decoderWeight[latent * sae.dIn ..< (latent + 1) * sae.dIn])
+        let row = try sae.decoderRow(latent)
         let result: PromotedTokens
         if cache.vocabulary.count == lens.vocabSize {
             result = try lens.promotedTokens(decoderRow: row, hook: hook, count: count) { cache.displayString($0) }
@@ -31,6 +30,17 @@ extension CacheBrowserData {
         }
         promotedMemo.set(key, PromotedMemoEntry(count: count, tokens: result))
         return result
+    }
+}
+
+extension CacheBrowserData {
+    /// The hook a part's decoder directions live in: the part's hook, or a transcoder's output hook.
+    func decoderHook(part: LatentCachePart, sae: SparseAutoencoder) throws -> HookPoint {
+        let hookName = part.hookOut ?? (sae.isTranscoder ? sae.config.outputHookName : part.hook)
+        guard let hook = (try? HookPoint(hookName)) ?? sae.outputHookPoint else {
+            throw BrowserError("'\(hookName)' is not a hook point of the engine, so its decoder directions cannot be mapped to tokens")
+        }
+        return hook
     }
 }
 

@@ -54,7 +54,7 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
             }
         }
         return PartInfo(hookName: p.hook, dSAE: p.latentCount, latentCount: p.latentCount, isHookZ: isZ,
-                        nHeads: heads, dHead: dHead)
+                        nHeads: heads, dHead: dHead, hookNameOut: p.hookOut)
     }
 
     func part(_ i: Int) throws -> LatentCachePart {

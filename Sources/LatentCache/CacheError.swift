@@ -34,6 +34,8 @@ public enum CacheError: Error, CustomStringConvertible, Equatable {
     case destinationExists(path: String)
     /// A delphi run folder that cannot be imported.
     case invalidDelphiRun(path: String, reason: String)
+    /// A Neuronpedia file (feature JSON, explanation dump, SAEDashboard batch) that cannot be imported.
+    case invalidNeuronpedia(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -56,6 +58,7 @@ public enum CacheError: Error, CustomStringConvertible, Equatable {
         case let .resumeMismatch(p, r): return "\(p): cannot resume this build: \(r) (delete the folder to start over)"
         case let .destinationExists(p): return "\(p) exists already (pass --force to replace it)"
         case let .invalidDelphiRun(p, r): return "\(p): not an importable delphi run: \(r)"
+        case let .invalidNeuronpedia(p, r): return "\(p): not importable Neuronpedia data: \(r)"
         }
     }
 }

@@ -101,10 +101,13 @@ public struct PartSpec: Codable, Sendable, Equatable {
     public var sae: SAEInfo?
     /// The hookpoint name delphi used, when imported from or exported to delphi.
     public var delphiHookpoint: String?
+    /// Transcoders: the hook the decoder writes (`hook` is the one it reads and the activations come from).
+    public var hookOut: String?
 
-    public init(name: String, hook: String? = nil, latentCount: Int, sae: SAEInfo? = nil, delphiHookpoint: String? = nil) {
+    public init(name: String, hook: String? = nil, latentCount: Int, sae: SAEInfo? = nil, delphiHookpoint: String? = nil,
+                hookOut: String? = nil) {
         self.name = name; self.hook = hook ?? name; self.latentCount = latentCount
-        self.sae = sae; self.delphiHookpoint = delphiHookpoint
+        self.sae = sae; self.delphiHookpoint = delphiHookpoint; self.hookOut = hookOut
     }
 }
 

@@ -52,6 +52,8 @@ public struct CacheOverview: Codable, Sendable, Equatable {
     public struct Part: Codable, Sendable, Equatable {
         public var name: String
         public var hook: String
+        /// Transcoders: the hook the decoder writes.
+        public var hookOut: String?
         public var latents: Int
         public var tokens: Int
         /// Latents that fire at least once in the cached corpus.
@@ -129,7 +131,7 @@ public struct CacheOverview: Codable, Sendable, Equatable {
                     meanAccuracyByQuantile: quantileSums.mapValues { $0.0 / Double($0.1) },
                     samples: samples, mistakes: mistakes))
             }
-            parts.append(Part(name: part.name, hook: part.hook, latents: part.latentCount, tokens: part.totalTokens,
+            parts.append(Part(name: part.name, hook: part.hook, hookOut: part.hookOut, latents: part.latentCount, tokens: part.totalTokens,
                               firingLatents: densities.count, density: Distribution(densities),
                               explainedLatents: explained, explanations: explanations, scores: groups,
                               bytes: FolderSize.bytes(part.directory)))

@@ -16,6 +16,8 @@ public final class LatentCachePart: @unchecked Sendable {
     public var totalWindows: Int { totalTokens / windowLength }
     public var name: String { manifest.spec.name }
     public var hook: String { manifest.spec.hook }
+    /// Transcoders: the hook the decoder writes (nil for an SAE part).
+    public var hookOut: String? { manifest.spec.hookOut }
     public var sae: SAEInfo? { manifest.spec.sae }
 
     let tokens: TokenStore

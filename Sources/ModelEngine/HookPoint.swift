@@ -13,6 +13,9 @@ public struct HookPoint: Hashable, Sendable, Comparable, CustomStringConvertible
         case residPost = "hook_resid_post"
         /// Attention output after the output projection [pos, d_model].
         case attnOut = "hook_attn_out"
+        /// MLP input: the pre-MLP norm's output, gain applied [pos, d_model] (TransformerBridge's `mlp.hook_in`;
+        /// what sparsify transcoders of `layers.L.mlp` read).
+        case mlpIn = "mlp.hook_in"
         /// MLP output [pos, d_model].
         case mlpOut = "hook_mlp_out"
         /// Queries before RoPE [pos, heads, d_head].
@@ -37,8 +40,9 @@ public struct HookPoint: Hashable, Sendable, Comparable, CustomStringConvertible
             case .z: return 5
             case .attnOut: return 6
             case .residMid: return 7
-            case .mlpOut: return 8
-            case .residPost: return 9
+            case .mlpIn: return 8
+            case .mlpOut: return 9
+            case .residPost: return 10
             }
         }
     }

@@ -176,6 +176,7 @@ extension TransformerModel {
         }
         // MLP block.
         norm(s.xb.pointer, s.x.pointer, w.ffnNorm, rows: rows)
+        try hook(&ctx, .mlpIn, l, s.xb.pointer, width: dim, shape: [dim], spans: spans)
         let upWidth = c.gatedMLP ? 2 * hidden : hidden
         project(s.fused.pointer, s.xb.pointer, w.gateUp, bias: w.upBias, rows: rows, inDim: dim,
                 outDim: upWidth, quantized: quantized, state: s)

@@ -52,12 +52,17 @@ public struct SAEMetadata: Codable, Sendable, Equatable {
     /// (TL's `from_pretrained` default): its `hook_z` input lacks the constant b_V + β·W_V per head, which the
     /// engine's raw hook_z carries (`SparseAutoencoder.prepared(for:)` accounts for it). nil when nothing says.
     public var foldedValueBiases: Bool?
+    /// Transcoders: the hook the decoder writes (TransformerLens name); nil for an SAE.
+    public var hookNameOut: String?
+    /// Transcoders: the output hook exactly as the file spelled it.
+    public var originalHookNameOut: String?
 
     enum CodingKeys: String, CodingKey {
         case modelName = "model_name", hookName = "hook_name", originalHookName = "original_hook_name"
         case hookHeadIndex = "hook_head_index", contextSize = "context_size", datasetPath = "dataset_path"
         case prependBOS = "prepend_bos", neuronpediaID = "neuronpedia_id", saeLensVersion = "sae_lens_version"
         case foldedValueBiases = "fold_value_biases"
+        case hookNameOut = "hook_name_out", originalHookNameOut = "original_hook_name_out"
     }
 
     public init(modelName: String? = nil, hookName: String, originalHookName: String? = nil, hookHeadIndex: Int? = nil,
@@ -96,9 +101,11 @@ public struct SAEConfig: Codable, Sendable, Equatable {
     public var dtype: String
     public var format: SAESourceFormat
     public var metadata: SAEMetadata
+    /// Transcoders: the decoder's output width (nil: d_in, an SAE).
+    public var dOut: Int?
 
     enum CodingKeys: String, CodingKey {
-        case dIn = "d_in", dSAE = "d_sae", architecture, k
+        case dIn = "d_in", dSAE = "d_sae", architecture, k, dOut = "d_out"
         case applyBDecToInput = "apply_b_dec_to_input", normalizeActivations = "normalize_activations"
         case reshapeActivations = "reshape_activations", rescaleActsByDecoderNorm = "rescale_acts_by_decoder_norm"
         case reluBeforeTopK = "relu_before_topk", dtype, format, metadata
@@ -144,6 +151,15 @@ public struct SAEConfig: Codable, Sendable, Equatable {
                 throw SAEError.invalidConfigValue(path: path, field: "k", value: "\(k)", expected: "1…d_sae (\(dSAE))")
             }
         }
+        if let dOut {
+            guard dOut > 0, dOut <= 1 << 20 else {
+                throw SAEError.invalidConfigValue(path: path, field: "d_out", value: "\(dOut)", expected: "1…1048576")
+            }
+            guard dOut.multipliedReportingOverflow(by: dSAE).partialValue <= 1 << 34 else {
+                throw SAEError.invalidConfigValue(path: path, field: "d_sae × d_out", value: "\(dSAE) × \(dOut)", expected: "at most 2^34 weights")
+            }
+        }
+        try validateTranscoder(path: path)
         guard reshapeActivations == "none" || reshapeActivations == "hook_z" else {
             throw SAEError.invalidConfigValue(path: path, field: "reshape_activations", value: reshapeActivations, expected: "none or hook_z")
         }

@@ -107,7 +107,7 @@ struct SAELensConfigFile: Decodable, Sendable {
         // Architecture: v6 names it; legacy may say activation_fn_str = topk on a "standard" architecture.
         let archName = (architecture ?? "standard").lowercased()
         var arch: SAEArchitecture
-        switch archName {
+        switch TranscoderNames.baseArchitecture(archName) {
         case "standard", "relu": arch = .standard
         case "topk": arch = .topk
         case "jumprelu": arch = .jumprelu
@@ -189,10 +189,7 @@ struct SparsifyConfigFile: Decodable, Sendable {
         guard act == "topk" else {
             throw SAEError.unsupported(path: path, feature: "activation '\(act)'", reason: "only topk sparsify SAEs are implemented")
         }
-        if transcode == true {
-            throw SAEError.unsupported(path: path, feature: "transcode", reason: "transcoders map one hook to another; Featurescope loads SAEs only")
-        }
-        if skipConnection == true {
+        if skipConnection == true, transcode != true {
             throw SAEError.unsupported(path: path, feature: "skip_connection", reason: "W_skip is not applied by Featurescope's decoder")
         }
         var latents = numLatents?.value ?? 0
@@ -206,11 +203,12 @@ struct SparsifyConfigFile: Decodable, Sendable {
             }
             latents = p
         }
-        let config = SAEConfig(
+        var config = SAEConfig(
             dIn: dIn.value, dSAE: latents, architecture: .topk, k: k.value, applyBDecToInput: true,
             normalizeActivations: .none, reshapeActivations: hookpoint.hasSuffix("hook_z") ? "hook_z" : "none",
             rescaleActsByDecoderNorm: false, reluBeforeTopK: true, dtype: "float32", format: .sparsify,
             metadata: SAEMetadata(modelName: modelName, hookName: HookNames.canonical(hookpoint), originalHookName: hookpoint))
+        applyTranscode(to: &config, hookpoint: hookpoint)
         try config.validate(path: path)
         return config
     }

@@ -101,7 +101,7 @@ extension SparseAutoencoder {
 
     // MARK: - Decode
 
-    /// Reconstructs [tokenCount, d_in]: Σ value·W_dec[latent] + b_dec, then undoes per-token normalisation.
+    /// Reconstructs [tokenCount, d_out] (d_out = d_in for an SAE): Σ value·W_dec[latent] + b_dec, then undoes per-token normalisation.
     public func decode(_ codes: SparseCodes) throws -> [Float] {
         guard codes.latentCount == dSAE else {
             throw SAEError.inputShape(what: "decode: codes' latent count", expected: dSAE, found: codes.latentCount)
@@ -110,19 +110,19 @@ extension SparseAutoencoder {
             throw SAEError.invalidArgument("decode: sparse codes are inconsistent (offsets, indices and values disagree)")
         }
         let n = codes.tokenCount
-        var out = [Float](repeating: 0, count: n * dIn)
+        var out = [Float](repeating: 0, count: n * dOut)
         decoderWeight.withUnsafeBufferPointer { wd in
             out.withUnsafeMutableBufferPointer { ob in
                 for t in 0 ..< n {
-                    let o = ob.baseAddress! + t * dIn
-                    for j in 0 ..< dIn { o[j] = decoderBias[j] }
+                    let o = ob.baseAddress! + t * dOut
+                    for j in 0 ..< dOut { o[j] = decoderBias[j] }
                     for e in codes.range(ofToken: t) {
                         let f = Int(codes.indices[e])
-                        cblas_saxpy(Int32(dIn), codes.values[e], wd.baseAddress! + f * dIn, 1, o, 1)
+                        cblas_saxpy(Int32(dOut), codes.values[e], wd.baseAddress! + f * dOut, 1, o, 1)
                     }
                     if t < codes.outputScale.count {
                         let s = codes.outputScale[t], sh = codes.outputShift[t]
-                        for j in 0 ..< dIn { o[j] = o[j] * s + sh }
+                        for j in 0 ..< dOut { o[j] = o[j] * s + sh }
                     }
                 }
             }
@@ -130,20 +130,20 @@ extension SparseAutoencoder {
         return out
     }
 
-    /// Reconstructs [count, d_in] from dense activations f [count, d_sae]: f·W_dec + b_dec (one sgemm).
+    /// Reconstructs [count, d_out] from dense activations f [count, d_sae]: f·W_dec + b_dec (one sgemm).
     /// Per-token normalisation is not undone here (there is no per-token state); use `decode(_:)` for that.
     public func decodeDense(_ f: [Float], count n: Int) throws -> [Float] {
         guard n >= 0, n <= f.count, f.count == n * dSAE else {
             throw SAEError.inputShape(what: "decodeDense input [\(n), \(dSAE)]", expected: max(0, n).multipliedReportingOverflow(by: dSAE).partialValue, found: f.count)
         }
         if n == 0 { return [] }
-        var out = [Float](repeating: 0, count: n * dIn)
-        for r in 0 ..< n { for j in 0 ..< dIn { out[r * dIn + j] = decoderBias[j] } }
+        var out = [Float](repeating: 0, count: n * dOut)
+        for r in 0 ..< n { for j in 0 ..< dOut { out[r * dOut + j] = decoderBias[j] } }
         f.withUnsafeBufferPointer { fb in
             decoderWeight.withUnsafeBufferPointer { wd in
                 out.withUnsafeMutableBufferPointer { ob in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(dIn), Int32(dSAE),
-                                1, fb.baseAddress, Int32(dSAE), wd.baseAddress, Int32(dIn), 1, ob.baseAddress, Int32(dIn))
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(dOut), Int32(dSAE),
+                                1, fb.baseAddress, Int32(dSAE), wd.baseAddress, Int32(dOut), 1, ob.baseAddress, Int32(dOut))
                 }
             }
         }

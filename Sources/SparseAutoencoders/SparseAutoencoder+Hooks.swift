@@ -8,6 +8,7 @@ extension SparseAutoencoder {
 
     /// Rows of a captured activation, checked against d_in.
     func rows(of tensor: HookTensor) throws -> Int {
+        try requireAutoencoder("an intervention at \(config.metadata.hookName)")
         guard tensor.rowWidth == dIn, tensor.data.count % max(1, dIn) == 0 else {
             throw SAEError.inputShape(what: "hook activation \(tensor.shape) for an SAE with d_in \(dIn)", expected: dIn, found: tensor.rowWidth)
         }

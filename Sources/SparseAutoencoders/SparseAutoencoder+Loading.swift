@@ -69,12 +69,15 @@ extension SparseAutoencoder {
     public static func loadSAELens(folder: String, options: SAELoadOptions = SAELoadOptions()) throws -> SparseAutoencoder {
         let cfgPath = folder + "/cfg.json"
         var config = try ConfigReader.read(SAELensConfigFile.self, path: cfgPath).resolve(path: cfgPath)
+        let hasSkip = try SAELensTranscoderFields.apply(
+            path: cfgPath, to: &config, applyBDecGiven: ConfigReader.read(ApplyBDecProbe.self, path: cfgPath).applyBDecToInput != nil)
         let weightsPath = folder + "/" + saeLensWeightsFile
         let file = try TensorSource(path: weightsPath)
-        let dIn = config.dIn, dSAE = config.dSAE
+        let dIn = config.dIn, dSAE = config.dSAE, dOut = config.dOut ?? config.dIn
 
         // Every shape is checked before any data is read.
-        var expected: [(String, [Int])] = [("W_enc", [dIn, dSAE]), ("W_dec", [dSAE, dIn]), ("b_dec", [dIn])]
+        var expected: [(String, [Int])] = [("W_enc", [dIn, dSAE]), ("W_dec", [dSAE, dOut]), ("b_dec", [dOut])]
+        if hasSkip { expected.append(("W_skip", [dOut, dIn])) }
         var thresholdName = "threshold"
         switch config.architecture {
         case .standard, .topk: expected.append(("b_enc", [dSAE]))
@@ -126,7 +129,8 @@ extension SparseAutoencoder {
         return try SparseAutoencoder(
             config: config, encoderWeight: wEnc, encoderBias: bEnc, decoderWeight: wDec, decoderBias: bDec,
             threshold: threshold, gated: gated, logFeatureSparsity: sparsity, weightsDType: file.dtype("W_enc"),
-            weightsPath: weightsPath, weightsSHA256: digest, foldedActivationScale: folded)
+            weightsPath: weightsPath, weightsSHA256: digest, foldedActivationScale: folded,
+            skipWeight: hasSkip ? try file.floats("W_skip") : nil)
     }
 
     /// Loads a sparsify folder (one hookpoint): `cfg.json` + `sae.safetensors`. The hook name comes
@@ -141,7 +145,10 @@ extension SparseAutoencoder {
         let weightsPath = folder + "/" + sparsifyWeightsFile
         let file = try TensorSource(path: weightsPath)
         let dIn = config.dIn, dSAE = config.dSAE
-        for (name, shape) in [("encoder.weight", [dSAE, dIn]), ("encoder.bias", [dSAE]), ("W_dec", [dSAE, dIn]), ("b_dec", [dIn])] {
+        // A transcoder trained with skip_connection saves W_skip [d_in, d_in] (out × in).
+        let hasSkip = config.isTranscoder && file.has("W_skip")
+        for (name, shape) in [("encoder.weight", [dSAE, dIn]), ("encoder.bias", [dSAE]), ("W_dec", [dSAE, dIn]), ("b_dec", [dIn])]
+            + (hasSkip ? [("W_skip", [dIn, dIn])] : []) {
             try file.expect(name, shape)
         }
         let encoderRows = try file.floats("encoder.weight")
@@ -154,7 +161,8 @@ extension SparseAutoencoder {
         return try SparseAutoencoder(
             config: config, encoderWeight: wEnc, encoderBias: try file.floats("encoder.bias"),
             decoderWeight: try file.floats("W_dec"), decoderBias: try file.floats("b_dec"),
-            weightsDType: file.dtype("encoder.weight"), weightsPath: weightsPath, weightsSHA256: digest)
+            weightsDType: file.dtype("encoder.weight"), weightsPath: weightsPath, weightsSHA256: digest,
+            skipWeight: hasSkip ? try file.floats("W_skip") : nil)
     }
 }
 

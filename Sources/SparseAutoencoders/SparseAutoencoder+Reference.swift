@@ -51,17 +51,17 @@ extension SparseAutoencoder {
 
     /// Decodes like `decode(_:)` with plain loops.
     public func referenceDecode(_ codes: SparseCodes) -> [Float] {
-        var out = [Float](repeating: 0, count: codes.tokenCount * dIn)
+        var out = [Float](repeating: 0, count: codes.tokenCount * dOut)
         for t in 0 ..< codes.tokenCount {
             var o = decoderBias
             for e in codes.range(ofToken: t) {
                 let f = Int(codes.indices[e])
-                for j in 0 ..< dIn { o[j] += codes.values[e] * decoderWeight[f * dIn + j] }
+                for j in 0 ..< dOut { o[j] += codes.values[e] * decoderWeight[f * dOut + j] }
             }
             if t < codes.outputScale.count {
                 o = o.map { $0 * codes.outputScale[t] + codes.outputShift[t] }
             }
-            for j in 0 ..< dIn { out[t * dIn + j] = o[j] }
+            for j in 0 ..< dOut { out[t * dOut + j] = o[j] }
         }
         return out
     }

@@ -30,10 +30,13 @@ public final class SparseAutoencoder: Sendable {
     public let encoderWeight: [Float]
     /// [d_sae]: b_enc (standard, topk, jumprelu) or b_gate (gated).
     public let encoderBias: [Float]
-    /// W_dec [d_sae, d_in], row-major.
+    /// W_dec [d_sae, d_out], row-major (d_out = d_in except for transcoders).
     public let decoderWeight: [Float]
-    /// b_dec [d_in].
+    /// b_dec [d_out].
     public let decoderBias: [Float]
+    /// Skip transcoders: W_skip [d_out, d_in] row-major as SAELens and sparsify store it; the
+    /// reconstruction adds x·W_skipᵀ (`transcode(_:count:)`).
+    public let skipWeight: [Float]?
     /// jumprelu threshold [d_sae].
     public let threshold: [Float]?
     /// gated magnitude path.
@@ -53,6 +56,8 @@ public final class SparseAutoencoder: Sendable {
     public let dIn: Int
     /// Number of latents.
     public let dSAE: Int
+    /// Output width of the decoder: d_in for an SAE, `config.dOut` for a transcoder.
+    public let dOut: Int
 
     /// Builds an SAE from arrays in the canonical layout; sizes are checked against `config`.
     ///
@@ -60,18 +65,19 @@ public final class SparseAutoencoder: Sendable {
     public init(config: SAEConfig, encoderWeight: [Float], encoderBias: [Float], decoderWeight: [Float],
                 decoderBias: [Float], threshold: [Float]? = nil, gated: GatedMagnitude? = nil,
                 logFeatureSparsity: [Float]? = nil, weightsDType: String = "F32", weightsPath: String? = nil,
-                weightsSHA256: String? = nil, foldedActivationScale: Float? = nil) throws {
+                weightsSHA256: String? = nil, foldedActivationScale: Float? = nil, skipWeight: [Float]? = nil) throws {
         let path = weightsPath ?? "(in memory)"
         try config.validate(path: path)
-        let dIn = config.dIn, dSAE = config.dSAE
+        let dIn = config.dIn, dSAE = config.dSAE, dOut = config.dOut ?? config.dIn
         func check(_ name: String, _ a: [Float]?, _ n: Int) throws {
             guard let a else { return }
             guard a.count == n else { throw SAEError.inputShape(what: "\(path): \(name)", expected: n, found: a.count) }
         }
         try check("W_enc", encoderWeight, dIn * dSAE)
         try check("b_enc", encoderBias, dSAE)
-        try check("W_dec", decoderWeight, dSAE * dIn)
-        try check("b_dec", decoderBias, dIn)
+        try check("W_dec", decoderWeight, dSAE * dOut)
+        try check("b_dec", decoderBias, dOut)
+        try check("W_skip", skipWeight, dOut * dIn)
         try check("threshold", threshold, dSAE)
         try check("sparsity", logFeatureSparsity, dSAE)
         if let g = gated {
@@ -88,12 +94,15 @@ public final class SparseAutoencoder: Sendable {
         var cfg = config
         var wEnc = encoderWeight, bEnc = encoderBias, wDec = decoderWeight
         if cfg.rescaleActsByDecoderNorm {
+            guard dOut == dIn else { throw SAEError.unsupported(path: path, feature: "rescale_acts_by_decoder_norm", reason: "not defined for transcoders") }
             SparseAutoencoder.foldDecoderNorms(wEnc: &wEnc, bEnc: &bEnc, wDec: &wDec, dIn: dIn, dSAE: dSAE)
             cfg.rescaleActsByDecoderNorm = false
         }
         self.config = cfg
         self.dIn = dIn
         self.dSAE = dSAE
+        self.dOut = dOut
+        self.skipWeight = skipWeight
         self.encoderWeight = wEnc
         self.encoderBias = bEnc
         self.decoderWeight = wDec

@@ -63,8 +63,12 @@ final class CorruptFolderTests: XCTestCase {
     }
 
     func testBadConfigValues() throws {
-        assertSAEError(try SparseAutoencoder.load(folder: saeLens(nil, arch: "transcoder")), "arch") {
-            if case let .unknownArchitecture(_, n) = $0 { return n == "transcoder" }
+        assertSAEError(try SparseAutoencoder.load(folder: saeLens(nil, arch: "crosscoder")), "arch") {
+            if case let .unknownArchitecture(_, n) = $0 { return n == "crosscoder" }
+            return false
+        }
+        assertSAEError(try SparseAutoencoder.load(folder: saeLens(nil, arch: "transcoder")), "transcoder without hook_name_out") {
+            if case let .missingConfigField(_, f) = $0 { return f == "metadata.hook_name_out" }
             return false
         }
         assertSAEError(try SparseAutoencoder.load(folder: saeLens(nil, arch: "topk", k: 7)), "k > d_sae") {
@@ -81,10 +85,6 @@ final class CorruptFolderTests: XCTestCase {
         }
         assertSAEError(try SparseAutoencoder.load(folder: saeLens(nil, style: .legacy, extra: ["activation_fn_str": "gelu"])), "fn") {
             if case let .unsupported(_, f, _) = $0 { return f.contains("gelu") }
-            return false
-        }
-        assertSAEError(try SparseAutoencoder.load(folder: sparsify(nil, extra: ["transcode": true])), "transcoder") {
-            if case let .unsupported(_, f, _) = $0 { return f == "transcode" }
             return false
         }
         assertSAEError(try SparseAutoencoder.load(folder: sparsify(nil, extra: ["activation": "groupmax"])), "groupmax") {

@@ -15,9 +15,12 @@ public struct PartInfo: Sendable, Equatable {
     public var isHookZ: Bool
     public var nHeads: Int?
     public var dHead: Int?
+    /// Transcoders: the hook the decoder writes (`hookName` is the one it reads).
+    public var hookNameOut: String?
 
     public init(hookName: String, dSAE: Int, latentCount: Int? = nil, isHookZ: Bool = false,
-                nHeads: Int? = nil, dHead: Int? = nil) {
+                nHeads: Int? = nil, dHead: Int? = nil, hookNameOut: String? = nil) {
+        self.hookNameOut = hookNameOut
         self.hookName = hookName
         self.dSAE = dSAE
         self.latentCount = latentCount ?? dSAE
@@ -242,4 +245,12 @@ public struct BrowserError: Error, Sendable, Equatable, CustomStringConvertible 
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+extension PartInfo {
+    /// What the detail header shows: the hook, or for a transcoder "reads IN → writes OUT".
+    public var hookDescription: String {
+        guard let out = hookNameOut else { return hookName }
+        return "reads \(hookName) → writes \(out)"
+    }
 }

@@ -55,7 +55,7 @@ enum DetailView {
 
     static func header(_ screen: inout Screen, _ s: AppState, _ d: LatentDetail, _ r: Rect) {
         screen.fill(r, style: Style(fg: .header, bg: .header))
-        let hook = s.detail.ref.flatMap { s.parts.indices.contains($0.part) ? s.parts[$0.part].hookName : nil } ?? ""
+        let hook = s.detail.ref.flatMap { s.parts.indices.contains($0.part) ? s.parts[$0.part].hookDescription : nil } ?? ""
         let bg = Role.header
         var spans: [Span] = [
             Span(" Latent #\(d.summary.index) ", Style(fg: .accent, bg: bg, bold: true)),

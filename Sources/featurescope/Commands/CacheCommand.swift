@@ -64,7 +64,8 @@ struct CacheCommand: AsyncParsableCommand {
             if parts.contains(where: { $0.name == name }) { name += "#\(parts.count)" }
             encoders.append((hook, sae))
             parts.append(PartSpec(name: name, hook: hook.description, latentCount: sae.dSAE,
-                                  sae: SAEInfo(path: resolved.path, sha256: sae.weightsSHA256, architecture: sae.config.architecture.rawValue, dIn: sae.dIn)))
+                                  sae: SAEInfo(path: resolved.path, sha256: sae.weightsSHA256, architecture: sae.config.architecture.rawValue, dIn: sae.dIn),
+                                  hookOut: sae.isTranscoder ? sae.config.outputHookName : nil))
         }
         let corpus = ([tokens] + file.provenance.sources).joined(separator: "; ")
         let meta = CacheMetadata(model: URL(fileURLWithPath: modelPath).lastPathComponent, modelPath: modelPath,

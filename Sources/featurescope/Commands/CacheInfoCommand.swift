@@ -29,7 +29,8 @@ struct CacheInfoCommand: AsyncParsableCommand {
         print("\(SafeText.sanitize(o.path)): format v\(o.formatVersion), \(o.tokens) tokens, \(o.parts.count) part(s), \(o.bytes) bytes"
               + (verify ? ", every CRC and invariant checked" : ""))
         for p in o.parts {
-            print("\n\(SafeText.sanitize(p.hook)) — \(p.latents) latents, \(p.firingLatents) fire in the cached corpus, \(p.bytes) bytes")
+            let hook = p.hookOut.map { "\(p.hook) → writes \($0)" } ?? p.hook
+            print("\n\(SafeText.sanitize(hook)) — \(p.latents) latents, \(p.firingLatents) fire in the cached corpus, \(p.bytes) bytes")
             if let d = p.density {
                 print("  density per token: median \(Self.sci(d.median)), quartiles \(Self.sci(d.lowerQuartile)) – \(Self.sci(d.upperQuartile)), max \(Self.sci(d.max))")
             }

@@ -8,7 +8,7 @@ import TensorFormats
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Export a latent cache to other tools' layouts, or an SAE folder in another dtype.",
-        subcommands: [ExportDelphiCommand.self, ExportSAECommand.self])
+        subcommands: [ExportDelphiCommand.self, ExportSAECommand.self, ExportNeuronpediaCommand.self])
 }
 
 extension DelphiLocationType: ExpressibleByArgument {}

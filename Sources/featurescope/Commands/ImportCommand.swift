@@ -45,7 +45,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Import results of other tools into a latent cache.",
-        subcommands: [ImportDelphiCommand.self, ImportAnnotationsCommand.self])
+        subcommands: [ImportDelphiCommand.self, ImportAnnotationsCommand.self, ImportNeuronpediaCommand.self])
 }
 
 /// `featurescope import delphi RUN_DIR --out CACHE_DIR`

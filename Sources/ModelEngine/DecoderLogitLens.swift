@@ -1,7 +1,28 @@
+import CBLAS
 import Foundation
-import ModelEngine
 import TensorFormats
-import TerminalUI
+
+/// A decoder logit lens failure (missing tensor, wrong shape, a hook it cannot map).
+public struct LogitLensError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// One token of a logit lens: its id and logit.
+public struct TokenScore: Sendable, Equatable {
+    public var token: Int
+    public var logit: Float
+    public init(token: Int, logit: Float) { self.token = token; self.logit = logit }
+}
+
+/// The tokens a direction promotes (largest logits first) and suppresses (most negative first).
+public struct LogitLensResult: Sendable, Equatable {
+    public var promoted: [TokenScore]
+    public var suppressed: [TokenScore]
+    /// How the logits were computed (a formula naming the tensors).
+    public var method: String
+}
 
 /// Reads an SAE decoder direction straight through the model's output path ("logit lens" of the
 /// decoder row) from the GGUF weights, without running the model:
@@ -39,20 +60,20 @@ public final class DecoderLogitLens: @unchecked Sendable {
         self.chunkRows = max(1, chunkRows)
         let name = file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight"
         guard let info = file.tensors[name] else {
-            throw BrowserError("\(file.path): no unembedding (neither output.weight nor token_embd.weight)")
+            throw LogitLensError("\(file.path): no unembedding (neither output.weight nor token_embd.weight)")
         }
         guard info.dims.count == 2, info.dims[0] > 0, info.dims[1] > 0, info.dims[0] % info.type.blockSize == 0 else {
-            throw BrowserError("\(file.path): \(name) has shape \(info.dims); expected [d_model, vocab] with d_model a multiple of \(info.type.blockSize)")
+            throw LogitLensError("\(file.path): \(name) has shape \(info.dims); expected [d_model, vocab] with d_model a multiple of \(info.type.blockSize)")
         }
         unembeddingName = name
         unembeddingType = info.type
         dModel = info.dims[0]
         vocabSize = info.dims[1]
         guard let normInfo = file.tensors["output_norm.weight"] else {
-            throw BrowserError("\(file.path): no output_norm.weight (the final RMSNorm)")
+            throw LogitLensError("\(file.path): no output_norm.weight (the final RMSNorm)")
         }
         guard normInfo.dims == [dModel] else {
-            throw BrowserError("\(file.path): output_norm.weight has shape \(normInfo.dims); expected [\(dModel)]")
+            throw LogitLensError("\(file.path): output_norm.weight has shape \(normInfo.dims); expected [\(dModel)]")
         }
         normWeight = try file.dequantize("output_norm.weight")
     }
@@ -60,9 +81,9 @@ public final class DecoderLogitLens: @unchecked Sendable {
     /// W_O of `layer` as [d_model, d_in] row-major (decoded once per layer).
     func outputProjection(layer: Int) throws -> (weights: [Float], dIn: Int) {
         let name = "blk.\(layer).attn_output.weight"
-        guard let info = file.tensors[name] else { throw BrowserError("\(file.path): no \(name) (is layer \(layer) in this model?)") }
+        guard let info = file.tensors[name] else { throw LogitLensError("\(file.path): no \(name) (is layer \(layer) in this model?)") }
         guard info.dims.count == 2, info.dims[1] == dModel, info.dims[0] > 0 else {
-            throw BrowserError("\(file.path): \(name) has shape \(info.dims); expected [n_heads·d_head, \(dModel)]")
+            throw LogitLensError("\(file.path): \(name) has shape \(info.dims); expected [n_heads·d_head, \(dModel)]")
         }
         if let w = lock.withLock({ outputProjections[layer] }) { return (w, info.dims[0]) }
         let w = try file.dequantize(name)
@@ -76,10 +97,10 @@ public final class DecoderLogitLens: @unchecked Sendable {
         case .z:
             let (wo, dIn) = try outputProjection(layer: hook.layer)
             guard row.count == dIn else {
-                throw BrowserError("the SAE's decoder rows have \(row.count) values; \(hook) feeds W_O with \(dIn)")
+                throw LogitLensError("the SAE's decoder rows have \(row.count) values; \(hook) feeds W_O with \(dIn)")
             }
             var x = [Float](repeating: 0, count: dModel)
-            guard wo.count >= dModel * dIn else { throw BrowserError("\(file.path): W_O of layer \(hook.layer) is too short") }
+            guard wo.count >= dModel * dIn else { throw LogitLensError("\(file.path): W_O of layer \(hook.layer) is too short") }
             wo.withUnsafeBufferPointer { w in
                 row.withUnsafeBufferPointer { d in
                     guard let wb = w.baseAddress, let db = d.baseAddress else { return }
@@ -93,60 +114,85 @@ public final class DecoderLogitLens: @unchecked Sendable {
                 for o in 0 ..< dModel { x[o] *= g[o] }
             }
             return x
-        case .residPre, .residMid, .residPost, .attnOut, .mlpOut:
+        case .residPre, .residMid, .residPost, .attnOut, .mlpIn, .mlpOut:
             guard row.count == dModel else {
-                throw BrowserError("the SAE's decoder rows have \(row.count) values; the residual stream has \(dModel)")
+                throw LogitLensError("the SAE's decoder rows have \(row.count) values; the residual stream has \(dModel)")
             }
             return row
         case .q, .k, .v, .pattern:
-            throw BrowserError("promoted tokens need an SAE on the residual stream, an attention/MLP output or hook_z; this one reads \(hook)")
+            throw LogitLensError("promoted tokens need an SAE on the residual stream, an attention/MLP output or hook_z; this one reads \(hook)")
         }
     }
 
     /// logits = W_U·(g ⊙ x) over the whole vocabulary.
     public func logits(residual x: [Float]) throws -> [Float] {
-        guard x.count == dModel else { throw BrowserError("direction has \(x.count) values; the model has d_model \(dModel)") }
-        let u = zip(x, normWeight).map { $0 * $1 }
+        try logits(residuals: [x])[0]
+    }
+
+    /// The logits of several directions at once, [directions.count][vocab]: W_U is decoded once, in blocks of
+    /// `chunkRows` rows, and each block multiplies every direction in one sgemm (what an export of thousands
+    /// of latents needs; one direction at a time would decode W_U per latent).
+    public func logits(residuals xs: [[Float]]) throws -> [[Float]] {
+        let k = xs.count
+        guard k > 0 else { return [] }
+        var u = [Float](repeating: 0, count: k * dModel)
+        for (i, x) in xs.enumerated() {
+            guard x.count == dModel else { throw LogitLensError("direction has \(x.count) values; the model has d_model \(dModel)") }
+            for j in 0 ..< dModel { u[i * dModel + j] = x[j] * normWeight[j] }
+        }
         let raw = try file.rawBytes(unembeddingName)
         let rowBytes = dModel / unembeddingType.blockSize * unembeddingType.blockBytes
         guard raw.count >= vocabSize * rowBytes else {
-            throw BrowserError("\(file.path): \(unembeddingName) is shorter than [\(vocabSize), \(dModel)]")
+            throw LogitLensError("\(file.path): \(unembeddingName) is shorter than [\(vocabSize), \(dModel)]")
         }
-        var out = [Float](repeating: 0, count: vocabSize)
+        var out = [Float](repeating: 0, count: k * vocabSize)
         var scratch = [Float](repeating: 0, count: min(chunkRows, vocabSize) * dModel)
-        let type = unembeddingType, dm = dModel
+        let type = unembeddingType, dm = dModel, vocab = vocabSize
         out.withUnsafeMutableBufferPointer { o in
             scratch.withUnsafeMutableBufferPointer { s in
                 u.withUnsafeBufferPointer { up in
-                    guard let sb = s.baseAddress, let ub = up.baseAddress else { return }
+                    guard let sb = s.baseAddress, let ub = up.baseAddress, let ob = o.baseAddress else { return }
                     var start = 0
-                    while start < vocabSize {
-                        let rows = min(chunkRows, vocabSize - start)
+                    while start < vocab {
+                        let rows = min(chunkRows, vocab - start)
                         let src = UnsafeRawBufferPointer(rebasing: raw[start * rowBytes ..< (start + rows) * rowBytes])
                         GGMLDequantize.decode(type, src: src, count: rows * dm, into: sb)
-                        for r in 0 ..< rows { o[start + r] = Self.dot(sb + r * dm, ub, dm) }
+                        if k == 1 {
+                            for r in 0 ..< rows { ob[start + r] = Self.dot(sb + r * dm, ub, dm) }
+                        } else {
+                            // out[:, start ..< start+rows] = U [k, d] · block [rows, d]ᵀ
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(k), Int32(rows), Int32(dm),
+                                        1, ub, Int32(dm), sb, Int32(dm), 0, ob + start, Int32(vocab))
+                        }
                         start += rows
                     }
                 }
             }
         }
-        return out
+        return (0 ..< k).map { Array(out[$0 * vocabSize ..< ($0 + 1) * vocabSize]) }
     }
 
-    /// The `count` largest and most negative logits of a decoder row read at `hook`, with display strings.
-    public func promotedTokens(decoderRow row: [Float], hook: HookPoint, count: Int,
-                               displayString: (Int) -> String) throws -> PromotedTokens {
-        let x = try residualDirection(row, hook: hook)
-        let l = try logits(residual: x)
+    /// The `count` largest and most negative logits of a decoder row read at `hook` (for a transcoder: its
+    /// output hook, the space its decoder writes), as token ids. Used by the browser's promoted tokens and
+    /// the Neuronpedia export's logit lens.
+    public func topTokens(decoderRow row: [Float], hook: HookPoint, count: Int) throws -> LogitLensResult {
+        try topTokens(decoderRows: [row], hook: hook, count: count)[0]
+    }
+
+    /// `topTokens` for many decoder rows of one hook, sharing one pass over W_U.
+    public func topTokens(decoderRows rows: [[Float]], hook: HookPoint, count: Int) throws -> [LogitLensResult] {
+        let xs = try rows.map { try residualDirection($0, hook: hook) }
+        let all = try logits(residuals: xs)
         let k = max(0, min(count, vocabSize))
-        let top = Logits.topIndices(l, count: k, largest: true)
-        let bottom = Logits.topIndices(l, count: k, largest: false)
         let method = hook.site == .z
             ? "logits = W_U (g * W_O d): W_O of layer \(hook.layer), final norm weight g, W_U = \(unembeddingName)"
             : "logits = W_U (g * d): final norm weight g, W_U = \(unembeddingName)"
-        return PromotedTokens(promoted: top.map { TokenLogit(token: displayString($0), logit: l[$0]) },
-                              suppressed: bottom.map { TokenLogit(token: displayString($0), logit: l[$0]) },
-                              method: method)
+        return all.map { l in
+            let top = Logits.topIndices(l, count: k, largest: true)
+            let bottom = Logits.topIndices(l, count: k, largest: false)
+            return LogitLensResult(promoted: top.map { TokenScore(token: $0, logit: l[$0]) },
+                                   suppressed: bottom.map { TokenScore(token: $0, logit: l[$0]) }, method: method)
+        }
     }
 
     /// Σ a[i]·b[i] with four running sums.
