@@ -31,6 +31,13 @@ public struct HeadRoleProbe: Sendable {
         return (batch, RepeatedSequenceLayout(prefix: bos.count, period: period))
     }
 
+    /// This probe with `period` cut so a sequence fits the model's context (BOS + two repeats).
+    public func fitted(contextLength: Int, hasBOS: Bool) -> HeadRoleProbe {
+        var p = self
+        p.period = min(period, max(2, (contextLength - (hasBOS ? 1 : 0)) / 2))
+        return p
+    }
+
     /// Every head's scores, layer-major.
     public func run(model: TransformerModel, tokenizer: Tokenizer, progress: ((Int) -> Void)? = nil) throws -> [HeadRoleScores] {
         guard sequences >= 1, period >= 2 else { throw HeadRoleError.probe("need at least 1 sequence of 2 tokens") }

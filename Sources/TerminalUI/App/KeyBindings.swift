@@ -1,7 +1,7 @@
 /// Everything a key can do. `update` dispatches on these; the table below maps keys to them.
 public enum Action: String, Sendable, CaseIterable {
     case quit, help, back, suspend
-    case showList, showDetail, showSamples, showHeads, showPrompt, nextView, previousView, nextPart
+    case showList, showDetail, showSamples, showHeads, showPrompt, showOverview, nextView, previousView, nextPart
     case up, down, left, right, pageUp, pageDown, top, bottom, open
     case search, jump, filter, sortNext, sortPrevious, sortReverse, clearFilters
     case explain, score, spotCheck
@@ -14,7 +14,7 @@ public enum Action: String, Sendable, CaseIterable {
 
 /// Where a binding applies. Scopes are tried most specific first, then `global`.
 public enum Scope: String, Sendable, CaseIterable {
-    case global, list, detail, samples, heads, prompt, promptEditor, textInput, help, spotCheck
+    case global, list, detail, samples, heads, prompt, overview, promptEditor, textInput, help, spotCheck
 
     /// Heading in the help overlay and docs.
     public var title: String {
@@ -26,6 +26,7 @@ public enum Scope: String, Sendable, CaseIterable {
         case .heads: return "4 Heads"
         case .prompt: return "5 Prompt (token browsing)"
         case .promptEditor: return "5 Prompt (editing)"
+        case .overview: return "6 Overview"
         case .textInput: return "Search, jump and filter fields"
         case .help: return "Help overlay"
         case .spotCheck: return "Blind spot-check"
@@ -58,6 +59,7 @@ public enum KeyBindings {
         KeyBinding(keys: [.char("3")], action: .showSamples, scope: .global, help: "Scored samples", hint: nil),
         KeyBinding(keys: [.char("4")], action: .showHeads, scope: .global, help: "Heads (attention SAEs)", hint: nil),
         KeyBinding(keys: [.char("5")], action: .showPrompt, scope: .global, help: "Prompt: run your own text", hint: nil),
+        KeyBinding(keys: [.char("6")], action: .showOverview, scope: .global, help: "Overview: density, max-activation and score histograms", hint: nil),
         KeyBinding(keys: [.tab], action: .nextView, scope: .global, help: "Next view", hint: nil),
         KeyBinding(keys: [.backTab], action: .previousView, scope: .global, help: "Previous view", hint: nil),
         KeyBinding(keys: [.char("P")], action: .nextPart, scope: .global, help: "Next SAE part (hook)", hint: nil),
@@ -93,6 +95,10 @@ public enum KeyBindings {
         KeyBinding(keys: [.char("c")], action: .nextScorer, scope: .samples, help: "Next scorer", hint: "scorer"),
         // Heads
         KeyBinding(keys: [.enter], action: .open, scope: .heads, help: "Open the selected head's top latent", hint: "open"),
+        // Overview
+        KeyBinding(keys: [.right, .char("l")], action: .right, scope: .overview, help: "Next histogram", hint: "histogram"),
+        KeyBinding(keys: [.left, .char("h")], action: .left, scope: .overview, help: "Previous histogram", hint: nil),
+        KeyBinding(keys: [.enter], action: .open, scope: .overview, help: "List the latents of the selected bin", hint: "filter list"),
         // Prompt (browsing tokens)
         KeyBinding(keys: [.char("i")], action: .editPrompt, scope: .prompt, help: "Edit the prompt", hint: "edit"),
         KeyBinding(keys: [.enter], action: .open, scope: .prompt, help: "Open the selected latent's detail", hint: "detail"),
@@ -123,6 +129,7 @@ public enum KeyBindings {
         case .detail: return [.detail, .global]
         case .samples: return [.samples, .global]
         case .heads: return [.heads, .global]
+        case .overview: return [.overview, .global]
         case .prompt: return state.prompt.editing ? [.promptEditor] : [.prompt, .global]
         }
     }

@@ -83,6 +83,8 @@ public enum Msg: Sendable {
     case promotedLoaded(LatentRef, Result<PromotedTokens, BrowserError>)
     /// The top-token index of `part` grew.
     case tokenIndexProgress(part: Int, TokenIndexProgress)
+    /// The overview of `part` (nil: it could not be computed or was cancelled).
+    case overviewComputed(part: Int, PartOverview?)
 }
 
 /// What the rows of the latent list are: which part, how sorted, which filter and search.
@@ -120,6 +122,8 @@ public enum Effect: Sendable, Equatable {
     case loadPromoted(LatentRef)
     /// Builds (or resumes) the top-token search index of a part, reporting progress.
     case buildTokenIndex(part: Int)
+    /// Reads every latent's summary of a part into the overview's histograms.
+    case computeOverview(part: Int)
     /// Ctrl-Z: give the terminal back and stop the process until resumed.
     case suspend
     case quit

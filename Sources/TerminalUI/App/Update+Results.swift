@@ -117,6 +117,8 @@ extension Update {
                 s.message = StatusMessage(text: "could not save the verdict: \(e.message)", isError: true)
             }
             return []
+        case let .overviewComputed(part, o):
+            return overviewComputed(&s, part: part, o)
         default:
             return []
         }

@@ -96,14 +96,14 @@ public enum Update {
         case .showSamples: return switchView(&s, .samples)
         case .showHeads: return switchView(&s, .heads)
         case .showPrompt: return switchView(&s, .prompt)
+        case .showOverview: return switchView(&s, .overview)
         case .nextView, .previousView:
             let all = ViewID.allCases
             var i = all.firstIndex(of: s.view) ?? 0
             for _ in all.indices {
                 i = (i + (a == .nextView ? 1 : all.count - 1)) % all.count
                 let candidate = all[i]
-                let act: Action = [.showList, .showDetail, .showSamples, .showHeads, .showPrompt][candidate.rawValue - 1]
-                if unavailableReason(act, s) == nil { return switchView(&s, candidate) }
+                if unavailableReason(candidate.showAction, s) == nil { return switchView(&s, candidate) }
             }
             return []
         case .nextPart:
@@ -116,7 +116,8 @@ public enum Update {
             s.list.top = 0
             s.message = StatusMessage(text: "part \(s.part + 1)/\(s.parts.count): \(s.currentPart?.hookName ?? "")", isError: false)
             var effects = requery(&s)
-            if s.view != .list && s.view != .prompt { effects += switchView(&s, .list) }
+            if s.view == .overview { effects += loadOverviewIfNeeded(&s) }
+            else if s.view != .list && s.view != .prompt { effects += switchView(&s, .list) }
             return effects
         case .explain, .score:
             guard let ref = s.focusedLatent else { return [] }
@@ -154,6 +155,7 @@ public enum Update {
             case .samples: return samplesAction(&s, a)
             case .heads: return headsAction(&s, a)
             case .prompt: return promptAction(&s, a)
+            case .overview: return overviewAction(&s, a)
             }
         }
     }
@@ -180,6 +182,8 @@ public enum Update {
         switch target {
         case .list, .prompt:
             return []
+        case .overview:
+            return loadOverviewIfNeeded(&s)
         case .detail:
             guard let ref = focus else { return [] }
             return loadDetailIfNeeded(&s, ref)

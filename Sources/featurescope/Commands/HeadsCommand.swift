@@ -25,7 +25,7 @@ struct HeadsCommand: AsyncParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Random sequences to average over.") var sequences = 4
-    @Option(help: "Random tokens per repeat (each sequence is twice as long, plus BOS).") var length = 48
+    @Option(help: "Random tokens per repeat (each sequence is twice as long, plus BOS; cut to fit the model's context).") var length = 48
     @Option(help: "Seed of the random tokens.") var seed: UInt64 = 13
     @Option(help: "Heads listed per role in the text output.") var top = 5
     @Flag(help: "Print the scores as JSON.") var json = false
@@ -46,13 +46,14 @@ struct HeadsCommand: AsyncParsableCommand {
     func run() async throws {
         let (model, tokenizer) = try modelOptions.loadWithTokenizer()
         let probe = HeadRoleProbe(sequences: sequences, period: length, seed: seed)
+            .fitted(contextLength: model.config.contextLength, hasBOS: tokenizer.bosId != nil)
         let bar = ProgressBar(total: sequences, label: "heads", unit: "seq", enabled: !json)
         let scores = try probe.run(model: model, tokenizer: tokenizer) { bar.update($0) }
         bar.finish()
-        let report = Report(model: model.name, sequences: sequences, length: length, bos: tokenizer.bosId != nil, heads: scores)
+        let report = Report(model: model.name, sequences: sequences, length: probe.period, bos: tokenizer.bosId != nil, heads: scores)
         if json { try printJSON(report); return }
         print("\(SafeText.sanitize(model.name)): \(model.config.layerCount) layers × \(model.config.headCount) heads, "
-              + "\(sequences) random sequences of \(length) tokens repeated twice" + (report.bos ? " after BOS" : ""))
+              + "\(sequences) random sequences of \(probe.period) tokens repeated twice" + (report.bos ? " after BOS" : ""))
         let roles: [(String, KeyPath<HeadRoleScores, Double>)] = [
             ("induction", \.induction), ("previous-token", \.previousToken), ("first-token", \.firstToken), ("self", \.selfAttention),
         ]
