@@ -163,6 +163,8 @@ public struct AppState: Sendable, Equatable {
     public var heads = HeadsState()
     public var prompt = PromptState()
     public var overview = OverviewState()
+    /// The similar-latents panel over the detail view, when open.
+    public var neighbours: NeighboursState?
     public var spotCheck: SpotCheckState?
     /// Start a spot-check as soon as this latent's detail arrives.
     public var pendingSpotCheck: LatentRef?
@@ -215,7 +217,7 @@ public struct AppState: Sendable, Equatable {
     public var isBusy: Bool {
         list.computing || detail.content.isLoading || samples.content.isLoading || heads.attribution.isLoading
             || heads.split.isLoading || prompt.run.isLoading || prompt.trace.isLoading || !jobs.isEmpty
-            || detail.promoted.isLoading || isIndexing || overview.content.isLoading
+            || detail.promoted.isLoading || isIndexing || overview.content.isLoading || (neighbours?.content.isLoading ?? false)
     }
 
     /// True while the current part's top-token index is being built.

@@ -5,7 +5,7 @@ public enum Action: String, Sendable, CaseIterable {
     case up, down, left, right, pageUp, pageDown, top, bottom, open
     case search, jump, filter, sortNext, sortPrevious, sortReverse, clearFilters
     case explain, score, spotCheck
-    case toggleWhitespace, widenContext
+    case toggleWhitespace, widenContext, neighbours
     case nextScorer, mistakesOnly
     case editPrompt, runPrompt, newline, historyPrevious, historyNext
     case answerYes, answerNo
@@ -14,7 +14,7 @@ public enum Action: String, Sendable, CaseIterable {
 
 /// Where a binding applies. Scopes are tried most specific first, then `global`.
 public enum Scope: String, Sendable, CaseIterable {
-    case global, list, detail, samples, heads, prompt, overview, promptEditor, textInput, help, spotCheck
+    case global, list, detail, samples, heads, prompt, overview, neighbours, promptEditor, textInput, help, spotCheck
 
     /// Heading in the help overlay and docs.
     public var title: String {
@@ -27,6 +27,7 @@ public enum Scope: String, Sendable, CaseIterable {
         case .prompt: return "5 Prompt (token browsing)"
         case .promptEditor: return "5 Prompt (editing)"
         case .overview: return "6 Overview"
+        case .neighbours: return "Similar latents panel (n in the detail view)"
         case .textInput: return "Search, jump and filter fields"
         case .help: return "Help overlay"
         case .spotCheck: return "Blind spot-check"
@@ -87,6 +88,7 @@ public enum KeyBindings {
         KeyBinding(keys: [.char("w")], action: .toggleWhitespace, scope: .detail, help: "Show spaces and newlines", hint: "spaces"),
         KeyBinding(keys: [.char("x")], action: .widenContext, scope: .detail, help: "Widen the context (whole windows, wrapped)", hint: "widen"),
         KeyBinding(keys: [.enter], action: .open, scope: .detail, help: "Heads view for the selected token", hint: "heads"),
+        KeyBinding(keys: [.char("n")], action: .neighbours, scope: .detail, help: "Similar latents: decoder and encoder cosine, co-occurrence, aligned match in the other part", hint: "similar"),
         KeyBinding(keys: [.char("e")], action: .explain, scope: .detail, help: "Explain this latent (background)", hint: "explain"),
         KeyBinding(keys: [.char("s")], action: .score, scope: .detail, help: "Score this latent (background)", hint: "score"),
         KeyBinding(keys: [.char("v")], action: .spotCheck, scope: .detail, help: "Blind spot-check", hint: "check"),
@@ -99,6 +101,9 @@ public enum KeyBindings {
         KeyBinding(keys: [.right, .char("l")], action: .right, scope: .overview, help: "Next histogram", hint: "histogram"),
         KeyBinding(keys: [.left, .char("h")], action: .left, scope: .overview, help: "Previous histogram", hint: nil),
         KeyBinding(keys: [.enter], action: .open, scope: .overview, help: "List the latents of the selected bin", hint: "filter list"),
+        // Similar latents panel
+        KeyBinding(keys: [.enter], action: .open, scope: .neighbours, help: "Open the selected latent (in its part)", hint: "open"),
+        KeyBinding(keys: [.escape, .char("n")], action: .cancel, scope: .neighbours, help: "Close the panel", hint: "close"),
         // Prompt (browsing tokens)
         KeyBinding(keys: [.char("i")], action: .editPrompt, scope: .prompt, help: "Edit the prompt", hint: "edit"),
         KeyBinding(keys: [.enter], action: .open, scope: .prompt, help: "Open the selected latent's detail", hint: "detail"),
@@ -123,6 +128,7 @@ public enum KeyBindings {
     public static func scopes(for state: AppState) -> [Scope] {
         if state.showHelp { return [.help, .global] }
         if state.spotCheck != nil { return [.spotCheck] }
+        if state.neighbours != nil { return [.neighbours, .global] }
         if state.view == .list && state.list.input != nil { return [.textInput] }
         switch state.view {
         case .list: return [.list, .global]

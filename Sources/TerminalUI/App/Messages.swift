@@ -85,6 +85,7 @@ public enum Msg: Sendable {
     case tokenIndexProgress(part: Int, TokenIndexProgress)
     /// The overview of `part` (nil: it could not be computed or was cancelled).
     case overviewComputed(part: Int, PartOverview?)
+    case neighboursLoaded(LatentRef, Result<LatentNeighbours, BrowserError>)
 }
 
 /// What the rows of the latent list are: which part, how sorted, which filter and search.
@@ -124,6 +125,8 @@ public enum Effect: Sendable, Equatable {
     case buildTokenIndex(part: Int)
     /// Reads every latent's summary of a part into the overview's histograms.
     case computeOverview(part: Int)
+    /// Similar latents of one latent (builds the part's similarity index on first use: slow, in the background).
+    case loadNeighbours(LatentRef)
     /// Ctrl-Z: give the terminal back and stop the process until resumed.
     case suspend
     case quit

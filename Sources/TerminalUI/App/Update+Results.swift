@@ -117,6 +117,8 @@ extension Update {
                 s.message = StatusMessage(text: "could not save the verdict: \(e.message)", isError: true)
             }
             return []
+        case let .neighboursLoaded(ref, r):
+            return neighboursLoaded(&s, ref, r)
         case let .overviewComputed(part, o):
             return overviewComputed(&s, part: part, o)
         default:

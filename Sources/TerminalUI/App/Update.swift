@@ -81,6 +81,7 @@ public enum Update {
             s.message = StatusMessage(text: reason, isError: true)
             return []
         }
+        if let effects = neighboursAction(&s, a) { return effects }
         switch a {
         case .quit:
             s.quitting = true

@@ -39,6 +39,9 @@ public enum EffectPerformer {
             if !Task.isCancelled { send(.rowsComputed(generation: generation, rows: rows)) }
         case let .buildTokenIndex(part):
             await env.tokenIndex.buildInBackground(part: part, data: data) { send(.tokenIndexProgress(part: part, $0)) }
+        case let .loadNeighbours(ref):
+            do { send(.neighboursLoaded(ref, .success(try data.neighbours(part: ref.part, latent: ref.latent)))) }
+            catch { send(.neighboursLoaded(ref, .failure(asBrowserError(error)))) }
         case let .computeOverview(part):
             let o = PartOverview.compute(part: part, data: data) { Task.isCancelled }
             if !Task.isCancelled { send(.overviewComputed(part: part, o)) }

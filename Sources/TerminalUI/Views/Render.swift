@@ -20,9 +20,10 @@ public enum Render {
         case .overview: OverviewView.draw(&screen, s, rect: layout.body)
         }
         statusLine(&screen, s, layout.status)
+        if let n = s.neighbours { NeighboursOverlay.draw(&screen, s, n) }
         if let sc = s.spotCheck { Overlays.spotCheck(&screen, sc) }
         if s.showHelp { Overlays.help(&screen, s) }
-        if s.showHelp || s.spotCheck != nil { screen.cursor = nil }
+        if s.showHelp || s.spotCheck != nil || s.neighbours != nil { screen.cursor = nil }
         return screen
     }
 
