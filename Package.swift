@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "TerminalUI", dependencies: ["FeaturescopeCore"]),
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
-        .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "LatentGeometry", "AutoInterp", "SparseAutoencoders",
+        .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "LatentGeometry", "HeadRoles", "AutoInterp", "SparseAutoencoders",
                                                         "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI", "FeaturescopeCore"]),
         /// The benchmarks home: timings behind `bench`, `cache-bench` and `browse --bench-render`, used only by the executable

@@ -39,15 +39,18 @@ public struct HeadRoleProbe: Sendable {
     }
 
     /// Every head's scores, layer-major.
-    public func run(model: TransformerModel, tokenizer: Tokenizer, progress: ((Int) -> Void)? = nil) throws -> [HeadRoleScores] {
+    /// `layers`: only these layers' patterns are captured and scored (nil: all); other layers' scores are 0.
+    public func run(model: TransformerModel, tokenizer: Tokenizer, layers only: Set<Int>? = nil,
+                    progress: ((Int) -> Void)? = nil) throws -> [HeadRoleScores] {
         guard sequences >= 1, period >= 2 else { throw HeadRoleError.probe("need at least 1 sequence of 2 tokens") }
         let (batch, layout) = try tokens(tokenizer: tokenizer)
         let layers = model.config.layerCount, heads = model.config.headCount
         var acc = HeadRoleAccumulator(layers: layers, heads: heads)
-        let hooks = Set((0 ..< layers).map { HookPoint.pattern($0) })
+        let scored = (0 ..< layers).filter { only?.contains($0) ?? true }
+        let hooks = Set(scored.map { HookPoint.pattern($0) })
         for (i, seq) in batch.enumerated() {
             let r = try model.forward(tokens: seq, captures: hooks, logits: .none)
-            for l in 0 ..< layers {
+            for l in scored {
                 guard let p = r.activation(.pattern(l)) else { throw HeadRoleError.probe("the engine did not capture layer \(l)'s pattern") }
                 try acc.add(layer: l, pattern: p.data, layout: layout)
             }

@@ -47,12 +47,14 @@ public struct HeadRoleAccumulator: Sendable {
     public let layers: Int
     public let heads: Int
     private var sums: [[Double]]  // [layer·heads + head][5]
-    private var sequences = 0
+    /// Sequences added per layer.
+    private var sequences: [Int]
 
     public init(layers: Int, heads: Int) {
         self.layers = layers
         self.heads = heads
         sums = [[Double]](repeating: [0, 0, 0, 0, 0], count: layers * heads)
+        sequences = [Int](repeating: 0, count: layers)
     }
 
     /// Adds one layer's attention pattern [heads, T, T] (rows: queries, columns: keys; causal) on a sequence laid
@@ -66,7 +68,7 @@ public struct HeadRoleAccumulator: Sendable {
             let s = Self.scores(pattern, head: h, tokens: t, layout: layout)
             for i in 0 ..< 5 { sums[layer * heads + h][i] += s[i] }
         }
-        if layer == 0 { sequences += 1 }
+        sequences[layer] += 1
     }
 
     /// previous, induction, first, self, entropy of one head on one sequence.
@@ -100,9 +102,9 @@ public struct HeadRoleAccumulator: Sendable {
 
     /// Mean scores per head over the sequences added.
     public var scores: [HeadRoleScores] {
-        let n = Double(max(sequences, 1))
         var out: [HeadRoleScores] = []
         for l in 0 ..< layers {
+            let n = Double(max(sequences[l], 1))
             for h in 0 ..< heads {
                 let s = sums[l * heads + h].map { $0 / n }
                 out.append(HeadRoleScores(layer: l, head: h, previousToken: s[0], induction: s[1], firstToken: s[2], selfAttention: s[3], entropy: s[4]))

@@ -76,3 +76,21 @@ final class HeadRoleTests: XCTestCase {
         }
     }
 }
+
+extension HeadRoleTests {
+    func testScoresAreMeansPerLayerEvenWhenOnlySomeLayersAreAdded() throws {
+        let layout = RepeatedSequenceLayout(prefix: 0, period: 4)
+        let t = layout.length
+        let prev = Self.pattern(heads: 1, tokens: t) { _, q in q - 1 }
+        let bos = Self.pattern(heads: 1, tokens: t) { _, _ in 0 }
+        var acc = HeadRoleAccumulator(layers: 3, heads: 1)
+        for _ in 0 ..< 3 { try acc.add(layer: 2, pattern: prev, layout: layout) }
+        try acc.add(layer: 1, pattern: bos, layout: layout)
+        try acc.add(layer: 1, pattern: prev, layout: layout)
+        let s = acc.scores
+        XCTAssertEqual(s[2].previousToken, 1, accuracy: 1e-12)
+        XCTAssertEqual(s[1].previousToken, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(s[1].firstToken, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(s[0].previousToken, 0)
+    }
+}

@@ -12,6 +12,10 @@ final class NeighbourData: BrowserDataSource, @unchecked Sendable {
     func scoredSamples(part: Int, latent: Int, scorer: String) throws -> [BrowserScoredSample] { try base.scoredSamples(part: part, latent: latent, scorer: scorer) }
     func headAttribution(part: Int, latent: Int) -> [Float]? { base.headAttribution(part: part, latent: latent) }
     func saveVerdict(part: Int, latent: Int, verdict: HumanVerdict) throws {}
+    func headTable(part: Int) -> [HeadTableRow]? { base.headTable(part: part) }
+    func headRoles(part: Int) throws -> [HeadRoleRow] {
+        (0 ..< 9).map { HeadRoleRow(head: $0, previousToken: $0 == 2 ? 0.71 : 0.1, induction: $0 == 5 ? 0.87 : 0.02, firstToken: 0.1, selfAttention: 0.05, entropy: 2) }
+    }
     func neighbours(part: Int, latent: Int) throws -> LatentNeighbours {
         LatentNeighbours(groups: [
             NeighbourGroup(title: "decoder cosine", part: part, entries: [NeighbourEntry(latent: latent + 1, score: 0.9, explanation: "next one"),
@@ -55,5 +59,20 @@ final class NeighboursPanelTests: XCTestCase {
         await d.keys(.char("n"))
         guard case let .failed(m)? = d.state.neighbours?.content else { return XCTFail("expected a failure") }
         XCTAssertTrue(m.contains("no similarity index"))
+    }
+}
+
+final class HeadRolesViewTests: XCTestCase {
+    func testHeadsViewShowsEachHeadsRole() async throws {
+        var d = Driver(data: NeighbourData(), size: Size(width: 120, height: 30))
+        await d.keys(.char("P"), .enter, .char("4"))
+        XCTAssertEqual(d.state.view, .heads)
+        let ref = try XCTUnwrap(d.state.heads.ref)
+        XCTAssertTrue(d.effectsSeen.contains(.loadHeadRoles(ref)))
+        XCTAssertEqual(d.state.heads.roles.value?.count, 9)
+        let text = d.render().text
+        XCTAssertTrue(text.contains("ind .87"), text)
+        XCTAssertTrue(text.contains("prev .71"), text)
+        XCTAssertTrue(text.contains("mix"), text)
     }
 }

@@ -86,6 +86,8 @@ public struct HeadsState: Sendable, Equatable {
     public var ref: LatentRef?
     public var attribution: Loadable<[Float]> = .idle
     public var table: [HeadTableRow]?
+    /// Head-role scores of the part's layer (previous-token, induction, …), from the model.
+    public var roles: Loadable<[HeadRoleRow]> = .idle
     public var split: Loadable<TokenHeadSplit> = .idle
     public var splitToken: TokenRef?
     public var cursor = 0

@@ -86,6 +86,7 @@ public enum Msg: Sendable {
     /// The overview of `part` (nil: it could not be computed or was cancelled).
     case overviewComputed(part: Int, PartOverview?)
     case neighboursLoaded(LatentRef, Result<LatentNeighbours, BrowserError>)
+    case headRolesLoaded(LatentRef, Result<[HeadRoleRow], BrowserError>)
 }
 
 /// What the rows of the latent list are: which part, how sorted, which filter and search.
@@ -127,6 +128,8 @@ public enum Effect: Sendable, Equatable {
     case computeOverview(part: Int)
     /// Similar latents of one latent (builds the part's similarity index on first use: slow, in the background).
     case loadNeighbours(LatentRef)
+    /// Head-role scores of the part's layer, for the heads view of `ref`.
+    case loadHeadRoles(LatentRef)
     /// Ctrl-Z: give the terminal back and stop the process until resumed.
     case suspend
     case quit

@@ -205,7 +205,9 @@ public enum Update {
                 s.heads = HeadsState()
                 s.heads.ref = ref
                 s.heads.attribution = .loading
+                s.heads.roles = .loading
                 effects.append(.loadHeads(ref))
+                effects.append(.loadHeadRoles(ref))
             }
             effects += loadTokenSplit(&s)
             return effects
