@@ -83,6 +83,20 @@ public enum CosineSearch {
     public static func topK(queries: [Float], keys: [Float], dim: Int, options: CosineSearchOptions,
                             progress: (@Sendable (Double) -> Void)? = nil,
                             isCancelled: (@Sendable () -> Bool)? = nil) throws -> NeighbourTable {
+        try search(queries, keys, dim: dim, options: options, bothWays: false, progress: progress, isCancelled: isCancelled).0
+    }
+
+    /// Both directions from one pass over the similarity matrix: each query row's k best keys and each key row's
+    /// k best queries (half the work of two searches).
+    public static func topKBothWays(_ a: [Float], _ b: [Float], dim: Int, options: CosineSearchOptions,
+                                    progress: (@Sendable (Double) -> Void)? = nil,
+                                    isCancelled: (@Sendable () -> Bool)? = nil) throws -> (aToB: NeighbourTable, bToA: NeighbourTable) {
+        let r = try search(a, b, dim: dim, options: options, bothWays: true, progress: progress, isCancelled: isCancelled)
+        return (r.0, r.1!)
+    }
+
+    static func search(_ queries: [Float], _ keys: [Float], dim: Int, options: CosineSearchOptions, bothWays: Bool,
+                       progress: (@Sendable (Double) -> Void)?, isCancelled: (@Sendable () -> Bool)?) throws -> (NeighbourTable, NeighbourTable?) {
         guard dim > 0, queries.count % dim == 0, keys.count % dim == 0 else {
             throw GeometryError.shape("matrices of \(queries.count) and \(keys.count) values are not rows of \(dim)")
         }
@@ -91,7 +105,7 @@ public enum CosineSearch {
         let q = normalizedRows(queries, rows: nq, dim: dim)
         let kn = normalizedRows(keys, rows: nk, dim: dim)
         guard let p = options.projection, p < dim else {
-            return try exact(q, kn, dim: dim, k: options.k, options: options, progress: progress, isCancelled: isCancelled)
+            return try exact(q, kn, dim: dim, k: options.k, options: options, columnsToo: bothWays, progress: progress, isCancelled: isCancelled)
         }
         // Candidates in the projected space, then exact re-scoring.
         var rng = Xoshiro256StarStar(seed: options.seed)
@@ -100,9 +114,19 @@ public enum CosineSearch {
         let qp = normalizedRows(multiply(q, rows: nq, dim: dim, by: g, cols: p), rows: nq, dim: p)
         let kp = normalizedRows(multiply(kn, rows: nk, dim: dim, by: g, cols: p), rows: nk, dim: p)
         let c = max(options.candidates, options.k)
-        let coarse = try exact(qp, kp, dim: p, k: c, options: options, progress: { progress?(0.97 * $0) }, isCancelled: isCancelled)
-        var out = NeighbourTable(rows: nq, k: options.k)
-        let lists = ListBox(count: nq, capacity: options.k)
+        let coarse = try exact(qp, kp, dim: p, k: c, options: options, columnsToo: bothWays, progress: { progress?(0.97 * $0) },
+                               isCancelled: isCancelled)
+        let forward = rescore(coarse.0, q, kn, dim: dim, k: options.k)
+        let backward = coarse.1.map { rescore($0, kn, q, dim: dim, k: options.k) }
+        progress?(1)
+        return (forward, backward)
+    }
+
+    /// Re-scores each row's candidates exactly (full-dimensional dot products of normalised rows) and keeps the best k.
+    static func rescore(_ coarse: NeighbourTable, _ q: [Float], _ kn: [Float], dim: Int, k: Int) -> NeighbourTable {
+        let nq = coarse.rows, c = coarse.k
+        var out = NeighbourTable(rows: nq, k: k)
+        let lists = ListBox(count: nq, capacity: k)
         let chunk = 256
         DispatchQueue.concurrentPerform(iterations: (nq + chunk - 1) / chunk) { ci in
             q.withUnsafeBufferPointer { qb in
@@ -119,7 +143,6 @@ public enum CosineSearch {
             }
         }
         for r in 0 ..< nq { out.set(row: r, lists.pointer[r]) }
-        progress?(1)
         return out
     }
 
@@ -132,11 +155,13 @@ public enum CosineSearch {
     }
 
     /// Exact blocked search over normalised rows.
-    static func exact(_ q: [Float], _ kn: [Float], dim: Int, k: Int, options: CosineSearchOptions,
-                      progress: (@Sendable (Double) -> Void)?, isCancelled: (@Sendable () -> Bool)?) throws -> NeighbourTable {
+    static func exact(_ q: [Float], _ kn: [Float], dim: Int, k: Int, options: CosineSearchOptions, columnsToo: Bool = false,
+                      progress: (@Sendable (Double) -> Void)?, isCancelled: (@Sendable () -> Bool)?) throws -> (NeighbourTable, NeighbourTable?) {
         let nq = q.count / dim, nk = kn.count / dim
         var out = NeighbourTable(rows: nq, k: k)
-        guard nq > 0, nk > 0, k > 0 else { return out }
+        var colOut: NeighbourTable? = columnsToo ? NeighbourTable(rows: nk, k: k) : nil
+        guard nq > 0, nk > 0, k > 0 else { return (out, colOut) }
+        let colLists = columnsToo ? ListBox(count: nk, capacity: k) : nil
         let br = max(1, min(options.blockRows, nq)), bc = max(1, min(options.blockColumns, nk))
         let tile = FloatBuffer(count: br * bc)
         let lists = ListBox(count: br, capacity: k)
@@ -159,13 +184,51 @@ public enum CosineSearch {
                                 select(tile.pointer + i * cols, count: cols, offset: c0, skip: skip, into: &lists.pointer[i])
                             }
                         }
+                        if let colLists {
+                            // Column lists: 16 columns at a time, walking down the rows (contiguous loads).
+                            let groups = (cols + 15) / 16
+                            let per = max(1, (groups + 7) / 8)
+                            DispatchQueue.concurrentPerform(iterations: (groups + per - 1) / per) { gi in
+                                for grp in gi * per ..< min(groups, gi * per + per) {
+                                    selectColumns(tile.pointer, rows: rows, cols: cols, first: grp * 16, rowOffset: r0,
+                                                  lists: colLists.pointer.baseAddress! + c0)
+                                }
+                            }
+                        }
                     }
                     for i in 0 ..< rows { out.set(row: r0 + i, lists.pointer[i]) }
                     progress?(Double(r0 + rows) / Double(nq))
                 }
             }
         }
-        return out
+        if let colLists { for c in 0 ..< nk { colOut?.set(row: c, colLists.pointer[c]) } }
+        return (out, colOut)
+    }
+
+    /// Offers the rows of up to 16 tile columns (from `first`) to those columns' lists, 16 values per row at once.
+    static func selectColumns(_ tile: UnsafeMutablePointer<Float>, rows: Int, cols: Int, first: Int, rowOffset: Int,
+                              lists: UnsafeMutablePointer<TopKList>) {
+        let width = min(16, cols - first)
+        var t = SIMD16<Float>(repeating: .infinity)
+        for e in 0 ..< width { t[e] = lists[first + e].threshold }
+        let raw = UnsafeRawPointer(tile)
+        for i in 0 ..< rows {
+            let base = i * cols + first
+            let v: SIMD16<Float>
+            if width == 16 {
+                v = raw.loadUnaligned(fromByteOffset: base * 4, as: SIMD16<Float>.self)
+            } else {
+                var w = SIMD16<Float>(repeating: -.infinity)
+                for e in 0 ..< width { w[e] = tile[base + e] }
+                v = w
+            }
+            if any(v .>= t) {
+                for e in 0 ..< width where v[e] >= t[e] && v[e] > -.infinity {
+                    lists[first + e].insert(v[e], Int32(rowOffset + i))
+                    t[e] = lists[first + e].threshold
+                }
+            }
+        }
     }
 
     /// Offers one row of a tile to a top-k list, eight values at a time against the list's threshold.

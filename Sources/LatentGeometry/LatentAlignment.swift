@@ -83,8 +83,7 @@ public enum LatentAlignment {
         let projection: Int? = options.projection ?? (min(na, nb) > 16384 ? 64 : nil)
         var so = CosineSearchOptions(k: options.candidates, projection: projection, candidates: max(4 * options.candidates, 32))
         so.seed = 0x616c_6967_6e
-        let forward = try CosineSearch.topK(queries: a, keys: b, dim: dim, options: so, progress: { progress?("candidates A→B", $0) })
-        let backward = try CosineSearch.topK(queries: b, keys: a, dim: dim, options: so, progress: { progress?("candidates B→A", $0) })
+        let (forward, backward) = try CosineSearch.topKBothWays(a, b, dim: dim, options: so, progress: { progress?("candidates", $0) })
         let g = CandidateGraph(forward: forward, backward: backward, columns: nb)
         let t1 = Date()
         progress?("matching", 0)

@@ -79,6 +79,25 @@ final class CosineSearchTests: XCTestCase {
         XCTAssertEqual(first.value, ref.value, accuracy: 1e-5)
     }
 
+    func testBothWaysInOnePassEqualsTwoSearches() throws {
+        let dim = 20
+        let a = Self.randomMatrix(45, dim, seed: 7), b = Self.randomMatrix(38, dim, seed: 8)
+        for projection in [nil, 8] as [Int?] {
+            // Tiles that cut both matrices unevenly, and a width that is not a multiple of 16 (the column path's lanes).
+            let o = CosineSearchOptions(k: 4, projection: projection, candidates: 12, blockRows: 13, blockColumns: 21)
+            let (ab, ba) = try CosineSearch.topKBothWays(a, b, dim: dim, options: o)
+            // Same neighbours; scores equal up to the rounding of a·b against b·a in BLAS.
+            for (got, want) in [(ab, try CosineSearch.topK(queries: a, keys: b, dim: dim, options: o)),
+                                (ba, try CosineSearch.topK(queries: b, keys: a, dim: dim, options: o))] {
+                XCTAssertEqual(got.indices, want.indices)
+                for (x, y) in zip(got.values, want.values) { XCTAssertEqual(x, y, accuracy: 1e-6) }
+            }
+        }
+        let ref = Self.bruteForce(b, a, dim: dim, top: 4, excludeSelf: false)
+        let (_, ba) = try CosineSearch.topKBothWays(a, b, dim: dim, options: CosineSearchOptions(k: 4, blockRows: 13, blockColumns: 21))
+        for r in 0 ..< 38 { XCTAssertEqual(ba.neighbours(of: r).map(\.index), ref[r].map(\.index)) }
+    }
+
     func testShapeErrors() {
         XCTAssertThrowsError(try CosineSearch.topK(queries: [1, 2, 3], keys: [1, 2], dim: 2, options: CosineSearchOptions()))
         XCTAssertThrowsError(try CosineSearch.topK(queries: [1, 2], keys: [1, 2, 3, 4], dim: 2, options: CosineSearchOptions(excludeSelf: true)))
