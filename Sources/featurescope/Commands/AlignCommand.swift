@@ -19,7 +19,7 @@ struct AlignCommand: AsyncParsableCommand {
         else activations.
 
         Candidates: each latent's top --candidates partners in both directions (for more than 16,384 latents found in \
-        a 64-dimensional random projection, then re-scored exactly; --exact searches the full space). The matching \
+        a 64-dimensional random projection (--projection), then re-scored exactly; --exact searches the full space). The matching \
         is an exact maximum-similarity assignment on that candidate graph (dense Hungarian up to 1,500 latents); \
         latents whose candidates are all taken or below --min-similarity are reported unmatched.
 
@@ -38,12 +38,15 @@ struct AlignCommand: AsyncParsableCommand {
     @Option(help: "Candidate partners per latent and direction.") var candidates = 16
     @Option(name: .customLong("min-similarity"), help: "Never match a pair below this similarity.") var minSimilarity: Float = 0
     @Flag(help: "Search decoder candidates exactly, never in a projection.") var exact = false
+    @Option(help: "Search decoder candidates in a random projection of this many dimensions (default: 64 above 16,384 latents).")
+    var projection: Int?
     @Option(help: "Pairs to list (strongest first) in the text output.") var show = 10
     @Option(help: "Also write the full result as JSON to this file.") var output: String?
     @Flag(help: "Print the full result as JSON.") var json = false
 
     func validate() throws {
         guard candidates >= 1 else { throw ValidationError("--candidates must be at least 1") }
+        if let p = projection { guard p >= 2 else { throw ValidationError("--projection must be at least 2") } }
         guard minSimilarity.isFinite, minSimilarity > -1, minSimilarity <= 1 else { throw ValidationError("--min-similarity must be in (-1, 1]") }
     }
 
@@ -53,7 +56,7 @@ struct AlignCommand: AsyncParsableCommand {
         // Without a cache A and B are SAE folders, compared by decoder; with one, the parts' hooks decide.
         let measure = by ?? (parts[0] == nil || parts[0]?.hook == parts[1]?.hook ? .decoder : .activations)
         var options = AlignmentOptions(candidates: candidates, minimumSimilarity: minSimilarity)
-        if exact { options.projection = .some(nil) }
+        if exact { options.projection = .some(nil) } else if let projection { options.projection = .some(projection) }
         let bar = ProgressBar(total: 1000, label: "align", enabled: !json)
         let report: @Sendable (String, Double) -> Void = { stage, f in bar.update(Int(f * 1000), extra: stage) }
         let result: AlignmentResult
