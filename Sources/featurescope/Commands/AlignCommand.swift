@@ -30,7 +30,6 @@ struct AlignCommand: AsyncParsableCommand {
 
     enum Measure: String, ExpressibleByArgument, CaseIterable { case decoder, activations }
 
-
     @Argument(help: "The first SAE folder, or a part name/number of --cache.") var a: String
     @Argument(help: "The second SAE folder, or a part name/number of --cache.") var b: String
     @Option(help: "How to score pairs: decoder or activations (default: decoder when both share a hook).") var by: Measure?
@@ -88,7 +87,7 @@ struct AlignCommand: AsyncParsableCommand {
     static func part(_ c: LatentCacheDirectory, _ name: String) throws -> LatentCachePart {
         if let p = try? c.part(named: name) { return p }
         if let i = Int(name), c.parts.indices.contains(i) { return c.parts[i] }
-        throw ValidationError("\(SafeText.sanitize(c.path)) has no part \(SafeText.sanitize(name)) (parts: \(c.parts.map(\.name).joined(separator: ", ")))")
+        throw ValidationError("\(SafeText.sanitize(c.path)) has no part \(SafeText.sanitize(name)) (parts: \(c.parts.map { SafeText.sanitize($0.name) }.joined(separator: ", ")))")
     }
 
     /// The SAE folder the manifest names for a part, relative to the cache.
