@@ -69,10 +69,15 @@ let package = Package(
         .target(name: "LatentCache", dependencies: ["TensorFormats", "FeaturescopeCore"],
                 swiftSettings: fastMath),
         .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore", "CCurl"]),
+        /// Dictionary geometry: top-k cosine and co-occurrence neighbours, latent alignment (linear assignment).
+        .target(name: "LatentGeometry", dependencies: ["CBLAS", "FeaturescopeCore", "LatentCache"],
+                swiftSettings: fastMath + optimizedInDebug),
+        /// Attention-head roles (previous-token, induction, first-token, self, entropy) from attention patterns.
+        .target(name: "HeadRoles", dependencies: ["ModelEngine", "FeaturescopeCore"]),
         .target(name: "TerminalUI", dependencies: ["FeaturescopeCore"]),
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
-        .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
+        .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "LatentGeometry", "HeadRoles", "AutoInterp", "SparseAutoencoders",
                                                         "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI", "FeaturescopeCore"]),
         /// The benchmarks home: timings behind `bench`, `cache-bench` and `browse --bench-render`, used only by the executable
@@ -84,7 +89,7 @@ let package = Package(
         .executableTarget(name: "featurescope", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FeaturescopeCore", "TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus",
-            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters", "Benchmarks",
+            "SAETraining", "LatentCache", "LatentGeometry", "HeadRoles", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters", "Benchmarks",
         ]),
 
         // MARK: - Tests
@@ -98,6 +103,8 @@ let package = Package(
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "AutoInterp",
                                                                 "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport", "Benchmarks"]),
+        .testTarget(name: "LatentGeometryTests", dependencies: ["LatentGeometry", "LatentCache", "SparseAutoencoders", "FeaturescopeCore"]),
+        .testTarget(name: "HeadRolesTests", dependencies: ["HeadRoles", "ModelEngine"]),
         .testTarget(name: "CLITests"),
     ],
     swiftLanguageModes: [.v6]

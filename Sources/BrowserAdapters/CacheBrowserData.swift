@@ -25,6 +25,10 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
     /// Record reads for top tokens are rationed: list rows on screen get them at once, but a scan
     /// of every latent (search, filter) would read the whole records file, so it skips them.
     let recordBudget = RateBudget(perSecond: 600)
+    /// Similarity tables and alignments, built on first use (CacheBrowserData+Neighbours).
+    let neighbourIndex = NeighbourIndexStore()
+    /// Head-role scores per layer (CacheBrowserData+HeadRoles).
+    let headRoleMemo = BoundedMemo<Int, [HeadRoleRow]>(capacity: 64)
 
     /// Wraps an opened cache. `engine` defaults to one that finds the model through `ModelLocator`.
     public init(cache: LatentCacheDirectory, engine: EngineHost? = nil) {

@@ -15,6 +15,8 @@ struct Featurescope: AsyncParsableCommand {
             CorpusCommand.self, CollectCommand.self, TrainCommand.self, EvalSAECommand.self, SAECommand.self,
             // latent cache
             CacheCommand.self, ImportCommand.self, ExportCommand.self, CacheBenchCommand.self, CacheInfoCommand.self,
+            // dictionary geometry
+            AlignCommand.self, HeadsCommand.self,
             // browser
             BrowseCommand.self,
             // auto-interpretation

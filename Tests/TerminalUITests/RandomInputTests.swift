@@ -7,7 +7,7 @@ import XCTest
 final class RandomInputTests: XCTestCase {
     func testRandomSessionsNeverBreakTheScreen() async {
         let keys: [Key] = [.up, .down, .left, .right, .pageUp, .pageDown, .home, .end, .enter, .escape, .backspace, .tab, .backTab,
-                           .char("1"), .char("2"), .char("3"), .char("4"), .char("5"), .char("j"), .char("k"), .char("/"),
+                           .char("1"), .char("2"), .char("3"), .char("4"), .char("5"), .char("6"), .char("j"), .char("k"), .char("/"),
                            .char(":"), .char("g"), .char("f"), .char(">"), .char("<"), .char("r"), .char("c"), .char("m"),
                            .char("w"), .char("x"), .char("P"), .char("i"), .char("v"), .char("y"), .char("n"), .char("e"),
                            .char("s"), .char("?"), .char("7"), .char("a"), .char("東"), .ctrl("j"), .ctrl("p"), .ctrl("n"), .delete]

@@ -11,7 +11,7 @@ public enum Loadable<T: Sendable & Equatable>: Sendable, Equatable {
 
 /// The browser's views, numbered as their keys.
 public enum ViewID: Int, Sendable, CaseIterable, Equatable {
-    case list = 1, detail, samples, heads, prompt
+    case list = 1, detail, samples, heads, prompt, overview
 
     public var title: String {
         switch self {
@@ -20,6 +20,7 @@ public enum ViewID: Int, Sendable, CaseIterable, Equatable {
         case .samples: return "Samples"
         case .heads: return "Heads"
         case .prompt: return "Prompt"
+        case .overview: return "Overview"
         }
     }
 }
@@ -85,6 +86,8 @@ public struct HeadsState: Sendable, Equatable {
     public var ref: LatentRef?
     public var attribution: Loadable<[Float]> = .idle
     public var table: [HeadTableRow]?
+    /// Head-role scores of the part's layer (previous-token, induction, …), from the model.
+    public var roles: Loadable<[HeadRoleRow]> = .idle
     public var split: Loadable<TokenHeadSplit> = .idle
     public var splitToken: TokenRef?
     public var cursor = 0
@@ -161,6 +164,9 @@ public struct AppState: Sendable, Equatable {
     public var samples = SamplesState()
     public var heads = HeadsState()
     public var prompt = PromptState()
+    public var overview = OverviewState()
+    /// The similar-latents panel over the detail view, when open.
+    public var neighbours: NeighboursState?
     public var spotCheck: SpotCheckState?
     /// Start a spot-check as soon as this latent's detail arrives.
     public var pendingSpotCheck: LatentRef?
@@ -204,7 +210,7 @@ public struct AppState: Sendable, Equatable {
                 let tops = run.topLatents[prompt.token]
                 if tops.indices.contains(prompt.latentCursor) { return LatentRef(part: run.part, latent: tops[prompt.latentCursor].latent) }
             }
-        case .list: break
+        case .list, .overview: break
         }
         return latent(atRow: list.cursor).map { LatentRef(part: part, latent: $0) }
     }
@@ -213,7 +219,7 @@ public struct AppState: Sendable, Equatable {
     public var isBusy: Bool {
         list.computing || detail.content.isLoading || samples.content.isLoading || heads.attribution.isLoading
             || heads.split.isLoading || prompt.run.isLoading || prompt.trace.isLoading || !jobs.isEmpty
-            || detail.promoted.isLoading || isIndexing
+            || detail.promoted.isLoading || isIndexing || overview.content.isLoading || (neighbours?.content.isLoading ?? false)
     }
 
     /// True while the current part's top-token index is being built.

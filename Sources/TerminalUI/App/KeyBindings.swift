@@ -1,11 +1,11 @@
 /// Everything a key can do. `update` dispatches on these; the table below maps keys to them.
 public enum Action: String, Sendable, CaseIterable {
     case quit, help, back, suspend
-    case showList, showDetail, showSamples, showHeads, showPrompt, nextView, previousView, nextPart
+    case showList, showDetail, showSamples, showHeads, showPrompt, showOverview, nextView, previousView, nextPart
     case up, down, left, right, pageUp, pageDown, top, bottom, open
     case search, jump, filter, sortNext, sortPrevious, sortReverse, clearFilters
     case explain, score, spotCheck
-    case toggleWhitespace, widenContext
+    case toggleWhitespace, widenContext, neighbours
     case nextScorer, mistakesOnly
     case editPrompt, runPrompt, newline, historyPrevious, historyNext
     case answerYes, answerNo
@@ -14,7 +14,7 @@ public enum Action: String, Sendable, CaseIterable {
 
 /// Where a binding applies. Scopes are tried most specific first, then `global`.
 public enum Scope: String, Sendable, CaseIterable {
-    case global, list, detail, samples, heads, prompt, promptEditor, textInput, help, spotCheck
+    case global, list, detail, samples, heads, prompt, overview, neighbours, promptEditor, textInput, help, spotCheck
 
     /// Heading in the help overlay and docs.
     public var title: String {
@@ -26,6 +26,8 @@ public enum Scope: String, Sendable, CaseIterable {
         case .heads: return "4 Heads"
         case .prompt: return "5 Prompt (token browsing)"
         case .promptEditor: return "5 Prompt (editing)"
+        case .overview: return "6 Overview"
+        case .neighbours: return "Similar latents panel (n in the detail view)"
         case .textInput: return "Search, jump and filter fields"
         case .help: return "Help overlay"
         case .spotCheck: return "Blind spot-check"
@@ -58,6 +60,7 @@ public enum KeyBindings {
         KeyBinding(keys: [.char("3")], action: .showSamples, scope: .global, help: "Scored samples", hint: nil),
         KeyBinding(keys: [.char("4")], action: .showHeads, scope: .global, help: "Heads (attention SAEs)", hint: nil),
         KeyBinding(keys: [.char("5")], action: .showPrompt, scope: .global, help: "Prompt: run your own text", hint: nil),
+        KeyBinding(keys: [.char("6")], action: .showOverview, scope: .global, help: "Overview: density, max-activation and score histograms", hint: nil),
         KeyBinding(keys: [.tab], action: .nextView, scope: .global, help: "Next view", hint: nil),
         KeyBinding(keys: [.backTab], action: .previousView, scope: .global, help: "Previous view", hint: nil),
         KeyBinding(keys: [.char("P")], action: .nextPart, scope: .global, help: "Next SAE part (hook)", hint: nil),
@@ -85,6 +88,7 @@ public enum KeyBindings {
         KeyBinding(keys: [.char("w")], action: .toggleWhitespace, scope: .detail, help: "Show spaces and newlines", hint: "spaces"),
         KeyBinding(keys: [.char("x")], action: .widenContext, scope: .detail, help: "Widen the context (whole windows, wrapped)", hint: "widen"),
         KeyBinding(keys: [.enter], action: .open, scope: .detail, help: "Heads view for the selected token", hint: "heads"),
+        KeyBinding(keys: [.char("n")], action: .neighbours, scope: .detail, help: "Similar latents: decoder and encoder cosine, co-occurrence, aligned match in the other part", hint: "similar"),
         KeyBinding(keys: [.char("e")], action: .explain, scope: .detail, help: "Explain this latent (background)", hint: "explain"),
         KeyBinding(keys: [.char("s")], action: .score, scope: .detail, help: "Score this latent (background)", hint: "score"),
         KeyBinding(keys: [.char("v")], action: .spotCheck, scope: .detail, help: "Blind spot-check", hint: "check"),
@@ -93,6 +97,13 @@ public enum KeyBindings {
         KeyBinding(keys: [.char("c")], action: .nextScorer, scope: .samples, help: "Next scorer", hint: "scorer"),
         // Heads
         KeyBinding(keys: [.enter], action: .open, scope: .heads, help: "Open the selected head's top latent", hint: "open"),
+        // Overview
+        KeyBinding(keys: [.right, .char("l")], action: .right, scope: .overview, help: "Next histogram", hint: "histogram"),
+        KeyBinding(keys: [.left, .char("h")], action: .left, scope: .overview, help: "Previous histogram", hint: nil),
+        KeyBinding(keys: [.enter], action: .open, scope: .overview, help: "List the latents of the selected bin", hint: "filter list"),
+        // Similar latents panel
+        KeyBinding(keys: [.enter], action: .open, scope: .neighbours, help: "Open the selected latent (in its part)", hint: "open"),
+        KeyBinding(keys: [.escape, .char("n")], action: .cancel, scope: .neighbours, help: "Close the panel", hint: "close"),
         // Prompt (browsing tokens)
         KeyBinding(keys: [.char("i")], action: .editPrompt, scope: .prompt, help: "Edit the prompt", hint: "edit"),
         KeyBinding(keys: [.enter], action: .open, scope: .prompt, help: "Open the selected latent's detail", hint: "detail"),
@@ -117,12 +128,14 @@ public enum KeyBindings {
     public static func scopes(for state: AppState) -> [Scope] {
         if state.showHelp { return [.help, .global] }
         if state.spotCheck != nil { return [.spotCheck] }
+        if state.neighbours != nil { return [.neighbours, .global] }
         if state.view == .list && state.list.input != nil { return [.textInput] }
         switch state.view {
         case .list: return [.list, .global]
         case .detail: return [.detail, .global]
         case .samples: return [.samples, .global]
         case .heads: return [.heads, .global]
+        case .overview: return [.overview, .global]
         case .prompt: return state.prompt.editing ? [.promptEditor] : [.prompt, .global]
         }
     }

@@ -5,6 +5,8 @@ public struct ListFilter: Sendable, Equatable {
     /// Either score in range.
     public var score: ClosedRange<Double>?
     public var density: ClosedRange<Double>?
+    /// Maximum activation in range (`maxact>=2`).
+    public var maxActivation: ClosedRange<Double>?
     /// true: only explained; false: only unexplained.
     public var explained: Bool?
     /// true: only unscored; false: only scored.
@@ -26,6 +28,7 @@ public struct ListFilter: Sendable, Equatable {
             if !inRange { return false }
         }
         if let r = density, !r.contains(s.density) { return false }
+        if let r = maxActivation, !r.contains(Double(s.maxActivation)) { return false }
         return true
     }
 
@@ -60,8 +63,9 @@ public struct ListFilter: Sendable, Equatable {
             case "fuzz", "fuzzing": f.fuzz = merge(f.fuzz)
             case "score": f.score = merge(f.score)
             case "density": f.density = merge(f.density)
+            case "maxact": f.maxActivation = merge(f.maxActivation)
             default:
-                return .failure(BrowserError("filter: unknown field '\(name)' (fields: detect, fuzz, score, density)"))
+                return .failure(BrowserError("filter: unknown field '\(name)' (fields: detect, fuzz, score, density, maxact)"))
             }
         }
         return .success(f)

@@ -83,6 +83,10 @@ public enum Msg: Sendable {
     case promotedLoaded(LatentRef, Result<PromotedTokens, BrowserError>)
     /// The top-token index of `part` grew.
     case tokenIndexProgress(part: Int, TokenIndexProgress)
+    /// The overview of `part` (nil: it could not be computed or was cancelled).
+    case overviewComputed(part: Int, PartOverview?)
+    case neighboursLoaded(LatentRef, Result<LatentNeighbours, BrowserError>)
+    case headRolesLoaded(LatentRef, Result<[HeadRoleRow], BrowserError>)
 }
 
 /// What the rows of the latent list are: which part, how sorted, which filter and search.
@@ -120,6 +124,12 @@ public enum Effect: Sendable, Equatable {
     case loadPromoted(LatentRef)
     /// Builds (or resumes) the top-token search index of a part, reporting progress.
     case buildTokenIndex(part: Int)
+    /// Reads every latent's summary of a part into the overview's histograms.
+    case computeOverview(part: Int)
+    /// Similar latents of one latent (builds the part's similarity index on first use: slow, in the background).
+    case loadNeighbours(LatentRef)
+    /// Head-role scores of the part's layer, for the heads view of `ref`.
+    case loadHeadRoles(LatentRef)
     /// Ctrl-Z: give the terminal back and stop the process until resumed.
     case suspend
     case quit

@@ -42,6 +42,7 @@ extension Update {
     }
 
     static func detailAction(_ s: inout AppState, _ a: Action) -> [Effect] {
+        if a == .neighbours { return openNeighbours(&s) }
         guard let d = s.detail.content.value, let doc = detailDocument(s) else { return [] }
         let g = DetailGeometry(size: s.size)
         let windows = doc.windowIndex.count

@@ -26,13 +26,16 @@ extension Update {
         }
         if m.y == layout.tabBar.y {
             for t in Layout.tabs(width: s.size.width) where m.x >= t.x && m.x < t.x + t.width {
-                let a: Action = [.showList, .showDetail, .showSamples, .showHeads, .showPrompt][t.view.rawValue - 1]
-                return perform(&s, a)
+                return perform(&s, t.view.showAction)
             }
             return []
         }
         guard layout.body.contains(Point(x: m.x, y: m.y)) else { return [] }
         switch s.view {
+        case .overview:
+            guard let b = OverviewView.bin(atY: m.y, s, rect: layout.body) else { return [] }
+            if b == s.overview.bin { return filterToSelectedBin(&s) }
+            s.overview.bin = b
         case .list:
             if m.y == layout.body.y {
                 guard let col = ListColumns(width: s.size.width).column(atX: m.x) else { return [] }

@@ -117,6 +117,17 @@ extension Update {
                 s.message = StatusMessage(text: "could not save the verdict: \(e.message)", isError: true)
             }
             return []
+        case let .headRolesLoaded(ref, r):
+            guard ref == s.heads.ref else { return [] }
+            switch r {
+            case let .success(rows): s.heads.roles = .loaded(rows)
+            case let .failure(e): s.heads.roles = .failed(e.message)
+            }
+            return []
+        case let .neighboursLoaded(ref, r):
+            return neighboursLoaded(&s, ref, r)
+        case let .overviewComputed(part, o):
+            return overviewComputed(&s, part: part, o)
         default:
             return []
         }

@@ -81,6 +81,7 @@ public enum Update {
             s.message = StatusMessage(text: reason, isError: true)
             return []
         }
+        if let effects = neighboursAction(&s, a) { return effects }
         switch a {
         case .quit:
             s.quitting = true
@@ -96,14 +97,14 @@ public enum Update {
         case .showSamples: return switchView(&s, .samples)
         case .showHeads: return switchView(&s, .heads)
         case .showPrompt: return switchView(&s, .prompt)
+        case .showOverview: return switchView(&s, .overview)
         case .nextView, .previousView:
             let all = ViewID.allCases
             var i = all.firstIndex(of: s.view) ?? 0
             for _ in all.indices {
                 i = (i + (a == .nextView ? 1 : all.count - 1)) % all.count
                 let candidate = all[i]
-                let act: Action = [.showList, .showDetail, .showSamples, .showHeads, .showPrompt][candidate.rawValue - 1]
-                if unavailableReason(act, s) == nil { return switchView(&s, candidate) }
+                if unavailableReason(candidate.showAction, s) == nil { return switchView(&s, candidate) }
             }
             return []
         case .nextPart:
@@ -116,7 +117,8 @@ public enum Update {
             s.list.top = 0
             s.message = StatusMessage(text: "part \(s.part + 1)/\(s.parts.count): \(s.currentPart?.hookName ?? "")", isError: false)
             var effects = requery(&s)
-            if s.view != .list && s.view != .prompt { effects += switchView(&s, .list) }
+            if s.view == .overview { effects += loadOverviewIfNeeded(&s) }
+            else if s.view != .list && s.view != .prompt { effects += switchView(&s, .list) }
             return effects
         case .explain, .score:
             guard let ref = s.focusedLatent else { return [] }
@@ -154,6 +156,7 @@ public enum Update {
             case .samples: return samplesAction(&s, a)
             case .heads: return headsAction(&s, a)
             case .prompt: return promptAction(&s, a)
+            case .overview: return overviewAction(&s, a)
             }
         }
     }
@@ -180,6 +183,8 @@ public enum Update {
         switch target {
         case .list, .prompt:
             return []
+        case .overview:
+            return loadOverviewIfNeeded(&s)
         case .detail:
             guard let ref = focus else { return [] }
             return loadDetailIfNeeded(&s, ref)
@@ -200,7 +205,9 @@ public enum Update {
                 s.heads = HeadsState()
                 s.heads.ref = ref
                 s.heads.attribution = .loading
+                s.heads.roles = .loading
                 effects.append(.loadHeads(ref))
+                effects.append(.loadHeadRoles(ref))
             }
             effects += loadTokenSplit(&s)
             return effects

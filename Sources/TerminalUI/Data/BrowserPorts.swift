@@ -52,6 +52,11 @@ public protocol BrowserDataSource: Sendable {
     /// unembedding. Slow (needs model weights): called off the UI loop; throws with the reason when
     /// unavailable. Default: unavailable.
     func promotedTokens(part: Int, latent: Int, count: Int) throws -> PromotedTokens
+    /// Similar latents (decoder/encoder cosine, co-occurrence) and the aligned match in another part. Slow the first
+    /// time per part (builds an index): called off the UI loop. Default: unavailable.
+    func neighbours(part: Int, latent: Int) throws -> LatentNeighbours
+    /// Head-role scores of the layer a hook_z part reads (runs the model on probe sequences: slow the first time).
+    func headRoles(part: Int) throws -> [HeadRoleRow]
 }
 
 extension BrowserDataSource {
@@ -72,6 +77,12 @@ extension BrowserDataSource {
     public func searchTokens(part: Int, latent: Int) -> [String] { summary(part: part, latent: latent).topTokens }
     public func promotedTokens(part: Int, latent: Int, count: Int) throws -> PromotedTokens {
         throw BrowserError("this session has no model weights to compute promoted tokens")
+    }
+    public func headRoles(part: Int) throws -> [HeadRoleRow] {
+        throw BrowserError("head roles need the model, which this data source does not have")
+    }
+    public func neighbours(part: Int, latent: Int) throws -> LatentNeighbours {
+        throw BrowserError("this data source has no similarity index")
     }
 }
 

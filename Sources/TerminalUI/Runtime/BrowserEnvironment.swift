@@ -39,6 +39,15 @@ public enum EffectPerformer {
             if !Task.isCancelled { send(.rowsComputed(generation: generation, rows: rows)) }
         case let .buildTokenIndex(part):
             await env.tokenIndex.buildInBackground(part: part, data: data) { send(.tokenIndexProgress(part: part, $0)) }
+        case let .loadHeadRoles(ref):
+            do { send(.headRolesLoaded(ref, .success(try data.headRoles(part: ref.part)))) }
+            catch { send(.headRolesLoaded(ref, .failure(asBrowserError(error)))) }
+        case let .loadNeighbours(ref):
+            do { send(.neighboursLoaded(ref, .success(try data.neighbours(part: ref.part, latent: ref.latent)))) }
+            catch { send(.neighboursLoaded(ref, .failure(asBrowserError(error)))) }
+        case let .computeOverview(part):
+            let o = PartOverview.compute(part: part, data: data) { Task.isCancelled }
+            if !Task.isCancelled { send(.overviewComputed(part: part, o)) }
         case let .loadPromoted(ref):
             do {
                 let p = try data.promotedTokens(part: ref.part, latent: ref.latent, count: Update.promotedTokenCount)

@@ -30,7 +30,7 @@ enum HeadsView {
         hx += barW + numW + 2
         screen.write("split at token", x: hx, y: y, maxWidth: barW + numW + 1, style: .role(.muted, bold: true))
         hx += barW + numW + 2
-        if showTable { screen.write("head's top latents (head-centric)", x: hx, y: y, maxWidth: rect.maxX - hx, style: .role(.muted, bold: true)) }
+        if showTable { screen.write(s.heads.roles.value == nil ? "head's top latents (head-centric)" : "role     head's top latents", x: hx, y: y, maxWidth: rect.maxX - hx, style: .role(.muted, bold: true)) }
         y += 1
         let maxSplit = split.map { $0.perHead.map { abs($0) }.max() ?? 0 } ?? 0
         for h in attr.indices {
@@ -56,6 +56,9 @@ enum HeadsView {
             x = rect.x + nameW + 2 * (barW + numW + 2)
             if showTable, let table = s.heads.table, table.indices.contains(h) {
                 var spans: [Span] = []
+                if let roles = s.heads.roles.value, roles.indices.contains(h) {
+                    spans.append(Span(roles[h].tag.padding(toLength: 9, withPad: " ", startingAt: 0), Style(fg: selected ? .selection : .warn, bg: rowBg)))
+                }
                 for l in table[h].topLatents.prefix(4) {
                     spans.append(Span("#\(l.latent)", Style(fg: .accent, bg: rowBg)))
                     spans.append(Span(String(format: " %.2f ", l.fraction), Style(fg: .muted, bg: rowBg)))

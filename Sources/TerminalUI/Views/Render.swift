@@ -17,11 +17,13 @@ public enum Render {
         case .samples: SamplesView.draw(&screen, s, rect: layout.body)
         case .heads: HeadsView.draw(&screen, s, data: data, rect: layout.body)
         case .prompt: PromptView.draw(&screen, s, data: data, rect: layout.body)
+        case .overview: OverviewView.draw(&screen, s, rect: layout.body)
         }
         statusLine(&screen, s, layout.status)
+        if let n = s.neighbours { NeighboursOverlay.draw(&screen, s, n) }
         if let sc = s.spotCheck { Overlays.spotCheck(&screen, sc) }
         if s.showHelp { Overlays.help(&screen, s) }
-        if s.showHelp || s.spotCheck != nil { screen.cursor = nil }
+        if s.showHelp || s.spotCheck != nil || s.neighbours != nil { screen.cursor = nil }
         return screen
     }
 
@@ -43,8 +45,7 @@ public enum Render {
         let compact = r.width < 70
         var end = 0
         for t in Layout.tabs(width: r.width) {
-            let action: Action = [.showList, .showDetail, .showSamples, .showHeads, .showPrompt][t.view.rawValue - 1]
-            let unavailable = Update.unavailableReason(action, s) != nil
+            let unavailable = Update.unavailableReason(t.view.showAction, s) != nil
             let style: Style = t.view == s.view ? Style(fg: .tabActive, bg: .tabActive, bold: true)
                 : Style(fg: unavailable ? .muted : .tabBar, bg: .tabBar)
             screen.write(Layout.tabLabel(t.view, compact: compact), x: t.x, y: r.y, style: style)

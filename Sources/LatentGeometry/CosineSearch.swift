@@ -1,0 +1,284 @@
+import CBLAS
+import FeaturescopeCore
+import Foundation
+
+/// Settings of a top-k cosine search.
+public struct CosineSearchOptions: Sendable {
+    /// Neighbours kept per query row.
+    public var k: Int
+    /// Queries and keys are the same matrix: a row is not its own neighbour.
+    public var excludeSelf: Bool
+    /// When set, candidates are found in a random `projection`-dimensional Gaussian projection of the rows (a
+    /// Johnson–Lindenstrauss sketch, cheaper by dim / projection) and the best `candidates` of each row are then
+    /// re-scored exactly in the full space. nil: exact search.
+    public var projection: Int?
+    /// Candidates re-scored per row in projection mode (at least k).
+    public var candidates: Int
+    /// Rows × columns of one similarity block (memory: 4 bytes each).
+    public var blockRows: Int
+    public var blockColumns: Int
+    /// Seed of the projection.
+    public var seed: UInt64
+
+    public init(k: Int = 10, excludeSelf: Bool = false, projection: Int? = nil, candidates: Int = 64, blockRows: Int = 1024,
+                blockColumns: Int = 16384, seed: UInt64 = 0x6c61_7465_6e74) {
+        self.k = k
+        self.excludeSelf = excludeSelf
+        self.projection = projection
+        self.candidates = candidates
+        self.blockRows = blockRows
+        self.blockColumns = blockColumns
+        self.seed = seed
+    }
+}
+
+public enum GeometryError: Error, CustomStringConvertible, Equatable {
+    case shape(String)
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case .shape(let s): return "shape mismatch: \(s)"
+        case .cancelled: return "cancelled"
+        }
+    }
+}
+
+/// Top-k cosine similarity between the rows of two matrices (decoder or encoder directions), in blocks through
+/// BLAS: memory is the inputs plus one blockRows × blockColumns tile, whatever the number of rows.
+public enum CosineSearch {
+    /// A row-normalised copy of a rows × dim row-major matrix; zero rows stay zero (similarity 0 to everything).
+    public static func normalizedRows(_ m: [Float], rows: Int, dim: Int) -> [Float] {
+        var out = m
+        out.withUnsafeMutableBufferPointer { p in
+            for r in 0 ..< rows {
+                let row = p.baseAddress! + r * dim
+                let n = cblas_snrm2(Int32(dim), row, 1)
+                if n > 0 && n.isFinite { cblas_sscal(Int32(dim), 1 / n, row, 1) }
+            }
+        }
+        return out
+    }
+
+    /// The transpose of a rows × cols row-major matrix (e.g. W_enc [d_in, d_sae] → one row per latent).
+    public static func transpose(_ m: [Float], rows: Int, cols: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * cols)
+        let tile = 64
+        m.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for r0 in stride(from: 0, to: rows, by: tile) {
+                    for c0 in stride(from: 0, to: cols, by: tile) {
+                        for r in r0 ..< min(r0 + tile, rows) {
+                            for c in c0 ..< min(c0 + tile, cols) { dst[c * rows + r] = src[r * cols + c] }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The k most cosine-similar key rows of every query row (both rows × dim, row-major; they need not be
+    /// normalised). `progress` gets the fraction done; `isCancelled` is polled between blocks.
+    public static func topK(queries: [Float], keys: [Float], dim: Int, options: CosineSearchOptions,
+                            progress: (@Sendable (Double) -> Void)? = nil,
+                            isCancelled: (@Sendable () -> Bool)? = nil) throws -> NeighbourTable {
+        try search(queries, keys, dim: dim, options: options, bothWays: false, progress: progress, isCancelled: isCancelled).0
+    }
+
+    /// Both directions from one pass over the similarity matrix: each query row's k best keys and each key row's
+    /// k best queries (half the work of two searches).
+    public static func topKBothWays(_ a: [Float], _ b: [Float], dim: Int, options: CosineSearchOptions,
+                                    progress: (@Sendable (Double) -> Void)? = nil,
+                                    isCancelled: (@Sendable () -> Bool)? = nil) throws -> (aToB: NeighbourTable, bToA: NeighbourTable) {
+        let r = try search(a, b, dim: dim, options: options, bothWays: true, progress: progress, isCancelled: isCancelled)
+        return (r.0, r.1!)
+    }
+
+    static func search(_ queries: [Float], _ keys: [Float], dim: Int, options: CosineSearchOptions, bothWays: Bool,
+                       progress: (@Sendable (Double) -> Void)?, isCancelled: (@Sendable () -> Bool)?) throws -> (NeighbourTable, NeighbourTable?) {
+        guard dim > 0, queries.count % dim == 0, keys.count % dim == 0 else {
+            throw GeometryError.shape("matrices of \(queries.count) and \(keys.count) values are not rows of \(dim)")
+        }
+        let nq = queries.count / dim, nk = keys.count / dim
+        if options.excludeSelf && nq != nk { throw GeometryError.shape("excludeSelf needs as many queries (\(nq)) as keys (\(nk))") }
+        let q = normalizedRows(queries, rows: nq, dim: dim)
+        let kn = normalizedRows(keys, rows: nk, dim: dim)
+        guard let p = options.projection, p < dim else {
+            return try exact(q, kn, dim: dim, k: options.k, options: options, columnsToo: bothWays, progress: progress, isCancelled: isCancelled)
+        }
+        // Candidates in the projected space, then exact re-scoring.
+        var rng = Xoshiro256StarStar(seed: options.seed)
+        var g = [Float](repeating: 0, count: dim * p)
+        for i in g.indices { g[i] = rng.nextGaussian() }
+        let qp = normalizedRows(multiply(q, rows: nq, dim: dim, by: g, cols: p), rows: nq, dim: p)
+        let kp = normalizedRows(multiply(kn, rows: nk, dim: dim, by: g, cols: p), rows: nk, dim: p)
+        let c = max(options.candidates, options.k)
+        let coarse = try exact(qp, kp, dim: p, k: c, options: options, columnsToo: bothWays, progress: { progress?(0.97 * $0) },
+                               isCancelled: isCancelled)
+        let forward = rescore(coarse.0, q, kn, dim: dim, k: options.k)
+        let backward = coarse.1.map { rescore($0, kn, q, dim: dim, k: options.k) }
+        progress?(1)
+        return (forward, backward)
+    }
+
+    /// Re-scores each row's candidates exactly (full-dimensional dot products of normalised rows) and keeps the best k.
+    static func rescore(_ coarse: NeighbourTable, _ q: [Float], _ kn: [Float], dim: Int, k: Int) -> NeighbourTable {
+        let nq = coarse.rows, c = coarse.k
+        var out = NeighbourTable(rows: nq, k: k)
+        let lists = ListBox(count: nq, capacity: k)
+        let chunk = 256
+        DispatchQueue.concurrentPerform(iterations: (nq + chunk - 1) / chunk) { ci in
+            q.withUnsafeBufferPointer { qb in
+                kn.withUnsafeBufferPointer { kb in
+                    for r in ci * chunk ..< min(nq, ci * chunk + chunk) {
+                        for i in 0 ..< c {
+                            let j = coarse.indices[r * c + i]
+                            if j < 0 { break }
+                            let s = cblas_sdot(Int32(dim), qb.baseAddress! + r * dim, 1, kb.baseAddress! + Int(j) * dim, 1)
+                            lists.pointer[r].insert(s, j)
+                        }
+                    }
+                }
+            }
+        }
+        for r in 0 ..< nq { out.set(row: r, lists.pointer[r]) }
+        return out
+    }
+
+    /// rows × dim times dim × cols.
+    static func multiply(_ a: [Float], rows: Int, dim: Int, by b: [Float], cols: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * cols)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(cols), Int32(dim), 1, a, Int32(dim), b, Int32(cols),
+                    0, &out, Int32(cols))
+        return out
+    }
+
+    /// Exact blocked search over normalised rows.
+    static func exact(_ q: [Float], _ kn: [Float], dim: Int, k: Int, options: CosineSearchOptions, columnsToo: Bool = false,
+                      progress: (@Sendable (Double) -> Void)?, isCancelled: (@Sendable () -> Bool)?) throws -> (NeighbourTable, NeighbourTable?) {
+        let nq = q.count / dim, nk = kn.count / dim
+        var out = NeighbourTable(rows: nq, k: k)
+        var colOut: NeighbourTable? = columnsToo ? NeighbourTable(rows: nk, k: k) : nil
+        guard nq > 0, nk > 0, k > 0 else { return (out, colOut) }
+        let colLists = columnsToo ? ListBox(count: nk, capacity: k) : nil
+        let br = max(1, min(options.blockRows, nq)), bc = max(1, min(options.blockColumns, nk))
+        let tile = FloatBuffer(count: br * bc)
+        let lists = ListBox(count: br, capacity: k)
+        let excludeSelf = options.excludeSelf
+        try q.withUnsafeBufferPointer { qb in
+            try kn.withUnsafeBufferPointer { kb in
+                for r0 in stride(from: 0, to: nq, by: br) {
+                    if isCancelled?() == true { throw GeometryError.cancelled }
+                    let rows = min(br, nq - r0)
+                    for i in 0 ..< rows { lists.pointer[i].reset() }
+                    for c0 in stride(from: 0, to: nk, by: bc) {
+                        let cols = min(bc, nk - c0)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(dim), 1,
+                                    qb.baseAddress! + r0 * dim, Int32(dim), kb.baseAddress! + c0 * dim, Int32(dim), 0,
+                                    tile.pointer, Int32(cols))
+                        let chunk = max(1, (rows + 7) / 8)
+                        DispatchQueue.concurrentPerform(iterations: (rows + chunk - 1) / chunk) { ci in
+                            for i in ci * chunk ..< min(rows, ci * chunk + chunk) {
+                                let skip = excludeSelf ? r0 + i - c0 : -1
+                                select(tile.pointer + i * cols, count: cols, offset: c0, skip: skip, into: &lists.pointer[i])
+                            }
+                        }
+                        if let colLists {
+                            // Column lists: 16 columns at a time, walking down the rows (contiguous loads).
+                            let groups = (cols + 15) / 16
+                            let per = max(1, (groups + 7) / 8)
+                            DispatchQueue.concurrentPerform(iterations: (groups + per - 1) / per) { gi in
+                                for grp in gi * per ..< min(groups, gi * per + per) {
+                                    selectColumns(tile.pointer, rows: rows, cols: cols, first: grp * 16, rowOffset: r0,
+                                                  lists: colLists.pointer.baseAddress! + c0)
+                                }
+                            }
+                        }
+                    }
+                    for i in 0 ..< rows { out.set(row: r0 + i, lists.pointer[i]) }
+                    progress?(Double(r0 + rows) / Double(nq))
+                }
+            }
+        }
+        if let colLists { for c in 0 ..< nk { colOut?.set(row: c, colLists.pointer[c]) } }
+        return (out, colOut)
+    }
+
+    /// Offers the rows of up to 16 tile columns (from `first`) to those columns' lists, 16 values per row at once.
+    static func selectColumns(_ tile: UnsafeMutablePointer<Float>, rows: Int, cols: Int, first: Int, rowOffset: Int,
+                              lists: UnsafeMutablePointer<TopKList>) {
+        let width = min(16, cols - first)
+        var t = SIMD16<Float>(repeating: .infinity)
+        for e in 0 ..< width { t[e] = lists[first + e].threshold }
+        let raw = UnsafeRawPointer(tile)
+        for i in 0 ..< rows {
+            let base = i * cols + first
+            let v: SIMD16<Float>
+            if width == 16 {
+                v = raw.loadUnaligned(fromByteOffset: base * 4, as: SIMD16<Float>.self)
+            } else {
+                var w = SIMD16<Float>(repeating: -.infinity)
+                for e in 0 ..< width { w[e] = tile[base + e] }
+                v = w
+            }
+            if any(v .>= t) {
+                for e in 0 ..< width where v[e] >= t[e] && v[e] > -.infinity {
+                    lists[first + e].insert(v[e], Int32(rowOffset + i))
+                    t[e] = lists[first + e].threshold
+                }
+            }
+        }
+    }
+
+    /// Offers one row of a tile to a top-k list, eight values at a time against the list's threshold.
+    @inline(__always)
+    static func select(_ row: UnsafeMutablePointer<Float>, count: Int, offset: Int, skip: Int, into list: inout TopKList) {
+        if skip >= 0 && skip < count { row[skip] = -.infinity }
+        var j = 0
+        var t = list.threshold
+        let raw = UnsafeRawPointer(row)
+        while j + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            if any(v .>= SIMD8(repeating: t)) {
+                for e in 0 ..< 8 where v[e] >= t && v[e] > -.infinity {
+                    list.insert(v[e], Int32(offset + j + e))
+                    t = list.threshold
+                }
+            }
+            j += 8
+        }
+        while j < count {
+            let v = row[j]
+            if v >= t && v > -.infinity {
+                list.insert(v, Int32(offset + j))
+                t = list.threshold
+            }
+            j += 1
+        }
+    }
+}
+
+/// Per-row top-k lists written by concurrent workers, each worker its own rows.
+final class ListBox: @unchecked Sendable {
+    let pointer: UnsafeMutableBufferPointer<TopKList>
+    init(count: Int, capacity: Int) {
+        pointer = .allocate(capacity: count)
+        _ = pointer.initialize(from: (0 ..< count).map { _ in TopKList(capacity: capacity) })
+    }
+    deinit {
+        pointer.deinitialize()
+        pointer.deallocate()
+    }
+}
+
+extension CosineSearch {
+    /// The full rows(a) × rows(b) matrix of dot products of two row-major matrices with `dim` columns.
+    public static func multiplyTransposed(_ a: [Float], rows na: Int, by b: [Float], rows nb: Int, dim: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: na * nb)
+        guard na > 0, nb > 0 else { return out }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(na), Int32(nb), Int32(dim), 1, a, Int32(dim), b, Int32(dim),
+                    0, &out, Int32(nb))
+        return out
+    }
+}
