@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "AutoInterp",
                                                                 "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport", "Benchmarks"]),
-        .testTarget(name: "CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["Corpus", "TensorFormats", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

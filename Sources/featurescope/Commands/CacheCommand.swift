@@ -67,7 +67,7 @@ struct CacheCommand: AsyncParsableCommand {
         }
         let corpus = ([tokens] + file.provenance.sources).joined(separator: "; ")
         let meta = CacheMetadata(model: URL(fileURLWithPath: modelPath).lastPathComponent, modelPath: modelPath,
-                                 modelSHA256: try ModelFetcher.sha256(ofFile: modelPath), corpus: corpus,
+                                 modelSHA256: try ModelFetcher.sha256(ofModelAt: modelPath), corpus: corpus,
                                  corpusSHA256: try ModelFetcher.sha256(ofFile: tokens),
                                  creationCommand: CommandLine.arguments.joined(separator: " "),
                                  extra: ["corpus.command": file.provenance.command, "corpus.tokenizer": file.provenance.tokenizer])
