@@ -68,11 +68,15 @@ let package = Package(
                 swiftSettings: fastMath),
         .target(name: "LatentCache", dependencies: ["TensorFormats", "FeaturescopeCore"],
                 swiftSettings: fastMath),
+        /// The one path from tokens to sparse codes: hook activations (forward pass or activation store) → SAE encode;
+        /// collection into stores, the cache builder's source, the live prompt's encoding, corpus tokenization.
+        .target(name: "ActivationPipeline", dependencies: ["ModelEngine", "SparseAutoencoders", "SAETraining", "LatentCache",
+                                                           "Corpus", "FeaturescopeCore"]),
         .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore", "CCurl"]),
         .target(name: "TerminalUI", dependencies: ["FeaturescopeCore"]),
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
-        .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
+        .target(name: "BrowserAdapters", dependencies: ["ActivationPipeline", "TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
                                                         "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI", "FeaturescopeCore"]),
         /// The benchmarks home: timings behind `bench`, `cache-bench` and `browse --bench-render`, used only by the executable
@@ -84,7 +88,7 @@ let package = Package(
         .executableTarget(name: "featurescope", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FeaturescopeCore", "TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus",
-            "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters", "Benchmarks",
+            "SAETraining", "ActivationPipeline", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters", "Benchmarks",
         ]),
 
         // MARK: - Tests
@@ -93,6 +97,7 @@ let package = Package(
         .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
+        .testTarget(name: "ActivationPipelineTests", dependencies: ["ActivationPipeline", "ModelEngine", "SAETraining", "SparseAutoencoders", "TestSupport"]),
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore", "TestSupport"]),

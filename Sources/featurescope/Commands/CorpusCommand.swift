@@ -1,3 +1,4 @@
+import ActivationPipeline
 import ArgumentParser
 import Corpus
 import FeaturescopeCore
@@ -124,39 +125,6 @@ struct CorpusCommand: AsyncParsableCommand {
         if s.stoppedAtMaxTokens { lines.append("stopped at --max-tokens") }
         return lines.joined(separator: "\n")
     }
-}
-
-/// The tokenizer seam of `featurescope corpus`: text → token ids, the vocabulary and EOS.
-struct CorpusEncoder: Sendable {
-    let name: String
-    let vocabSize: Int
-    let eosTokenId: Int32
-    let encode: @Sendable (String) throws -> [Int32]
-
-    /// Loads the tokenizer of the GGUF model at `modelPath`. Documents are encoded without
-    /// BOS and with special-token text taken as plain text; EOS is the model's
-    /// `tokenizer.ggml.eos_token_id`.
-    static func load(modelPath: String) throws -> CorpusEncoder {
-        let path = try ModelLocator.locate(explicit: modelPath)
-        let tokenizer = try Tokenizer(modelAt: path)
-        guard let eos = tokenizer.eosId, tokenizer.isValid(eos) else {
-            throw CorpusCommandError("\(path): the tokenizer has no valid EOS token id; the corpus needs one")
-        }
-        let bos = tokenizer.addBosToken ? tokenizer.bosId : nil
-        return CorpusEncoder(
-            name: (path as NSString).lastPathComponent, vocabSize: tokenizer.vocabSize, eosTokenId: eos,
-            encode: { text in
-                let ids = tokenizer.encode(text, parseSpecial: false)
-                if let bos, ids.first == bos { return Array(ids.dropFirst()) }
-                return ids
-            })
-    }
-}
-
-/// A run-time failure of `featurescope corpus` (printed without the usage text).
-struct CorpusCommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// `featurescope corpus --inspect FILE`: header, provenance summary and the first rows decoded.
