@@ -18,29 +18,6 @@ final class PipelineCharacterizationTests: XCTestCase {
         .appendingPathComponent("Fixtures")
     static var digestFile: String { fixtures.appendingPathComponent("pipeline/digests.txt").path }
 
-    static let environment: [String: String] = [
-        "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory(),
-        "LC_ALL": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Haswell",
-    ]
-
-    @discardableResult
-    func featurescope(_ binary: String, _ args: [String], cwd: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        p.environment = Self.environment
-        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "featurescope \(args.joined(separator: " ")): \(String(decoding: errData, as: UTF8.self))")
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// Relative path → SHA-256 of every file under `root` except the manifests (they record paths and commands); of a
     /// token file, the SHA-256 of its shape and token ids.
     static func digests(under root: String, prefix: String) throws -> [String: String] {
@@ -73,13 +50,8 @@ final class PipelineCharacterizationTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "fs-pipeline-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        // The checkpoint with a tokenizer_config.json naming EOS (the corpus needs one).
-        let model = dir + "/llama3"
-        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
-        for f in ["config.json", "model.safetensors", "tokenizer.json"] {
-            try FileManager.default.copyItem(atPath: Self.fixtures.appendingPathComponent("tiny-models/llama3/" + f).path, toPath: model + "/" + f)
-        }
-        try Data(#"{"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"}"#.utf8).write(to: URL(fileURLWithPath: model + "/tokenizer_config.json"))
+        let model = try CLIRunner.tinyModel(in: dir)
+        let featurescope = CLIRunner(binary: binary, cwd: dir)
 
         // hook_z of block 1 is 4 heads × 16 = 64 wide, like the residual stream.
         try SAEFixtures.writeSAELens(folder: dir + "/sae-z1", weights: .random(dIn: 64, dSAE: 96, seed: 41), architecture: "topk",
@@ -87,15 +59,15 @@ final class PipelineCharacterizationTests: XCTestCase {
         try SAEFixtures.writeSAELens(folder: dir + "/sae-r0", weights: .random(dIn: 64, dSAE: 80, seed: 42),
                                      hookName: "blocks.0.hook_resid_post")
 
-        try featurescope(binary, ["corpus", text, "--out", "corpus", "--model", model, "--context-length", "24",
-                                  "--heldout-fraction", "0", "--workers", "1", "--json"], cwd: dir)
-        try featurescope(binary, ["collect", "--tokens", "corpus/train.tokens", "--model", model, "--out", "store",
-                                  "--hooks", "blocks.1.attn.hook_z,blocks.0.hook_resid_post", "--rows-per-forward", "3",
-                                  "--shard-tokens", "96", "--json"], cwd: dir)
+        try featurescope(["corpus", text, "--out", "corpus", "--model", model, "--context-length", "24",
+                          "--heldout-fraction", "0", "--workers", "1", "--json"])
+        try featurescope(["collect", "--tokens", "corpus/train.tokens", "--model", model, "--out", "store",
+                          "--hooks", "blocks.1.attn.hook_z,blocks.0.hook_resid_post", "--rows-per-forward", "3",
+                          "--shard-tokens", "96", "--json"])
         let cacheArgs = ["--sae", "sae-z1", "--sae", "sae-r0", "--tokens", "corpus/train.tokens", "--model", model,
                          "--batch", "3", "--window", "8", "--top", "4", "--per-quantile", "2", "--random", "3", "--json"]
-        try featurescope(binary, ["cache", "--out", "cache-live"] + cacheArgs, cwd: dir)
-        try featurescope(binary, ["cache", "--out", "cache-store", "--activations", "store", "--keep-top", "5"] + cacheArgs, cwd: dir)
+        try featurescope(["cache", "--out", "cache-live"] + cacheArgs)
+        try featurescope(["cache", "--out", "cache-store", "--activations", "store", "--keep-top", "5"] + cacheArgs)
 
         var got: [String: String] = [:]
         for sub in ["corpus", "store", "cache-live", "cache-store"] {
