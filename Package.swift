@@ -63,7 +63,7 @@ let package = Package(
                 swiftSettings: fastMath + engineSIMD),
         .target(name: "SparseAutoencoders", dependencies: ["TensorFormats", "ModelEngine", "CBLAS"],
                 swiftSettings: fastMath),
-        .target(name: "Corpus"),
+        .target(name: "Corpus", dependencies: ["FeaturescopeCore"]),
         .target(name: "SAETraining", dependencies: ["ModelEngine", "Corpus", "TensorFormats", "FeaturescopeCore", "CBLAS"],
                 swiftSettings: fastMath),
         .target(name: "LatentCache", dependencies: ["TensorFormats", "FeaturescopeCore"],

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// One document of natural text to be tokenized.
@@ -167,10 +168,8 @@ public enum HeldOutSplit {
         for b in source.utf8 { mix(b) }
         mix(0x1F)
         for b in title.utf8 { mix(b) }
-        var z = h &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Double(z >> 11) / Double(UInt64(1) << 53)
+        // The FNV-1a hash, mixed by the project's seeded generator (its first output).
+        var g = SplitMix64(seed: h)
+        return g.unit()
     }
 }
