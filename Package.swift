@@ -81,7 +81,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI", "FeaturescopeCore"]),
         /// The benchmarks home: timings behind `bench`, `cache-bench` and `browse --bench-render`, used only by the executable
         /// (and the benchmark's own test); never by a product library.
-        .target(name: "Benchmarks", dependencies: ["FeaturescopeCore", "LatentCache", "SparseAutoencoders", "TerminalUI",
+        .target(name: "Benchmarks", dependencies: ["FeaturescopeCore", "LatentCache", "ModelEngine", "SparseAutoencoders", "TerminalUI",
                                                    "BrowserAdapters"]),
 
         // MARK: - The thin executable

@@ -163,11 +163,7 @@ public enum HeldOutSplit {
 
     /// The document's position in [0, 1).
     public static func unitValue(source: String, title: String) -> Double {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) { h ^= UInt64(byte); h = h &* 0x0000_0100_0000_01B3 }
-        for b in source.utf8 { mix(b) }
-        mix(0x1F)
-        for b in title.utf8 { mix(b) }
+        let h = FNV1a.hash(title.utf8, seed: FNV1a.step(FNV1a.hash(source.utf8), 0x1F))
         // The FNV-1a hash, mixed by the project's seeded generator (its first output).
         var g = SplitMix64(seed: h)
         return g.unit()
