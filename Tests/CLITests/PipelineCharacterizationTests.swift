@@ -6,9 +6,9 @@ import XCTest
 
 /// Characterization of the activation pipeline through the binary: `corpus` → `collect` → `cache` (live forward
 /// pass and from the activation store) on the tiny Llama checkpoint (Tests/Fixtures/tiny-models/llama3) with two
-/// seeded SAEs (hook_z of block 1, top-k; resid_post of block 0, standard). Every data file written is compared,
-/// byte for byte, with the SHA-256 list in Tests/Fixtures/pipeline/digests.txt, recorded before the pipeline moved
-/// out of the command files. Run with FEATURESCOPE_UPDATE_PIPELINE=1 to rewrite the list after a deliberate change
+/// seeded SAEs (hook_z of block 1, top-k; resid_post of block 0, standard), and `run --sae`. Every data file written
+/// (and run's JSON) is compared, byte for byte, with the SHA-256 list in Tests/Fixtures/pipeline/digests.txt,
+/// recorded before the pipeline moved out of the command files. Run with FEATURESCOPE_UPDATE_PIPELINE=1 to rewrite the list after a deliberate change
 /// (review why the bytes changed first).
 ///
 /// Deterministic by construction: one OpenBLAS thread with a pinned kernel set (OPENBLAS_CORETYPE=Haswell), one
@@ -69,7 +69,12 @@ final class PipelineCharacterizationTests: XCTestCase {
         try featurescope(["cache", "--out", "cache-live"] + cacheArgs)
         try featurescope(["cache", "--out", "cache-store", "--activations", "store", "--keep-top", "5"] + cacheArgs)
 
-        var got: [String: String] = [:]
+        // `run`: one prompt through the model and an SAE (its JSON, with the temporary folder taken out).
+        let run = try featurescope(["run", "--ids", "1,40,41,42,300,7,7,9", "--model", model, "--sae", "sae-z1", "--top", "4", "--json"])
+        var h = SHA256()
+        h.update(Array(run.replacingOccurrences(of: dir, with: "<dir>").utf8))
+
+        var got: [String: String] = ["run --json (stdout)": SHA256.hex(h.finalize())]
         for sub in ["corpus", "store", "cache-live", "cache-store"] {
             got.merge(try Self.digests(under: dir + "/" + sub, prefix: sub)) { a, _ in a }
         }
