@@ -72,7 +72,7 @@ final class PipelineCharacterizationTests: XCTestCase {
         // `run`: one prompt through the model and an SAE (its JSON, with the temporary folder taken out).
         let run = try featurescope(["run", "--ids", "1,40,41,42,300,7,7,9", "--model", model, "--sae", "sae-z1", "--top", "4", "--json"])
         var h = SHA256()
-        h.update(Array(run.replacingOccurrences(of: dir, with: "<dir>").utf8))
+        h.update(Array(run.replacingOccurrences(of: dir.replacingOccurrences(of: "/", with: "\\/"), with: "<dir>").utf8))
 
         var got: [String: String] = ["run --json (stdout)": SHA256.hex(h.finalize())]
         for sub in ["corpus", "store", "cache-live", "cache-store"] {
