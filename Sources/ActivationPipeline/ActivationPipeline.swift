@@ -34,7 +34,7 @@ public struct ActivationPipeline {
         let acts = try source.activations(rows: rows, firstRow: firstRow)
         guard acts.count == rows.count else { throw PipelineError.rowCount(expected: rows.count, found: acts.count, source: source.name) }
         return try zip(rows, acts).map { row, perHook in
-            try zip(encoders, hookIndex).map { e, h in try e.encode(perHook[h], count: row.count) }
+            try zip(encoders, hookIndex).map { e, h in try e.encode(activation: perHook[h], count: row.count) }
         }
     }
 }
@@ -61,9 +61,7 @@ extension ActivationPipeline {
         let captures = alsoCapture.union(encoders.map(\.hook))
         let pass = try model.forward(tokens: tokens, captures: captures, logits: logits, interventions: interventions)
         let codes = try encoders.map { e in
-            let t = try EngineHookSource.tensor(pass, e.hook)
-            guard t.rowWidth == e.sae.dIn else { throw PipelineError.width(hook: e.hook, expected: e.sae.dIn, found: t.rowWidth) }
-            return try e.encode(t.data, count: tokens.count)
+            try e.encode(activation: try EngineHookSource.tensor(pass, e.hook).data, count: tokens.count)
         }
         return EncodedPrompt(tokens: tokens, pass: pass, codes: codes)
     }

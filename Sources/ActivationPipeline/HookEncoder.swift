@@ -31,6 +31,22 @@ public struct HookEncoder: Sendable {
         try HookEncoder(sae: try SparseAutoencoder.load(folder: folder), source: folder, keepTop: keepTop)
     }
 
+    /// Sparse codes of `count` positions of a hook's activation ([count, width] row-major): the whole row when the
+    /// width is the SAE's d_in, else the slice of the head the SAE names (`hook_head_index`, a per-head SAE).
+    public func encode(activation data: [Float], count: Int) throws -> SparseCodes {
+        let d = sae.dIn
+        let width = count > 0 ? data.count / count : d
+        guard count > 0, width != d else { return try encode(data, count: count) }
+        guard let head = sae.config.metadata.hookHeadIndex, head >= 0, width * count == data.count, width % d == 0,
+              head < width / d else {
+            throw PipelineError.width(hook: hook, expected: d, found: width)
+        }
+        var x = [Float]()
+        x.reserveCapacity(count * d)
+        for t in 0 ..< count { x.append(contentsOf: data[t * width + head * d ..< t * width + (head + 1) * d]) }
+        return try encode(x, count: count)
+    }
+
     /// Sparse codes of `count` positions of `x` ([count, d_in] row-major).
     public func encode(_ x: UnsafeBufferPointer<Float>, count: Int) throws -> SparseCodes {
         guard x.count == count * sae.dIn else {

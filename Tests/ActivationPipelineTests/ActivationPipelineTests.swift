@@ -89,6 +89,21 @@ final class ActivationPipelineTests: XCTestCase {
         }
     }
 
+    /// A per-head SAE (`hook_head_index`) reads its head's slice of hook_z; other widths are a clear error.
+    func testAPerHeadSAEReadsItsHeadsSlice() throws {
+        let model = try Self.model.get()
+        let folder = root + "/head2"
+        try SAEFixtures.writeSAELens(folder: folder, weights: .random(dIn: 16, dSAE: 24, seed: 8), hookName: "blocks.1.attn.hook_z",
+                                     extraConfig: ["hook_head_index": 2])
+        let e = try HookEncoder.load(folder: folder)
+        XCTAssertEqual(e.sae.config.metadata.hookHeadIndex, 2)
+        let row = Self.rows(1, length: 7, seed: 3)[0]
+        let z = try XCTUnwrap(model.forward(tokens: row, captures: [e.hook], logits: .none).activation(e.hook)).data
+        let slice = (0 ..< 7).flatMap { t in z[t * 64 + 32 ..< t * 64 + 48] }
+        XCTAssertEqual(try ActivationPipeline.encode(prompt: row, model: model, encoders: [e], logits: .none).codes[0],
+                       try e.sae.encode(slice, count: 7))
+    }
+
     /// The collector stores what the engine captures (to f16), resumes, and a pipeline over the store gives the
     /// codes of the live pass (to f16 rounding).
     func testCollectedStoreFeedsThePipelineLikeTheEngine() throws {
