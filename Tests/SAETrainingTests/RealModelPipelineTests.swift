@@ -2,21 +2,13 @@ import XCTest
 import ModelEngine
 @testable import SAETraining
 
-/// Collection and evaluation against the real SmolLM2 (skipped when the model is not fetched).
+/// Evaluation through the engine, on the tiny Llama checkpoint (Tests/Fixtures/tiny-models/llama3: always present,
+/// fast in debug builds).
 final class RealModelPipelineTests: XCTestCase {
-    static var modelPath: String { ModelLocator.resolve(explicit: nil) }
+    static let modelFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/tiny-models/llama3").path
 
-    /// Loaded once for the whole class (dequantising takes a while in debug builds).
-    static let sharedModel: TransformerModel? = {
-        guard FileManager.default.fileExists(atPath: modelPath) else { return nil }
-        return try? TransformerModel(path: modelPath)
-    }()
-
-    func loadModel() throws -> TransformerModel {
-        guard FileManager.default.fileExists(atPath: Self.modelPath) else { throw XCTSkip("model not fetched") }
-        guard let model = Self.sharedModel else { return try TransformerModel(path: Self.modelPath) }
-        return model
-    }
+    func loadModel() throws -> TransformerModel { try TransformerModel(huggingFaceFolder: Self.modelFolder) }
 
     static func syntheticRows(count: Int, length: Int, seed: Int) -> [[Int32]] {
         var rows: [[Int32]] = []
@@ -35,10 +27,10 @@ final class RealModelPipelineTests: XCTestCase {
         let rows = Self.syntheticRows(count: 3, length: ctx, seed: 200)
         let source = InMemoryTokenRows(rows: rows, contextLength: ctx)
         let d = model.config.headCount * model.config.headDim
-        let identity = SAEUnderTest(name: "identity", hook: .z(3), dIn: d, dSAE: 4) { x, rows in
+        let identity = SAEUnderTest(name: "identity", hook: .z(1), dIn: d, dSAE: 4) { x, rows in
             (x, [Int32](repeating: 0, count: rows))
         }
-        let zero = SAEUnderTest(name: "zero", hook: .z(3), dIn: d, dSAE: 4) { x, _ in
+        let zero = SAEUnderTest(name: "zero", hook: .z(1), dIn: d, dSAE: 4) { x, _ in
             ([Float](repeating: 0, count: x.count), [])
         }
         var options = SAEEvalOptions()
