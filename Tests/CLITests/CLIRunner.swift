@@ -18,6 +18,14 @@ struct CLIRunner {
     /// Standard output of `featurescope args…`; a non-zero exit fails the test (with standard error).
     @discardableResult
     func callAsFunction(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = try output(args)
+        XCTAssertEqual(r.status, 0, "featurescope \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
+        return r.stdout
+    }
+
+    /// Exit status, standard output and standard error of `featurescope args…` (asserts nothing: safe off the
+    /// test's thread).
+    func output(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
@@ -35,9 +43,7 @@ struct CLIRunner {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         while !errBox.done { usleep(1000) }
-        XCTAssertEqual(p.terminationStatus, 0, "featurescope \(args.joined(separator: " ")): \(String(decoding: errBox.data, as: UTF8.self))",
-                       file: file, line: line)
-        return String(decoding: data, as: UTF8.self)
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
     }
 
     /// A copy of the tiny Llama checkpoint with a tokenizer_config.json naming EOS (the corpus needs one), in `dir`.

@@ -46,9 +46,25 @@ final class JSONSchemaTests: XCTestCase {
                 .joined(separator: "."))
         }
 
+        // Commands that need nothing from the chain below run meanwhile (two at a time, beside it).
+        let independent: [(name: String, args: [String])] = [
+            ("tokenize", ["tokenize", "The river ran low", "--model", model]),
+            ("generate", ["generate", "--ids", "1,40,41", "--model", model, "--max-tokens", "3", "--seed", "1"]),
+            ("model.info", ["model", "info", "--model", CLIRunner.fixtures.appendingPathComponent("tokenizers/gguf/llama-bpe.gguf").path, "--verify"]),
+            ("model.list", ["model", "list", "--cache-dir", dir + "/models"]),
+            ("bench", ["bench", "--model", model, "--only", "generate", "--runs", "1", "--threads", "1"]),
+            ("cache-bench", ["cache-bench", "--cache", dir + "/bench-cache", "--latents", "64", "--rows", "8", "--row-length", "32",
+                             "--active-per-token", "4", "--samples", "8", "--no-forward"]),
+        ]
+        let results = ResultBox(count: independent.count)
+        let runner = fs
+        let done = DispatchGroup()
+        DispatchQueue.global().async(group: done) {
+            for (i, job) in independent.enumerated() { results.set(i, Result { try runner.output(job.args + ["--json"]) }) }
+        }
+
         try run("corpus", ["corpus", text, "--out", "corpus", "--model", model, "--context-length", "24", "--heldout-fraction", "0.3", "--workers", "1"])
         try run("corpus.inspect", ["corpus", "--inspect", "corpus/train.tokens", "--model", model, "--show-rows", "1"])
-        try run("tokenize", ["tokenize", "The river ran low", "--model", model])
         try run("collect", ["collect", "--tokens", "corpus/train.tokens", "--model", model, "--out", "store", "--hooks", "blocks.1.attn.hook_z"])
         try run("train", ["train", "--activations", "store", "--hook", "blocks.1.attn.hook_z", "--out", "sae", "--k", "4", "--width", "32",
                           "--batch", "24", "--steps", "3", "--threads", "1", "--quiet"])
@@ -75,12 +91,18 @@ final class JSONSchemaTests: XCTestCase {
         try run("import.delphi", ["import", "delphi", "delphi", "--out", "imported", "--model", model, "--window", "8"])
         try run("import.annotations", ["import", "annotations", "delphi", "--cache", "imported"])
         try run("run", ["run", "--ids", "1,40,41,42", "--model", model, "--sae", "sae16", "--top", "3"])
-        try run("generate", ["generate", "--ids", "1,40,41", "--model", model, "--max-tokens", "3", "--seed", "1"])
-        try run("model.info", ["model", "info", "--model", CLIRunner.fixtures.appendingPathComponent("tokenizers/gguf/llama-bpe.gguf").path, "--verify"])
-        try run("model.list", ["model", "list", "--cache-dir", dir + "/models"])
-        try run("bench", ["bench", "--model", model, "--only", "generate", "--runs", "1", "--threads", "1"])
-        try run("cache-bench", ["cache-bench", "--cache", dir + "/bench-cache", "--latents", "64", "--rows", "8", "--row-length", "32",
-                                "--active-per-token", "4", "--samples", "8", "--no-forward"])
+
+        done.wait()
+        for (i, job) in independent.enumerated() {
+            switch results.get(i) {
+            case let .success(r)?:
+                XCTAssertEqual(r.status, 0, "featurescope \(job.args.joined(separator: " ")): \(r.stderr)")
+                check(job.name, r.stdout)
+                covered.insert(job.name.hasPrefix("model") ? job.name : String(job.name.split(separator: ".")[0]))
+            case let .failure(e)?: XCTFail("\(job.name): \(e)")
+            case nil: XCTFail("\(job.name) did not run")
+            }
+        }
 
         // Every command whose help offers --json is covered.
         let helps = try FileManager.default.contentsOfDirectory(atPath: HelpTextTests.goldenDirectory)
@@ -94,4 +116,13 @@ final class JSONSchemaTests: XCTestCase {
         XCTAssertGreaterThan(offering.count, 15)
         XCTAssertEqual(offering.subtracting(covered), [], "commands with --json but no shape test")
     }
+}
+
+/// Results of the commands run beside the chain, filled from another thread.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Result<(status: Int32, stdout: String, stderr: String), Error>?]
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<(status: Int32, stdout: String, stderr: String), Error>) { lock.withLock { items[i] = r } }
+    func get(_ i: Int) -> Result<(status: Int32, stdout: String, stderr: String), Error>? { lock.withLock { items[i] } }
 }
