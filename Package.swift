@@ -63,11 +63,15 @@ let package = Package(
                 swiftSettings: fastMath + engineSIMD),
         .target(name: "SparseAutoencoders", dependencies: ["TensorFormats", "ModelEngine", "CBLAS"],
                 swiftSettings: fastMath),
-        .target(name: "Corpus"),
+        .target(name: "Corpus", dependencies: ["FeaturescopeCore"]),
         .target(name: "SAETraining", dependencies: ["ModelEngine", "Corpus", "TensorFormats", "FeaturescopeCore", "CBLAS"],
                 swiftSettings: fastMath),
         .target(name: "LatentCache", dependencies: ["TensorFormats", "FeaturescopeCore"],
                 swiftSettings: fastMath),
+        /// The one path from tokens to sparse codes: hook activations (forward pass or activation store) → SAE encode;
+        /// collection into stores, the cache builder's source, the live prompt's encoding, corpus tokenization.
+        .target(name: "ActivationPipeline", dependencies: ["ModelEngine", "SparseAutoencoders", "SAETraining", "LatentCache",
+                                                           "Corpus", "FeaturescopeCore"]),
         .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore", "CCurl"]),
         /// Dictionary geometry: top-k cosine and co-occurrence neighbours, latent alignment (linear assignment).
         .target(name: "LatentGeometry", dependencies: ["CBLAS", "FeaturescopeCore", "LatentCache"],
@@ -77,19 +81,21 @@ let package = Package(
         .target(name: "TerminalUI", dependencies: ["FeaturescopeCore"]),
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
-        .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "LatentGeometry", "HeadRoles", "AutoInterp", "SparseAutoencoders",
+        .target(name: "BrowserAdapters", dependencies: ["ActivationPipeline", "TerminalUI", "LatentCache", "LatentGeometry", "HeadRoles",
+                                                        "AutoInterp", "SparseAutoencoders",
                                                         "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI", "FeaturescopeCore"]),
         /// The benchmarks home: timings behind `bench`, `cache-bench` and `browse --bench-render`, used only by the executable
         /// (and the benchmark's own test); never by a product library.
-        .target(name: "Benchmarks", dependencies: ["FeaturescopeCore", "LatentCache", "SparseAutoencoders", "TerminalUI",
+        .target(name: "Benchmarks", dependencies: ["FeaturescopeCore", "LatentCache", "ModelEngine", "SparseAutoencoders", "TerminalUI",
                                                    "BrowserAdapters"]),
 
         // MARK: - The thin executable
         .executableTarget(name: "featurescope", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FeaturescopeCore", "TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus",
-            "SAETraining", "LatentCache", "LatentGeometry", "HeadRoles", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters", "Benchmarks",
+            "SAETraining", "ActivationPipeline", "LatentCache", "LatentGeometry", "HeadRoles", "AutoInterp", "TerminalUI",
+            "CursesTerminal", "BrowserAdapters", "Benchmarks",
         ]),
 
         // MARK: - Tests
@@ -98,6 +104,7 @@ let package = Package(
         .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
+        .testTarget(name: "ActivationPipelineTests", dependencies: ["ActivationPipeline", "ModelEngine", "SAETraining", "SparseAutoencoders", "TestSupport"]),
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore", "TestSupport"]),
@@ -105,7 +112,7 @@ let package = Package(
                                                                 "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport", "Benchmarks"]),
         .testTarget(name: "LatentGeometryTests", dependencies: ["LatentGeometry", "LatentCache", "SparseAutoencoders", "FeaturescopeCore"]),
         .testTarget(name: "HeadRolesTests", dependencies: ["HeadRoles", "ModelEngine"]),
-        .testTarget(name: "CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["Corpus", "TensorFormats", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

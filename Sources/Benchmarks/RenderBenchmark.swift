@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import TerminalUI
 
@@ -106,10 +107,10 @@ public enum RenderBenchmark {
         let slowest = labelled.sorted { $0.1 > $1.1 }.prefix(3).map { String(format: "%@ %.2f ms", $0.0, $0.1) }
         let cpuSorted = cpuTimes.sorted()
         let sorted = times.sorted()
-        func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))] }
+        func pct(_ p: Double) -> Double { Percentile.lowerRank(sorted, p) ?? 0 }
         return Result(latents: latents, width: size.width, height: size.height, firstFrameMs: ms(first),
                       keyP50Ms: pct(0.5), keyP95Ms: pct(0.95), keyMaxMs: sorted.last ?? 0, keyPresses: times.count,
-                      keyCPUP95Ms: cpuSorted.isEmpty ? 0 : cpuSorted[Int(Double(cpuSorted.count - 1) * 0.95)],
+                      keyCPUP95Ms: Percentile.lowerRank(cpuSorted, 0.95) ?? 0,
                       keyCPUMaxMs: cpuSorted.last ?? 0,
                       sortMs: ms(sort), searchMs: ms(search), detailLoadMs: ms(detailTime),
                       tokenIndexMs: ms(indexTime), indexedSearchMs: ms(indexedSearch), slowest: slowest)

@@ -1,3 +1,4 @@
+import ActivationPipeline
 import Foundation
 import LatentCache
 import ModelEngine
@@ -63,18 +64,17 @@ public final class EnginePromptRunner: PromptEngine, @unchecked Sendable {
         let sae = try host.sae(part: part)
         let hook = try hookPoint(part: part, sae: sae)
         let tokens = tokenizer.encode(text)
-        guard !tokens.isEmpty else { throw BrowserError("the prompt has no tokens") }
-        guard tokens.count <= model.config.contextLength else {
-            throw BrowserError("the prompt has \(tokens.count) tokens; the model takes \(model.config.contextLength)")
+        // hook_z SAEs also capture the pattern and values, for the per-head and per-source split of traces.
+        let alsoCapture: Set<HookPoint> = hook.site == .z ? [.pattern(hook.layer), HookPoint(layer: hook.layer, site: .v)] : []
+        let encoded: EncodedPrompt
+        do {
+            encoded = try ActivationPipeline.encode(prompt: tokens, model: model, encoders: [HookEncoder(hook: hook, sae: sae)],
+                                                    alsoCapture: alsoCapture, logits: .last)
+        } catch let e as PipelineError {
+            throw BrowserError(e.description)
         }
-        var captures: Set<HookPoint> = [hook]
-        if hook.site == .z { captures.formUnion([.pattern(hook.layer), HookPoint(layer: hook.layer, site: .v)]) }
-        let r = try model.forward(tokens: tokens, captures: captures, logits: .last)
+        let r = encoded.pass, codes = encoded.codes[0]
         guard let act = r.activation(hook) else { throw BrowserError("the engine did not capture \(hook)") }
-        guard act.rowWidth == sae.dIn else {
-            throw BrowserError("the SAE reads \(sae.dIn) values per token; \(hook) gives \(act.rowWidth)")
-        }
-        let codes = try sae.encode(act.data, count: tokens.count)
         var capture: AttentionCapture?
         if hook.site == .z, let p = r.activation(.pattern(hook.layer)), let v = r.activation(HookPoint(layer: hook.layer, site: .v)) {
             let layout = try AttentionHeadLayout(headCount: model.config.headCount, headDim: model.config.headDim,

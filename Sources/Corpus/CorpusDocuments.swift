@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// One document of natural text to be tokenized.
@@ -162,15 +163,9 @@ public enum HeldOutSplit {
 
     /// The document's position in [0, 1).
     public static func unitValue(source: String, title: String) -> Double {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) { h ^= UInt64(byte); h = h &* 0x0000_0100_0000_01B3 }
-        for b in source.utf8 { mix(b) }
-        mix(0x1F)
-        for b in title.utf8 { mix(b) }
-        var z = h &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Double(z >> 11) / Double(UInt64(1) << 53)
+        let h = FNV1a.hash(title.utf8, seed: FNV1a.step(FNV1a.hash(source.utf8), 0x1F))
+        // The FNV-1a hash, mixed by the project's seeded generator (its first output).
+        var g = SplitMix64(seed: h)
+        return g.unit()
     }
 }

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// How explain/score runs on a cache sample examples by default, recorded in the cache's metadata

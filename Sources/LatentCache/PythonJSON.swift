@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// JSON as delphi's Python writes it: keys in a given order, ints kept apart from floats, shortest round-trip

@@ -106,6 +106,22 @@ public enum ModelFetcher {
         }
     }
 
+    /// Hex SHA-256 identifying the model at `path`: a GGUF file's digest; for a Hugging Face folder, the digest of
+    /// its one `.safetensors` file, or of the lines "<digest>  <name>" of several, in name order.
+    public static func sha256(ofModelAt path: String) throws -> String {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else { return try sha256(ofFile: path) }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".safetensors") }.sorted()
+        guard !names.isEmpty else {
+            throw EngineError.fetchFailed(step: "hashing \(path)", reason: "the folder has no .safetensors weights")
+        }
+        let digests = try names.map { try sha256(ofFile: (path as NSString).appendingPathComponent($0)) }
+        if digests.count == 1 { return digests[0] }
+        var h = SHA256()
+        h.update(Array(zip(digests, names).map { "\($0)  \($1)\n" }.joined().utf8))
+        return SHA256.hex(h.finalize())
+    }
+
     /// Runs a tool found on PATH; returns its standard output, throws with its standard error on failure.
     @discardableResult
     static func runTool(_ args: [String], step: String) throws -> String {

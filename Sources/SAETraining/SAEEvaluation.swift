@@ -206,9 +206,7 @@ public enum SAEEvaluator {
         }
         func pct(_ v: [Double]) -> Interval {
             let sorted = v.filter(\.isFinite).sorted()
-            guard !sorted.isEmpty else { return Interval(low: .nan, high: .nan) }
-            let lo = sorted[Int(Double(sorted.count - 1) * 0.025)], hi = sorted[Int(Double(sorted.count - 1) * 0.975)]
-            return Interval(low: lo, high: hi)
+            return Interval(low: Percentile.lowerRank(sorted, 0.025) ?? .nan, high: Percentile.lowerRank(sorted, 0.975) ?? .nan)
         }
         return (pct(deltas), pct(recs))
     }

@@ -21,18 +21,18 @@ enum CacheFixtures {
     /// latent l < 39 fires on tokens whose id ≡ l (mod 10); latent 39 on every fourth token of even
     /// rows (so it has non-activating windows). `vocabulary` replaces the display strings.
     static func build(at root: String, latents: Int = 40, rows: Int = 8, examples: ExampleConfiguration = smallExamples,
-                      vocabulary: [[UInt8]]? = nil, withSAE: Bool = true) throws -> String {
+                      vocabulary: [[UInt8]]? = nil, withSAE: Bool = true, hook: String = "blocks.3.attn.hook_z",
+                      dIn: Int = 576) throws -> String {
         let saeFolder = root + "/sae"
-        let dIn = 576
         if withSAE {
             try SAEFixtures.writeSAELens(folder: saeFolder, weights: .random(dIn: dIn, dSAE: latents, seed: 3),
-                                         architecture: "topk", k: 4, hookName: "blocks.3.attn.hook_z")
+                                         architecture: "topk", k: 4, hookName: hook)
         }
         let vocab = vocabulary ?? (0 ..< 60).map { Array(" w\($0)".utf8) }
         let out = root + "/cache"
         let builder = try LatentCacheBuilder.start(
             output: out,
-            parts: [PartSpec(name: "blocks.3.attn.hook_z", hook: "blocks.3.attn.hook_z", latentCount: latents,
+            parts: [PartSpec(name: hook, hook: hook, latentCount: latents,
                              sae: SAEInfo(path: saeFolder, architecture: "topk", dIn: dIn))],
             options: BuildOptions(examples: examples, rowLength: 64, keepAllActivations: true, checkpointEveryRows: 64),
             metadata: CacheMetadata(model: "fixture", corpus: "fixture rows"), vocabulary: vocab, vocabularySource: "fixture")

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 /// The parts of a Hugging Face `tokenizer.json` the tokenizer reads. Keys are spelled out
 /// (no key strategy: vocabulary strings must stay as they are).
 struct HuggingFaceTokenizerFile: Decodable {

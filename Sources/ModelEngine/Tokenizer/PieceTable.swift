@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// An immutable map from byte strings (token texts) to token ids, looked up without
@@ -43,8 +44,7 @@ struct PieceTable: Sendable {
 
     @inline(__always)
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        var h = FNV1a.hash(bytes)
         h ^= h >> 29
         h &*= 0xBF58_476D_1CE4_E5B9
         return h ^ (h >> 32)

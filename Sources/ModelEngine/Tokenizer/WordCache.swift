@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// A thread-safe cache from a word's UTF-8 bytes to its token ids, so each distinct
@@ -31,8 +32,7 @@ final class WordCache: @unchecked Sendable {
     /// FNV-1a over the word's bytes, then mixed so the low bits are usable as a slot index.
     @inline(__always)
     static func hash(_ word: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in word { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        var h = FNV1a.hash(word)
         h ^= h >> 32
         h &*= 0x9E37_79B9_7F4A_7C15
         return h ^ (h >> 29)

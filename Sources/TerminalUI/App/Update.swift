@@ -1,3 +1,5 @@
+import FeaturescopeCore
+
 /// The browser's state machine: `update(&state, msg)` changes the state and returns the slow work
 /// to do as effects. It performs no I/O, so every transition is testable without a terminal.
 public enum Update {
@@ -259,13 +261,10 @@ public enum Update {
             s.message = StatusMessage(text: "no examples to check for latent \(ref.latent)", isError: true)
             return
         }
-        // Deterministic shuffle keyed by the latent, so a person cannot learn the order.
-        var seed = UInt64(truncatingIfNeeded: ref.latent) &* 0x9E37_79B9_7F4A_7C15 | 1
-        for i in stride(from: items.count - 1, to: 0, by: -1) {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
-            let j = Int((seed >> 33) % UInt64(i + 1))
-            items.swapAt(i, j)
-        }
+        // Deterministic shuffle keyed by the part and latent (the project's seeded generator), so a person cannot
+        // learn the order.
+        var rng = SplitMix64(seed: 0x5B07_C4EC, UInt64(truncatingIfNeeded: ref.part), UInt64(truncatingIfNeeded: ref.latent))
+        rng.shuffle(&items)
         s.spotCheck = SpotCheckState(ref: ref, explanation: explanation, items: items)
     }
 

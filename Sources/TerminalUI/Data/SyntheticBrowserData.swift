@@ -24,12 +24,10 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
 
     // MARK: - Hashing
 
-    /// SplitMix64 finaliser: a well-mixed 64-bit value from any input.
+    /// A well-mixed 64-bit value from any input: the first output of SplitMix64 seeded with it.
     static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        var g = SplitMix64(seed: x)
+        return g.next()
     }
 
     /// A uniform value in [0, 1) for (part, latent, salt).

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 
 /// A made-up prompt engine for demos and tests: splits on spaces, hashes tokens to latents.
@@ -27,9 +28,7 @@ public struct SyntheticPromptEngine: PromptEngine {
     }
 
     func hash(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return h
+        FNV1a.hash(s.utf8)
     }
 
     public func run(text: String, part: Int) async throws -> PromptRun {

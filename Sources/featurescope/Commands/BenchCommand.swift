@@ -1,6 +1,5 @@
 import ArgumentParser
 import Benchmarks
-import FeaturescopeCore
 import Foundation
 import ModelEngine
 
@@ -32,48 +31,18 @@ struct BenchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1 ... 100).contains(runs) else { throw ValidationError("--runs must be 1…100") }
+        if let only, EngineBenchmark.Part(rawValue: only) == nil { throw ValidationError("--only must be prompt, generate or sae") }
     }
 
     func run() async throws {
-        useCPUClock = cpuClock ? modelOptions.threads : 0
         let model = try modelOptions.load()
-        var rng = SplitMix64(seed: 42)
-        let vocab = model.config.vocabSize
-        func randomTokens(_ n: Int) -> [Int32] { (0 ..< n).map { _ in Int32(rng.next() % UInt64(vocab)) } }
-
-        func promptTPS(_ n: Int, logits: LogitsMode) throws -> Double {
-            let tokens = randomTokens(n)
-            _ = try model.forward(tokens: tokens, logits: logits)  // warm-up
-            let times = try (0 ..< runs).map { _ in try timed { _ = try model.forward(tokens: tokens, logits: logits) } }
-            return Double(n) / median(times)
-        }
-        let doPrompt = only == nil || only == "prompt"
-        let doGenerate = only == nil || only == "generate"
-        let doSAE = only == nil || only == "sae"
-        let p128 = doPrompt ? try promptTPS(128, logits: .all) : 0
-        let p128Last = doPrompt ? try promptTPS(128, logits: .last) : 0
-        let p512 = doPrompt ? try promptTPS(512, logits: .all) : 0
-        let p512Last = doPrompt ? try promptTPS(512, logits: .last) : 0
-
-        let prompt = randomTokens(16)
-        let generator = Generator(model: model, maxLength: 128)
-        if doGenerate { _ = try generator.generate(prompt: prompt, maxNewTokens: 8, stopTokens: []) }  // warm-up
-        let genTimes = try (0 ..< (doGenerate ? runs : 0)).map { _ -> Double in
-            generator.reset()
-            var logits = try generator.append(prompt)
-            return try timed {
-                for _ in 0 ..< 64 { logits = try generator.append([Int32(argmax(logits))]) }
-            }
-        }
-        let gen = doGenerate ? 64 / median(genTimes) : 0
-        let sae = !doSAE ? 0 : try SAEEncodeBenchmark.tokensPerSecond(runs: runs, seed: 7, median: median)
-        let rss = peakRSSMegabytes()
-
+        let parts = Set(only.flatMap(EngineBenchmark.Part.init).map { [$0] } ?? EngineBenchmark.Part.allCases)
+        let r = try EngineBenchmark.run(model: model, runs: runs, parts: parts, cpuClockThreads: cpuClock ? modelOptions.threads : 0)
         if json {
             let out: [String: Double] = [
-                "prompt_tps_128": p128, "prompt_tps_128_last_logits": p128Last, "prompt_tps_512": p512, "prompt_tps_512_last_logits": p512Last,
-                "generate_tps": gen, "sae_encode_tps": sae, "peak_rss_mb": rss, "load_seconds": model.loadSeconds,
-                "threads": Double(modelOptions.threads),
+                "prompt_tps_128": r.prompt128, "prompt_tps_128_last_logits": r.prompt128LastLogits, "prompt_tps_512": r.prompt512,
+                "prompt_tps_512_last_logits": r.prompt512LastLogits, "generate_tps": r.generate, "sae_encode_tps": r.saeEncode,
+                "peak_rss_mb": r.peakRSSMegabytes, "load_seconds": model.loadSeconds, "threads": Double(modelOptions.threads),
                 "float_weights_mb": Double(model.weights.floatBytes) / 1_048_576,
                 "stored_weights_mb": Double(model.weights.storedBytes) / 1_048_576,
             ]
@@ -81,47 +50,14 @@ struct BenchCommand: AsyncParsableCommand {
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(out), as: UTF8.self))
         } else {
-            print(String(format: "prompt 128 tokens     %8.1f tokens/s (all logits), %.1f (last logits only)", p128, p128Last))
-            print(String(format: "prompt 512 tokens     %8.1f tokens/s (all logits), %.1f (last logits only)", p512, p512Last))
-            print(String(format: "generate 64 tokens    %8.1f tokens/s", gen))
-            print(String(format: "SAE encode 576→4608   %8.1f tokens/s", sae))
+            print(String(format: "prompt 128 tokens     %8.1f tokens/s (all logits), %.1f (last logits only)", r.prompt128, r.prompt128LastLogits))
+            print(String(format: "prompt 512 tokens     %8.1f tokens/s (all logits), %.1f (last logits only)", r.prompt512, r.prompt512LastLogits))
+            print(String(format: "generate 64 tokens    %8.1f tokens/s", r.generate))
+            print(String(format: "SAE encode 576→4608   %8.1f tokens/s", r.saeEncode))
             print(String(format: "peak RSS              %8.1f MB (model load %.2f s, %d threads, median of %d)",
-                         rss, model.loadSeconds, modelOptions.threads, runs))
+                         r.peakRSSMegabytes, model.loadSeconds, modelOptions.threads, runs))
             print(String(format: "weights               %8.1f MB matrices in stored precision + %.1f MB Float vectors",
                          Double(model.weights.storedBytes) / 1_048_576, Double(model.weights.floatBytes) / 1_048_576))
         }
     }
-}
-
-/// When > 0, `timed` reports process CPU seconds divided by this thread count (a loaded-machine estimate).
-nonisolated(unsafe) private var useCPUClock = 0
-
-/// Wall-clock seconds of `body` (or the CPU-time estimate, see `useCPUClock`).
-func timed(_ body: () throws -> Void) rethrows -> Double {
-    if useCPUClock > 0 {
-        var a = timespec(), b = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a)
-        try body()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b)
-        return (Double(b.tv_sec - a.tv_sec) + Double(b.tv_nsec - a.tv_nsec) / 1e9) / Double(useCPUClock)
-    }
-    let start = DispatchTime.now().uptimeNanoseconds
-    try body()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-}
-
-func median(_ xs: [Double]) -> Double {
-    let s = xs.sorted()
-    guard !s.isEmpty else { return .nan }
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
-
-/// Peak resident set size (VmHWM from /proc/self/status) in MB; 0 where unavailable.
-func peakRSSMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
-        return kb / 1024
-    }
-    return 0
 }

@@ -64,7 +64,7 @@ struct CacheBenchCommand: AsyncParsableCommand {
             r.realBuildDescription = buildDescription
         }
         if let b = baseline { r.baselineLatents = b.latents; r.baselineColdOpenMs = b.ms; r.baselineOpenRSSGrowthKB = b.rssGrowthKB }
-        if !noForward, let m = model ?? defaultModelPath() { r.setForward(microsPerToken: try forwardMicrosPerToken(modelPath: m)) }
+        if !noForward, let m = model ?? defaultModelPath() { r.setForward(microsPerToken: try EngineBenchmark.forwardMicrosPerToken(model: TransformerModel(gguf: GGUFFile(path: m)))) }
         if let doc = writeDoc { try CacheBenchmark.writeSection(CacheBenchmark.markdown(r, machine: machine), to: doc) }
         if json {
             let enc = JSONEncoder()
@@ -74,15 +74,4 @@ struct CacheBenchCommand: AsyncParsableCommand {
             print(CacheBenchmark.markdown(r, machine: machine))
         }
     }
-}
-
-/// The bare forward pass (batch of 4 rows × 256 tokens, one residual hook captured, no logits), µs per token.
-func forwardMicrosPerToken(modelPath: String) throws -> Double {
-    let llama = try TransformerModel(gguf: GGUFFile(path: modelPath))
-    var rng = SystemRandomNumberGenerator()
-    let rows = (0 ..< 4).map { _ in (0 ..< 256).map { _ in Int32.random(in: 100 ..< 30000, using: &rng) } }
-    _ = try llama.forward(batch: [Array(rows[0].prefix(16))], captures: [.residPost(15)], logits: .none)  // warm-up
-    let t0 = Date()
-    _ = try llama.forward(batch: rows, captures: [.residPost(15)], logits: .none)
-    return Date().timeIntervalSince(t0) * 1e6 / Double(4 * 256)
 }

@@ -1,12 +1,10 @@
+import ActivationPipeline
 import ArgumentParser
 import Corpus
 import FeaturescopeCore
 import Foundation
 import LatentCache
-import SAETraining
 import ModelEngine
-import SparseAutoencoders
-import TensorFormats
 
 /// `featurescope cache`: run the model + SAEs over a packed token file and write a latent cache.
 struct CacheCommand: AsyncParsableCommand {
@@ -52,46 +50,25 @@ struct CacheCommand: AsyncParsableCommand {
         guard file.vocabSize <= tokenizer.vocabSize else {
             throw ValidationError("\(tokens) was made with a \(file.vocabSize)-token vocabulary; the model has \(tokenizer.vocabSize)")
         }
-        var encoders: [(hook: HookPoint, sae: SparseAutoencoder)] = []
-        var parts: [PartSpec] = []
-        for dir in saes {
-            let resolved = try SAEResolver.resolve(dir)
+        // Each SAE resolved (path, RELEASE/ID, hub cache) and prepared for this model's activations.
+        let encoders = try saes.map { spec -> (folder: String, encoder: HookEncoder) in
+            let resolved = try SAEResolver.resolve(spec)
             let sae = try SAEResolver.load(resolved).prepared(for: llama)
-            guard let hook = sae.hookPoint else {
-                throw ValidationError("\(dir): hook '\(SafeText.sanitize(sae.config.metadata.hookName))' is not a hook point of the engine")
-            }
-            var name = hook.description
-            if parts.contains(where: { $0.name == name }) { name += "#\(parts.count)" }
-            encoders.append((hook, sae))
-            parts.append(PartSpec(name: name, hook: hook.description, latentCount: sae.dSAE,
-                                  sae: SAEInfo(path: resolved.path, sha256: sae.weightsSHA256, architecture: sae.config.architecture.rawValue, dIn: sae.dIn),
-                                  hookOut: sae.isTranscoder ? sae.config.outputHookName : nil))
+            return (resolved.path, try HookEncoder(sae: sae, source: spec, keepTop: keepTop))
         }
+        let inputs = try CacheInputs.make(model: llama, saes: encoders, tokens: file, tokensPath: tokens, activationStore: activations)
         let corpus = ([tokens] + file.provenance.sources).joined(separator: "; ")
         let meta = CacheMetadata(model: URL(fileURLWithPath: modelPath).lastPathComponent, modelPath: modelPath,
-                                 modelSHA256: try ModelFetcher.sha256(ofFile: modelPath), corpus: corpus,
+                                 modelSHA256: try ModelFetcher.sha256(ofModelAt: modelPath), corpus: corpus,
                                  corpusSHA256: try ModelFetcher.sha256(ofFile: tokens),
                                  creationCommand: CommandLine.arguments.joined(separator: " "),
                                  extra: ["corpus.command": file.provenance.command, "corpus.tokenizer": file.provenance.tokenizer])
-        let source: CacheActivationSource
-        if let dir = activations {
-            source = try ShardActivationSource(directory: dir, tokensPath: tokens, contextLength: file.contextLength, encoders: encoders, keepTop: keepTop)
-        } else {
-            source = EngineActivationSource(model: llama, encoders: encoders, keepTop: keepTop)
-        }
         let builder = try LatentCacheBuilder.start(
-            output: out, parts: parts,
+            output: out, parts: inputs.parts,
             options: BuildOptions(examples: examples.configuration, rowLength: file.contextLength,
                                   keepAllActivations: !sampledOnly, checkpointEveryRows: checkpointEvery),
             metadata: meta, vocabulary: vocabulary(of: tokenizer), vocabularySource: "tokenizer", overwrite: force)
-        var rowSource: CacheRowSource = TokenFileRows(file: file)
-        if let s = source as? ShardActivationSource {
-            if let fileRows = s.manifest.fileRows, fileRows != file.rowCount {
-                throw ValidationError("\(activations ?? "") was collected from a token file of \(fileRows) rows; \(tokens) has \(file.rowCount)")
-            }
-            rowSource = StoredTokenRows(file: file, manifest: s.manifest)
-        }
-        let total = min(rowSource.rowCount, maxRows ?? rowSource.rowCount)
+        let total = min(inputs.rows.rowCount, maxRows ?? inputs.rows.rowCount)
         if builder.resumed && !json {
             FileHandle.standardError.write(Data("resuming an interrupted build at row \(builder.rowsCompleted) of \(total)\n".utf8))
         }
@@ -99,8 +76,8 @@ struct CacheCommand: AsyncParsableCommand {
                               initial: builder.rowsCompleted * file.contextLength, enabled: !json)
         var finalizing: ProgressBar?
         let stats = try CacheBuildDriver.run(
-            builder: builder, rows: rowSource, maxRows: total, batchSize: batch,
-            source: source,
+            builder: builder, rows: inputs.rows, maxRows: total, batchSize: batch,
+            source: inputs.source,
             progress: { done, _ in bar.update(done * file.contextLength) },
             finalizeProgress: { done, all in
                 if finalizing == nil { bar.finish(); finalizing = ProgressBar(total: all, label: "finalize", unit: "latents", enabled: !json) }
@@ -108,91 +85,8 @@ struct CacheCommand: AsyncParsableCommand {
             })
         finalizing?.finish()
         if json { try printJSON(stats); return }
-        print("wrote \(SafeText.sanitize(out)): \(parts.count) part(s), \(stats.tokens) tokens (\(stats.rowsSkipped) rows resumed)")
+        print("wrote \(SafeText.sanitize(out)): \(inputs.parts.count) part(s), \(stats.tokens) tokens (\(stats.rowsSkipped) rows resumed)")
         print(String(format: "model + SAE %.1f s, cache streaming %.1f s, finalize %.1f s: the cache added %.1f%%",
                      stats.sourceSeconds, stats.streamSeconds, stats.finalizeSeconds, stats.overheadPercent))
-    }
-}
-
-/// Token rows of a packed token file.
-struct TokenFileRows: CacheRowSource {
-    let file: TokenFile
-    var rowCount: Int { file.rowCount }
-    func row(_ index: Int) throws -> [Int32] { try file.rowArray(index) }
-}
-
-/// The token-file rows an activation store holds, in stored order.
-struct StoredTokenRows: CacheRowSource {
-    let file: TokenFile
-    let manifest: ActivationManifest
-    var rowCount: Int { manifest.rowsDone }
-    func row(_ index: Int) throws -> [Int32] { try file.rowArray(manifest.fileRow(ofStoredRow: index)) }
-}
-
-/// One forward pass per batch, capturing every SAE's hook, then each SAE's sparse encoding per row.
-struct EngineActivationSource: CacheActivationSource {
-    let model: TransformerModel
-    let encoders: [(hook: HookPoint, sae: SparseAutoencoder)]
-    let keepTop: Int?
-
-    func activations(rows: [[Int32]], firstRow: Int) throws -> [[SparseRowActivations]] {
-        let results = try model.forward(batch: rows, captures: Set(encoders.map(\.hook)), logits: .none)
-        return try results.map { r in
-            try encoders.map { e in
-                guard let t = r.activation(e.hook) else { throw ValidationError("the engine did not capture \(e.hook)") }
-                let codes = try e.sae.encode(t.data, count: r.tokenCount, keepTop: keepTop)
-                return SparseRowActivations(offsets: codes.offsets, latents: codes.indices, values: codes.values)
-            }
-        }
-    }
-}
-
-/// Activations read back from an activation store (`featurescope collect`) instead of a forward pass.
-/// The cache is built over the store's rows: cache row i is stored row i, whose tokens are token-file row
-/// `manifest.fileRow(ofStoredRow: i)` (see `StoredTokenRows`).
-struct ShardActivationSource: CacheActivationSource {
-    let hooks: [HookActivations]
-    let encoders: [(hook: HookPoint, sae: SparseAutoencoder)]
-    let keepTop: Int?
-    let contextLength: Int
-    let manifest: ActivationManifest
-    /// Rows held by the store.
-    var rowsAvailable: Int { manifest.rowsDone }
-
-    init(directory: String, tokensPath: String, contextLength: Int, encoders: [(hook: HookPoint, sae: SparseAutoencoder)], keepTop: Int?) throws {
-        let reader = try ActivationShardReader(directory: directory)
-        let m = reader.manifest
-        guard m.contextSize == contextLength else {
-            throw ValidationError("\(directory) was collected with context \(m.contextSize), the token file has rows of \(contextLength)")
-        }
-        guard URL(fileURLWithPath: m.tokensFile).lastPathComponent == URL(fileURLWithPath: tokensPath).lastPathComponent else {
-            throw ValidationError("\(directory) was collected from \(SafeText.sanitize(m.tokensFile)), not \(SafeText.sanitize(tokensPath))")
-        }
-        hooks = try encoders.map { try reader.hook($0.hook.description) }
-        for (h, e) in zip(hooks, encoders) where h.dIn != e.sae.dIn {
-            throw ValidationError("\(directory): \(e.hook) has width \(h.dIn), the SAE expects \(e.sae.dIn)")
-        }
-        self.encoders = encoders
-        self.keepTop = keepTop
-        self.contextLength = contextLength
-        manifest = m
-    }
-
-    func activations(rows: [[Int32]], firstRow: Int) throws -> [[SparseRowActivations]] {
-        guard firstRow >= 0, firstRow + rows.count <= rowsAvailable else {
-            throw ValidationError("the activation store covers rows 0..<\(rowsAvailable), asked for \(firstRow)..<\(firstRow + rows.count)")
-        }
-        return try rows.indices.map { i in
-            let row = firstRow + i
-            return try zip(hooks, encoders).map { h, e in
-                var x = [Float](repeating: 0, count: contextLength * h.dIn)
-                x.withUnsafeMutableBufferPointer { buf in
-                    guard let base = buf.baseAddress else { return }
-                    for t in 0 ..< contextLength { h.copyToken(row * contextLength + t, into: base + t * h.dIn) }
-                }
-                let codes = try e.sae.encode(x, count: contextLength, keepTop: keepTop)
-                return SparseRowActivations(offsets: codes.offsets, latents: codes.indices, values: codes.values)
-            }
-        }
     }
 }

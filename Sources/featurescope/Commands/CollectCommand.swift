@@ -1,3 +1,4 @@
+import ActivationPipeline
 import ArgumentParser
 import Corpus
 import Foundation

@@ -1,9 +1,9 @@
+import ActivationPipeline
 import ArgumentParser
 import Corpus
 import FeaturescopeCore
 import Foundation
 import ModelEngine
-import TensorFormats
 
 /// `featurescope corpus`: tokenizes text and packs it into `train.tokens` and `heldout.tokens`.
 struct CorpusCommand: AsyncParsableCommand {
@@ -126,76 +126,12 @@ struct CorpusCommand: AsyncParsableCommand {
     }
 }
 
-/// The tokenizer seam of `featurescope corpus`: text → token ids, the vocabulary and EOS.
-struct CorpusEncoder: Sendable {
-    let name: String
-    let vocabSize: Int
-    let eosTokenId: Int32
-    let encode: @Sendable (String) throws -> [Int32]
-
-    /// Loads the tokenizer of the GGUF model at `modelPath`. Documents are encoded without
-    /// BOS and with special-token text taken as plain text; EOS is the model's
-    /// `tokenizer.ggml.eos_token_id`.
-    static func load(modelPath: String) throws -> CorpusEncoder {
-        let path = try ModelLocator.locate(explicit: modelPath)
-        let tokenizer = try Tokenizer(modelAt: path)
-        guard let eos = tokenizer.eosId, tokenizer.isValid(eos) else {
-            throw CorpusCommandError("\(path): the tokenizer has no valid EOS token id; the corpus needs one")
-        }
-        let bos = tokenizer.addBosToken ? tokenizer.bosId : nil
-        return CorpusEncoder(
-            name: (path as NSString).lastPathComponent, vocabSize: tokenizer.vocabSize, eosTokenId: eos,
-            encode: { text in
-                let ids = tokenizer.encode(text, parseSpecial: false)
-                if let bos, ids.first == bos { return Array(ids.dropFirst()) }
-                return ids
-            })
-    }
-}
-
-/// A run-time failure of `featurescope corpus` (printed without the usage text).
-struct CorpusCommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// `featurescope corpus --inspect FILE`: header, provenance summary and the first rows decoded.
 enum CorpusInspection {
-    struct Report: Encodable {
-        struct Row: Encodable {
-            var index: Int
-            var ids: [Int32]
-            var text: String?
-        }
-        var path: String
-        var version: UInt32
-        var contextLength: Int
-        var rowCount: Int
-        var tokenCount: Int
-        var vocabSize: Int
-        var eosTokenId: Int32
-        var tokenizer: String
-        var split: String
-        var command: String
-        var documents: Int
-        var sources: [String]
-        var droppedTokens: Int
-        var rows: [Row]
-    }
-
     static func run(path: String, rows: Int, model: String?, json: Bool) throws {
-        let file = try TokenFile(path: path, validateTokens: true)
         // Decoding needs the tokenizer; without the model the ids are still shown.
         let tokenizer = try? Tokenizer(modelAt: ModelLocator.locate(explicit: model))
-        let shown = try (0..<min(rows, file.rowCount)).map { i -> Report.Row in
-            let ids = try file.rowArray(i)
-            return Report.Row(index: i, ids: ids, text: tokenizer.map { $0.decode(ids) })
-        }
-        let p = file.provenance
-        let report = Report(path: path, version: file.header.version, contextLength: file.contextLength,
-                            rowCount: file.rowCount, tokenCount: file.tokenCount, vocabSize: file.vocabSize,
-                            eosTokenId: file.eosTokenId, tokenizer: p.tokenizer, split: p.split, command: p.command,
-                            documents: p.documents.count, sources: p.sources, droppedTokens: p.droppedTokens, rows: shown)
+        let report = try TokenFileReport.make(path: path, rows: rows, decode: tokenizer.map { t in { t.decode($0) } })
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -205,11 +141,11 @@ enum CorpusInspection {
         var lines = [
             "\(SafeText.sanitize(path)): .tokens v\(report.version), \(report.rowCount) rows × \(report.contextLength) = "
                 + "\(report.tokenCount) tokens, vocabulary \(report.vocabSize), EOS \(report.eosTokenId)",
-            "split \(SafeText.sanitize(p.split)), \(report.documents) documents from \(p.sources.count) sources, "
-                + "\(p.droppedTokens) tokens dropped, tokenizer \(SafeText.sanitize(p.tokenizer))",
-            "made by: \(SafeText.sanitize(p.command))",
+            "split \(SafeText.sanitize(report.split)), \(report.documents) documents from \(report.sources.count) sources, "
+                + "\(report.droppedTokens) tokens dropped, tokenizer \(SafeText.sanitize(report.tokenizer))",
+            "made by: \(SafeText.sanitize(report.command))",
         ]
-        for row in shown {
+        for row in report.rows {
             lines.append("row \(row.index): " + (row.text.map { SafeText.sanitize($0) }
                 ?? row.ids.map(String.init).joined(separator: " ")))
         }

@@ -1,9 +1,9 @@
+import ActivationPipeline
 import ArgumentParser
 import Corpus
 import Foundation
 import ModelEngine
 import SAETraining
-import SparseAutoencoders
 import FeaturescopeCore
 
 struct EvalSAECommand: AsyncParsableCommand {
@@ -56,22 +56,7 @@ struct EvalSAECommand: AsyncParsableCommand {
     func run() async throws {
         let llama = try TransformerModel(path: try ModelLocator.locate(explicit: model))
         let file = try TokenFile(path: tokens)
-        var saes: [SAEUnderTest] = []
-        for folder in sae {
-            let loaded = try SAEResolver.load(folder, for: llama)
-            let hook: HookPoint
-            do { hook = try HookPoint(loaded.config.metadata.hookName) } catch {
-                throw ValidationError("\(folder): hook '\(SafeText.sanitize(loaded.config.metadata.hookName))' is not one the engine knows")
-            }
-            saes.append(SAEUnderTest(name: folder, hook: hook, dIn: loaded.dIn, dSAE: loaded.dSAE) { x, rows in
-                let codes = try loaded.encode(x, count: rows)
-                let recon = try loaded.decode(codes)
-                var active: [Int32] = []
-                active.reserveCapacity(codes.entryCount)
-                for (i, v) in zip(codes.indices, codes.values) where v != 0 { active.append(i) }
-                return (recon, active)
-            })
-        }
+        let saes = try sae.map { SAEUnderTest(encoder: try HookEncoder(sae: try SAEResolver.load($0, for: llama), source: $0), name: $0) }
         var options = SAEEvalOptions()
         options.maxTokens = maxTokens
         options.ceTokens = ceTokens

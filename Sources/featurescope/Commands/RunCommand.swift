@@ -1,3 +1,4 @@
+import ActivationPipeline
 import ArgumentParser
 import FeaturescopeCore
 import Foundation
@@ -78,22 +79,19 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let (model, tokenizer) = try modelOptions.loadWithTokenizer()
         let tokens = try input.tokens(tokenizer)
-        // The SAE (if any) and the hook it reads: --hook, else the SAE's own hook name.
-        let autoencoder = try sae.map { try SAEResolver.load($0, for: model, options: SAELoadOptions(hookpoint: hook)) }
-        var hookPoint: HookPoint? = try hook.map { try HookPoint($0) }
-        if let autoencoder, hookPoint == nil {
-            let name = HookNames.canonical(autoencoder.config.metadata.hookName)
-            guard let h = try? HookPoint(name) else {
+        // The SAE (if any; a path, RELEASE/ID or hub-cache repo) on the hook it reads: --hook, else the SAE's own hook.
+        let encoder = try sae.map { spec in
+            do {
+                let loaded = try SAEResolver.load(spec, for: model, options: SAELoadOptions(hookpoint: hook))
+                return try hook.map { HookEncoder(hook: try HookPoint($0), sae: loaded) } ?? HookEncoder(sae: loaded, source: spec)
+            } catch PipelineError.unknownHook(_, let name) {
                 throw ValidationError("the SAE reads '\(SafeText.sanitize(name))', which the engine has no hook for; pass --hook")
             }
-            hookPoint = h
         }
-        let captures: Set<HookPoint> = hookPoint.map { [$0] } ?? []
-        let result = try model.forward(tokens: tokens, captures: captures, logits: .all)
+        let encoded = try ActivationPipeline.encode(prompt: tokens, model: model, encoders: encoder.map { [$0] } ?? [], logits: .all)
+        let result = encoded.pass
         var latentsPerToken = [[RunOutput.Latent]](repeating: [], count: tokens.count)
-        if let autoencoder, let hookPoint, let activation = result.activation(hookPoint) {
-            let input = try saeInput(activation, autoencoder)
-            let codes = try autoencoder.encode(input, count: tokens.count)
+        if let codes = encoded.codes.first {
             for t in 0 ..< tokens.count {
                 let scale = t < codes.outputScale.count ? codes.outputScale[t] : 1
                 latentsPerToken[t] = codes.range(ofToken: t)
@@ -111,7 +109,7 @@ struct RunCommand: AsyncParsableCommand {
             rows.append(RunOutput.Token(id: Int(id), text: tokenizer.displayString(id), latents: latentsPerToken[t],
                                         predictions: predictions))
         }
-        let output = RunOutput(model: model.path, hook: hookPoint?.description, tokens: rows)
+        let output = RunOutput(model: model.path, hook: encoder?.hook.description, tokens: rows)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
@@ -119,25 +117,6 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             printTable(output)
         }
-    }
-
-    /// The activation rows the SAE reads: the whole row, or one head's slice for a per-head SAE.
-    private func saeInput(_ activation: HookTensor, _ autoencoder: SparseAutoencoder) throws -> [Float] {
-        let width = activation.rowWidth
-        if width == autoencoder.dIn { return activation.data }
-        if let head = autoencoder.config.metadata.hookHeadIndex, head >= 0, width % autoencoder.dIn == 0,
-           head < width / autoencoder.dIn {
-            let rows = activation.data.count / width
-            let d = autoencoder.dIn
-            var out: [Float] = []
-            out.reserveCapacity(rows * d)
-            for t in 0 ..< rows {
-                let start = t * width + head * d
-                out.append(contentsOf: activation.data[start ..< start + d])
-            }
-            return out
-        }
-        throw ValidationError("the SAE expects \(autoencoder.dIn) values per token but \(activation.shape) arrives at the hook")
     }
 
     private func printTable(_ output: RunOutput) {

@@ -1,27 +1,7 @@
-import Foundation
 import FeaturescopeCore
+import Foundation
 import ModelEngine
-import Corpus
-
-/// Rows of token ids of one fixed length (a packed `.tokens` file, or an array in tests).
-public protocol TokenRowSource {
-    var rowCount: Int { get }
-    var contextLength: Int { get }
-    /// Row `index` (0 ..< rowCount), `contextLength` ids.
-    func tokens(ofRow index: Int) throws -> [Int32]
-}
-
-/// Token rows held in memory.
-public struct InMemoryTokenRows: TokenRowSource {
-    public let rows: [[Int32]]
-    public let contextLength: Int
-    public var rowCount: Int { rows.count }
-    public init(rows: [[Int32]], contextLength: Int) {
-        self.rows = rows
-        self.contextLength = contextLength
-    }
-    public func tokens(ofRow index: Int) throws -> [Int32] { rows[index] }
-}
+import SAETraining
 
 /// Options of `featurescope collect`.
 public struct CollectionOptions: Sendable {
@@ -100,14 +80,10 @@ public enum ActivationCollector {
         } else {
             wantRows = tokens.rowCount
         }
-        // Probe the hook widths on a short prefix of the first row.
-        let probe = try model.forward(tokens: Array(try tokens.tokens(ofRow: 0).prefix(2)), captures: Set(hookPoints), logits: .none)
-        let hooks = try hookPoints.map { h -> ActivationManifest.Hook in
-            guard let t = probe.activation(h), t.shape.count >= 2 else {
-                throw TrainingError.invalidConfig("the engine returned no [pos, d] activation for \(h)")
-            }
-            return .init(name: h.description, dIn: t.rowWidth)
-        }
+        // One pass over a short prefix of the first row gives the hook widths.
+        let source = EngineHookSource(model: model, hooks: hookPoints)
+        let widths = try source.widths(probe: try tokens.tokens(ofRow: 0))
+        let hooks = zip(hookPoints, widths).map { ActivationManifest.Hook(name: $0.description, dIn: $1) }
         let writer = try ActivationShardWriter(directory: options.outputDirectory, hooks: hooks,
                                                modelName: options.modelName, contextSize: ctx,
                                                tokensFile: options.tokensFile, rowsRequested: wantRows,
@@ -128,16 +104,11 @@ public enum ActivationCollector {
                 }
                 batch.append(ids)
             }
-            let results = try model.forward(batch: batch, captures: Set(hookPoints), logits: .none)
-            for res in results {
-                var tensors: [HookTensor] = []
-                for (h, hp) in hookPoints.enumerated() {
-                    guard let t = res.activation(hp), t.data.count == ctx * hooks[h].dIn else {
-                        throw TrainingError.invalidConfig("the engine returned an activation of unexpected size for \(hp)")
-                    }
-                    tensors.append(t)
+            for perHook in try source.activations(rows: batch, firstRow: row) {
+                for (h, data) in perHook.enumerated() where data.count != ctx * hooks[h].dIn {
+                    throw TrainingError.invalidConfig("the engine returned an activation of unexpected size for \(hookPoints[h])")
                 }
-                try withBuffers(tensors.map(\.data)) { try writer.append(row: $0) }
+                try withBuffers(perHook) { try writer.append(row: $0) }
             }
             row += n
             bar.update(row * ctx)
@@ -164,6 +135,3 @@ public enum ActivationCollector {
     }
 }
 
-extension TokenFile: TokenRowSource {
-    public func tokens(ofRow index: Int) throws -> [Int32] { try rowArray(index) }
-}
