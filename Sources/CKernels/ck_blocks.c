@@ -65,9 +65,44 @@ void ck_matvec(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int
         case CK_Q5_0: out[r] = ck_dot_q5(row, xd, xq, xs, nb, 0); break;
         case CK_Q5_1: out[r] = ck_dot_q5(row, xd, xq, xs, nb, 1); break;
         case CK_Q8_0: out[r] = ck_dot_q8_0(row, xd, xq, nb); break;
-        case CK_Q4_K: out[r] = ck_dot_qk(row, xd, xq, xs, nb / 8, 0); break;
-        case CK_Q5_K: out[r] = ck_dot_qk(row, xd, xq, xs, nb / 8, 1); break;
-        case CK_Q6_K: out[r] = ck_dot_q6_k(row, xd, xq, nb / 8); break;
+        case CK_Q4_K: case CK_Q5_K: case CK_Q6_K: out[r] = __builtin_nanf(""); break; // not this layout: ck_gemm_k
+        }
+    }
+}
+
+void ck_gemm(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int nb, const float *xd,
+             const int8_t *xq, const float *xs, int nx, float *out, size_t ldOut) {
+    // Blocks of weight rows stay in L1/L2 while every input row passes over them.
+    const int rowBlock = 16;
+    for (int rb = r0; rb < r1; rb += rowBlock) {
+        int re = rb + rowBlock < r1 ? rb + rowBlock : r1;
+        for (int t = 0; t < nx; t++) {
+            ck_matvec(type, w, rowBytes, rb, re, nb, xd + (size_t)t * nb, xq + (size_t)t * nb * 32, xs + (size_t)t * nb,
+                      out + (size_t)t * ldOut);
+        }
+    }
+}
+
+int ck_best_level(void) {
+#if defined(__AVX2__)
+    return ck_has_avx512vnni() ? 2 : 1;
+#else
+    return 0;
+#endif
+}
+
+void ck_gemm_k(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int nsb, const ck_q8k *x, int nx,
+               float *out, size_t ldOut, int level) {
+    const uint8_t *base = (const uint8_t *)w;
+    const int rowBlock = 16;
+    for (int rb = r0; rb < r1; rb += rowBlock) {
+        int re = rb + rowBlock < r1 ? rb + rowBlock : r1;
+        for (int t = 0; t < nx; t += CK_NX) {
+            int n = nx - t < CK_NX ? nx - t : CK_NX;
+            for (int r = rb; r < re; r++) {
+                ck_k_rows(type, base + (size_t)r * rowBytes, nsb, x + (size_t)t * nsb, nsb, n,
+                          out + (size_t)t * ldOut + r, ldOut, level);
+            }
         }
     }
 }
@@ -162,8 +197,7 @@ float ck_dot_q5(const uint8_t *row, const float *xd, const int8_t *xq, const flo
     const int bytes = withMin ? 24 : 22, header = withMin ? 4 : 2;
     float offset = 0;
 #if defined(__AVX2__)
-    if (!withMin && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")
-        && __builtin_cpu_supports("avx512vl")) {
+    if (!withMin && ck_has_avx512vnni()) {
         return ck_dot_q5_0_vnni(row, xd, xq, xs, nb);
     }
     __m256 acc = _mm256_setzero_ps();

@@ -234,7 +234,8 @@ extension TransformerModel {
                     m.multiply(x + r * inDim, into: out + r * outDim + offset, scratch: s.blockSums.pointer, threads: decodeThreads)
                 }
             } else {
-                m.multiplyBatch(x, rows: rows, into: out + offset, ldOut: outDim, tile: s.tile.pointer, threads: decodeThreads)
+                m.multiplyBatch(x, rows: rows, into: out + offset, ldOut: outDim, tile: s.tile.pointer, act: s.blockSums.pointer,
+                                threads: decodeThreads)
             }
             offset += m.rows
         }

@@ -11,10 +11,21 @@ extension WeightMatrix {
     /// Rows per decoded tile of the batched product.
     static let tileRows = 128
 
-    /// out[r · ldOut + j] = Σ_i x[r, i] · W[j, i] for r < rows, j < self.rows (x: [rows, cols]), by BLAS on
-    /// decoded tiles. `tile` holds at least tileRows · cols Floats.
+    /// out[r · ldOut + j] = Σ_i x[r, i] · W[j, i] for r < rows, j < self.rows (x: [rows, cols]). Block types with an
+    /// integer kernel quantize the rows of x once (into `act`, `quantizedInputCount(rows:cols:)` Floats) and run the
+    /// int8 block products over all of them (`integerProducts`); F32/F16/BF16 go through BLAS on decoded tiles
+    /// (`tile` holds at least tileRows · cols Floats).
     func multiplyBatch(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
-                       tile: UnsafeMutablePointer<Float>, threads: Int) {
+                       tile: UnsafeMutablePointer<Float>, act: UnsafeMutablePointer<Float>, threads: Int) {
+        if integerKernel != nil {
+            quantizeInput(x, rows: rows, into: act)
+            let o = UncheckedSendable(out)
+            let a = UncheckedSendable(UnsafePointer(act))
+            splitRows(threads: threads, minimumPerThread: 16) { range in
+                self.integerProducts(range, a.value, inputRows: rows, o.value, ldOut: ldOut)
+            }
+            return
+        }
         var r0 = 0
         while r0 < self.rows {
             let n = min(Self.tileRows, self.rows - r0)
@@ -48,8 +59,12 @@ extension WeightMatrix {
         }
     }
 
-    /// Floats of `multiply`'s scratch for inputs of `cols` values: per 32-block scales and sums, then the int8 levels.
-    static func multiplyScratchCount(cols: Int) -> Int { 2 * (cols / 32) + cols / 4 + 1 }
+    /// Floats of `multiply`'s scratch for inputs of `cols` values (one quantized input row).
+    static func multiplyScratchCount(cols: Int) -> Int { quantizedInputCount(rows: 1, cols: cols) }
+
+    /// Floats that hold `rows` input rows of `cols` values quantized for any integer kernel: per 32 values a scale,
+    /// a sum and 32 levels (10 Floats), or per 256 values one `ck_q8k` (80 Floats) — 5/16 of `cols` either way.
+    static func quantizedInputCount(rows: Int, cols: Int) -> Int { rows * (cols / 32) * 10 + 16 }
 
     /// The integer kernel of a block type; nil for F32/F16/BF16 (dotted with the Float x).
     var integerKernel: ck_type? {
@@ -66,46 +81,83 @@ extension WeightMatrix {
         }
     }
 
-    /// out[rows] = W · x for one input vector x [cols], split over `threads` threads by rows. Block types quantize x
-    /// to int8 per 32 values once (into `scratch`, `multiplyScratchCount(cols:)` Floats) and dot every row with it in
-    /// integer arithmetic (CKernels), as llama.cpp does; the rounding of x changes each product by at most
-    /// Σ_b |w|₁(block b) · max|x|(block b) / 254.
-    func multiply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
-                  scratch: UnsafeMutablePointer<Float>, threads: Int) {
-        let nb = cols / 32
-        if integerKernel != nil {
-            let levels = UnsafeMutableRawPointer(scratch + 2 * nb).assumingMemoryBound(to: Int8.self)
-            ck_quantize_q8(x, Int32(cols), scratch, levels, scratch + nb)
-        }
-        let chunks = max(1, min(threads, rows / 64))
-        if chunks == 1 {
-            multiplyRows(0 ..< rows, x, scratch, out)
-            return
-        }
-        let xs = UncheckedSendable((x, UnsafePointer(scratch), out))
-        let perChunk = (rows + chunks - 1) / chunks
-        if chunks == 2, #available(macOS 15.0, *) {
-            SpinWorker.shared.run(mine: { multiplyRows(0 ..< perChunk, x, scratch, out) },
-                                  other: { self.multiplyRows(perChunk ..< rows, xs.value.0, xs.value.1, xs.value.2) })
-            return
-        }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = c * perChunk
-            let hi = min(rows, lo + perChunk)
-            if lo < hi { self.multiplyRows(lo ..< hi, xs.value.0, xs.value.1, xs.value.2) }
+    /// K-quants take their input as Q8_K (int8 per 256 values, integer sums over whole super-blocks); the 32-value
+    /// types as int8 per 32 values.
+    var usesSuperBlockInput: Bool { type == .q4_K || type == .q5_K || type == .q6_K }
+
+    /// The kernel level used by every product: the CPU's best (0 portable C, 1 AVX2, 2 AVX-512 VNNI).
+    static let kernelLevel = Int32(ck_best_level())
+
+    /// Quantizes `rows` rows of x [rows, cols] for this matrix's integer kernel into `q` (quantizedInputCount).
+    func quantizeInput(_ x: UnsafePointer<Float>, rows: Int, into q: UnsafeMutablePointer<Float>) {
+        if usesSuperBlockInput {
+            let blocks = UnsafeMutableRawPointer(q).assumingMemoryBound(to: ck_q8k.self)
+            for t in 0 ..< rows { ck_quantize_q8k(x + t * cols, Int32(cols), blocks + t * (cols / 256)) }
+        } else {
+            let nb = cols / 32
+            let levels = UnsafeMutableRawPointer(q + 2 * rows * nb).assumingMemoryBound(to: Int8.self)
+            for t in 0 ..< rows {
+                ck_quantize_q8(x + t * cols, Int32(cols), q + t * nb, levels + t * cols, q + rows * nb + t * nb)
+            }
         }
     }
 
-    /// The rows `range` of W · x; `q8` is x as `multiply` quantized it (block types only).
-    func multiplyRows(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ q8: UnsafePointer<Float>,
-                      _ out: UnsafeMutablePointer<Float>) {
-        let nb = cols / 32
-        if let kernel = integerKernel {
-            let levels = UnsafeRawPointer(q8 + 2 * nb).assumingMemoryBound(to: Int8.self)
-            ck_matvec(kernel, base, rowBytes, Int32(range.lowerBound), Int32(range.upperBound), Int32(nb),
-                      q8, levels, q8 + nb, out)
+    /// out[t · ldOut + r] = row r · x row t for r in `range`, t < inputRows, with x as `quantizeInput` left it.
+    func integerProducts(_ range: Range<Int>, _ q: UnsafePointer<Float>, inputRows: Int,
+                         _ out: UnsafeMutablePointer<Float>, ldOut: Int, level: Int32 = kernelLevel) {
+        guard let kernel = integerKernel, !range.isEmpty else { return }
+        if usesSuperBlockInput {
+            let blocks = UnsafeRawPointer(q).assumingMemoryBound(to: ck_q8k.self)
+            ck_gemm_k(kernel, base, rowBytes, Int32(range.lowerBound), Int32(range.upperBound), Int32(cols / 256),
+                      blocks, Int32(inputRows), out, ldOut, level)
+        } else {
+            let nb = cols / 32
+            let levels = UnsafeRawPointer(q + 2 * inputRows * nb).assumingMemoryBound(to: Int8.self)
+            ck_gemm(kernel, base, rowBytes, Int32(range.lowerBound), Int32(range.upperBound), Int32(nb),
+                    q, levels, q + inputRows * nb, Int32(inputRows), out, ldOut)
+        }
+    }
+
+    /// Runs `body` over this matrix's rows split into up to `threads` contiguous parts (the second of two on the
+    /// shared `SpinWorker`).
+    func splitRows(threads: Int, minimumPerThread: Int, _ body: @escaping @Sendable (Range<Int>) -> Void) {
+        let chunks = max(1, min(threads, rows / minimumPerThread))
+        if chunks == 1 { body(0 ..< rows); return }
+        // Split on multiples of 16 rows (the kernels' row blocks).
+        let perChunk = ((rows + chunks - 1) / chunks + 15) / 16 * 16
+        if chunks == 2, #available(macOS 15.0, *) {
+            let n = rows
+            SpinWorker.shared.run(mine: { body(0 ..< min(perChunk, n)) }, other: { body(min(perChunk, n) ..< n) })
             return
         }
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = min(rows, c * perChunk)
+            let hi = min(rows, lo + perChunk)
+            if lo < hi { body(lo ..< hi) }
+        }
+    }
+
+    /// out[rows] = W · x for one input vector x [cols], split over `threads` threads by rows. Block types quantize x
+    /// to int8 once (into `scratch`, `multiplyScratchCount(cols:)` Floats: per 32 values, or per 256 for K-quants)
+    /// and dot every row with it in integer arithmetic (CKernels), as llama.cpp does; the rounding of x changes each
+    /// product by at most Σ_b |w|₁(block b) · max|x|(block b) / 254 over the quantization blocks b.
+    func multiply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                  scratch: UnsafeMutablePointer<Float>, threads: Int) {
+        let xs = UncheckedSendable((x, UnsafePointer(scratch), out))
+        if integerKernel != nil {
+            quantizeInput(x, rows: 1, into: scratch)
+            splitRows(threads: threads, minimumPerThread: 64) { range in
+                self.integerProducts(range, xs.value.1, inputRows: 1, xs.value.2, ldOut: 0)
+            }
+            return
+        }
+        splitRows(threads: threads, minimumPerThread: 64) { range in
+            self.floatProducts(range, xs.value.0, xs.value.2)
+        }
+    }
+
+    /// Rows `range` of W · x for F32/F16/BF16 matrices (row by row, decoded to Float).
+    func floatProducts(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { buf in
             guard let b = buf.baseAddress else { return }
             for r in range {
