@@ -94,4 +94,5 @@ void ck_k_rows(ck_type type, const uint8_t *row, int nsb, const ck_q8k *x, int x
                int level);
 int ck_has_avx512vnni(void);
 
+
 #endif

@@ -11,21 +11,10 @@ extension WeightMatrix {
     /// Rows per decoded tile of the batched product.
     static let tileRows = 128
 
-    /// out[r · ldOut + j] = Σ_i x[r, i] · W[j, i] for r < rows, j < self.rows (x: [rows, cols]). Block types with an
-    /// integer kernel quantize the rows of x once (into `act`, `quantizedInputCount(rows:cols:)` Floats) and run the
-    /// int8 block products over all of them (`integerProducts`); F32/F16/BF16 go through BLAS on decoded tiles
-    /// (`tile` holds at least tileRows · cols Floats).
+    /// out[r · ldOut + j] = Σ_i x[r, i] · W[j, i] for r < rows, j < self.rows (x: [rows, cols]), exactly as the Float
+    /// reference computes it: BLAS on decoded tiles (`tile` holds at least tileRows · cols Floats).
     func multiplyBatch(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
-                       tile: UnsafeMutablePointer<Float>, act: UnsafeMutablePointer<Float>, threads: Int) {
-        if integerKernel != nil {
-            quantizeInput(x, rows: rows, into: act)
-            let o = UncheckedSendable(out)
-            let a = UncheckedSendable(UnsafePointer(act))
-            splitRows(threads: threads, minimumPerThread: 16) { range in
-                self.integerProducts(range, a.value, inputRows: rows, o.value, ldOut: ldOut)
-            }
-            return
-        }
+                       tile: UnsafeMutablePointer<Float>, threads: Int) {
         var r0 = 0
         while r0 < self.rows {
             let n = min(Self.tileRows, self.rows - r0)
@@ -85,6 +74,11 @@ extension WeightMatrix {
     /// types as int8 per 32 values.
     var usesSuperBlockInput: Bool { type == .q4_K || type == .q5_K || type == .q6_K }
 
+    /// Whether products over several input rows run faster on the int8 kernels than as BLAS on decoded tiles. Measured
+    /// on AVX-512 (docs/performance.md): K-quants by 2–3×; the 32-value block types, whose per-block Float scales cost
+    /// as much as the integer products, lose to OpenBLAS, so their quantized prompts still decode tiles.
+    var integerBatchWins: Bool { usesSuperBlockInput }
+
     /// The kernel level used by every product: the CPU's best (0 portable C, 1 AVX2, 2 AVX-512 VNNI).
     static let kernelLevel = Int32(ck_best_level())
 
@@ -114,7 +108,7 @@ extension WeightMatrix {
             let nb = cols / 32
             let levels = UnsafeRawPointer(q + 2 * inputRows * nb).assumingMemoryBound(to: Int8.self)
             ck_gemm(kernel, base, rowBytes, Int32(range.lowerBound), Int32(range.upperBound), Int32(nb),
-                    q, levels, q + inputRows * nb, Int32(inputRows), out, ldOut)
+                    q, levels, q + inputRows * nb, Int32(inputRows), out, ldOut, level)
         }
     }
 
@@ -137,22 +131,31 @@ extension WeightMatrix {
         }
     }
 
-    /// out[rows] = W · x for one input vector x [cols], split over `threads` threads by rows. Block types quantize x
-    /// to int8 once (into `scratch`, `multiplyScratchCount(cols:)` Floats: per 32 values, or per 256 for K-quants)
-    /// and dot every row with it in integer arithmetic (CKernels), as llama.cpp does; the rounding of x changes each
-    /// product by at most Σ_b |w|₁(block b) · max|x|(block b) / 254 over the quantization blocks b.
+    /// out[rows] = W · x for one input vector x [cols]: `multiplyQuantized` with one input row.
     func multiply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
                   scratch: UnsafeMutablePointer<Float>, threads: Int) {
+        multiplyQuantized(x, rows: 1, into: out, ldOut: self.rows, scratch: scratch, threads: threads)
+    }
+
+    /// out[r · ldOut + j] = W[j] · x[r] for `rows` input rows x [rows, cols], split over `threads` threads by weight
+    /// rows. Block types quantize x to int8 once (into `scratch`, `quantizedInputCount(rows:cols:)` Floats: per 32
+    /// values, or per 256 for K-quants) and dot every stored row with it in integer arithmetic (CKernels), as
+    /// llama.cpp does; the rounding of x changes each product by at most Σ_b |w|₁(block b) · max|x|(block b) / 254
+    /// over the quantization blocks b. F32/F16/BF16 rows are dotted with the Float x.
+    func multiplyQuantized(_ x: UnsafePointer<Float>, rows inputRows: Int, into out: UnsafeMutablePointer<Float>,
+                           ldOut: Int, scratch: UnsafeMutablePointer<Float>, threads: Int) {
         let xs = UncheckedSendable((x, UnsafePointer(scratch), out))
         if integerKernel != nil {
-            quantizeInput(x, rows: 1, into: scratch)
-            splitRows(threads: threads, minimumPerThread: 64) { range in
-                self.integerProducts(range, xs.value.1, inputRows: 1, xs.value.2, ldOut: 0)
+            quantizeInput(x, rows: inputRows, into: scratch)
+            splitRows(threads: threads, minimumPerThread: inputRows == 1 ? 64 : 16) { range in
+                self.integerProducts(range, xs.value.1, inputRows: inputRows, xs.value.2, ldOut: ldOut)
             }
             return
         }
         splitRows(threads: threads, minimumPerThread: 64) { range in
-            self.floatProducts(range, xs.value.0, xs.value.2)
+            for t in 0 ..< inputRows {
+                self.floatProducts(range, xs.value.0 + t * self.cols, xs.value.2 + t * ldOut)
+            }
         }
     }
 

@@ -94,7 +94,8 @@ final class KernelTests: XCTestCase {
             // Input rows: one for the mat-vec, then 6 for the batched product (a full group of 4 and a partial one).
             let batch = 6
             let xs = randomFloats((1 + batch) * cols, &rng)
-            let check = { (label: String, out: [Float], ld: Int, offset: Int, inputs: Int) in
+            let check = { (label: String, out: [Float], ld: Int, offset: Int, inputs: Int, viaInt8: Bool) in
+                let integer = integer && viaInt8
                 var worst: Float = 0, worstRounding: Float = 0
                 for t in 0 ..< inputs {
                     let x = Array(xs[(t + offset) * cols ..< (t + offset + 1) * cols])
@@ -125,19 +126,22 @@ final class KernelTests: XCTestCase {
                 xs.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
                     m.multiply(xp.baseAddress!, into: op.baseAddress!, scratch: sp.baseAddress!, threads: threads)
                 } } }
-                check("mat-vec, \(threads) thread(s)", out, 0, 0, 1)
+                check("mat-vec, \(threads) thread(s)", out, 0, 0, 1, true)
             }
-            // Batched: output stride wider than the matrix.
+            // Batched, output stride wider than the matrix: exact (BLAS on decoded tiles) and int8.
             var out = [Float](repeating: 0, count: batch * (rows + 5))
             var tile = [Float](repeating: 0, count: WeightMatrix.tileRows * cols)
-            var act = [Float](repeating: 0, count: WeightMatrix.quantizedInputCount(rows: batch, cols: cols))
             xs.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in tile.withUnsafeMutableBufferPointer { tp in
-                act.withUnsafeMutableBufferPointer { ap in
-                    m.multiplyBatch(xp.baseAddress! + cols, rows: batch, into: op.baseAddress! + 5, ldOut: rows + 5,
-                                    tile: tp.baseAddress!, act: ap.baseAddress!, threads: 2)
-                }
+                m.multiplyBatch(xp.baseAddress! + cols, rows: batch, into: op.baseAddress! + 5, ldOut: rows + 5,
+                                tile: tp.baseAddress!, threads: 2)
             } } }
-            check("batched", Array(out[5...]) + [0, 0, 0, 0, 0], rows + 5, 1, batch)
+            check("batched (BLAS)", Array(out[5...]) + [0, 0, 0, 0, 0], rows + 5, 1, batch, false)
+            var act = [Float](repeating: 0, count: WeightMatrix.quantizedInputCount(rows: batch, cols: cols))
+            xs.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in act.withUnsafeMutableBufferPointer { ap in
+                m.multiplyQuantized(xp.baseAddress! + cols, rows: batch, into: op.baseAddress! + 5, ldOut: rows + 5,
+                                    scratch: ap.baseAddress!, threads: 2)
+            } } }
+            check("batched (int8)", Array(out[5...]) + [0, 0, 0, 0, 0], rows + 5, 1, batch, true)
         }
     }
 

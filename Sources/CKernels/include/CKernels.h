@@ -20,14 +20,15 @@ typedef enum {
 } ck_type;
 
 /// Input rows a kernel call takes at once (prompt processing unpacks a weight row once for this many rows).
-#define CK_NX 4
+#define CK_NX 8
 
-/// Q8_K: 256 input values as int8 levels with one scale (x ≈ d · q) and the levels' sums per 16 values.
+/// Q8_K: 256 input values as int8 levels with one scale (x ≈ d · q) and the levels' sums per 16 and per 32 values.
 typedef struct {
     int8_t q[256];
     int16_t bsums[16];
+    int16_t bsums32[8];
     float d;
-    float pad[7];
+    float pad[3];
 } ck_q8k;
 
 /// Quantizes x[n] (n a multiple of 256) per 256 values: d = max|x| / 127, q = round(x / d) (to nearest even).
@@ -42,9 +43,10 @@ void ck_gemm_k(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int
                float *out, size_t ldOut, int level);
 
 /// The 32-value block types (Q4_0 … Q8_0) for nx input rows: out[t · ldOut + r] = row r · x row t, x row t given
-/// as ck_quantize_q8 left it in xd + t · nb, xq + 32 · t · nb, xs + t · nb.
+/// as ck_quantize_q8 left it in xd + t · nb, xq + 32 · t · nb, xs + t · nb. Every level runs the same
+/// code (AVX2 where compiled with it, else portable C).
 void ck_gemm(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int nb, const float *xd,
-             const int8_t *xq, const float *xs, int nx, float *out, size_t ldOut);
+             const int8_t *xq, const float *xs, int nx, float *out, size_t ldOut, int level);
 
 /// Quantizes x[n] (n a multiple of 32) per 32-value block b: d[b] = max|x| / 127, q[32b + i] = round(x / d[b]),
 /// s[b] = d[b] · Σ_i q[32b + i] (the block's sum as the integer products see it).

@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmark the engine: prompt processing, generation, SAE encoding, peak memory.",
         discussion: """
         Prompt processing runs the full forward pass with logits for every position (as transformers does) on \
-        128 and 512 random tokens; generation times 64 single-token steps after a 16-token prompt; SAE encoding \
+        128 and 512 random tokens (and 128 through the generator's int8 prompt path); generation times 64 single-token steps after a 16-token prompt; SAE encoding \
         runs the SAE encoder (SparseAutoencoder.encode) of a 576→4608 TopK (k = 32) SAE with random weights over \
         512 activations. Each number is the median \
         of --runs runs. Build with -c release before trusting the numbers.
@@ -27,7 +27,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Time with process CPU seconds ÷ --threads instead of wall time (an estimate for a loaded machine).")
     var cpuClock = false
 
-    @Flag(name: .long, help: "Print JSON: prompt_tps_128, prompt_tps_128_last_logits, prompt_tps_512, generate_tps, sae_encode_tps, peak_rss_mb.")
+    @Flag(name: .long, help: "Print JSON: prompt_tps_128, prompt_tps_128_last_logits, prompt_tps_128_int8, prompt_tps_512, generate_tps, sae_encode_tps, peak_rss_mb.")
     var json = false
 
     func validate() throws {
@@ -54,6 +54,15 @@ struct BenchCommand: AsyncParsableCommand {
         let p128Last = doPrompt ? try promptTPS(128, logits: .last) : 0
         let p512 = doPrompt ? try promptTPS(512, logits: .all) : 0
         let p512Last = doPrompt ? try promptTPS(512, logits: .last) : 0
+        // The generator's int8 prompt path (quantizedPrompts: int8 activations × stored blocks, as llama.cpp).
+        func quantizedPromptTPS(_ n: Int) throws -> Double {
+            let tokens = randomTokens(n)
+            let g = Generator(model: model, maxLength: n, quantizedPrompts: true)
+            _ = try g.append(tokens)  // warm-up
+            let times = try (0 ..< runs).map { _ in try timed { g.reset(); _ = try g.append(tokens) } }
+            return Double(n) / median(times)
+        }
+        let p128Int8 = doPrompt ? try quantizedPromptTPS(128) : 0
 
         let prompt = randomTokens(16)
         let generator = Generator(model: model, maxLength: 128)
@@ -72,6 +81,7 @@ struct BenchCommand: AsyncParsableCommand {
         if json {
             let out: [String: Double] = [
                 "prompt_tps_128": p128, "prompt_tps_128_last_logits": p128Last, "prompt_tps_512": p512, "prompt_tps_512_last_logits": p512Last,
+                "prompt_tps_128_int8": p128Int8,
                 "generate_tps": gen, "sae_encode_tps": sae, "peak_rss_mb": rss, "load_seconds": model.loadSeconds,
                 "threads": Double(modelOptions.threads),
                 "float_weights_mb": Double(model.weights.floatBytes) / 1_048_576,
@@ -83,6 +93,7 @@ struct BenchCommand: AsyncParsableCommand {
         } else {
             print(String(format: "prompt 128 tokens     %8.1f tokens/s (all logits), %.1f (last logits only)", p128, p128Last))
             print(String(format: "prompt 512 tokens     %8.1f tokens/s (all logits), %.1f (last logits only)", p512, p512Last))
+            print(String(format: "prompt 128, int8      %8.1f tokens/s (generator, int8 activations, last logits)", p128Int8))
             print(String(format: "generate 64 tokens    %8.1f tokens/s", gen))
             print(String(format: "SAE encode 576→4608   %8.1f tokens/s", sae))
             print(String(format: "peak RSS              %8.1f MB (model load %.2f s, %d threads, median of %d)",
