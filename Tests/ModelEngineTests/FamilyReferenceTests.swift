@@ -82,6 +82,15 @@ extension FamilyFixture {
                 next = argmax(try generator.append([Int32(next)]))
             }
             XCTAssertEqual(greedy, prompt.greedy, "\(label)/\(prompt.name): greedy continuation")
+            // The generator's int8 prompt path (int8 inputs × stored blocks) stays within the quantized steps' bound
+            // of the exact last-position logits and keeps a clear top-1.
+            let exactLast = Array(result.logitsRow(prompt.ids.count - 1))
+            let quantized = try Generator(model: model, maxLength: prompt.ids.count, quantizedPrompts: true).append(prompt.ids)
+            let worst = zip(quantized, exactLast).map { abs($0 - $1) }.max() ?? .infinity
+            let sorted = exactLast.sorted(by: >)
+            print("[\(label)/\(prompt.name)] int8 prompt path: worst last-position logit |Δ| \(worst)")
+            XCTAssertLessThan(worst, 1.0, "\(label)/\(prompt.name): int8 prompt path")
+            if sorted[0] - sorted[1] > 2 * worst { XCTAssertEqual(argmax(quantized), argmax(exactLast), "\(label)/\(prompt.name)") }
         }
     }
 }
