@@ -4,7 +4,7 @@ import ModelEngine
 
 /// The measurements behind `featurescope bench`: prompt processing (the full forward pass on random tokens, with
 /// logits for every position or only the last), generation (64 single-token steps with the KV cache after a
-/// 16-token prompt), the product's SAE encoder, peak memory. Each figure is the median of `runs` runs after a
+/// 16-token prompt; the generator's int8 prompt path on 128 tokens), the product's SAE encoder, peak memory. Each figure is the median of `runs` runs after a
 /// warm-up.
 public enum EngineBenchmark {
     public enum Part: String, CaseIterable, Sendable {
@@ -14,6 +14,8 @@ public enum EngineBenchmark {
     public struct Result: Sendable {
         /// Tokens per second; 0 for a part not measured.
         public var prompt128 = 0.0, prompt128LastLogits = 0.0, prompt512 = 0.0, prompt512LastLogits = 0.0
+        /// The generator's int8 prompt path (quantizedPrompts: int8 activations × stored blocks, as llama.cpp), last logits.
+        public var prompt128Int8 = 0.0
         public var generate = 0.0, saeEncode = 0.0
         public var peakRSSMegabytes = 0.0
     }
@@ -37,6 +39,11 @@ public enum EngineBenchmark {
             r.prompt128LastLogits = try promptTPS(128, logits: .last)
             r.prompt512 = try promptTPS(512, logits: .all)
             r.prompt512LastLogits = try promptTPS(512, logits: .last)
+            let tokens = randomTokens(128)
+            let g = Generator(model: model, maxLength: 128, quantizedPrompts: true)
+            _ = try g.append(tokens)  // warm-up
+            let times = try (0 ..< runs).map { _ in try clock.time { g.reset(); _ = try g.append(tokens) } }
+            r.prompt128Int8 = 128 / Percentile.median(times)
         }
         let prompt = randomTokens(16)
         if parts.contains(.generate) {

@@ -61,14 +61,15 @@ public final class EngineHost: @unchecked Sendable {
         }
     }
 
-    /// The decoder logit lens over the model file (memory-mapped, not loaded as a model; opened once).
+    /// The decoder logit lens over the model file or Hugging Face folder (memory-mapped, not loaded as a model;
+    /// opened once).
     public func logitLens() throws -> DecoderLogitLens {
         try lensLock.withLock {
             if let l = lens { return try l.get() }
             let result: Result<DecoderLogitLens, BrowserError>
             do {
                 let path = try ModelLocator.locate(explicit: modelPath)
-                result = .success(try DecoderLogitLens(file: try GGUFFile(path: path)))
+                result = .success(try DecoderLogitLens(tensors: try ModelTensors(modelAt: path)))
             } catch let e as BrowserError {
                 result = .failure(BrowserError("model: \(e.message)"))
             } catch {

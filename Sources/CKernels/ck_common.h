@@ -36,7 +36,7 @@ static inline float ck_half(const uint8_t *p) {
 }
 
 /// Q4_K/Q5_K sub-block j's 6-bit scale and minimum from the 12 packed bytes s.
-static inline void ck_scale_min_k4(int j, const uint8_t *s, int *sc, int *m) {
+static inline __attribute__((unused)) void ck_scale_min_k4(int j, const uint8_t *s, int *sc, int *m) {
     if (j < 4) {
         *sc = s[j] & 63;
         *m = s[j + 4] & 63;
@@ -89,7 +89,10 @@ float ck_dot_q4_0(const uint8_t *row, const float *xd, const int8_t *xq, const f
 float ck_dot_q4_1(const uint8_t *row, const float *xd, const int8_t *xq, const float *xs, int nb);
 float ck_dot_q5(const uint8_t *row, const float *xd, const int8_t *xq, const float *xs, int nb, int withMin);
 float ck_dot_q8_0(const uint8_t *row, const float *xd, const int8_t *xq, int nb);
-float ck_dot_qk(const uint8_t *row, const float *xd, const int8_t *xq, const float *xs, int nsb, int fiveBit);
-float ck_dot_q6_k(const uint8_t *row, const float *xd, const int8_t *xq, int nsb);
+/// K types: rows × nx input rows (ck_kquants.c), out[t · os] for x row t = x + t · xstride.
+void ck_k_rows(ck_type type, const uint8_t *row, int nsb, const ck_q8k *x, int xstride, int nx, float *out, size_t os,
+               int level);
+int ck_has_avx512vnni(void);
+
 
 #endif

@@ -39,15 +39,16 @@ public struct LogitLensResult: Sendable, Equatable {
 ///   The norm's 1/rms(x) factor is left out on purpose: a direction has no norm statistics of its own,
 ///   and a positive scale would not change which tokens come first. The decoder row is used as stored.
 ///
-/// The unembedding is decoded in blocks of rows into a small scratch buffer per call, so the lens holds
-/// no copy of it (the mapped file is shared with everything else that reads the model).
+/// The tensors come from a GGUF file or a Hugging Face folder (`ModelTensors`, under GGUF names). The unembedding is
+/// decoded in blocks of rows into a small scratch buffer per call, so the lens holds no copy of it (the mapped file
+/// is shared with everything else that reads the model).
 public final class DecoderLogitLens: @unchecked Sendable {
-    public let file: GGUFFile
+    public let tensors: ModelTensors
     public let dModel: Int
     public let vocabSize: Int
     /// `output.weight` or `token_embd.weight`.
     public let unembeddingName: String
-    let unembeddingType: GGMLType
+    let unembedding: WeightMatrix
     let normWeight: [Float]
     /// Rows of W_U decoded at a time.
     let chunkRows: Int
@@ -55,40 +56,54 @@ public final class DecoderLogitLens: @unchecked Sendable {
     private var outputProjections: [Int: [Float]] = [:]
 
     /// Checks the tensors the lens needs: the unembedding [vocab, d_model] and `output_norm.weight` [d_model].
-    public init(file: GGUFFile, chunkRows: Int = 1024) throws {
-        self.file = file
+    public init(tensors: ModelTensors, chunkRows: Int = 1024) throws {
+        self.tensors = tensors
         self.chunkRows = max(1, chunkRows)
-        let name = file.tensors["output.weight"] != nil ? "output.weight" : "token_embd.weight"
-        guard let info = file.tensors[name] else {
-            throw LogitLensError("\(file.path): no unembedding (neither output.weight nor token_embd.weight)")
+        let path = tensors.path
+        let name = tensors.has("output.weight") ? "output.weight" : "token_embd.weight"
+        guard tensors.has(name) else {
+            throw LogitLensError("\(path): no unembedding (neither output.weight nor token_embd.weight)")
         }
-        guard info.dims.count == 2, info.dims[0] > 0, info.dims[1] > 0, info.dims[0] % info.type.blockSize == 0 else {
-            throw LogitLensError("\(file.path): \(name) has shape \(info.dims); expected [d_model, vocab] with d_model a multiple of \(info.type.blockSize)")
+        let dims = try Self.checked { try tensors.dims(name) }
+        guard dims.count == 2, dims[0] > 0, dims[1] > 0 else {
+            throw LogitLensError("\(path): \(name) has shape \(dims); expected [d_model, vocab]")
         }
         unembeddingName = name
-        unembeddingType = info.type
-        dModel = info.dims[0]
-        vocabSize = info.dims[1]
-        guard let normInfo = file.tensors["output_norm.weight"] else {
-            throw LogitLensError("\(file.path): no output_norm.weight (the final RMSNorm)")
+        unembedding = try Self.checked { try tensors.matrix(name) }
+        dModel = dims[0]
+        vocabSize = dims[1]
+        guard tensors.has("output_norm.weight") else {
+            throw LogitLensError("\(path): no output_norm.weight (the final norm)")
         }
-        guard normInfo.dims == [dModel] else {
-            throw LogitLensError("\(file.path): output_norm.weight has shape \(normInfo.dims); expected [\(dModel)]")
+        let normDims = try Self.checked { try tensors.dims("output_norm.weight") }
+        guard normDims == [dModel] else {
+            throw LogitLensError("\(path): output_norm.weight has shape \(normDims); expected [\(dModel)]")
         }
-        normWeight = try file.dequantize("output_norm.weight")
+        normWeight = try Self.checked { try tensors.floats("output_norm.weight") }
+    }
+
+    /// The lens over a GGUF file.
+    public convenience init(file: GGUFFile, chunkRows: Int = 1024) throws {
+        try self.init(tensors: ModelTensors(gguf: file), chunkRows: chunkRows)
+    }
+
+    /// Runs `body`, turning engine errors into lens errors (the message names file and tensor).
+    static func checked<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as LogitLensError { throw e } catch { throw LogitLensError("\(error)") }
     }
 
     /// W_O of `layer` as [d_model, d_in] row-major (decoded once per layer).
     func outputProjection(layer: Int) throws -> (weights: [Float], dIn: Int) {
         let name = "blk.\(layer).attn_output.weight"
-        guard let info = file.tensors[name] else { throw LogitLensError("\(file.path): no \(name) (is layer \(layer) in this model?)") }
-        guard info.dims.count == 2, info.dims[1] == dModel, info.dims[0] > 0 else {
-            throw LogitLensError("\(file.path): \(name) has shape \(info.dims); expected [n_heads·d_head, \(dModel)]")
+        guard tensors.has(name) else { throw LogitLensError("\(tensors.path): no \(name) (is layer \(layer) in this model?)") }
+        let dims = try Self.checked { try tensors.dims(name) }
+        guard dims.count == 2, dims[1] == dModel, dims[0] > 0 else {
+            throw LogitLensError("\(tensors.path): \(name) has shape \(dims); expected [n_heads·d_head, \(dModel)]")
         }
-        if let w = lock.withLock({ outputProjections[layer] }) { return (w, info.dims[0]) }
-        let w = try file.dequantize(name)
+        if let w = lock.withLock({ outputProjections[layer] }) { return (w, dims[0]) }
+        let w = try Self.checked { try tensors.floats(name) }
         lock.withLock { outputProjections[layer] = w }
-        return (w, info.dims[0])
+        return (w, dims[0])
     }
 
     /// The residual-stream direction x of a decoder row read at `hook`.
@@ -100,7 +115,7 @@ public final class DecoderLogitLens: @unchecked Sendable {
                 throw LogitLensError("the SAE's decoder rows have \(row.count) values; \(hook) feeds W_O with \(dIn)")
             }
             var x = [Float](repeating: 0, count: dModel)
-            guard wo.count >= dModel * dIn else { throw LogitLensError("\(file.path): W_O of layer \(hook.layer) is too short") }
+            guard wo.count >= dModel * dIn else { throw LogitLensError("\(tensors.path): W_O of layer \(hook.layer) is too short") }
             wo.withUnsafeBufferPointer { w in
                 row.withUnsafeBufferPointer { d in
                     guard let wb = w.baseAddress, let db = d.baseAddress else { return }
@@ -109,8 +124,8 @@ public final class DecoderLogitLens: @unchecked Sendable {
             }
             // Gemma 2/3 scale the attention output by a post-attention norm's gain before the residual.
             let post = "blk.\(hook.layer).post_attention_norm.weight"
-            if let info = file.tensors[post], info.dims == [dModel] {
-                let g = try file.dequantize(post)
+            if tensors.has(post), (try? tensors.dims(post)) == [dModel] {
+                let g = try Self.checked { try tensors.floats(post) }
                 for o in 0 ..< dModel { x[o] *= g[o] }
             }
             return x
@@ -140,14 +155,12 @@ public final class DecoderLogitLens: @unchecked Sendable {
             guard x.count == dModel else { throw LogitLensError("direction has \(x.count) values; the model has d_model \(dModel)") }
             for j in 0 ..< dModel { u[i * dModel + j] = x[j] * normWeight[j] }
         }
-        let raw = try file.rawBytes(unembeddingName)
-        let rowBytes = dModel / unembeddingType.blockSize * unembeddingType.blockBytes
-        guard raw.count >= vocabSize * rowBytes else {
-            throw LogitLensError("\(file.path): \(unembeddingName) is shorter than [\(vocabSize), \(dModel)]")
+        guard unembedding.rows == vocabSize, unembedding.cols == dModel else {
+            throw LogitLensError("\(tensors.path): \(unembeddingName) is not [\(vocabSize), \(dModel)]")
         }
         var out = [Float](repeating: 0, count: k * vocabSize)
         var scratch = [Float](repeating: 0, count: min(chunkRows, vocabSize) * dModel)
-        let type = unembeddingType, dm = dModel, vocab = vocabSize
+        let w = unembedding, dm = dModel, vocab = vocabSize
         out.withUnsafeMutableBufferPointer { o in
             scratch.withUnsafeMutableBufferPointer { s in
                 u.withUnsafeBufferPointer { up in
@@ -155,8 +168,7 @@ public final class DecoderLogitLens: @unchecked Sendable {
                     var start = 0
                     while start < vocab {
                         let rows = min(chunkRows, vocab - start)
-                        let src = UnsafeRawBufferPointer(rebasing: raw[start * rowBytes ..< (start + rows) * rowBytes])
-                        GGMLDequantize.decode(type, src: src, count: rows * dm, into: sb)
+                        w.decodeRows(start ..< start + rows, into: sb)
                         if k == 1 {
                             for r in 0 ..< rows { ob[start + r] = Self.dot(sb + r * dm, ub, dm) }
                         } else {

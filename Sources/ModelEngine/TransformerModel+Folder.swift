@@ -6,6 +6,15 @@ extension TransformerModel {
     /// end-of-sequence and stop tokens. The tokenizer itself is not needed to load the model.
     public convenience init(huggingFaceFolder folder: String, decodeThreads: Int? = nil) throws {
         let start = Date()
+        let (source, config, json) = try Self.folderSource(folder)
+        let weights = try ModelWeights(source: source, config: config)
+        let (eos, stops) = Self.folderStopTokens(folder: folder, config: json, vocabSize: config.vocabSize)
+        self.init(path: folder, config: config, weights: weights, eosTokenID: eos, stopTokenIDs: stops,
+                  decodeThreads: decodeThreads, loadStart: start)
+    }
+
+    /// The weight source, configuration and `config.json` of a Hugging Face model folder.
+    static func folderSource(_ folder: String) throws -> (source: HFFolderWeightSource, config: ModelConfig, json: HFConfigJSON) {
         let configPath = folder + "/config.json"
         guard FileManager.default.fileExists(atPath: configPath) else {
             throw EngineError.invalidModel(path: folder, reason: "a model folder needs config.json (Hugging Face layout)")
@@ -14,11 +23,7 @@ extension TransformerModel {
         let config = try ModelConfig(hf: json)
         let text = try json.optObject("text_config") ?? json
         let tied = try text.optBool("tie_word_embeddings") ?? json.optBool("tie_word_embeddings")
-        let source = try HFFolderWeightSource(folder: folder, config: config, tied: tied)
-        let weights = try ModelWeights(source: source, config: config)
-        let (eos, stops) = Self.folderStopTokens(folder: folder, config: json, vocabSize: config.vocabSize)
-        self.init(path: folder, config: config, weights: weights, eosTokenID: eos, stopTokenIDs: stops,
-                  decodeThreads: decodeThreads, loadStart: start)
+        return (try HFFolderWeightSource(folder: folder, config: config, tied: tied), config, json)
     }
 
     /// EOS: `generation_config.json`'s `eos_token_id`, else `config.json`'s (the first when a list), else the id

@@ -224,16 +224,15 @@ extension TransformerModel {
         }
     }
 
-    /// out[rows, outDim] = x · Wᵀ (+ bias) with W the row-concatenation of `parts`: per-type block kernels row by
-    /// row (`quantized`, a generation step), else BLAS on decoded tiles.
+    /// out[rows, outDim] = x · Wᵀ (+ bias) with W the row-concatenation of `parts`: the int8 kernels (`quantized`: a
+    /// generation step, or a quantized prompt where they beat BLAS for the type), else BLAS on decoded tiles.
     private func project(_ out: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ parts: [WeightMatrix],
                          bias: [Float]?, rows: Int, inDim: Int, outDim: Int, quantized: Bool, state s: RunState) {
         var offset = 0
         for m in parts {
-            if quantized {
-                for r in 0 ..< rows {
-                    m.multiply(x + r * inDim, into: out + r * outDim + offset, scratch: s.blockSums.pointer, threads: decodeThreads)
-                }
+            if quantized && (rows == 1 || m.integerBatchWins) {
+                m.multiplyQuantized(x, rows: rows, into: out + offset, ldOut: outDim, scratch: s.blockSums.pointer,
+                                    threads: decodeThreads)
             } else {
                 m.multiplyBatch(x, rows: rows, into: out + offset, ldOut: outDim, tile: s.tile.pointer, threads: decodeThreads)
             }

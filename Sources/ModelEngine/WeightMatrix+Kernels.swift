@@ -11,8 +11,8 @@ extension WeightMatrix {
     /// Rows per decoded tile of the batched product.
     static let tileRows = 128
 
-    /// out[r · ldOut + j] = Σ_i x[r, i] · W[j, i] for r < rows, j < self.rows (x: [rows, cols]), by BLAS on
-    /// decoded tiles. `tile` holds at least tileRows · cols Floats.
+    /// out[r · ldOut + j] = Σ_i x[r, i] · W[j, i] for r < rows, j < self.rows (x: [rows, cols]), exactly as the Float
+    /// reference computes it: BLAS on decoded tiles (`tile` holds at least tileRows · cols Floats).
     func multiplyBatch(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
                        tile: UnsafeMutablePointer<Float>, threads: Int) {
         var r0 = 0
@@ -48,8 +48,12 @@ extension WeightMatrix {
         }
     }
 
-    /// Floats of `multiply`'s scratch for inputs of `cols` values: per 32-block scales and sums, then the int8 levels.
-    static func multiplyScratchCount(cols: Int) -> Int { 2 * (cols / 32) + cols / 4 + 1 }
+    /// Floats of `multiply`'s scratch for inputs of `cols` values (one quantized input row).
+    static func multiplyScratchCount(cols: Int) -> Int { quantizedInputCount(rows: 1, cols: cols) }
+
+    /// Floats that hold `rows` input rows of `cols` values quantized for any integer kernel: per 32 values a scale,
+    /// a sum and 32 levels (10 Floats), or per 256 values one `ck_q8k` (80 Floats) — 5/16 of `cols` either way.
+    static func quantizedInputCount(rows: Int, cols: Int) -> Int { rows * (cols / 32) * 10 + 16 }
 
     /// The integer kernel of a block type; nil for F32/F16/BF16 (dotted with the Float x).
     var integerKernel: ck_type? {
@@ -66,46 +70,97 @@ extension WeightMatrix {
         }
     }
 
-    /// out[rows] = W · x for one input vector x [cols], split over `threads` threads by rows. Block types quantize x
-    /// to int8 per 32 values once (into `scratch`, `multiplyScratchCount(cols:)` Floats) and dot every row with it in
-    /// integer arithmetic (CKernels), as llama.cpp does; the rounding of x changes each product by at most
-    /// Σ_b |w|₁(block b) · max|x|(block b) / 254.
-    func multiply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
-                  scratch: UnsafeMutablePointer<Float>, threads: Int) {
-        let nb = cols / 32
-        if integerKernel != nil {
-            let levels = UnsafeMutableRawPointer(scratch + 2 * nb).assumingMemoryBound(to: Int8.self)
-            ck_quantize_q8(x, Int32(cols), scratch, levels, scratch + nb)
-        }
-        let chunks = max(1, min(threads, rows / 64))
-        if chunks == 1 {
-            multiplyRows(0 ..< rows, x, scratch, out)
-            return
-        }
-        let xs = UncheckedSendable((x, UnsafePointer(scratch), out))
-        let perChunk = (rows + chunks - 1) / chunks
-        if chunks == 2, #available(macOS 15.0, *) {
-            SpinWorker.shared.run(mine: { multiplyRows(0 ..< perChunk, x, scratch, out) },
-                                  other: { self.multiplyRows(perChunk ..< rows, xs.value.0, xs.value.1, xs.value.2) })
-            return
-        }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = c * perChunk
-            let hi = min(rows, lo + perChunk)
-            if lo < hi { self.multiplyRows(lo ..< hi, xs.value.0, xs.value.1, xs.value.2) }
+    /// K-quants take their input as Q8_K (int8 per 256 values, integer sums over whole super-blocks); the 32-value
+    /// types as int8 per 32 values.
+    var usesSuperBlockInput: Bool { type == .q4_K || type == .q5_K || type == .q6_K }
+
+    /// Whether products over several input rows run faster on the int8 kernels than as BLAS on decoded tiles. Measured
+    /// on AVX-512 (docs/performance.md): K-quants by 2–3×; the 32-value block types, whose per-block Float scales cost
+    /// as much as the integer products, lose to OpenBLAS, so their quantized prompts still decode tiles.
+    var integerBatchWins: Bool { usesSuperBlockInput }
+
+    /// The kernel level used by every product: the CPU's best (0 portable C, 1 AVX2, 2 AVX-512 VNNI).
+    static let kernelLevel = Int32(ck_best_level())
+
+    /// Quantizes `rows` rows of x [rows, cols] for this matrix's integer kernel into `q` (quantizedInputCount).
+    func quantizeInput(_ x: UnsafePointer<Float>, rows: Int, into q: UnsafeMutablePointer<Float>) {
+        if usesSuperBlockInput {
+            let blocks = UnsafeMutableRawPointer(q).assumingMemoryBound(to: ck_q8k.self)
+            for t in 0 ..< rows { ck_quantize_q8k(x + t * cols, Int32(cols), blocks + t * (cols / 256)) }
+        } else {
+            let nb = cols / 32
+            let levels = UnsafeMutableRawPointer(q + 2 * rows * nb).assumingMemoryBound(to: Int8.self)
+            for t in 0 ..< rows {
+                ck_quantize_q8(x + t * cols, Int32(cols), q + t * nb, levels + t * cols, q + rows * nb + t * nb)
+            }
         }
     }
 
-    /// The rows `range` of W · x; `q8` is x as `multiply` quantized it (block types only).
-    func multiplyRows(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ q8: UnsafePointer<Float>,
-                      _ out: UnsafeMutablePointer<Float>) {
-        let nb = cols / 32
-        if let kernel = integerKernel {
-            let levels = UnsafeRawPointer(q8 + 2 * nb).assumingMemoryBound(to: Int8.self)
-            ck_matvec(kernel, base, rowBytes, Int32(range.lowerBound), Int32(range.upperBound), Int32(nb),
-                      q8, levels, q8 + nb, out)
+    /// out[t · ldOut + r] = row r · x row t for r in `range`, t < inputRows, with x as `quantizeInput` left it.
+    func integerProducts(_ range: Range<Int>, _ q: UnsafePointer<Float>, inputRows: Int,
+                         _ out: UnsafeMutablePointer<Float>, ldOut: Int, level: Int32 = kernelLevel) {
+        guard let kernel = integerKernel, !range.isEmpty else { return }
+        if usesSuperBlockInput {
+            let blocks = UnsafeRawPointer(q).assumingMemoryBound(to: ck_q8k.self)
+            ck_gemm_k(kernel, base, rowBytes, Int32(range.lowerBound), Int32(range.upperBound), Int32(cols / 256),
+                      blocks, Int32(inputRows), out, ldOut, level)
+        } else {
+            let nb = cols / 32
+            let levels = UnsafeRawPointer(q + 2 * inputRows * nb).assumingMemoryBound(to: Int8.self)
+            ck_gemm(kernel, base, rowBytes, Int32(range.lowerBound), Int32(range.upperBound), Int32(nb),
+                    q, levels, q + inputRows * nb, Int32(inputRows), out, ldOut, level)
+        }
+    }
+
+    /// Runs `body` over this matrix's rows split into up to `threads` contiguous parts (the second of two on the
+    /// shared `SpinWorker`).
+    func splitRows(threads: Int, minimumPerThread: Int, _ body: @escaping @Sendable (Range<Int>) -> Void) {
+        let chunks = max(1, min(threads, rows / minimumPerThread))
+        if chunks == 1 { body(0 ..< rows); return }
+        // Split on multiples of 16 rows (the kernels' row blocks).
+        let perChunk = ((rows + chunks - 1) / chunks + 15) / 16 * 16
+        if chunks == 2, #available(macOS 15.0, *) {
+            let n = rows
+            SpinWorker.shared.run(mine: { body(0 ..< min(perChunk, n)) }, other: { body(min(perChunk, n) ..< n) })
             return
         }
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = min(rows, c * perChunk)
+            let hi = min(rows, lo + perChunk)
+            if lo < hi { body(lo ..< hi) }
+        }
+    }
+
+    /// out[rows] = W · x for one input vector x [cols]: `multiplyQuantized` with one input row.
+    func multiply(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                  scratch: UnsafeMutablePointer<Float>, threads: Int) {
+        multiplyQuantized(x, rows: 1, into: out, ldOut: self.rows, scratch: scratch, threads: threads)
+    }
+
+    /// out[r · ldOut + j] = W[j] · x[r] for `rows` input rows x [rows, cols], split over `threads` threads by weight
+    /// rows. Block types quantize x to int8 once (into `scratch`, `quantizedInputCount(rows:cols:)` Floats: per 32
+    /// values, or per 256 for K-quants) and dot every stored row with it in integer arithmetic (CKernels), as
+    /// llama.cpp does; the rounding of x changes each product by at most Σ_b |w|₁(block b) · max|x|(block b) / 254
+    /// over the quantization blocks b. F32/F16/BF16 rows are dotted with the Float x.
+    func multiplyQuantized(_ x: UnsafePointer<Float>, rows inputRows: Int, into out: UnsafeMutablePointer<Float>,
+                           ldOut: Int, scratch: UnsafeMutablePointer<Float>, threads: Int) {
+        let xs = UncheckedSendable((x, UnsafePointer(scratch), out))
+        if integerKernel != nil {
+            quantizeInput(x, rows: inputRows, into: scratch)
+            splitRows(threads: threads, minimumPerThread: inputRows == 1 ? 64 : 16) { range in
+                self.integerProducts(range, xs.value.1, inputRows: inputRows, xs.value.2, ldOut: ldOut)
+            }
+            return
+        }
+        splitRows(threads: threads, minimumPerThread: 64) { range in
+            for t in 0 ..< inputRows {
+                self.floatProducts(range, xs.value.0 + t * self.cols, xs.value.2 + t * ldOut)
+            }
+        }
+    }
+
+    /// Rows `range` of W · x for F32/F16/BF16 matrices (row by row, decoded to Float).
+    func floatProducts(_ range: Range<Int>, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { buf in
             guard let b = buf.baseAddress else { return }
             for r in range {

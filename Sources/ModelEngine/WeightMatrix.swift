@@ -48,7 +48,7 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// Decodes rows `range` into `out` ([range.count, cols] Float).
-    func decodeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+    public func decodeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let rb = rowBytes
         let src = UnsafeRawBufferPointer(start: rowPointer(range.lowerBound), count: range.count * rb)
         GGMLDequantize.decode(type, src: src, count: range.count * cols, into: out)

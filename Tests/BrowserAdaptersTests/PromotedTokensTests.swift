@@ -88,6 +88,36 @@ final class PromotedTokensTests: XCTestCase {
         XCTAssertThrowsError(try lens.residualDirection([1, 2], hook: try HookPoint("blocks.1.hook_resid_post")))
     }
 
+    /// A Hugging Face folder (the tiny Gemma 2 checkpoint, tied embeddings): a hook_z row through o_proj, the
+    /// post-attention norm's (1 + w), the final norm's (1 + w) and embed_tokens, computed here in Double straight
+    /// from the safetensors file.
+    func testHuggingFaceFolderLensMatchesTheSafetensors() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = repo.path + "/Tests/Fixtures/tiny-models/gemma2"
+        let lens = try DecoderLogitLens(tensors: ModelTensors(modelAt: folder), chunkRows: 100)
+        XCTAssertEqual(lens.unembeddingName, "token_embd.weight")
+        let st = try SafetensorsFile(path: folder + "/model.safetensors")
+        let emb = try st.floats("model.embed_tokens.weight"), norm = try st.floats("model.norm.weight")
+        let wo = try st.floats("model.layers.1.self_attn.o_proj.weight")
+        let post = try st.floats("model.layers.1.post_attention_layernorm.weight")
+        let dModel = norm.count, dIn = wo.count / dModel, vocab = emb.count / dModel
+        XCTAssertEqual(lens.dModel, dModel)
+        XCTAssertEqual(lens.vocabSize, vocab)
+        var rng = SplitMix64(seed: 3)
+        let d = (0 ..< dIn).map { _ in Float(rng.nextUnitDouble()) - 0.5 }
+        var u = [Double](repeating: 0, count: dModel)
+        for o in 0 ..< dModel {
+            var x = 0.0
+            for i in 0 ..< dIn { x += Double(wo[o * dIn + i]) * Double(d[i]) }
+            u[o] = x * (1 + Double(post[o])) * (1 + Double(norm[o]))
+        }
+        let expected = (0 ..< vocab).map { v in (0 ..< dModel).reduce(0.0) { $0 + Double(emb[v * dModel + $1]) * u[$1] } }
+        let got = try lens.logits(residual: try lens.residualDirection(d, hook: try HookPoint("blocks.1.attn.hook_z")))
+        let scale = expected.map { abs($0) }.max() ?? 1
+        let worst = zip(got, expected).map { abs(Double($0) - $1) }.max() ?? .infinity
+        XCTAssertLessThan(worst, 1e-5 * max(1, scale), "worst |Δ| \(worst) (max |logit| \(scale))")
+    }
+
     /// The cache adapter: the part's SAE decoder row through a fixture model, with the cache's display
     /// strings, equal to a plain double-precision computation; memoised; shown in the detail view.
     func testCacheAdapterComputesPromotedTokensForAHookZPart() async throws {

@@ -52,21 +52,36 @@ final class KernelTests: XCTestCase {
         return Float(s)
     }
 
-    /// x as the integer mat-vec sees it: per 32 values, d = max|x| / 127 and x ≈ d · round(x / d).
-    static func int8Rounded(_ x: [Float]) -> [Float] {
+    /// x as the integer kernels see it: per `block` values (32, or 256 for K-quants), d = max|x| / 127 and
+    /// x ≈ d · round(x / d).
+    static func int8Rounded(_ x: [Float], block: Int) -> [Float] {
         var out = x
-        for b in 0 ..< x.count / 32 {
-            let amax = x[b * 32 ..< b * 32 + 32].map(abs).max() ?? 0
+        for b in 0 ..< x.count / block {
+            let amax = x[b * block ..< b * block + block].map(abs).max() ?? 0
             let id: Float = amax > 0 ? 127 / amax : 0
-            for j in b * 32 ..< b * 32 + 32 { out[j] = (x[j] * id).rounded(.toNearestOrEven) * (amax / 127) }
+            for j in b * block ..< b * block + block { out[j] = (x[j] * id).rounded(.toNearestOrEven) * (amax / 127) }
         }
         return out
     }
 
-    /// The per-type mat-vec on raw blocks (1 and 2 threads) and the batched tile product against
-    /// decode-then-dot in Double, for every stored type. Block types multiply an int8 rounding of x
-    /// (`int8Rounded`): against W · int8Rounded(x) they agree to Float accumulation, and against W · x within
-    /// the rounding's bound Σ_b |w|₁(block b) · max|x|(block b) / 254.
+    /// The bound on |W · int8(x) − W · x| per row: Σ_b |w|₁(block b) · max|x|(block b) / 254.
+    static func roundingBound(_ w: [Float], row r: Int, cols: Int, _ x: [Float], xOffset: Int, block: Int) -> Float {
+        var bound: Float = 0
+        for b in 0 ..< cols / block {
+            var wl1: Float = 0, xMax: Float = 0
+            for j in b * block ..< b * block + block {
+                wl1 += abs(w[r * cols + j])
+                xMax = max(xMax, abs(x[xOffset + j]))
+            }
+            bound += wl1 * xMax / 254
+        }
+        return bound
+    }
+
+    /// The per-type mat-vec on raw blocks (1 and 2 threads) and the batched product against decode-then-dot in
+    /// Double, for every stored type. Block types multiply an int8 rounding of x (`int8Rounded`, per 32 values or
+    /// per 256 for K-quants): against W · int8Rounded(x) they agree to Float accumulation, and against W · x within
+    /// the rounding's bound. F32/F16/BF16 batches go through BLAS.
     func testBlockKernelsMatchDecodedReference() {
         var rng = SplitMix64(seed: 1)
         let rows = 130, cols = 512
@@ -74,58 +89,89 @@ final class KernelTests: XCTestCase {
             let m = randomMatrix(type, rows: rows, cols: cols, &rng)
             let w = m.decoded()
             XCTAssertTrue(w.allSatisfy { $0.isFinite }, "\(type)")
-            let x = randomFloats(cols, &rng)
             let integer = m.integerKernel != nil
-            let xSeen = integer ? Self.int8Rounded(x) : x
-            let ref: [Float] = (0 ..< rows).map { r in Self.dot(w, r * cols, xSeen, 0, cols) }
-            let exact: [Float] = (0 ..< rows).map { r in Self.dot(w, r * cols, x, 0, cols) }
-            var bound = [Float](repeating: 0, count: rows)
-            for r in 0 ..< rows where integer {
-                for b in 0 ..< cols / 32 {
-                    var wl1: Float = 0, xMax: Float = 0
-                    for j in b * 32 ..< b * 32 + 32 {
-                        wl1 += abs(w[r * cols + j])
-                        xMax = max(xMax, abs(x[j]))
+            let block = m.usesSuperBlockInput ? 256 : 32
+            // Input rows: one for the mat-vec, then 6 for the batched product (a full group of 4 and a partial one).
+            let batch = 6
+            let xs = randomFloats((1 + batch) * cols, &rng)
+            let check = { (label: String, out: [Float], ld: Int, offset: Int, inputs: Int, viaInt8: Bool) in
+                let integer = integer && viaInt8
+                var worst: Float = 0, worstRounding: Float = 0
+                for t in 0 ..< inputs {
+                    let x = Array(xs[(t + offset) * cols ..< (t + offset + 1) * cols])
+                    let xSeen = integer ? Self.int8Rounded(x, block: block) : x
+                    for r in 0 ..< rows {
+                        let got = out[t * ld + r]
+                        let ref = Self.dot(w, r * cols, xSeen, 0, cols)
+                        let exact = Self.dot(w, r * cols, x, 0, cols)
+                        // Float accumulation: relative to Σ|w·x| (Q6_K rows reach |w| ≈ 200).
+                        var l1: Float = 0
+                        for j in 0 ..< cols { l1 += abs(w[r * cols + j] * xSeen[j]) }
+                        worst = max(worst, abs(got - ref) / max(1, l1))
+                        if integer {
+                            let allowed = Self.roundingBound(w, row: r, cols: cols, x, xOffset: 0, block: block)
+                                + 1e-5 * max(1, l1)
+                            worstRounding = max(worstRounding, abs(got - exact) / allowed)
+                        }
                     }
-                    bound[r] += wl1 * xMax / 254
                 }
+                print("[kernel] \(type) \(label): worst mismatch \(worst) of Σ|w·x|"
+                      + (integer ? " (vs int8-rounded x); vs Float x \(worstRounding) of the int8 bound" : ""))
+                XCTAssertLessThan(worst, 2e-6, "\(type) \(label)")
+                XCTAssertLessThanOrEqual(worstRounding, 1, "\(type) \(label) int8 rounding bound")
             }
             for threads in [1, 2] {
                 var out = [Float](repeating: 0, count: rows)
                 var scratch = [Float](repeating: 0, count: WeightMatrix.multiplyScratchCount(cols: cols))
-                x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
+                xs.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
                     m.multiply(xp.baseAddress!, into: op.baseAddress!, scratch: sp.baseAddress!, threads: threads)
                 } } }
-                let worst = zip(out, ref).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
-                var worstRounding: Float = 0
-                for r in 0 ..< rows {
-                    let allowed: Float = bound[r] + 1e-4 * max(1, abs(exact[r]))
-                    worstRounding = max(worstRounding, abs(out[r] - exact[r]) / allowed)
-                }
-                print("[kernel] \(type) mat-vec, \(threads) thread(s): worst relative mismatch \(worst)"
-                      + (integer ? " (vs int8-rounded x); vs Float x \(worstRounding) of the int8 bound" : ""))
-                XCTAssertLessThan(worst, 1e-4, "\(type)")
-                XCTAssertLessThanOrEqual(worstRounding, 1, "\(type) int8 rounding bound")
+                check("mat-vec, \(threads) thread(s)", out, 0, 0, 1, true)
             }
-            // Batched: 3 input rows, output stride wider than the matrix.
-            let xs = randomFloats(3 * cols, &rng)
-            var out = [Float](repeating: 0, count: 3 * (rows + 5))
+            // Batched, output stride wider than the matrix: exact (BLAS on decoded tiles) and int8.
+            var out = [Float](repeating: 0, count: batch * (rows + 5))
             var tile = [Float](repeating: 0, count: WeightMatrix.tileRows * cols)
             xs.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in tile.withUnsafeMutableBufferPointer { tp in
-                m.multiplyBatch(xp.baseAddress!, rows: 3, into: op.baseAddress! + 5, ldOut: rows + 5, tile: tp.baseAddress!, threads: 2)
+                m.multiplyBatch(xp.baseAddress! + cols, rows: batch, into: op.baseAddress! + 5, ldOut: rows + 5,
+                                tile: tp.baseAddress!, threads: 2)
             } } }
-            var worst: Float = 0
-            for i in 0 ..< 3 {
-                for r in 0 ..< rows {
-                    // Float accumulation in BLAS: relative to Σ|w·x| (Q6_K rows reach |w| ≈ 200).
-                    let e = Self.dot(w, r * cols, xs, i * cols, cols)
-                    var l1: Float = 0
-                    for j in 0 ..< cols { l1 += abs(w[r * cols + j] * xs[i * cols + j]) }
-                    worst = max(worst, abs(out[i * (rows + 5) + 5 + r] - e) / max(1, l1))
+            check("batched (BLAS)", Array(out[5...]) + [0, 0, 0, 0, 0], rows + 5, 1, batch, false)
+            var act = [Float](repeating: 0, count: WeightMatrix.quantizedInputCount(rows: batch, cols: cols))
+            xs.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in act.withUnsafeMutableBufferPointer { ap in
+                m.multiplyQuantized(xp.baseAddress! + cols, rows: batch, into: op.baseAddress! + 5, ldOut: rows + 5,
+                                    scratch: ap.baseAddress!, threads: 2)
+            } } }
+            check("batched (int8)", Array(out[5...]) + [0, 0, 0, 0, 0], rows + 5, 1, batch, true)
+        }
+    }
+
+    /// Every K-quant kernel level this CPU has (portable C, AVX2, AVX-512 VNNI) computes the same integer sums: the
+    /// products agree to Float rounding, for 1…9 input rows at once (full and partial groups of CK_NX).
+    func testIntegerKernelLevelsAgree() {
+        var rng = SplitMix64(seed: 7)
+        let rows = 40, cols = 768
+        for type in [GGMLType.q4_K, .q5_K, .q6_K] {
+            let m = randomMatrix(type, rows: rows, cols: cols, &rng)
+            for inputs in [1, 4, 9] {
+                let x = randomFloats(inputs * cols, &rng, scale: 3)
+                var q = [Float](repeating: 0, count: WeightMatrix.quantizedInputCount(rows: inputs, cols: cols))
+                x.withUnsafeBufferPointer { xp in q.withUnsafeMutableBufferPointer { m.quantizeInput(xp.baseAddress!, rows: inputs, into: $0.baseAddress!) } }
+                var results: [[Float]] = []
+                for level in 0 ... WeightMatrix.kernelLevel {
+                    var out = [Float](repeating: .nan, count: inputs * rows)
+                    q.withUnsafeBufferPointer { qp in out.withUnsafeMutableBufferPointer { op in
+                        m.integerProducts(0 ..< rows, qp.baseAddress!, inputRows: inputs, op.baseAddress!, ldOut: rows, level: level)
+                    } }
+                    results.append(out)
+                }
+                for level in results.indices.dropFirst() {
+                    let worst = zip(results[level], results[0]).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .nan
+                    XCTAssertLessThan(worst, 1e-4, "\(type), \(inputs) rows, level \(level) vs portable")
+                    XCTAssertTrue(results[level].allSatisfy(\.isFinite), "\(type) level \(level)")
                 }
             }
-            XCTAssertLessThan(worst, 2e-6, "\(type) batched")
         }
+        print("[kernel] integer kernel levels checked: 0…\(WeightMatrix.kernelLevel)")
     }
 
     /// BLAS `linear` and the attention kernels against plain loops.

@@ -19,11 +19,40 @@ typedef enum {
     CK_Q6_K = 7,
 } ck_type;
 
+/// Input rows a kernel call takes at once (prompt processing unpacks a weight row once for this many rows).
+#define CK_NX 8
+
+/// Q8_K: 256 input values as int8 levels with one scale (x ≈ d · q) and the levels' sums per 16 and per 32 values.
+typedef struct {
+    int8_t q[256];
+    int16_t bsums[16];
+    int16_t bsums32[8];
+    float d;
+    float pad[3];
+} ck_q8k;
+
+/// Quantizes x[n] (n a multiple of 256) per 256 values: d = max|x| / 127, q = round(x / d) (to nearest even).
+void ck_quantize_q8k(const float *x, int n, ck_q8k *out);
+
+/// The best kernel level of this CPU: 0 portable C, 1 AVX2, 2 AVX-512 VNNI (chosen once, at run time).
+int ck_best_level(void);
+
+/// K-quant products (Q4_K, Q5_K, Q6_K): out[t · ldOut + r] = row r · x row t for r in [r0, r1), t < nx; each row
+/// holds nsb super-blocks and x row t is x + t · nsb (as `ck_quantize_q8k` left it). `level` ≤ ck_best_level().
+void ck_gemm_k(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int nsb, const ck_q8k *x, int nx,
+               float *out, size_t ldOut, int level);
+
+/// The 32-value block types (Q4_0 … Q8_0) for nx input rows: out[t · ldOut + r] = row r · x row t, x row t given
+/// as ck_quantize_q8 left it in xd + t · nb, xq + 32 · t · nb, xs + t · nb. Every level runs the same
+/// code (AVX2 where compiled with it, else portable C).
+void ck_gemm(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int nb, const float *xd,
+             const int8_t *xq, const float *xs, int nx, float *out, size_t ldOut, int level);
+
 /// Quantizes x[n] (n a multiple of 32) per 32-value block b: d[b] = max|x| / 127, q[32b + i] = round(x / d[b]),
 /// s[b] = d[b] · Σ_i q[32b + i] (the block's sum as the integer products see it).
 void ck_quantize_q8(const float *x, int n, float *d, int8_t *q, float *s);
 
-/// out[r] = row r · x for r in [r0, r1); row r starts at w + r · rowBytes and holds nb · 32 values of `type`;
+/// The 32-value block types: out[r] = row r · x for r in [r0, r1); row r starts at w + r · rowBytes and holds nb · 32 values of `type`;
 /// x is given as `ck_quantize_q8` left it (xd, xq, xs, each with nb blocks).
 void ck_matvec(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int nb,
                const float *xd, const int8_t *xq, const float *xs, float *out);

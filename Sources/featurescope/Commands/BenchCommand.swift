@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmark the engine: prompt processing, generation, SAE encoding, peak memory.",
         discussion: """
         Prompt processing runs the full forward pass with logits for every position (as transformers does) on \
-        128 and 512 random tokens; generation times 64 single-token steps after a 16-token prompt; SAE encoding \
+        128 and 512 random tokens (and 128 through the generator's int8 prompt path); generation times 64 single-token steps after a 16-token prompt; SAE encoding \
         runs the SAE encoder (SparseAutoencoder.encode) of a 576→4608 TopK (k = 32) SAE with random weights over \
         512 activations. Each number is the median \
         of --runs runs. Build with -c release before trusting the numbers.
@@ -26,7 +26,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Time with process CPU seconds ÷ --threads instead of wall time (an estimate for a loaded machine).")
     var cpuClock = false
 
-    @Flag(name: .long, help: "Print JSON: prompt_tps_128, prompt_tps_128_last_logits, prompt_tps_512, generate_tps, sae_encode_tps, peak_rss_mb.")
+    @Flag(name: .long, help: "Print JSON: prompt_tps_128, prompt_tps_128_last_logits, prompt_tps_128_int8, prompt_tps_512, generate_tps, sae_encode_tps, peak_rss_mb.")
     var json = false
 
     func validate() throws {
@@ -41,7 +41,8 @@ struct BenchCommand: AsyncParsableCommand {
         if json {
             let out: [String: Double] = [
                 "prompt_tps_128": r.prompt128, "prompt_tps_128_last_logits": r.prompt128LastLogits, "prompt_tps_512": r.prompt512,
-                "prompt_tps_512_last_logits": r.prompt512LastLogits, "generate_tps": r.generate, "sae_encode_tps": r.saeEncode,
+                "prompt_tps_512_last_logits": r.prompt512LastLogits,
+                "prompt_tps_128_int8": r.prompt128Int8, "generate_tps": r.generate, "sae_encode_tps": r.saeEncode,
                 "peak_rss_mb": r.peakRSSMegabytes, "load_seconds": model.loadSeconds, "threads": Double(modelOptions.threads),
                 "float_weights_mb": Double(model.weights.floatBytes) / 1_048_576,
                 "stored_weights_mb": Double(model.weights.storedBytes) / 1_048_576,
@@ -52,6 +53,7 @@ struct BenchCommand: AsyncParsableCommand {
         } else {
             print(String(format: "prompt 128 tokens     %8.1f tokens/s (all logits), %.1f (last logits only)", r.prompt128, r.prompt128LastLogits))
             print(String(format: "prompt 512 tokens     %8.1f tokens/s (all logits), %.1f (last logits only)", r.prompt512, r.prompt512LastLogits))
+            print(String(format: "prompt 128, int8      %8.1f tokens/s (generator, int8 activations, last logits)", r.prompt128Int8))
             print(String(format: "generate 64 tokens    %8.1f tokens/s", r.generate))
             print(String(format: "SAE encode 576→4608   %8.1f tokens/s", r.saeEncode))
             print(String(format: "peak RSS              %8.1f MB (model load %.2f s, %d threads, median of %d)",

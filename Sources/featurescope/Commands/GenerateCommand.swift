@@ -32,7 +32,8 @@ struct GenerateCommand: AsyncParsableCommand {
     func run() async throws {
         let (model, tokenizer) = try modelOptions.loadWithTokenizer()
         let prompt = try input.tokens(tokenizer)
-        let generator = Generator(model: model, maxLength: min(model.config.contextLength, prompt.count + maxTokens))
+        let generator = Generator(model: model, maxLength: min(model.config.contextLength, prompt.count + maxTokens),
+                                  quantizedPrompts: true)
         let sampling: Sampling = temperature > 0 ? .temperature(temperature, seed: seed) : .greedy
         var pending: [UInt8] = []
         var firstTokenAt: UInt64 = 0
