@@ -63,6 +63,8 @@ let package = Package(
                 swiftSettings: fastMath + engineSIMD),
         .target(name: "SparseAutoencoders", dependencies: ["TensorFormats", "ModelEngine", "CBLAS"],
                 swiftSettings: fastMath),
+        /// Steering generation with SAE latents (add / clamp, frozen attention), per-position KL, ablation effects.
+        .target(name: "Steering", dependencies: ["ModelEngine", "SparseAutoencoders"]),
         .target(name: "Corpus"),
         .target(name: "SAETraining", dependencies: ["ModelEngine", "Corpus", "TensorFormats", "FeaturescopeCore", "CBLAS"],
                 swiftSettings: fastMath),
@@ -85,12 +87,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FeaturescopeCore", "TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus",
             "SAETraining", "LatentCache", "AutoInterp", "TerminalUI", "CursesTerminal", "BrowserAdapters", "Benchmarks",
+            "Steering",
         ]),
 
         // MARK: - Tests
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
+        .testTarget(name: "SteeringTests", dependencies: ["Steering", "SparseAutoencoders", "ModelEngine", "TestSupport"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
