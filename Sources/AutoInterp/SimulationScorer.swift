@@ -67,10 +67,12 @@ public struct SimulationScores: Codable, Sendable, Equatable {
 /// OpenAI's "all at once" simulation scorer as delphi runs it: from the explanation alone, the scorer model
 /// predicts an activation 0–10 for every token of an example, and the score is the Pearson correlation of
 /// the predictions with the true normalised activations. Each token's prediction is the expected value over
-/// the scores' probabilities: with the embedded model (a `NextTokenProbabilityClient`) the reply is
-/// teacher-forced token by token and P("0"…"10") read directly (only candidates that are one token in its
-/// vocabulary, so with per-digit tokenizers "10" folds into "1"); with an endpoint, from the top logprobs of
-/// each number in the reply, or the number itself when the endpoint returns none.
+/// the scores' probabilities: with the embedded model "all at once" as OpenAI's simulator does it — the reply
+/// is given with the placeholder `unknown` in place of every number, and P("0"…"10") at each placeholder is
+/// read from one forward pass (only candidates that are one token in its vocabulary: with per-digit
+/// tokenizers "10" folds into "1"); with an endpoint, which cannot be handed a reply to read, the model
+/// writes the list and each number's expected value comes from its top logprobs (the number itself when the
+/// endpoint returns none).
 public struct SimulationScorer: Sendable, LatentScorer {
     public static let promptVersion = "featurescope-simulation-v1"
     public let client: any LLMClient
@@ -139,28 +141,14 @@ public struct SimulationScorer: Sendable, LatentScorer {
     /// Expected activation 0…10 per token.
     func simulate(explanation: String, tokens: [String]) async throws -> [Double] {
         let msgs = Self.messages(explanation: explanation, tokens: tokens)
-        if let direct = client as? any NextTokenProbabilityClient {
-            var prefix = ""
-            var out: [Double] = []
-            let request = ChatRequest(messages: msgs, temperature: 0, maxTokens: 1)
-            // The scores that are one token in the model's vocabulary (a multi-token candidate is refused).
-            var usable: [Int] = []
-            for k in Self.candidates.indices
-            where (try? await direct.nextTokenProbabilities(request, assistantPrefix: "", candidates: [Self.candidates[k]])) != nil {
-                usable.append(k)
+        if let embedded = client as? EmbeddedLLMClient {
+            let probs = try await embedded.placeholderProbabilities(msgs, lines: tokens.map(Self.shown), candidates: Self.candidates)
+            return try probs.enumerated().map { i, p in
+                guard let ev = Self.expectedValue(p).0 else {
+                    throw SimulationFailure(reason: "no probability on any score 0…10 after token \(i)")
+                }
+                return ev
             }
-            guard !usable.isEmpty else { throw SimulationFailure(reason: "no score 0…10 is a single token of \(client.modelName)") }
-            for t in tokens {
-                prefix += Self.shown(t) + "\t"
-                let q = try await direct.nextTokenProbabilities(request, assistantPrefix: prefix, candidates: usable.map { Self.candidates[$0] })
-                var p = [Double](repeating: 0, count: Self.candidates.count)
-                for (j, k) in usable.enumerated() where j < q.count { p[k] = q[j] }
-                let (ev, best) = Self.expectedValue(p)
-                guard let ev else { throw SimulationFailure(reason: "no probability on any score after '\(Self.shown(t))'") }
-                out.append(ev)
-                prefix += "\(best)\n"
-            }
-            return out
         }
         let reply = try await client.complete(ChatRequest(messages: msgs, temperature: 0, maxTokens: 8 * tokens.count + 16,
                                                           topLogprobs: topLogprobs))

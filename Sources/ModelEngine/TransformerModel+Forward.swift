@@ -110,6 +110,13 @@ extension TransformerModel {
         case .none: break
         case .last: logitRows = spans.map { [$0.row + $0.count - 1] }
         case .all: logitRows = spans.map { Array($0.row ..< $0.row + $0.count) }
+        case .positions(let wanted):
+            for span in spans {
+                if let bad = wanted.first(where: { !(0 ..< span.count).contains($0) }) {
+                    throw EngineError.invalidHook(name: "logits", reason: "position \(bad) is outside the sequence of \(span.count) tokens")
+                }
+            }
+            logitRows = spans.map { span in wanted.map { span.row + $0 } }
         }
         let flatRows = logitRows.flatMap { $0 }
         var allLogits = [Float]()

@@ -114,4 +114,26 @@ final class NewScorerTests: XCTestCase {
         XCTAssertEqual(try SimulationScorer.parse(ChatResponse(text: "a\t4\nb\t0"), count: 2), [4, 0])
         XCTAssertThrowsError(try SimulationScorer.parse(ChatResponse(text: "a\t11\nb\t0"), count: 2))
     }
+
+    /// The embedded model: one pass gives P(0…10) at every placeholder, and its embeddings are mean-pooled
+    /// residuals (skipped without the model, like the other embedded-model tests).
+    func testEmbeddedSimulationAndEmbedding() async throws {
+        let config = EmbeddedModelConfiguration(threads: 2)
+        guard FileManager.default.fileExists(atPath: config.path) else { throw XCTSkip("embedded model not installed at \(config.path)") }
+        let client = try EmbeddedLLMClient(configuration: config)
+        let probs = try await client.placeholderProbabilities(SimulationScorer.messages(explanation: "cats", tokens: ["The", " cat"]),
+                                                              lines: ["The", " cat"], candidates: SimulationScorer.candidates)
+        XCTAssertEqual(probs.count, 2)
+        for p in probs {
+            XCTAssertEqual(p.count, 11)
+            XCTAssertGreaterThan(p.reduce(0, +), 0.01, "the scores get some of the mass after a tab (the expected value renormalises over them)")
+            XCTAssertLessThanOrEqual(p.reduce(0, +), 1 + 1e-9)
+        }
+        let embedder = try EmbeddedTextEmbedder(client: client)
+        let v = try await embedder.embed(["a cat sat", "a cat sat", "stock markets fell"])
+        XCTAssertEqual(v[0], v[1])
+        XCTAssertEqual(v[0].count, 576)
+        XCTAssertLessThan(EmbeddingScorer.cosine(v[0], v[2]), 1 - 1e-6)
+        XCTAssertThrowsError(try EmbeddedTextEmbedder(client: client, layer: 99))
+    }
 }
