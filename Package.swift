@@ -75,7 +75,7 @@ let package = Package(
         .target(name: "CursesTerminal", dependencies: ["TerminalUI", "CNcursesw"]),
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
         .target(name: "BrowserAdapters", dependencies: ["TerminalUI", "LatentCache", "AutoInterp", "SparseAutoencoders",
-                                                        "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
+                                                        "ModelEngine", "TensorFormats", "FeaturescopeCore", "Steering"]),
         .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI", "FeaturescopeCore"]),
         /// The benchmarks home: timings behind `bench`, `cache-bench` and `browse --bench-render`, used only by the executable
         /// (and the benchmark's own test); never by a product library.
