@@ -115,11 +115,30 @@ enum OpenAIWire {
         }
     }
 
-    private struct EmbeddingItem: Decodable { var embedding: [Float]; var index: Int? }
+    private struct EmbeddingItem: Decodable {
+        var embedding: [Float]
+        var index: Int?
+        enum CodingKeys: String, CodingKey { case embedding, index }
+        /// One vector, or (llama-cpp-python with a model without pooling) one vector per token, mean-pooled here.
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            index = try c.decodeIfPresent(Int.self, forKey: .index)
+            if let flat = try? c.decode([Float].self, forKey: .embedding) {
+                embedding = flat
+                return
+            }
+            let rows = try c.decode([[Float]].self, forKey: .embedding)
+            let width = rows.first?.count ?? 0
+            guard width > 0, rows.allSatisfy({ $0.count == width }) else { embedding = []; return }
+            var mean = [Float](repeating: 0, count: width)
+            for r in rows { for j in 0 ..< width { mean[j] += r[j] } }
+            embedding = mean.map { $0 / Float(rows.count) }
+        }
+    }
     private struct EmbeddingBody: Decodable { var data: [EmbeddingItem]? }
 
-    /// `data[i].embedding` (ordered by `index` when given), checked: `count` vectors of one non-zero length,
-    /// every value finite.
+    /// `data[i].embedding` (ordered by `index` when given; per-token vectors are mean-pooled), checked: `count`
+    /// vectors of one non-zero length, every value finite.
     static func decodeEmbeddings(_ data: Data, count: Int, endpoint: String, excerpt: (Data) -> String) throws -> [[Float]] {
         let body: EmbeddingBody
         do { body = try JSONDecoder().decode(EmbeddingBody.self, from: data) } catch {

@@ -49,7 +49,8 @@ final class NewScorerTests: XCTestCase {
     func testEmbeddingsEndpoint() async throws {
         let body = #"{"data":[{"index":1,"embedding":[0,1]},{"index":0,"embedding":[1,0.5]}],"model":"m"}"#
         let server = try LocalHTTPServer(replies: [.respond(status: 200, body: body),
-                                                   .respond(status: 200, body: #"{"data":[{"embedding":[1]}]}"#)])
+                                                   .respond(status: 200, body: #"{"data":[{"embedding":[1]}]}"#),
+                                                   .respond(status: 200, body: #"{"data":[{"embedding":[[1,2],[3,6]]}]}"#)])
         defer { server.stop() }
         let config = OpenAIClientConfiguration(baseURL: server.baseURL, model: "embed-model", requestTimeout: 5, maxAttempts: 1)
         let client = try OpenAIClient(configuration: config, environment: [:], onRetry: nil)
@@ -66,6 +67,8 @@ final class NewScorerTests: XCTestCase {
         } catch let e as LLMClientError {
             XCTAssertTrue(e.description.contains("1 embeddings for 2 inputs"), e.description)
         }
+        let pooled = try await client.embed(["one text, one vector per token (llama-cpp-python)"])
+        XCTAssertEqual(pooled, [[2, 4]], "per-token vectors are mean-pooled")
     }
 
     /// A simulator that predicts 10 on " ACT" and 0 elsewhere correlates perfectly overall.
