@@ -10,7 +10,7 @@ final class PromptAblationViewTests: XCTestCase {
         let next = PromptView.ablationLines(&screen, a, run, token: 1, rect: Rect(x: 0, y: 0, width: 60, height: 4), y: 0)
         XCTAssertEqual(next, 2)
         XCTAssertTrue(screen.rowText(0).hasPrefix("ablate a"), screen.rowText(0))
-        XCTAssertTrue(screen.rowText(1).contains("Δlog p(next) +0.250  ↑ up  ↓ down"), screen.rowText(1))
+        XCTAssertTrue(screen.rowText(1).contains("next log p +0.250  ↑ up  ↓ down"), screen.rowText(1))
         XCTAssertTrue(screen[7, 0].style.underline, "the token whose next-token probability fell when ablated is underlined")
         XCTAssertFalse(screen[9, 0].style.underline)
     }

@@ -21,7 +21,7 @@ extension PromptView {
         if y < rect.maxY, last < a.deltaLogProb.count {
             let up = a.promoted.prefix(3).map { Widgets.token($0, showWhitespace: true, maxWidth: 8) }.joined(separator: " ")
             let down = a.suppressed.prefix(3).map { Widgets.token($0, showWhitespace: true, maxWidth: 8) }.joined(separator: " ")
-            screen.write(String(format: "Δlog p(next) %+.3f", a.deltaLogProb[last]) + "  ↑ \(up)  ↓ \(down)",
+            screen.write(String(format: "next log p %+.3f", a.deltaLogProb[last]) + "  ↑ \(up)  ↓ \(down)",
                          x: rect.x + 4, y: y, maxWidth: rect.width - 4, style: .role(.muted))
             y += 1
         }
