@@ -63,6 +63,8 @@ let package = Package(
                 swiftSettings: fastMath + engineSIMD),
         .target(name: "SparseAutoencoders", dependencies: ["TensorFormats", "ModelEngine", "CBLAS"],
                 swiftSettings: fastMath),
+        /// Steering generation with SAE latents (add / clamp, frozen attention), per-position KL, ablation effects.
+        .target(name: "Steering", dependencies: ["ModelEngine", "SparseAutoencoders", "FeaturescopeCore"]),
         .target(name: "Corpus", dependencies: ["FeaturescopeCore"]),
         .target(name: "SAETraining", dependencies: ["ModelEngine", "Corpus", "TensorFormats", "FeaturescopeCore", "CBLAS"],
                 swiftSettings: fastMath),
@@ -72,7 +74,7 @@ let package = Package(
         /// collection into stores, the cache builder's source, the live prompt's encoding, corpus tokenization.
         .target(name: "ActivationPipeline", dependencies: ["ModelEngine", "SparseAutoencoders", "SAETraining", "LatentCache",
                                                            "Corpus", "FeaturescopeCore"]),
-        .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore", "CCurl"]),
+        .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore", "CCurl", "Steering"]),
         /// Dictionary geometry: top-k cosine and co-occurrence neighbours, latent alignment (linear assignment).
         .target(name: "LatentGeometry", dependencies: ["CBLAS", "FeaturescopeCore", "LatentCache"],
                 swiftSettings: fastMath + optimizedInDebug),
@@ -83,7 +85,7 @@ let package = Package(
         /// Adapters from the real cache, engine, SAEs and auto-interp to the browser's data ports.
         .target(name: "BrowserAdapters", dependencies: ["ActivationPipeline", "TerminalUI", "LatentCache", "LatentGeometry", "HeadRoles",
                                                         "AutoInterp", "SparseAutoencoders",
-                                                        "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
+                                                        "ModelEngine", "TensorFormats", "FeaturescopeCore", "Steering"]),
         .target(name: "TestSupport", dependencies: ["TensorFormats", "TerminalUI", "FeaturescopeCore"]),
         /// The benchmarks home: timings behind `bench`, `cache-bench` and `browse --bench-render`, used only by the executable
         /// (and the benchmark's own test); never by a product library.
@@ -95,18 +97,19 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "FeaturescopeCore", "TensorFormats", "ModelEngine", "SparseAutoencoders", "Corpus",
             "SAETraining", "ActivationPipeline", "LatentCache", "LatentGeometry", "HeadRoles", "AutoInterp", "TerminalUI",
-            "CursesTerminal", "BrowserAdapters", "Benchmarks",
+            "CursesTerminal", "BrowserAdapters", "Benchmarks", "Steering",
         ]),
 
         // MARK: - Tests
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "ModelEngineTests", dependencies: ["ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
+        .testTarget(name: "SteeringTests", dependencies: ["Steering", "SparseAutoencoders", "ModelEngine", "TestSupport"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "SAETrainingTests", dependencies: ["SAETraining", "SparseAutoencoders", "ModelEngine", "TensorFormats", "FeaturescopeCore"]),
         .testTarget(name: "ActivationPipelineTests", dependencies: ["ActivationPipeline", "ModelEngine", "SAETraining", "SparseAutoencoders", "TestSupport"]),
         .testTarget(name: "LatentCacheTests", dependencies: ["LatentCache", "TensorFormats", "FeaturescopeCore", "TestSupport"]),
-        .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport"]),
+        .testTarget(name: "AutoInterpTests", dependencies: ["AutoInterp", "LatentCache", "FeaturescopeCore", "TestSupport", "ModelEngine", "SparseAutoencoders", "Steering"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "FeaturescopeCore", "TestSupport"]),
         .testTarget(name: "BrowserAdaptersTests", dependencies: ["BrowserAdapters", "TerminalUI", "LatentCache", "SparseAutoencoders", "AutoInterp",
                                                                 "ModelEngine", "TensorFormats", "FeaturescopeCore", "TestSupport", "Benchmarks"]),

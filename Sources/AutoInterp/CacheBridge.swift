@@ -120,7 +120,18 @@ public enum CacheBridge {
         ]
         if let auc = m.auc { values["auc"] = auc }
         for q in m.perQuantile { values["quantile\(q.quantile)Accuracy"] = q.accuracy }
-        let headline = r.provenance.method == "surprisal" ? m.auc : m.balancedAccuracy
+        var headline: Double? = m.balancedAccuracy
+        var raw: [String: JSONValue] = ["batchFailures": .array(r.batchFailures.map { .string($0) }),
+                                        "requestFailures": .number(Double(r.requestFailures))]
+        switch r.provenance.method {
+        case "surprisal", "embedding": headline = m.auc
+        case "simulation":
+            headline = r.simulation?.overall
+            if let c = r.simulation?.overall { values["correlation"] = c }
+            for (q, c) in r.simulation?.perQuantile ?? [:] { values["quantile\(q)Correlation"] = c }
+            raw["simulated"] = .array(r.samples.map { s in .array((s.simulated ?? []).map { .number($0) }) })
+        default: break
+        }
         let metrics = ScoreMetrics(score: headline, truePositives: m.truePositives, trueNegatives: m.trueNegatives,
                                    falsePositives: m.falsePositives, falseNegatives: m.falseNegatives, values: values)
         let samples = r.samples.map {
@@ -132,8 +143,7 @@ public enum CacheBridge {
                           endpoint: r.provenance.endpoint, promptVersion: r.provenance.promptVersion,
                           date: isoDate(r.provenance.date), explanation: r.explanation, samples: samples,
                           metrics: metrics,
-                          raw: .object(["batchFailures": .array(r.batchFailures.map { .string($0) }),
-                                        "requestFailures": .number(Double(r.requestFailures))]),
+                          raw: .object(raw),
                           extra: ["hook": r.hook, "autointerp": AutoInterp.version])
     }
 

@@ -14,6 +14,9 @@ public struct ClassifierScorer: Sendable {
         case detection
         /// Highlighted examples: are the highlighted tokens the latent's?
         case fuzz
+        /// Completions of neutral prompts (`InterventionScorer`): was this one generated with the latent steered
+        /// up? Samples as for detection (test = steered, non-activating = default completions).
+        case intervention
     }
 
     /// How fuzzing builds its wrongly highlighted negatives.
@@ -52,7 +55,11 @@ public struct ClassifierScorer: Sendable {
     }
 
     public var promptVersion: String {
-        method == .detection ? ScorerPrompts.detectionVersion : ScorerPrompts.fuzzVersion
+        switch method {
+        case .detection: return ScorerPrompts.detectionVersion
+        case .fuzz: return ScorerPrompts.fuzzVersion
+        case .intervention: return ScorerPrompts.interventionVersion
+        }
     }
 
     // MARK: - Samples
@@ -60,10 +67,10 @@ public struct ClassifierScorer: Sendable {
     /// Builds and shuffles the samples (text as the scorer will see it), deterministically.
     public func prepareSamples(_ sampled: SampledExamples) -> [ScoredSample] {
         var rng = SplitMix64(seed: SplitMix64.seed(options.seed, UInt64(truncatingIfNeeded: sampled.latent),
-                                                   method == .detection ? 3 : 4))
+                                                   method == .fuzz ? 4 : 3))
         var samples: [ScoredSample] = []
         switch method {
-        case .detection:
+        case .detection, .intervention:
             for ex in sampled.test + sampled.nonActivating {
                 samples.append(sample(ex, activating: ex.distance >= 0, shown: ex.text))
             }
@@ -115,8 +122,11 @@ public struct ClassifierScorer: Sendable {
 
     /// The chat messages for one batch.
     public func messages(explanation: String, batch: [String]) -> [ChatMessage] {
-        let system = method == .detection ? ScorerPrompts.detectionSystem : ScorerPrompts.fuzzSystem
-        let demo = method == .detection ? ScorerPrompts.detectionDemo : ScorerPrompts.fuzzDemo
+        let (system, demo) = switch method {
+        case .detection: (ScorerPrompts.detectionSystem, ScorerPrompts.detectionDemo)
+        case .fuzz: (ScorerPrompts.fuzzSystem, ScorerPrompts.fuzzDemo)
+        case .intervention: (ScorerPrompts.interventionSystem, ScorerPrompts.interventionDemo)
+        }
         return [
             .system(system),
             .user(ScorerPrompts.userContent(explanation: demo.explanation, examples: demo.examples)),

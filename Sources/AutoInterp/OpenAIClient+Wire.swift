@@ -98,4 +98,61 @@ enum OpenAIWire {
         }
         return s.isEmpty ? "(root)" : s
     }
+
+    // MARK: - /v1/embeddings
+
+    private struct EmbeddingRequest: Encodable {
+        var model: String
+        var input: [String]
+        var encoding_format = "float"
+    }
+
+    static func encodeEmbeddingRequest(_ texts: [String], model: String) throws -> Data {
+        do {
+            return try JSONEncoder().encode(EmbeddingRequest(model: model, input: texts))
+        } catch {
+            throw LLMClientError.invalidConfiguration("cannot encode request: \(error)")
+        }
+    }
+
+    private struct EmbeddingItem: Decodable {
+        var embedding: [Float]
+        var index: Int?
+        enum CodingKeys: String, CodingKey { case embedding, index }
+        /// One vector, or (llama-cpp-python with a model without pooling) one vector per token, mean-pooled here.
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            index = try c.decodeIfPresent(Int.self, forKey: .index)
+            if let flat = try? c.decode([Float].self, forKey: .embedding) {
+                embedding = flat
+                return
+            }
+            let rows = try c.decode([[Float]].self, forKey: .embedding)
+            let width = rows.first?.count ?? 0
+            guard width > 0, rows.allSatisfy({ $0.count == width }) else { embedding = []; return }
+            var mean = [Float](repeating: 0, count: width)
+            for r in rows { for j in 0 ..< width { mean[j] += r[j] } }
+            embedding = mean.map { $0 / Float(rows.count) }
+        }
+    }
+    private struct EmbeddingBody: Decodable { var data: [EmbeddingItem]? }
+
+    /// `data[i].embedding` (ordered by `index` when given; per-token vectors are mean-pooled), checked: `count`
+    /// vectors of one non-zero length, every value finite.
+    static func decodeEmbeddings(_ data: Data, count: Int, endpoint: String, excerpt: (Data) -> String) throws -> [[Float]] {
+        let body: EmbeddingBody
+        do { body = try JSONDecoder().decode(EmbeddingBody.self, from: data) } catch {
+            throw LLMClientError.invalidJSON(endpoint: endpoint, bodyExcerpt: excerpt(data))
+        }
+        guard let items = body.data else { throw LLMClientError.missingField(endpoint: endpoint, field: "data") }
+        let ordered = items.enumerated().sorted { ($0.element.index ?? $0.offset) < ($1.element.index ?? $1.offset) }.map(\.element)
+        guard ordered.count == count else {
+            throw LLMClientError.missingField(endpoint: endpoint, field: "data (\(ordered.count) embeddings for \(count) inputs)")
+        }
+        let width = ordered.first?.embedding.count ?? 0
+        guard width > 0, ordered.allSatisfy({ $0.embedding.count == width && $0.embedding.allSatisfy(\.isFinite) }) else {
+            throw LLMClientError.missingField(endpoint: endpoint, field: "data[].embedding (one length, finite values)")
+        }
+        return ordered.map(\.embedding)
+    }
 }

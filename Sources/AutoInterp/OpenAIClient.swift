@@ -60,6 +60,8 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
     public let modelName: String
     public let endpointName: String
     private let completionsURL: URL
+    /// `/v1/embeddings` beside the chat endpoint (the embedding scorer).
+    private let embeddingsURL: URL
     private let apiKey: String?
     private let transport: CurlTransport
     private let semaphore: AsyncSemaphore
@@ -104,8 +106,11 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
         while path.hasSuffix("/") { path.removeLast() }
         if path.hasSuffix("/chat/completions") {
             completionsURL = configuration.baseURL
+            embeddingsURL = configuration.baseURL.deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("embeddings")
         } else {
             completionsURL = configuration.baseURL.appendingPathComponent("chat/completions")
+            embeddingsURL = configuration.baseURL.appendingPathComponent("embeddings")
         }
         let port = configuration.baseURL.port.map { ":\($0)" } ?? ""
         endpointName = "\(scheme)://\(host)\(port)\(path)"
@@ -117,12 +122,31 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
         let body = try OpenAIWire.encodeRequest(request, model: configuration.model)
+        let endpoint = endpointName
+        return try await send(body, to: completionsURL) { data, excerpt in
+            try OpenAIWire.decodeResponse(data, endpoint: endpoint, excerpt: excerpt).redacted()
+        }
+    }
+
+    /// Embeddings of `texts` from `/v1/embeddings` (the same retries, timeout, size limit and key handling as
+    /// chat requests), one vector per text in input order.
+    public func embeddings(_ texts: [String]) async throws -> [[Float]] {
+        let body = try OpenAIWire.encodeEmbeddingRequest(texts, model: configuration.model)
+        let endpoint = embeddingsURL.absoluteString
+        return try await send(body, to: embeddingsURL) { data, excerpt in
+            try OpenAIWire.decodeEmbeddings(data, count: texts.count, endpoint: endpoint, excerpt: excerpt)
+        }
+    }
+
+    /// POSTs `body` to `url` with retries and backoff; `decode` turns a 2xx body into the result.
+    private func send<T: Sendable>(_ body: Data, to url: URL,
+                                   decode: @escaping @Sendable (Data, (Data) -> String) throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             let failure: AttemptFailure
             do {
-                return try await semaphore.withSlot { try await self.attempt(body: body) }
+                return try await semaphore.withSlot { try await self.attempt(body: body, url: url, decode: decode) }
             } catch let f as AttemptFailure {
                 failure = f
             }
@@ -153,14 +177,15 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
         var retryAfter: Double?
     }
 
-    private func attempt(body: Data) async throws -> ChatResponse {
+    private func attempt<T: Sendable>(body: Data, url: URL,
+                                      decode: (Data, (Data) -> String) throws -> T) async throws -> T {
         var headers = ["Content-Type: application/json", "Accept: application/json"]
         for (k, v) in configuration.extraHeaders.sorted(by: { $0.key < $1.key }) { headers.append("\(k): \(v)") }
         if let key = apiKey { headers.append("Authorization: Bearer \(key)") }
 
         let reply: CurlTransport.Reply
         do {
-            reply = try await transport.post(url: completionsURL.absoluteString, headers: headers, body: body)
+            reply = try await transport.post(url: url.absoluteString, headers: headers, body: body)
         } catch let f as CurlTransport.Failure {
             throw AttemptFailure(error: classify(f), retryAfter: nil)
         }
@@ -174,7 +199,7 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
                                                     bodyExcerpt: excerpt(reply.body)), retryAfter: retryAfter)
         }
         do {
-            return try OpenAIWire.decodeResponse(reply.body, endpoint: endpointName, excerpt: excerpt).redacted()
+            return try decode(reply.body, excerpt)
         } catch let e as LLMClientError {
             throw AttemptFailure(error: e, retryAfter: nil)
         }

@@ -6,6 +6,28 @@ enum ScorerPrompts {
     static let detectionVersion = "featurescope-detection-v1"
     static let fuzzVersion = "featurescope-fuzz-v1"
     static let surprisalVersion = "featurescope-surprisal-v1"
+    static let interventionVersion = "featurescope-intervention-v1"
+
+    static let interventionSystem = """
+    You are a careful, methodical linguist. A language model continued several short, neutral prompts. For some \
+    continuations, one internal feature of the model was artificially boosted, which pushes its text toward \
+    what the feature represents; the others are the model's ordinary output. You will be given a description \
+    of the feature and then several numbered examples (prompt and continuation together). For each example in \
+    order, answer 1 if you think it was written with the feature boosted and 0 if not.
+
+    Reply with a Python list of 0s and 1s, one per example, and nothing else.
+    """
+
+    static let interventionDemo = (
+        explanation: "References to the ocean and sea life.",
+        examples: [
+            "I think that the waves crashed over the reef where the dolphins swim",
+            "Yesterday, I went to the shop to buy some bread and milk.",
+            "The best way to learn is to practise every day.",
+            "My favourite thing is the salty sea breeze and the whales offshore",
+            "Here is a short story: a sailor lost at sea found an island of coral",
+        ],
+        answer: "[1, 0, 0, 1, 1]")
 
     static let detectionSystem = """
     You are a careful, methodical linguist. You will be given a description of a property of text, such as \

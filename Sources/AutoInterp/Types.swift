@@ -205,6 +205,8 @@ public struct ScoredSample: Codable, Sendable, Equatable {
     public var correct: Bool?
     /// The text exactly as shown to the scorer, highlights included.
     public var shownText: String
+    /// The simulation scorer's predicted activation (0…10, an expected value) per token.
+    public var simulated: [Double]?
 
     public init(strTokens: [String], activations: [Float], distance: Int, activating: Bool,
                 prediction: Bool? = nil, probability: Double? = nil, correct: Bool? = nil, shownText: String) {
@@ -233,6 +235,8 @@ public struct ScoreRecord: Codable, Sendable, Equatable {
     /// Batches whose request itself failed (endpoint down, HTTP error): the record is
     /// incomplete and a batch runner does not write it, so a resumed run retries the latent.
     public var requestFailures: Int = 0
+    /// The simulation scorer's correlations (nil for other methods).
+    public var simulation: SimulationScores?
 
     public init(latent: Int, hook: String, provenance: Provenance, explanation: String,
                 samples: [ScoredSample], batchFailures: [String] = []) {
@@ -250,7 +254,7 @@ public struct ScoreRecord: Codable, Sendable, Equatable {
 
 extension ScoreRecord {
     private enum CodingKeys: String, CodingKey {
-        case latent, hook, provenance, explanation, samples, batchFailures, requestFailures
+        case latent, hook, provenance, explanation, samples, batchFailures, requestFailures, simulation
     }
 
     /// Decodes a record; `batchFailures` and `requestFailures` may be absent (older records).
@@ -263,5 +267,6 @@ extension ScoreRecord {
         samples = try c.decode([ScoredSample].self, forKey: .samples)
         batchFailures = try c.decodeIfPresent([String].self, forKey: .batchFailures) ?? []
         requestFailures = try c.decodeIfPresent(Int.self, forKey: .requestFailures) ?? 0
+        simulation = try c.decodeIfPresent(SimulationScores.self, forKey: .simulation)
     }
 }

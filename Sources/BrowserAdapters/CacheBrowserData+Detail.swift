@@ -59,6 +59,8 @@ extension CacheBrowserData {
     static func scorerResult(_ a: Annotation) -> ScorerResult? {
         let samples = a.samples ?? []
         let m = a.metrics
+        // Scorers whose score is not the balanced accuracy: their stored headline.
+        let headline = ["surprisal", "embedding", "simulation"].contains(a.method) ? m?.score : nil
         if !samples.isEmpty {
             var counts = ConfusionCounts()
             var pairs: [(Double, Bool)] = []
@@ -81,12 +83,12 @@ extension CacheBrowserData {
                 return Double(c.correct) / Double(c.total)
             }
             let auc = pairs.count == samples.filter({ $0.prediction != nil }).count ? ConfusionCounts.auc(pairs) : m?.values["auc"]
-            return ScorerResult(scorer: a.method, counts: counts, auc: auc, quantileAccuracy: qa)
+            return ScorerResult(scorer: a.method, counts: counts, auc: auc, quantileAccuracy: qa, headline: headline)
         }
         guard let m else { return nil }
         let counts = ConfusionCounts(tp: m.truePositives ?? 0, tn: m.trueNegatives ?? 0, fp: m.falsePositives ?? 0, fn: m.falseNegatives ?? 0)
         let qa = (0 ..< 100).compactMap { m.values["quantile\($0)Accuracy"] }
-        return ScorerResult(scorer: a.method, counts: counts, auc: m.values["auc"], quantileAccuracy: qa)
+        return ScorerResult(scorer: a.method, counts: counts, auc: m.values["auc"], quantileAccuracy: qa, headline: headline)
     }
 
     // MARK: - Scored samples

@@ -3,6 +3,7 @@ import Foundation
 import LatentCache
 import ModelEngine
 import SparseAutoencoders
+import Steering
 import TerminalUI
 
 /// Runs work on a dedicated serial queue, off Swift's cooperative pool (a forward pass blocks its
@@ -120,7 +121,18 @@ public final class EnginePromptRunner: PromptEngine, @unchecked Sendable {
                 dfa = s.dfaBySource
                 heads = s.perHead
             }
-            return PromptLatentTrace(latent: latent, token: token, activations: acts, dfaBySource: dfa, perHead: heads)
+            return PromptLatentTrace(latent: latent, token: token, activations: acts, dfaBySource: dfa, perHead: heads,
+                                     ablation: try ablation(a, part: run.part, latent: latent, token: token))
         }
+    }
+
+    /// The latent's ablation effect over the prompt (`Steerer.ablationEffect`: two more forward passes).
+    func ablation(_ a: Analysis, part: Int, latent: Int, token: Int) throws -> PromptAblation {
+        let (model, tokenizer) = try host.loadModel()
+        let effect = try Steerer(model: model, sae: try host.sae(part: part)).ablationEffect(latent: latent, tokens: a.tokens, top: 3)
+        let at = effect.indices.contains(token) ? effect[token] : nil
+        return PromptAblation(deltaLogProb: effect.map { Float($0.deltaLogProb ?? 0) },
+                              promoted: at?.promoted.map { tokenizer.displayString($0.token) } ?? [],
+                              suppressed: at?.suppressed.map { tokenizer.displayString($0.token) } ?? [])
     }
 }

@@ -26,6 +26,12 @@ public final class Generator {
     private var rng: SplitMix64
     /// Tokens in the cache so far.
     public private(set) var tokens: [Int32] = []
+    /// Changes applied at hooks on every pass of this session (e.g. steering with an SAE latent); they see
+    /// only the rows of the tokens being appended.
+    public var interventions: [HookPoint: HookIntervention] = [:]
+    /// Attention patterns [heads, T, T] by layer used instead of computed ones (see `TransformerModel.forward`);
+    /// the session can then hold at most T tokens.
+    public var frozenPatterns: [Int: HookTensor] = [:]
 
     /// A session holding up to `maxLength` positions (prompt plus generated tokens).
     public init(model: TransformerModel, maxLength: Int = 2048, quantizedSteps: Bool = true, quantizedPrompts: Bool = false) {
@@ -73,7 +79,8 @@ public final class Generator {
             quantized = quantizedPrompts
         }
         let result = try model.run(tokens: newTokens, spans: [span], state: state, cache: cache, captures: [],
-                                   logits: .last, interventions: [:], quantized: quantized)
+                                   logits: .last, interventions: interventions, frozenPatterns: frozenPatterns,
+                                   quantized: quantized)
         tokens += newTokens
         return result.first?.logits ?? []
     }

@@ -129,6 +129,9 @@ public enum LogitsMode: Sendable, Equatable {
     case last
     /// For every position [T, vocab].
     case all
+    /// For the given positions of each sequence, in the order given ([positions.count, vocab]); positions
+    /// outside a sequence are an error.
+    case positions([Int])
 }
 
 /// A change applied to an activation in place before the model continues (e.g. splice in an SAE
@@ -141,7 +144,8 @@ public struct ForwardResult: Sendable {
     public let tokenCount: Int
     /// Vocabulary size (width of a logits row).
     public let vocabSize: Int
-    /// Logits, row-major [rows, vocab]: T rows for `.all`, 1 row (the last position) for `.last`, empty for `.none`.
+    /// Logits, row-major [rows, vocab]: T rows for `.all`, 1 row (the last position) for `.last`, one per
+    /// requested position for `.positions`, empty for `.none`.
     public let logits: [Float]
     /// Captured activations, after any intervention on the same hook.
     public let activations: [HookPoint: HookTensor]

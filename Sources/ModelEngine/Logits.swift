@@ -36,6 +36,34 @@ public enum Logits {
         }
     }
 
+    /// KL(softmax(p) ‖ softmax(q)) in nats for two logits rows of one length: Σ_i p_i (log p_i − log q_i),
+    /// accumulated in Double (≥ 0; exactly 0 for identical rows); NaN when the lengths differ or a row's
+    /// log-sum-exp is not finite.
+    public static func klDivergence(_ p: UnsafeBufferPointer<Float>, _ q: UnsafeBufferPointer<Float>) -> Double {
+        guard p.count == q.count, !p.isEmpty else { return .nan }
+        let lp = logSumExp(p), lq = logSumExp(q)
+        guard lp.isFinite, lq.isFinite else { return .nan }
+        var kl = 0.0
+        for i in 0 ..< p.count {
+            let logP = Double(p[i]) - lp
+            let prob = Foundation.exp(logP)
+            if prob > 0 { kl += prob * (logP - (Double(q[i]) - lq)) }
+        }
+        return max(0, kl)
+    }
+
+    /// `klDivergence` of two arrays (or slices).
+    public static func klDivergence(_ p: ArraySlice<Float>, _ q: ArraySlice<Float>) -> Double {
+        p.withUnsafeBufferPointer { pp in q.withUnsafeBufferPointer { klDivergence(pp, $0) } }
+    }
+
+    /// log softmax(row)[id] in nats (NaN when the row's log-sum-exp is not finite or `id` is out of range).
+    public static func logProbability(_ row: ArraySlice<Float>, of id: Int) -> Double {
+        guard row.indices.contains(row.startIndex + id) else { return .nan }
+        let lse = row.withUnsafeBufferPointer { logSumExp($0) }
+        return Double(row[row.startIndex + id]) - lse
+    }
+
     /// Indices of the `count` largest (or smallest) finite values, best first; ties: lower index first.
     public static func topIndices(_ v: [Float], count: Int, largest: Bool = true) -> [Int] {
         guard count > 0 else { return [] }

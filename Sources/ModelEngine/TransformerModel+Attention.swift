@@ -78,4 +78,43 @@ extension TransformerModel {
         }
         return capturePattern ? HookTensor(shape: [c.headCount, nq, nk], data: pattern) : nil
     }
+
+    /// Attention of one sequence in block `layer` with given weights instead of computed ones: the query at
+    /// absolute position p mixes the values of keys 0…p with `pattern[h, p, 0…p]` (a pattern [heads, T, T]
+    /// captured from another run, T > every position here; checked by `run`). Keys and values are still
+    /// computed and cached from this run, so only what is mixed changes, not where attention goes.
+    func frozenAttention(layer: Int, span: SequenceSpan, state s: RunState, cache: KVCache?, pattern: HookTensor,
+                         capturePattern: Bool) -> HookTensor? {
+        let c = config
+        let qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim
+        let values: UnsafeMutablePointer<Float>
+        if let cache {
+            (cache.keys[layer].pointer + span.startPos * kvDim).update(from: s.k.pointer + span.row * kvDim, count: span.count * kvDim)
+            values = cache.values[layer].pointer
+            (values + span.startPos * kvDim).update(from: s.v.pointer + span.row * kvDim, count: span.count * kvDim)
+        } else {
+            values = s.v.pointer + span.row * kvDim
+        }
+        let t = pattern.shape[1]
+        let nq = span.count, nk = span.startPos + span.count
+        var captured: [Float] = capturePattern ? [Float](repeating: 0, count: c.headCount * nq * nk) : []
+        pattern.data.withUnsafeBufferPointer { pp in
+            guard let base = pp.baseAddress else { return }
+            for h in 0 ..< c.headCount {
+                let vg = values + (h / c.groupSize) * hd
+                for i in 0 ..< nq {
+                    let p = span.startPos + i
+                    let row = base + (h * t + p) * t
+                    weightedSum(s.z.pointer + (span.row + i) * qDim + h * hd, weights: row, rows: vg, stride: kvDim,
+                                count: p + 1, width: hd)
+                    if capturePattern {
+                        captured.withUnsafeMutableBufferPointer { cp in
+                            cp.baseAddress.map { ($0 + (h * nq + i) * nk).update(from: row, count: p + 1) }
+                        }
+                    }
+                }
+            }
+        }
+        return capturePattern ? HookTensor(shape: [c.headCount, nq, nk], data: captured) : nil
+    }
 }

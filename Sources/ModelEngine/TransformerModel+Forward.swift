@@ -12,6 +12,8 @@ struct SequenceSpan {
 struct HookContext {
     let captures: Set<HookPoint>
     let interventions: [HookPoint: HookIntervention]
+    /// Attention patterns [heads, T, T] by layer that replace the computed ones (frozen attention).
+    var frozenPatterns: [Int: HookTensor] = [:]
     var captured: [[HookPoint: HookTensor]]
 
     func wants(_ hook: HookPoint) -> Bool { captures.contains(hook) || interventions[hook] != nil }
@@ -26,7 +28,7 @@ extension TransformerModel {
     /// instead of BLAS on Float weights.
     func run(tokens: [Int32], spans: [SequenceSpan], state s: RunState, cache: KVCache?,
              captures: Set<HookPoint>, logits: LogitsMode, interventions: [HookPoint: HookIntervention],
-             quantized: Bool) throws -> [ForwardResult] {
+             frozenPatterns: [Int: HookTensor] = [:], quantized: Bool) throws -> [ForwardResult] {
         let c = config
         let rows = tokens.count
         for (i, t) in tokens.enumerated() where t < 0 || Int(t) >= c.vocabSize {
@@ -37,6 +39,17 @@ extension TransformerModel {
         }
         if interventions.keys.contains(where: { $0.site == .pattern }) {
             throw EngineError.invalidIntervention(hook: "attn.hook_pattern", reason: "attention patterns can be captured but not modified")
+        }
+        for (layer, p) in frozenPatterns {
+            guard (0 ..< c.layerCount).contains(layer) else {
+                throw EngineError.invalidIntervention(hook: "blocks.\(layer).attn.hook_pattern", reason: "the model has \(c.layerCount) blocks")
+            }
+            let needed = spans.map { $0.startPos + $0.count }.max() ?? 0
+            guard p.shape.count == 3, p.shape[0] == c.headCount, p.shape[1] == p.shape[2], p.shape[1] >= needed,
+                  p.data.count == p.shape.reduce(1, *) else {
+                throw EngineError.invalidIntervention(hook: "blocks.\(layer).attn.hook_pattern",
+                    reason: "a frozen pattern must have shape [\(c.headCount), T, T] with T ≥ \(needed) positions; got \(p.shape)")
+            }
         }
         if c.parallelResidual, let mid = captures.union(interventions.keys).first(where: { $0.site == .residMid }) {
             throw EngineError.invalidHook(name: mid.description, reason: "\(c.architecture.rawValue) adds attention and MLP to the residual together; there is no hook_resid_mid")
@@ -52,7 +65,7 @@ extension TransformerModel {
         // Stop after the last block anything needs.
         let hookLayers = captures.union(interventions.keys).map(\.layer)
         let lastLayer = logits == .none ? (hookLayers.max() ?? -1) : c.layerCount - 1
-        var ctx = HookContext(captures: captures, interventions: interventions,
+        var ctx = HookContext(captures: captures, interventions: interventions, frozenPatterns: frozenPatterns,
                               captured: Array(repeating: [:], count: spans.count))
         let dim = c.dim
 
@@ -97,6 +110,13 @@ extension TransformerModel {
         case .none: break
         case .last: logitRows = spans.map { [$0.row + $0.count - 1] }
         case .all: logitRows = spans.map { Array($0.row ..< $0.row + $0.count) }
+        case .positions(let wanted):
+            for span in spans {
+                if let bad = wanted.first(where: { !(0 ..< span.count).contains($0) }) {
+                    throw EngineError.invalidHook(name: "logits", reason: "position \(bad) is outside the sequence of \(span.count) tokens")
+                }
+            }
+            logitRows = spans.map { span in wanted.map { span.row + $0 } }
         }
         let flatRows = logitRows.flatMap { $0 }
         var allLogits = [Float]()
@@ -157,8 +177,9 @@ extension TransformerModel {
             rope(s.k.pointer, rows: rows, heads: c.kvHeadCount, headDim: hd, dims: c.ropeDims, cos: cosT, sin: sinT)
         }
         for (i, span) in spans.enumerated() {
-            let pattern = attention(layer: l, span: span, state: s, cache: cache,
-                                    capturePattern: ctx.captures.contains(.pattern(l)))
+            let capture = ctx.captures.contains(.pattern(l))
+            let pattern = ctx.frozenPatterns[l].map { frozenAttention(layer: l, span: span, state: s, cache: cache, pattern: $0, capturePattern: capture) }
+                ?? attention(layer: l, span: span, state: s, cache: cache, capturePattern: capture)
             if let pattern { ctx.captured[i][.pattern(l)] = pattern }
         }
         try hook(&ctx, .z, l, s.z.pointer, width: qDim, shape: [qDim], spans: spans)

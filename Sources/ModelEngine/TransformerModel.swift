@@ -87,9 +87,13 @@ public final class TransformerModel: Sendable {
     /// - captures: hooks whose activations are returned (after any intervention on the same hook).
     /// - logits: which logits to compute; with `.none` the pass stops after the last block a hook needs.
     /// - interventions: changes applied in place at hooks before the model continues.
+    /// - frozenPatterns: attention patterns [heads, T, T] by layer (captured from another run of ≥ T tokens)
+    ///   used instead of computing them: the values still come from this run (frozen attention).
     public func forward(tokens: [Int32], captures: Set<HookPoint> = [], logits: LogitsMode = .last,
-                        interventions: [HookPoint: HookIntervention] = [:]) throws -> ForwardResult {
-        let results = try forward(batch: [tokens], captures: captures, logits: logits, interventions: interventions)
+                        interventions: [HookPoint: HookIntervention] = [:],
+                        frozenPatterns: [Int: HookTensor] = [:]) throws -> ForwardResult {
+        let results = try forward(batch: [tokens], captures: captures, logits: logits, interventions: interventions,
+                                  frozenPatterns: frozenPatterns)
         guard let first = results.first else { throw EngineError.emptyInput(what: "forward") }
         return first
     }
@@ -97,7 +101,8 @@ public final class TransformerModel: Sendable {
     /// Runs several independent sequences in one pass: the matrix products cover all their tokens at once,
     /// attention stays within each sequence. Captures and interventions apply to each sequence separately.
     public func forward(batch: [[Int32]], captures: Set<HookPoint> = [], logits: LogitsMode = .last,
-                        interventions: [HookPoint: HookIntervention] = [:]) throws -> [ForwardResult] {
+                        interventions: [HookPoint: HookIntervention] = [:],
+                        frozenPatterns: [Int: HookTensor] = [:]) throws -> [ForwardResult] {
         guard !batch.isEmpty else { throw EngineError.emptyInput(what: "forward(batch:)") }
         var spans: [SequenceSpan] = []
         var row = 0
@@ -112,7 +117,8 @@ public final class TransformerModel: Sendable {
         let state = statePool.take(config: config, capacity: row)
         defer { statePool.give(state) }
         return try run(tokens: batch.flatMap { $0 }, spans: spans, state: state, cache: nil,
-                       captures: captures, logits: logits, interventions: interventions, quantized: false)
+                       captures: captures, logits: logits, interventions: interventions,
+                       frozenPatterns: frozenPatterns, quantized: false)
     }
 
     /// Per-position next-token cross-entropy in nats: element t is −log p(tokens[t+1] | tokens[...t]),

@@ -25,17 +25,29 @@ extension SparseAutoencoder {
     }
 
     /// Removes the contribution of `latents` at every position: x − Σ_{f ∈ latents} a_f · W_dec[f]
-    /// (the reconstruction error and the other latents stay).
+    /// (the reconstruction error and the other latents stay); `clampIntervention` to 0.
     public func ablationIntervention(latents: Set<Int>) -> HookIntervention {
+        clampIntervention(values: Dictionary(uniqueKeysWithValues: latents.map { ($0, Float(0)) }))
+    }
+
+    /// Clamps latents to fixed activations at every position and splices the reconstruction difference in:
+    /// x + Σ_f (c_f − a_f) · W_dec[f], with a_f the latent's activation there (0 when it does not fire) and
+    /// c_f = `values[f]`. The reconstruction error and the other latents stay.
+    public func clampIntervention(values: [Int: Float]) -> HookIntervention {
         { tensor in
             let n = try self.rows(of: tensor)
+            for f in values.keys { try self.checkLatent(f) }
             let codes = try self.encode(tensor.data, count: n)
             for t in 0 ..< n {
                 let scale = t < codes.outputScale.count ? codes.outputScale[t] : 1
-                for e in codes.range(ofToken: t) where latents.contains(Int(codes.indices[e])) {
-                    let f = Int(codes.indices[e])
-                    let a = codes.values[e] * scale
-                    for j in 0 ..< self.dIn { tensor.data[t * self.dIn + j] -= a * self.decoderWeight[f * self.dIn + j] }
+                var current: [Int: Float] = [:]
+                for e in codes.range(ofToken: t) where values[Int(codes.indices[e])] != nil {
+                    current[Int(codes.indices[e])] = codes.values[e] * scale
+                }
+                for (f, c) in values {
+                    let delta = c - (current[f] ?? 0)
+                    guard delta != 0 else { continue }
+                    for j in 0 ..< self.dIn { tensor.data[t * self.dIn + j] += delta * self.decoderWeight[f * self.dIn + j] }
                 }
             }
         }

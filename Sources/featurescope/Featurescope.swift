@@ -10,7 +10,7 @@ struct Featurescope: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             // engine
-            ModelCommand.self, RunCommand.self, TokenizeCommand.self, GenerateCommand.self, BenchCommand.self,
+            ModelCommand.self, RunCommand.self, TokenizeCommand.self, GenerateCommand.self, SteerCommand.self, BenchCommand.self,
             // data pipeline
             CorpusCommand.self, CollectCommand.self, TrainCommand.self, EvalSAECommand.self, SAECommand.self,
             // latent cache

@@ -54,6 +54,11 @@ final class EnginePromptRunnerTests: XCTestCase {
         XCTAssertEqual(heads.count, 9)
         XCTAssertEqual(trace.activations.count, run.tokens.count)
         XCTAssertEqual(try XCTUnwrap(trace.dfaBySource).count, run.tokens.count)
+        // Ablation effect per token: zero at the last token (no next token), some change where the latent fires.
+        let ablation = try XCTUnwrap(trace.ablation)
+        XCTAssertEqual(ablation.deltaLogProb.count, run.tokens.count)
+        XCTAssertEqual(ablation.deltaLogProb.last, 0)
+        XCTAssertTrue(ablation.deltaLogProb.dropLast().contains { $0 != 0 })
         // The per-head split adds up to the pre-activation (fixture SAE: random b_enc).
         XCTAssertGreaterThan(trace.activations.last ?? 0, 0)
         let split = try XCTUnwrap(data.tokenHeadSplit(part: 0, latent: 0, group: 0, window: 0, token: 5))

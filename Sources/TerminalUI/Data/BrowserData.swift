@@ -91,9 +91,15 @@ public struct ScorerResult: Sendable, Equatable {
     public var auc: Double?
     /// Accuracy on the activating samples of each quantile (index 0 = strongest).
     public var quantileAccuracy: [Double]
+    /// The scorer's own score when it is not the balanced accuracy (AUC of surprisal and embedding, the
+    /// correlation of simulation).
+    public var headline: Double?
+    /// What the browser shows as this scorer's score.
+    public var score: Double { headline ?? balancedAccuracy }
 
     /// Metrics computed from the counts (the definitions of docs/autointerp.md).
-    public init(scorer: String, counts: ConfusionCounts, auc: Double? = nil, quantileAccuracy: [Double] = []) {
+    public init(scorer: String, counts: ConfusionCounts, auc: Double? = nil, quantileAccuracy: [Double] = [], headline: Double? = nil) {
+        self.headline = headline
         self.scorer = scorer
         self.counts = counts
         self.precision = counts.precision

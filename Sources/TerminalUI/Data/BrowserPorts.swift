@@ -127,9 +127,24 @@ public struct PromptLatentTrace: Sendable, Equatable {
     public var dfaBySource: [Float]?
     /// Per-head split of the pre-activation at `token` (hook_z only).
     public var perHead: [Float]?
-    public init(latent: Int, token: Int, activations: [Float], dfaBySource: [Float]?, perHead: [Float]?) {
+    /// What zeroing the latent does (nil when the engine cannot tell).
+    public var ablation: PromptAblation?
+    public init(latent: Int, token: Int, activations: [Float], dfaBySource: [Float]?, perHead: [Float]?,
+                ablation: PromptAblation? = nil) {
         self.latent = latent; self.token = token; self.activations = activations
-        self.dfaBySource = dfaBySource; self.perHead = perHead
+        self.dfaBySource = dfaBySource; self.perHead = perHead; self.ablation = ablation
+    }
+}
+
+/// The ablation effect of a latent on a prompt: per token, the change in log-probability of the actual next
+/// token when the latent is zeroed everywhere (0 at the last token), and at the traced token the tokens whose
+/// probability rose / fell most.
+public struct PromptAblation: Sendable, Equatable {
+    public var deltaLogProb: [Float]
+    public var promoted: [String]
+    public var suppressed: [String]
+    public init(deltaLogProb: [Float], promoted: [String], suppressed: [String]) {
+        self.deltaLogProb = deltaLogProb; self.promoted = promoted; self.suppressed = suppressed
     }
 }
 

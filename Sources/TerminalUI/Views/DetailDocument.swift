@@ -154,7 +154,7 @@ public struct DetailDocument: Sendable {
         var spans: [Span] = [Span("  ")]
         for s in d.scores {
             spans.append(Span(s.scorer + " ", .role(.muted)))
-            spans.append(Span(Widgets.score(s.balancedAccuracy), .role(Widgets.scoreRole(s.balancedAccuracy), bold: true)))
+            spans.append(Span(Widgets.score(s.score), .role(Widgets.scoreRole(s.score), bold: true)))
             spans.append(Span("  "))
         }
         spans.append(Span("(breakdown below the contexts)", .role(.muted)))
@@ -238,7 +238,7 @@ public struct DetailDocument: Sendable {
 
     static func scoreLines(_ s: ScorerResult) -> [DocLine] {
         var out: [DocLine] = []
-        let ba = s.balancedAccuracy
+        let ba = s.score
         var head: [Span] = [Span("  " + s.scorer.padding(toLength: 10, withPad: " ", startingAt: 0), .role(.text, bold: true)),
                             Span("score ", .role(.muted)),
                             Span(Widgets.score(ba), .role(Widgets.scoreRole(ba), bold: true)),

@@ -160,6 +160,7 @@ enum PromptView {
                     y += 1
                 }
             }
+            if let ablation = t.ablation { y = ablationLines(&screen, ablation, run, token: t.token, rect: rect, y: y) }
             if let heads = t.perHead, !heads.isEmpty, y + 2 < rect.maxY {
                 let mx = heads.map { abs($0) }.max() ?? 0
                 let rows = Widgets.vbars(heads.map { mx > 0 ? Double(abs($0) / mx) : 0 }, height: 2, barWidth: 2, gap: 1)

@@ -1,0 +1,197 @@
+import FeaturescopeCore
+import Foundation
+
+/// Pearson and Spearman correlation, one implementation for the simulation scorer and the score comparisons.
+public enum Correlation {
+    /// Pearson's r of two equally long series; NaN when shorter than 2 or either is constant (numpy's corrcoef).
+    public static func pearson(_ x: [Double], _ y: [Double]) -> Double {
+        guard x.count == y.count, x.count >= 2 else { return .nan }
+        let n = Double(x.count)
+        let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for i in x.indices {
+            let dx = x[i] - mx, dy = y[i] - my
+            sxy += dx * dy; sxx += dx * dx; syy += dy * dy
+        }
+        guard sxx > 0, syy > 0 else { return .nan }
+        return sxy / (sxx * syy).squareRoot()
+    }
+
+    /// Ranks from 1, ties sharing their mean rank.
+    public static func ranks(_ v: [Double]) -> [Double] {
+        let order = v.indices.sorted { v[$0] < v[$1] }
+        var r = [Double](repeating: 0, count: v.count)
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count && v[order[j + 1]] == v[order[i]] { j += 1 }
+            let mean = Double(i + j) / 2 + 1
+            for k in i ... j { r[order[k]] = mean }
+            i = j + 1
+        }
+        return r
+    }
+
+    /// Spearman's ρ: Pearson's r of the ranks.
+    public static func spearman(_ x: [Double], _ y: [Double]) -> Double { pearson(ranks(x), ranks(y)) }
+}
+
+/// Correlations of a simulation: over all samples' tokens concatenated (activating + non-activating, delphi's
+/// quantile −1 group) and per quantile (that quantile's activating samples only).
+public struct SimulationScores: Codable, Sendable, Equatable {
+    /// nil when undefined (fewer than two tokens, or a constant series).
+    public var overall: Double?
+    /// Quantile (0 = strongest) → correlation; undefined ones are left out.
+    public var perQuantile: [Int: Double]
+
+    /// True activations are the normalised ones (⌈10·a/max⌉, 0 for non-activating examples).
+    public init(samples: [ScoredSample], maxActivation: Float) {
+        var all: ([Double], [Double]) = ([], [])
+        var groups: [Int: ([Double], [Double])] = [:]
+        for s in samples {
+            guard let sim = s.simulated, sim.count == s.activations.count else { continue }
+            let truth = s.activating ? ExplainerFormatting.normalized(s.activations, maxActivation: maxActivation).map(Double.init)
+                                     : s.activations.map { _ in 0.0 }
+            all.0 += truth; all.1 += sim
+            if s.activating {
+                groups[s.distance, default: ([], [])].0 += truth
+                groups[s.distance, default: ([], [])].1 += sim
+            }
+        }
+        let r = Correlation.pearson(all.0, all.1)
+        overall = r.isFinite ? r : nil
+        perQuantile = groups.mapValues { Correlation.pearson($0.0, $0.1) }.filter { $0.value.isFinite }
+    }
+}
+
+/// OpenAI's "all at once" simulation scorer as delphi runs it: from the explanation alone, the scorer model
+/// predicts an activation 0–10 for every token of an example, and the score is the Pearson correlation of
+/// the predictions with the true normalised activations. Each token's prediction is the expected value over
+/// the scores' probabilities: with the embedded model "all at once" as OpenAI's simulator does it — the reply
+/// is given with the placeholder `unknown` in place of every number, and P("0"…"10") at each placeholder is
+/// read from one forward pass (only candidates that are one token in its vocabulary: with per-digit
+/// tokenizers "10" folds into "1"); with an endpoint, which cannot be handed a reply to read, the model
+/// writes the list and each number's expected value comes from its top logprobs (the number itself when the
+/// endpoint returns none).
+public struct SimulationScorer: Sendable, LatentScorer {
+    public static let promptVersion = "featurescope-simulation-v1"
+    public let client: any LLMClient
+    public var topLogprobs = 15
+    public var methodName: String { "simulation" }
+
+    public init(client: any LLMClient) { self.client = client }
+
+    static let system = """
+    We are studying a feature inside a language model. It looks for one particular thing in text. You are \
+    given a short explanation of what the feature looks for, then a sequence of tokens, one per line. For \
+    each token in order, write the token, a tab, and how strongly the feature fires on it: a whole number \
+    from 0 (not at all) to 10 (as strongly as it ever does). Most tokens get 0. Write exactly one line per \
+    token and nothing else.
+    """
+
+    /// The token as the scorer sees it on its line (line breaks and tabs made visible).
+    static func shown(_ token: String) -> String {
+        token.replacingOccurrences(of: "\n", with: "↵").replacingOccurrences(of: "\t", with: "→")
+    }
+
+    static func messages(explanation: String, tokens: [String]) -> [ChatMessage] {
+        let demoTokens = ["The", " recipe", " calls", " for", " two", " cups", " of", " flour"]
+        let demoScores = [0, 2, 0, 0, 0, 3, 0, 9]
+        let demo = zip(demoTokens, demoScores).map { "\(shown($0))\t\($1)" }.joined(separator: "\n")
+        func user(_ e: String, _ t: [String]) -> String {
+            "Explanation: \(e)\n\nTokens:\n" + t.map(shown).joined(separator: "\n")
+        }
+        return [.system(system), .user(user("baking ingredients, especially flour", demoTokens)), .assistant(demo),
+                .user(user(explanation, tokens))]
+    }
+
+    static let candidates = (0 ... 10).map(String.init)
+
+    public func score(_ sampled: SampledExamples, explanation: String) async throws -> ScoreRecord {
+        var samples: [ScoredSample] = []
+        var failures: [String] = []
+        var requestFailures = 0
+        for (i, ex) in (sampled.test + sampled.nonActivating).enumerated() {
+            try Task.checkCancellation()
+            var s = ScoredSample(strTokens: ex.tokens, activations: ex.activations, distance: ex.distance,
+                                 activating: ex.distance >= 0, shownText: ex.tokens.map(Self.shown).joined(separator: "\n"))
+            do {
+                s.simulated = try await simulate(explanation: explanation, tokens: ex.tokens)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch let e as SimulationFailure {
+                failures.append("sample \(i): \(e.reason)")
+            } catch {
+                requestFailures += 1
+                failures.append("sample \(i): request failed: \(error)")
+            }
+            samples.append(s)
+        }
+        var record = ScoreRecord(latent: sampled.latent, hook: sampled.hook,
+                                 provenance: Provenance(method: methodName, model: client.modelName,
+                                                        endpoint: client.endpointName, promptVersion: Self.promptVersion),
+                                 explanation: explanation, samples: samples, batchFailures: failures)
+        record.requestFailures = requestFailures
+        record.simulation = SimulationScores(samples: samples, maxActivation: sampled.maxActivation)
+        return record
+    }
+
+    struct SimulationFailure: Error { let reason: String }
+
+    /// Expected activation 0…10 per token.
+    func simulate(explanation: String, tokens: [String]) async throws -> [Double] {
+        let msgs = Self.messages(explanation: explanation, tokens: tokens)
+        if let embedded = client as? EmbeddedLLMClient {
+            let probs = try await embedded.placeholderProbabilities(msgs, lines: tokens.map(Self.shown), candidates: Self.candidates)
+            return try probs.enumerated().map { i, p in
+                guard let ev = Self.expectedValue(p).0 else {
+                    throw SimulationFailure(reason: "no probability on any score 0…10 after token \(i)")
+                }
+                return ev
+            }
+        }
+        let reply = try await client.complete(ChatRequest(messages: msgs, temperature: 0, maxTokens: 8 * tokens.count + 16,
+                                                          topLogprobs: topLogprobs))
+        return try Self.parse(reply, count: tokens.count)
+    }
+
+    /// Σ k·p_k / Σ p_k over the scores 0…10 (nil when all are 0) and the likeliest score.
+    static func expectedValue(_ p: [Double]) -> (Double?, Int) {
+        let total = p.reduce(0) { $0 + ($1.isFinite ? max(0, $1) : 0) }
+        guard total > 0 else { return (nil, 0) }
+        var ev = 0.0
+        for (k, v) in p.enumerated() where v.isFinite && v > 0 { ev += Double(k) * v }
+        let best = p.indices.max { p[$0] < p[$1] } ?? 0
+        return (ev / total, best)
+    }
+
+    /// The numbers of the reply's `token<TAB>n` lines: expected values from each number's top logprobs when
+    /// the reply has them, else the numbers; exactly `count` lines or a failure.
+    static func parse(_ reply: ChatResponse, count: Int) throws -> [Double] {
+        let lines = reply.text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        let numbers: [Int] = try lines.map { line in
+            guard let tab = line.lastIndex(of: "\t"), let n = Int(line[line.index(after: tab)...].trimmingCharacters(in: .whitespaces)),
+                  (0 ... 10).contains(n) else {
+                throw SimulationFailure(reason: "line '\(SafeText.sanitize(String(line.prefix(60))))' is not token<TAB>0…10")
+            }
+            return n
+        }
+        guard numbers.count == count else { throw SimulationFailure(reason: "\(numbers.count) lines for \(count) tokens") }
+        guard let lp = reply.logprobs, !lp.isEmpty else { return numbers.map(Double.init) }
+        // Each number follows a tab in the generated text: read its alternatives there.
+        var evs: [Double] = []
+        var text = ""
+        for entry in lp {
+            if text.hasSuffix("\t"), Int(entry.token.trimmingCharacters(in: .whitespaces)) != nil {
+                var p = [Double](repeating: 0, count: 11)
+                for alt in entry.topAlternatives {
+                    if let k = Int(alt.token.trimmingCharacters(in: .whitespaces)), (0 ... 10).contains(k) { p[k] += exp(alt.logprob) }
+                }
+                let (ev, _) = expectedValue(p)
+                evs.append(ev ?? Double(Int(entry.token.trimmingCharacters(in: .whitespaces)) ?? 0))
+            }
+            text += entry.token
+        }
+        return evs.count == count ? evs : numbers.map(Double.init)
+    }
+}
