@@ -40,22 +40,36 @@ public enum CacheAutoInterp {
         let hook = CacheBridge.delphiHook(part)
         var options = options
         if explainer.client is EmbeddedLLMClient { options.concurrency = 1 }
-        return await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
-            if !options.redo, CacheBridge.hasExplanation(try part.annotations(latent), method: method, model: model) {
+        let results = ResultList()
+        var summary = await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
+            let annotations = try part.annotations(latent)
+            if !options.redo, CacheBridge.hasExplanation(annotations, method: method, model: model) {
+                let a = annotations.last { $0.kind == .explanation && $0.method == method && $0.model == model }
+                results.add(LatentResult(latent: latent, outcome: .alreadyDone, explanation: a?.text,
+                                         parsed: a.map { CacheBridge.isUsableExplanation($0) }))
                 return .alreadyDone
             }
+            let started = Date()
             let cached = try CacheBridge.examples(part: part, latent: latent)
-            guard cached.activeWindowCount >= options.minActiveWindows else { return .tooFew }
+            guard cached.activeWindowCount >= options.minActiveWindows else {
+                results.add(LatentResult(latent: latent, outcome: .skippedTooFewExamples))
+                return .tooFew
+            }
             let sampled: SampledExamples
             do { sampled = try CacheBridge.sample(cached, options: options.sampling) } catch SamplingError.tooFewActivatingWindows {
+                results.add(LatentResult(latent: latent, outcome: .skippedTooFewExamples))
                 return .tooFew
             }
             let record = try await explainer.explain(sampled)
             try part.appendAnnotation(CacheBridge.annotation(record))
             try options.delphiRun?.writeExplanation(record.explanation, hook: hook, latent: latent)
             onRecord?(record)
+            results.add(LatentResult(latent: latent, outcome: .completed, explanation: record.explanation, parsed: record.parsed,
+                                     seconds: Date().timeIntervalSince(started)))
             return .explained(parsed: record.parsed)
         }
+        summary.results = results.sorted(adding: summary.failures)
+        return summary
     }
 
     // MARK: Score
@@ -72,19 +86,28 @@ public enum CacheAutoInterp {
         let hook = CacheBridge.delphiHook(part)
         var options = options
         if usesEmbeddedModel(scorer) { options.concurrency = 1 }
-        return await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
+        let results = ResultList()
+        var summary = await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
             let annotations = try part.annotations(latent)
             if !options.redo, let done = CacheBridge.existingScore(annotations, method: method, model: model) {
-                return .alreadyScored(CacheBridge.scoredSamples(done))
+                let samples = CacheBridge.scoredSamples(done)
+                results.add(LatentResult(latent: latent, outcome: .alreadyDone, explanation: done.explanation,
+                                         metrics: ClassifierMetrics(samples: samples)))
+                return .alreadyScored(samples)
             }
+            let started = Date()
             let cached = try CacheBridge.examples(part: part, latent: latent)
-            guard cached.activeWindowCount >= options.minActiveWindows else { return .tooFew }
+            guard cached.activeWindowCount >= options.minActiveWindows else {
+                results.add(LatentResult(latent: latent, outcome: .skippedTooFewExamples))
+                return .tooFew
+            }
             guard let explanation = CacheBridge.newestExplanation(annotations, model: options.explanationModel)?.text else {
                 let by = options.explanationModel.map { " by \($0)" } ?? ""
                 throw BatchError("no usable explanation\(by) in the cache; run `featurescope explain` first")
             }
             let sampled: SampledExamples
             do { sampled = try CacheBridge.sample(cached, options: options.sampling) } catch SamplingError.tooFewActivatingWindows {
+                results.add(LatentResult(latent: latent, outcome: .skippedTooFewExamples))
                 return .tooFew
             }
             let record = try await scorer.score(sampled, explanation: explanation)
@@ -94,8 +117,12 @@ public enum CacheAutoInterp {
             try part.appendAnnotation(CacheBridge.annotation(record))
             try options.delphiRun?.writeClassifierScores(record.samples, scorer: method, hook: hook, latent: latent)
             onRecord?(record)
+            results.add(LatentResult(latent: latent, outcome: .completed, explanation: explanation, metrics: record.metrics,
+                                     seconds: Date().timeIntervalSince(started)))
             return .scored(record.samples)
         }
+        summary.results = results.sorted(adding: summary.failures)
+        return summary
     }
 
     /// The model a scorer records (the client's, or the surprisal scorer's).
@@ -126,6 +153,19 @@ public enum CacheAutoInterp {
     }
 
     typealias Step = AutoInterpBatch.Step
+
+    /// Results collected from concurrent latents.
+    final class ResultList: @unchecked Sendable {
+        // @unchecked: `items` is only touched while holding `lock`.
+        private let lock = NSLock()
+        private var items: [LatentResult] = []
+        func add(_ r: LatentResult) { lock.withLock { items.append(r) } }
+        /// The results plus one per failure, by latent.
+        func sorted(adding failures: [BatchFailure]) -> [LatentResult] {
+            let all = lock.withLock { items } + failures.map { LatentResult(latent: $0.latent, outcome: .failed, error: $0.reason) }
+            return all.sorted { $0.latent < $1.latent }
+        }
+    }
 
     private static func run(part: LatentCachePart, latents: [Int], options: CacheBatchOptions, progress: Progress?,
                             work: @escaping @Sendable (Int) async throws -> Step) async -> BatchSummary {

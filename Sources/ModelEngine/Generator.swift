@@ -47,6 +47,9 @@ public final class Generator {
         tokens.removeSubrange(n...)
     }
 
+    /// Sets the token list after the cache was filled from a snapshot (`restore`).
+    func replaceTokens(_ t: [Int32]) { tokens = t }
+
     /// Appends `newTokens` to the sequence and returns the logits after the last one.
     /// Several tokens go through BLAS in one pass; a single token is one step.
     public func append(_ newTokens: [Int32]) throws -> [Float] {

@@ -42,13 +42,13 @@ struct ScoreCommand: AsyncParsableCommand {
     func validate() throws { try selection.validateCounts() }
 
     func run() async throws {
-        var settings = try llm.settings()
+        var settings = try llm.settings(forScoring: true)
         if scorer == .surprisal { settings.provider = .embedded }
         let sel = LatentSelection(spec: selection.latents, unscoredBy: unscored ? scorer.rawValue : nil, sample: selection.sample,
                                   seed: selection.seed, minActiveWindows: selection.minExamples)
         let (part, latents) = try openSelection(selection, selection: sel)
         if !selection.json, let note = selection.recordedDefaultsNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
-        let client = try llm.client(settings, seed: selection.seed, quiet: selection.json)
+        let client = try llm.client(settings, seed: selection.seed, quiet: selection.json, forScoring: true)
         let latentScorer: any LatentScorer
         switch scorer {
         case .detection, .fuzz:
