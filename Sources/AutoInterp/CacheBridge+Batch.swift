@@ -15,6 +15,9 @@ public struct CacheBatchOptions: Sendable {
     public var delphiRun: DelphiRun?
     /// Scoring: use only explanations by this model (nil: the newest usable one).
     public var explanationModel: String?
+    /// Scoring: these explanations (by latent) instead of the cache's; a latent without one is scored
+    /// against the cache's as usual.
+    public var explanations: [Int: String] = [:]
     /// Run again on latents that already have a result by the same method and model (the new one is appended;
     /// readers show the newest explanation). Off: such latents are skipped, which makes runs resumable.
     public var redo = false
@@ -31,15 +34,15 @@ public enum CacheAutoInterp {
     // MARK: Explain
 
     /// Explains each latent and appends the explanation to the part's annotations.
-    public static func explain(part: LatentCachePart, latents: [Int], explainer: Explainer,
+    public static func explain(part: LatentCachePart, latents: [Int], explainer: any LatentExplainer,
                                options: CacheBatchOptions = CacheBatchOptions(),
                                onRecord: (@Sendable (ExplanationRecord) -> Void)? = nil,
                                progress: Progress? = nil) async -> BatchSummary {
-        let method = explainer.options.variant.rawValue
-        let model = explainer.client.modelName
+        let method = explainer.methodName
+        let model = explainer.modelName
         let hook = CacheBridge.delphiHook(part)
         var options = options
-        if explainer.client is EmbeddedLLMClient { options.concurrency = 1 }
+        if explainer.usesEmbeddedModel { options.concurrency = 1 }
         let results = ResultList()
         var summary = await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
             let annotations = try part.annotations(latent)
@@ -101,7 +104,8 @@ public enum CacheAutoInterp {
                 results.add(LatentResult(latent: latent, outcome: .skippedTooFewExamples))
                 return .tooFew
             }
-            guard let explanation = CacheBridge.newestExplanation(annotations, model: options.explanationModel)?.text else {
+            guard let explanation = options.explanations[latent]
+                    ?? CacheBridge.newestExplanation(annotations, model: options.explanationModel)?.text else {
                 let by = options.explanationModel.map { " by \($0)" } ?? ""
                 throw BatchError("no usable explanation\(by) in the cache; run `featurescope explain` first")
             }

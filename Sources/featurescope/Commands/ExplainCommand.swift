@@ -52,6 +52,9 @@ struct ExplainCommand: AsyncParsableCommand {
     @Option(name: .customLong("example-count"), help: "How many examples the explainer sees (default: as many as the quantile sample gives).")
     var exampleCount: Int?
 
+    @Flag(help: "No LLM: a template explanation naming the tokens the examples peak on (the study's baseline).")
+    var template = false
+
     @Option(name: .customLong("demo-from-text"),
             help: "Instead of explaining: build a demo cache at CACHE_DIR of token-identity latents (latent k fires on one token) over this text file, for trying and timing explain/score without an SAE.")
     var demoFromText: String?
@@ -79,13 +82,21 @@ struct ExplainCommand: AsyncParsableCommand {
                                   seed: selection.seed, minActiveWindows: selection.minExamples)
         let (part, latents) = try openSelection(selection, selection: sel)
         if !selection.json, let note = selection.recordedDefaultsNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
-        let client = try llm.client(settings, seed: selection.seed, quiet: selection.json,
-                                    embeddedReplyPrefix: freeReply ? nil : "[EXPLANATION]:")
         var options = Explainer.Options()
         options.variant = contrastive ? .contrastive : .standard
         options.temperature = temperature
         options.maxTokens = maxTokens ?? (settings.effectiveProvider == .embedded ? 48 : 2000)
-        let explainer = Explainer(client: client, options: options)
+        let explainer: any LatentExplainer
+        let endpoint: String
+        if template {
+            explainer = TemplateExplainer()
+            endpoint = "none"
+        } else {
+            let client = try llm.client(settings, seed: selection.seed, quiet: selection.json,
+                                        embeddedReplyPrefix: freeReply ? nil : "[EXPLANATION]:")
+            explainer = Explainer(client: client, options: options)
+            endpoint = client.endpointName
+        }
 
         let reporter = BatchReporter(total: latents.count, label: "explain", quiet: selection.json)
         var batch = selection.batchOptions(concurrency: settings.concurrency)
@@ -95,8 +106,9 @@ struct ExplainCommand: AsyncParsableCommand {
                                                     options: batch,
                                                     progress: { reporter.progress($0) })
         reporter.finish()
-        try reporter.report(command: "explain", cache: selection.cacheDir, part: part.name, method: options.variant.rawValue,
-                            provider: settings.effectiveProvider.rawValue, client: client, model: client.modelName,
+        try reporter.report(command: "explain", cache: selection.cacheDir, part: part.name, method: explainer.methodName,
+                            provider: template ? "none" : settings.effectiveProvider.rawValue, endpoint: endpoint,
+                            model: explainer.modelName,
                             summary: summary, minExamples: selection.minExamples, json: selection.json)
         if !summary.failures.isEmpty { throw ExitCode(1) }
     }

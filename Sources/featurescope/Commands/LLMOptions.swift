@@ -202,11 +202,11 @@ final class BatchReporter: @unchecked Sendable {
         var summary: BatchSummary
     }
 
-    func report(command: String, cache: String, part: String, method: String, provider: String, client: any LLMClient,
+    func report(command: String, cache: String, part: String, method: String, provider: String, endpoint: String,
                 model: String, summary: BatchSummary, minExamples: Int, json: Bool) throws {
         let secs = seconds
         let r = Report(command: command, cache: cache, part: part, method: method, provider: provider, model: model,
-                       endpoint: client.endpointName, seconds: secs,
+                       endpoint: endpoint, seconds: secs,
                        latentsPerMinute: Self.perMinute(summary.completed, secs), summary: summary)
         if json {
             let enc = JSONEncoder()

@@ -39,6 +39,10 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("explanation-model"), help: "Score only explanations written by this model.")
     var explanationModel: String?
 
+    @Option(name: .customLong("explanations-file"),
+            help: "Score these explanations instead of the cache's: a JSON object of latent index → explanation text, e.g. {\"5\": \"Names of Python contributors\"}. Use with --redo to score again.")
+    var explanationsFile: String?
+
     func validate() throws { try selection.validateCounts() }
 
     func run() async throws {
@@ -63,14 +67,34 @@ struct ScoreCommand: AsyncParsableCommand {
         }
         var options = selection.batchOptions(concurrency: settings.concurrency)
         options.explanationModel = explanationModel
+        if let f = explanationsFile { options.explanations = try ExplanationsFile.read(f) }
 
         let reporter = BatchReporter(total: latents.count, label: scorer.rawValue, quiet: selection.json)
         let summary = await CacheAutoInterp.score(part: part, latents: latents, scorer: latentScorer, options: options,
                                                   progress: { reporter.progress($0) })
         reporter.finish()
         try reporter.report(command: "score", cache: selection.cacheDir, part: part.name, method: scorer.rawValue,
-                            provider: settings.effectiveProvider.rawValue, client: client, model: client.modelName,
+                            provider: settings.effectiveProvider.rawValue, endpoint: client.endpointName, model: client.modelName,
                             summary: summary, minExamples: selection.minExamples, json: selection.json)
         if !summary.failures.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// `--explanations-file`: a JSON object of latent index → explanation text.
+enum ExplanationsFile {
+    static func read(_ path: String) throws -> [Int: String] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read the explanations file \(path)")
+        }
+        let raw: [String: String]
+        do { raw = try JSONDecoder().decode([String: String].self, from: data) } catch {
+            throw ValidationError("\(path): expected a JSON object of latent index → explanation text (\(error))")
+        }
+        var out: [Int: String] = [:]
+        for (k, v) in raw {
+            guard let l = Int(k), l >= 0 else { throw ValidationError("\(path): key \"\(SafeText.sanitize(k))\" is not a latent index") }
+            out[l] = v
+        }
+        return out
     }
 }
