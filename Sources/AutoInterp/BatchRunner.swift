@@ -94,6 +94,9 @@ public struct LatentResult: Codable, Sendable, Equatable {
     public var seconds: Double?
     /// Why it failed.
     public var error: String?
+    /// Activating windows of the latent in the corpus, and its firing density per token (cache runs).
+    public var activeWindows: Int?
+    public var density: Double?
 
     public init(latent: Int, outcome: LatentOutcome, explanation: String? = nil, parsed: Bool? = nil,
                 metrics: ClassifierMetrics? = nil, seconds: Double? = nil, error: String? = nil) {

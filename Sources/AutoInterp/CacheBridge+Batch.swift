@@ -67,8 +67,11 @@ public enum CacheAutoInterp {
             try part.appendAnnotation(CacheBridge.annotation(record))
             try options.delphiRun?.writeExplanation(record.explanation, hook: hook, latent: latent)
             onRecord?(record)
-            results.add(LatentResult(latent: latent, outcome: .completed, explanation: record.explanation, parsed: record.parsed,
-                                     seconds: Date().timeIntervalSince(started)))
+            var r = LatentResult(latent: latent, outcome: .completed, explanation: record.explanation, parsed: record.parsed,
+                                 seconds: Date().timeIntervalSince(started))
+            r.activeWindows = cached.activeWindowCount
+            r.density = try? part.statistics(latent).densityPerToken
+            results.add(r)
             return .explained(parsed: record.parsed)
         }
         summary.results = results.sorted(adding: summary.failures)
@@ -121,8 +124,11 @@ public enum CacheAutoInterp {
             try part.appendAnnotation(CacheBridge.annotation(record))
             try options.delphiRun?.writeClassifierScores(record.samples, scorer: method, hook: hook, latent: latent)
             onRecord?(record)
-            results.add(LatentResult(latent: latent, outcome: .completed, explanation: explanation, metrics: record.metrics,
-                                     seconds: Date().timeIntervalSince(started)))
+            var r = LatentResult(latent: latent, outcome: .completed, explanation: explanation, metrics: record.metrics,
+                                 seconds: Date().timeIntervalSince(started))
+            r.activeWindows = cached.activeWindowCount
+            r.density = try? part.statistics(latent).densityPerToken
+            results.add(r)
             return .scored(record.samples)
         }
         summary.results = results.sorted(adding: summary.failures)

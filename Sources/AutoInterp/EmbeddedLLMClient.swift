@@ -101,6 +101,22 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
     /// `complete`, calling `onText` with the reply so far (the forced prefix included) after every
     /// generated token, so a caller can show it as it grows.
     public func complete(_ request: ChatRequest, onText: (@Sendable (String) -> Void)?) async throws -> ChatResponse {
+        let stop = StopFlag()
+        return try await withTaskCancellationHandler {
+            try await generate(request, onText: onText, stop: stop)
+        } onCancel: { stop.set() }
+    }
+
+    /// Set when the calling task is cancelled; the generation loop checks it after every token.
+    final class StopFlag: @unchecked Sendable {
+        // @unchecked: `value` is only touched while holding `lock`.
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var isSet: Bool { lock.withLock { value } }
+    }
+
+    private func generate(_ request: ChatRequest, onText: (@Sendable (String) -> Void)?, stop: StopFlag) async throws -> ChatResponse {
         let seed = configuration.seed
         let name = modelName
         let prefix = configuration.replyPrefix ?? ""
@@ -119,6 +135,7 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
             var finish = "length"
             var stoppedByToken = false
             while out.count < maxNew {
+                if stop.isSet { throw CancellationError() }
                 let next = Logits.sample(logits, temperature: request.temperature, using: &rng)
                 if request.topLogprobs > 0 {
                     logprobs.append(Self.logprob(of: next, logits: logits, top: request.topLogprobs, tokenizer: e.tokenizer))

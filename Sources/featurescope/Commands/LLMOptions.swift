@@ -254,5 +254,9 @@ final class BatchReporter: @unchecked Sendable {
 func openSelection(_ sel: BatchSelectionOptions, selection: LatentSelection) throws -> (LatentCachePart, [Int]) {
     let cache = try LatentCacheDirectory.open(sel.cacheDir)
     let part = try LatentSelection.part(named: sel.part, in: cache)
+    if let overlay = cache.overlayDirectory, !sel.json {
+        FileHandle.standardError.write(Data(("\(SafeText.sanitize(sel.cacheDir)) is pristine or read-only: new annotations go to "
+            + "the per-user overlay \(SafeText.sanitize(overlay))\n").utf8))
+    }
     return (part, try selection.latents(in: part))
 }
