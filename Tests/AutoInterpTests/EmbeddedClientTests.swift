@@ -137,3 +137,35 @@ func XCTAssertThrowsErrorAsync<T>(_ expression: @autoclosure () async throws -> 
         XCTFail("expected an error", file: file, line: line)
     } catch {}
 }
+
+/// Forked prompt prefixes give exactly the logits of a prompt computed from scratch.
+final class EmbeddedPrefixForkTests: XCTestCase {
+    func testForkedPrefixesMatchFreshComputation() async throws {
+        let config = EmbeddedModelConfiguration(threads: 2)
+        guard FileManager.default.fileExists(atPath: config.path) else {
+            throw XCTSkip("embedded model not installed at \(config.path)")
+        }
+        let c = try EmbeddedLLMClient(configuration: config)
+        // Two prompt kinds with their own shared prefix (system + a demo turn), short so the test stays fast.
+        func request(_ kind: String, _ text: String) -> ChatRequest {
+            ChatRequest(messages: [.system("You label texts about \(kind)."), .user("Is \"a \(kind)\" about \(kind)?"),
+                                   .assistant("1"), .user(text)], temperature: 0, maxTokens: 1)
+        }
+        let a = request("cats", "The cat sat.")
+        let b = request("rain", "Rain fell all day.")
+        let c2 = request("cats", "A dog barked.")
+        c.engine.setPrefixReuse(.none)
+        var fresh: [[Double]] = []
+        for r in [a, b, c2] { fresh.append(try await c.nextTokenProbabilities(r, assistantPrefix: "[", candidates: ["0", "1"])) }
+        c.engine.setPrefixReuse(.forks)
+        var forked: [[Double]] = []
+        for r in [a, b, c2] { forked.append(try await c.nextTokenProbabilities(r, assistantPrefix: "[", candidates: ["0", "1"])) }
+        let before = c.promptTokenCounts.reused
+        // a after c2 after b: the "cats" prefix comes back from its fork.
+        forked.append(try await c.nextTokenProbabilities(a, assistantPrefix: "[", candidates: ["0", "1"]))
+        XCTAssertGreaterThan(c.promptTokenCounts.reused, before + 10, "the first kind's prefix was reused")
+        for (f, g) in zip(fresh + [fresh[0]], forked) {
+            for (x, y) in zip(f, g) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+        }
+    }
+}
