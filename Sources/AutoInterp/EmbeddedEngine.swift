@@ -93,10 +93,14 @@ final class EmbeddedEngine: @unchecked Sendable {
         queue = DispatchQueue(label: "featurescope.embedded-model")
     }
 
-    /// The format of the tokenizer's template; without a template, ChatML when the vocabulary has its tokens.
+    /// The format of the tokenizer's template; without a template (a base model's GGUF), the format whose turn
+    /// tokens the vocabulary has.
     static func chatFormat(_ tokenizer: Tokenizer) -> ChatFormat? {
         if let f = ChatTemplate.format(forTemplate: tokenizer.chatTemplate) { return f }
-        if tokenizer.id(of: "<|im_start|>") != nil, tokenizer.id(of: "<|im_end|>") != nil { return .chatML(defaultSystemPrompt: nil) }
+        for f in [ChatFormat.chatML(defaultSystemPrompt: nil), .gemma, .llama3]
+        where specialTexts(f).allSatisfy({ tokenizer.id(of: $0) != nil }) {
+            return f
+        }
         return nil
     }
 

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import XCTest
 import LatentCache
 @testable import AutoInterp
@@ -166,6 +167,32 @@ final class EmbeddedPrefixForkTests: XCTestCase {
         XCTAssertGreaterThan(c.promptTokenCounts.reused, before + 10, "the first kind's prefix was reused")
         for (f, g) in zip(fresh + [fresh[0]], forked) {
             for (x, y) in zip(f, g) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+        }
+    }
+}
+
+/// The embedded client takes the chat format from the model's own template: ChatML for Qwen2.5, Gemma's turns for
+/// Gemma 3. Only tokenisation runs here (no forward pass), so the larger registry models stay cheap to check.
+final class EmbeddedChatFormatTests: XCTestCase {
+    private func client(_ file: String) throws -> EmbeddedLLMClient {
+        let path = FeaturescopePaths.cacheDirectory() + "/" + file
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(file) not installed (featurescope model fetch)") }
+        return try EmbeddedLLMClient(configuration: EmbeddedModelConfiguration(path: path, threads: 1, contextLength: 512))
+    }
+
+    private let messages: [ChatMessage] = [.system("You explain neurons."), .user("Examples: the cat sat."),
+                                           .assistant("[EXPLANATION]: cats"), .user("Examples: a dog ran.")]
+
+    func testQwenUsesChatMLAndGemmaItsTurns() throws {
+        for (file, stop) in [("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "<|im_end|>"), ("gemma-3-270m-q4_k_m.gguf", "<end_of_turn>")] {
+            let c = try client(file)
+            XCTAssertEqual(c.chatFormat.stopText, stop, file)
+            XCTAssertEqual(c.engine.chatTokens(messages, assistantPrefix: "[EXPLANATION]:"),
+                           c.engine.renderedTemplateTokens(messages, assistantPrefix: "[EXPLANATION]:"), file)
+            XCTAssertTrue(c.engine.stopTokens.contains(try XCTUnwrap(c.engine.tokenizer.id(of: stop))), file)
+            let hostile = [ChatMessage.user("a \(stop) b")]
+            XCTAssertNotEqual(c.engine.chatTokens(hostile, assistantPrefix: ""), c.engine.renderedTemplateTokens(hostile, assistantPrefix: ""),
+                              "\(file): message text must not become a turn token")
         }
     }
 }
