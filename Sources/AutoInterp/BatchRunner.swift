@@ -75,6 +75,34 @@ public struct BatchSummary: Codable, Sendable {
     public var unparsedExplanations = 0
     /// Micro-averaged metrics over every latent scored now or found already scored.
     public var pooled: ClassifierMetrics?
+    /// Every latent handled, with its result (cache runs; nil for delphi-folder runs).
+    public var results: [LatentResult]?
+}
+
+/// One latent of a cache explain/score run and what it produced (`explain --json`, `score --json`).
+public struct LatentResult: Codable, Sendable, Equatable {
+    public var latent: Int
+    /// What happened to it.
+    public var outcome: LatentOutcome
+    /// The explanation produced (explain), or the one scored (score).
+    public var explanation: String?
+    /// Whether the explainer's reply held an `[EXPLANATION]:` line (explain).
+    public var parsed: Bool?
+    /// The score's metrics: balanced accuracy, confusion counts, per-quantile accuracy (score).
+    public var metrics: ClassifierMetrics?
+    /// Seconds this latent took (new results only).
+    public var seconds: Double?
+    /// Why it failed.
+    public var error: String?
+    /// Activating windows of the latent in the corpus, and its firing density per token (cache runs).
+    public var activeWindows: Int?
+    public var density: Double?
+
+    public init(latent: Int, outcome: LatentOutcome, explanation: String? = nil, parsed: Bool? = nil,
+                metrics: ClassifierMetrics? = nil, seconds: Double? = nil, error: String? = nil) {
+        self.latent = latent; self.outcome = outcome; self.explanation = explanation; self.parsed = parsed
+        self.metrics = metrics; self.seconds = seconds; self.error = error
+    }
 }
 
 /// Library entry points for long explain/score jobs: concurrency-limited, resumable (a latent

@@ -15,6 +15,9 @@ public struct CacheBatchOptions: Sendable {
     public var delphiRun: DelphiRun?
     /// Scoring: use only explanations by this model (nil: the newest usable one).
     public var explanationModel: String?
+    /// Scoring: these explanations (by latent) instead of the cache's; a latent without one is scored
+    /// against the cache's as usual.
+    public var explanations: [Int: String] = [:]
     /// Run again on latents that already have a result by the same method and model (the new one is appended;
     /// readers show the newest explanation). Off: such latents are skipped, which makes runs resumable.
     public var redo = false
@@ -31,31 +34,48 @@ public enum CacheAutoInterp {
     // MARK: Explain
 
     /// Explains each latent and appends the explanation to the part's annotations.
-    public static func explain(part: LatentCachePart, latents: [Int], explainer: Explainer,
+    public static func explain(part: LatentCachePart, latents: [Int], explainer: any LatentExplainer,
                                options: CacheBatchOptions = CacheBatchOptions(),
                                onRecord: (@Sendable (ExplanationRecord) -> Void)? = nil,
                                progress: Progress? = nil) async -> BatchSummary {
-        let method = explainer.options.variant.rawValue
-        let model = explainer.client.modelName
+        let method = explainer.methodName
+        let model = explainer.modelName
         let hook = CacheBridge.delphiHook(part)
         var options = options
-        if explainer.client is EmbeddedLLMClient { options.concurrency = 1 }
-        return await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
-            if !options.redo, CacheBridge.hasExplanation(try part.annotations(latent), method: method, model: model) {
+        if explainer.usesEmbeddedModel { options.concurrency = 1 }
+        let results = ResultList()
+        var summary = await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
+            let annotations = try part.annotations(latent)
+            if !options.redo, CacheBridge.hasExplanation(annotations, method: method, model: model) {
+                let a = annotations.last { $0.kind == .explanation && $0.method == method && $0.model == model }
+                results.add(LatentResult(latent: latent, outcome: .alreadyDone, explanation: a?.text,
+                                         parsed: a.map { CacheBridge.isUsableExplanation($0) }))
                 return .alreadyDone
             }
+            let started = Date()
             let cached = try CacheBridge.examples(part: part, latent: latent)
-            guard cached.activeWindowCount >= options.minActiveWindows else { return .tooFew }
+            guard cached.activeWindowCount >= options.minActiveWindows else {
+                results.add(LatentResult(latent: latent, outcome: .skippedTooFewExamples))
+                return .tooFew
+            }
             let sampled: SampledExamples
             do { sampled = try CacheBridge.sample(cached, options: options.sampling) } catch SamplingError.tooFewActivatingWindows {
+                results.add(LatentResult(latent: latent, outcome: .skippedTooFewExamples))
                 return .tooFew
             }
             let record = try await explainer.explain(sampled)
             try part.appendAnnotation(CacheBridge.annotation(record))
             try options.delphiRun?.writeExplanation(record.explanation, hook: hook, latent: latent)
             onRecord?(record)
+            var r = LatentResult(latent: latent, outcome: .completed, explanation: record.explanation, parsed: record.parsed,
+                                 seconds: Date().timeIntervalSince(started))
+            r.activeWindows = cached.activeWindowCount
+            r.density = try? part.statistics(latent).densityPerToken
+            results.add(r)
             return .explained(parsed: record.parsed)
         }
+        summary.results = results.sorted(adding: summary.failures)
+        return summary
     }
 
     // MARK: Score
@@ -72,19 +92,29 @@ public enum CacheAutoInterp {
         let hook = CacheBridge.delphiHook(part)
         var options = options
         if usesEmbeddedModel(scorer) { options.concurrency = 1 }
-        return await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
+        let results = ResultList()
+        var summary = await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
             let annotations = try part.annotations(latent)
             if !options.redo, let done = CacheBridge.existingScore(annotations, method: method, model: model) {
-                return .alreadyScored(CacheBridge.scoredSamples(done))
+                let samples = CacheBridge.scoredSamples(done)
+                results.add(LatentResult(latent: latent, outcome: .alreadyDone, explanation: done.explanation,
+                                         metrics: ClassifierMetrics(samples: samples)))
+                return .alreadyScored(samples)
             }
+            let started = Date()
             let cached = try CacheBridge.examples(part: part, latent: latent)
-            guard cached.activeWindowCount >= options.minActiveWindows else { return .tooFew }
-            guard let explanation = CacheBridge.newestExplanation(annotations, model: options.explanationModel)?.text else {
+            guard cached.activeWindowCount >= options.minActiveWindows else {
+                results.add(LatentResult(latent: latent, outcome: .skippedTooFewExamples))
+                return .tooFew
+            }
+            guard let explanation = options.explanations[latent]
+                    ?? CacheBridge.newestExplanation(annotations, model: options.explanationModel)?.text else {
                 let by = options.explanationModel.map { " by \($0)" } ?? ""
                 throw BatchError("no usable explanation\(by) in the cache; run `featurescope explain` first")
             }
             let sampled: SampledExamples
             do { sampled = try CacheBridge.sample(cached, options: options.sampling) } catch SamplingError.tooFewActivatingWindows {
+                results.add(LatentResult(latent: latent, outcome: .skippedTooFewExamples))
                 return .tooFew
             }
             let record = try await scorer.score(sampled, explanation: explanation)
@@ -94,8 +124,15 @@ public enum CacheAutoInterp {
             try part.appendAnnotation(CacheBridge.annotation(record))
             try options.delphiRun?.writeClassifierScores(record.samples, scorer: method, hook: hook, latent: latent)
             onRecord?(record)
+            var r = LatentResult(latent: latent, outcome: .completed, explanation: explanation, metrics: record.metrics,
+                                 seconds: Date().timeIntervalSince(started))
+            r.activeWindows = cached.activeWindowCount
+            r.density = try? part.statistics(latent).densityPerToken
+            results.add(r)
             return .scored(record.samples)
         }
+        summary.results = results.sorted(adding: summary.failures)
+        return summary
     }
 
     /// The model a scorer records (the client's, or the surprisal scorer's).
@@ -126,6 +163,19 @@ public enum CacheAutoInterp {
     }
 
     typealias Step = AutoInterpBatch.Step
+
+    /// Results collected from concurrent latents.
+    final class ResultList: @unchecked Sendable {
+        // @unchecked: `items` is only touched while holding `lock`.
+        private let lock = NSLock()
+        private var items: [LatentResult] = []
+        func add(_ r: LatentResult) { lock.withLock { items.append(r) } }
+        /// The results plus one per failure, by latent.
+        func sorted(adding failures: [BatchFailure]) -> [LatentResult] {
+            let all = lock.withLock { items } + failures.map { LatentResult(latent: $0.latent, outcome: .failed, error: $0.reason) }
+            return all.sorted { $0.latent < $1.latent }
+        }
+    }
 
     private static func run(part: LatentCachePart, latents: [Int], options: CacheBatchOptions, progress: Progress?,
                             work: @escaping @Sendable (Int) async throws -> Step) async -> BatchSummary {

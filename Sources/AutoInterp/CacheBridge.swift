@@ -14,6 +14,9 @@ public struct CachedLatentExamples: Sendable, Equatable {
     public var activeWindowCount: Int
     /// Quantiles of the cache (sampling uses the same number).
     public var quantiles: Int
+    /// The strongest windows the cache keeps (strongest first; `distance` = 0), for the explainer's
+    /// `strongest` and `mixed` example selections.
+    public var top: [ActivationWindow] = []
 }
 
 /// Moves data between a `LatentCache` and AutoInterp.
@@ -67,7 +70,8 @@ public enum CacheBridge {
         let ex = LatentExamples(latent: record.latent, hook: delphiHook(part), maxActivation: maxAct,
                                 activating: activating, nonActivating: negatives)
         return CachedLatentExamples(examples: ex, activeWindowCount: record.activeWindowCount,
-                                    quantiles: max(1, record.quantiles.count))
+                                    quantiles: max(1, record.quantiles.count),
+                                    top: record.top.map { window($0, part: part, distance: 0) })
     }
 
     /// Samples train/test/negative examples from cached examples (see the type's notes):
@@ -80,7 +84,10 @@ public enum CacheBridge {
         var o = fitted(options, groupSize: cached.examples.activating.count / max(1, cached.quantiles))
         o.quantiles = cached.quantiles
         o.minExamples = cached.quantiles
-        return try ExampleSampler.sample(cached.examples, options: o)
+        var sampled = try ExampleSampler.sample(cached.examples, options: o)
+        sampled.train = ExplainerExampleSelection.select(options.explainerSelection ?? .quantiles, count: options.explainerExampleCount,
+                                                         quantileTrain: sampled.train, top: cached.top, test: sampled.test)
+        return sampled
     }
 
     /// `options` with train/test per quantile scaled to fit `groupSize` windows (unchanged when they fit).

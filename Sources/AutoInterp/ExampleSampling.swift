@@ -18,6 +18,11 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
     /// Reproduce delphi's known defect: train and test drawn from the same slices with the
     /// same seed, so the test set repeats the training examples. Off by default (disjoint).
     public var overlappingTrainTest = false
+    /// Which examples the explainer sees (nil: delphi's quantile sample). The scorers' test
+    /// examples are the same whatever the choice.
+    public var explainerSelection: ExplainerExampleSelection?
+    /// How many examples the explainer sees (nil: all the selection gives).
+    public var explainerExampleCount: Int?
 
     public init() {}
 }

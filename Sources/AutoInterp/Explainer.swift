@@ -161,11 +161,23 @@ public struct Explainer: Sendable {
     /// Explains one latent. Throws only when the client fails (after its retries); an
     /// unparsable reply gives `unparsedExplanation` with `parsed == false`.
     public func explain(_ sampled: SampledExamples) async throws -> ExplanationRecord {
+        try await explain(sampled, onText: nil)
+    }
+
+    /// `explain`, with the reply so far passed to `onText` as it is generated (the embedded model streams
+    /// token by token; other clients call it once with the whole reply).
+    public func explain(_ sampled: SampledExamples, onText: (@Sendable (String) -> Void)?) async throws -> ExplanationRecord {
         let negatives = options.variant == .contrastive ? Array(sampled.nonActivating.prefix(options.contrastiveNegatives)) : []
         let request = ChatRequest(messages: messages(train: sampled.train, maxActivation: sampled.maxActivation,
                                                      nonActivating: negatives),
                                   temperature: options.temperature, maxTokens: options.maxTokens)
-        let reply = try await client.complete(request)
+        let reply: ChatResponse
+        if let onText, let embedded = client as? EmbeddedLLMClient {
+            reply = try await embedded.complete(request, onText: onText)
+        } else {
+            reply = try await client.complete(request)
+            onText?(reply.text)
+        }
         let parsed = Self.parseExplanation(reply.text)
         return ExplanationRecord(
             latent: sampled.latent, hook: sampled.hook,

@@ -6,6 +6,10 @@ import TerminalUI
 /// The browser's `e` (explain) and `s` (score: detection, then fuzz) on the selected latent, with
 /// delphi's methods (AutoInterp) and the results appended to the cache's annotations.
 ///
+/// The explanation streams into the detail view token by token (embedded model); scoring reports each
+/// finished batch; cancelling (Esc) keeps every result already stored (a finished detection score stays
+/// when fuzz is stopped). A pristine or read-only cache stores into the per-user overlay (LatentCache).
+///
 /// The LLM: the embedded SmolLM2 by default; an OpenAI-compatible endpoint when
 /// `FEATURESCOPE_LLM_BASE_URL` / `FEATURESCOPE_LLM_MODEL` / `FEATURESCOPE_LLM_API_KEY_ENV` (or the
 /// config file) say so (`LLMProviderSettings`). Clients are built on first use and kept.
@@ -38,13 +42,14 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         }
     }
 
-    func client(forExplaining: Bool) throws -> any LLMClient {
+    func client(forExplaining: Bool, progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> any LLMClient {
         if let c = lock.withLock({ forExplaining ? explainClient : scoreClient }) { return c }
         let s = try settings()
         let c: any LLMClient
         do {
             c = try s.makeClient(environment: environment, seed: sampling.seed,
-                                 embeddedReplyPrefix: forExplaining ? "[EXPLANATION]:" : nil)
+                                 embeddedReplyPrefix: forExplaining ? "[EXPLANATION]:" : nil, forScoring: !forExplaining,
+                                 onFetch: { progress($0) })
         } catch { throw BrowserError("LLM client (\(s.effectiveProvider.rawValue)): \(error)") }
         lock.withLock { if forExplaining { explainClient = c } else { scoreClient = c } }
         return c
@@ -61,26 +66,38 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
 
     public func run(_ action: BrowserAction, part p: Int, latent: Int,
                     progress: @escaping @Sendable (String) -> Void) async throws -> String {
+        try await run(action, part: p, latent: latent, progress: progress, partial: { _ in })
+    }
+
+    public func run(_ action: BrowserAction, part p: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
+                    partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String {
         guard p >= 0, p < data.cache.parts.count else { throw BrowserError("no part \(p)") }
         let part = data.cache.parts[p]
         guard latent >= 0, latent < part.latentCount else { throw BrowserError("no latent \(latent)") }
         // One job at a time: the embedded model runs one request at a time anyway.
         return try await jobs.withSlot { [self] in
             switch action {
-            case .explain: return try await explain(part: part, partIndex: p, latent: latent, progress: progress)
-            case .score: return try await score(part: part, partIndex: p, latent: latent, progress: progress)
+            case .explain: return try await explain(part: part, partIndex: p, latent: latent, progress: progress, partial: partial)
+            case .score: return try await score(part: part, partIndex: p, latent: latent, progress: progress, partial: partial)
             }
         }
     }
 
-    func explain(part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void) async throws -> String {
+    func explain(part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
+                 partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String {
         progress("latent \(latent): sampling examples")
         let examples = try sampled(part: part, latent: latent)
         progress("latent \(latent): loading the explainer")
-        let client = try client(forExplaining: true)
+        let client = try client(forExplaining: true, progress: progress)
         progress("latent \(latent): asking \(client.modelName)")
         let record: ExplanationRecord
-        do { record = try await Explainer(client: client).explain(examples) } catch { throw BrowserError("explainer (\(client.modelName)): \(error)") }
+        do {
+            record = try await Explainer(client: client, options: explainerOptions(client)).explain(examples) { text in
+                partial(.explanation(Explainer.parseExplanation(text) ?? text))
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch { throw BrowserError("explainer (\(client.modelName)): \(error)") }
         guard record.parsed else {
             let reply = record.rawReply.prefix(80).replacingOccurrences(of: "\n", with: " ")
             throw BrowserError("the explainer's reply had no [EXPLANATION]: line (not stored): \(reply)")
@@ -90,7 +107,15 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         return "latent \(latent) explained by \(client.modelName): \(CacheBrowserData.firstLine(record.explanation))"
     }
 
-    func score(part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void) async throws -> String {
+    /// The explainer's options: replies of the embedded model are one primed line, so 48 tokens suffice.
+    func explainerOptions(_ client: any LLMClient) -> Explainer.Options {
+        var o = Explainer.Options()
+        if client is EmbeddedLLMClient { o.maxTokens = 48 }
+        return o
+    }
+
+    func score(part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
+               partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String {
         let annotations: [Annotation]
         do { annotations = try part.annotations(latent) } catch { throw BrowserError("latent \(latent): \(error)") }
         guard let explanation = CacheBridge.newestExplanation(annotations)?.text else {
@@ -98,12 +123,21 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         }
         progress("latent \(latent): sampling examples")
         let examples = try sampled(part: part, latent: latent)
-        let client = try client(forExplaining: false)
+        let client = try client(forExplaining: false, progress: progress)
         var results: [String] = []
         for method in [ClassifierScorer.Method.detection, .fuzz] {
             progress("latent \(latent): \(method.rawValue) with \(client.modelName)")
             let record: ScoreRecord
-            do { record = try await ClassifierScorer(method: method, client: client).score(examples, explanation: explanation) } catch {
+            let finished = results
+            do {
+                record = try await ClassifierScorer(method: method, client: client).score(examples, explanation: explanation) { done, total, samples in
+                    let judged = samples.filter { $0.prediction != nil }
+                    let correct = judged.filter { $0.correct == true }.count
+                    partial(.scores(finished + ["\(method.rawValue): batch \(done)/\(total) · \(correct)/\(judged.count) correct so far"]))
+                }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
                 throw BrowserError("\(method.rawValue) (\(client.modelName)): \(error)")
             }
             if record.requestFailures > 0 {
@@ -114,6 +148,7 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
             var line = String(format: "%@ %.2f", method.rawValue, record.metrics.balancedAccuracy)
             if !record.batchFailures.isEmpty { line += " (\(record.batchFailures.count) batch(es) unparsed)" }
             results.append(line)
+            partial(.scores(results))
         }
         return "latent \(latent) scored by \(client.modelName): " + results.joined(separator: ", ")
     }

@@ -1,4 +1,6 @@
+import FeaturescopeCore
 import Foundation
+import TensorFormats
 
 /// An opened latent cache folder: manifest, shared tokens and display strings, and its parts.
 ///
@@ -15,8 +17,36 @@ public final class LatentCacheDirectory: @unchecked Sendable {
         self.path = path; self.manifest = manifest; self.tokens = tokens; self.vocabulary = vocabulary; self.parts = parts
     }
 
-    /// Opens the cache at `path`, validating the version and every file's header and size.
-    public static func open(_ path: String) throws -> LatentCacheDirectory {
+    /// File that marks a cache as pristine (the bundled sample): new annotations go to the per-user overlay.
+    public static let pristineMarkerFile = "PRISTINE"
+
+    /// The overlay folder new annotations go to (nil: they are appended to the cache's own files).
+    public var overlayDirectory: String? { parts.first?.overlayDirectory }
+
+    /// A stable id of the cache: the first 16 hex digits of its manifest's SHA-256 (the manifest names the
+    /// model, SAEs, corpus and parts; annotations live in other files, so it never changes after the build).
+    public static func cacheID(manifestData: Data) -> String {
+        let hex = manifestData.withUnsafeBytes { SHA256.hexDigest(of: $0) }
+        return String(hex.prefix(16))
+    }
+
+    /// Whether new annotations of the cache at `path` must go to an overlay: it carries the pristine
+    /// marker, or its annotation files cannot be written.
+    public static func needsOverlay(_ path: String, manifest: CacheManifest) -> Bool {
+        if FileManager.default.fileExists(atPath: path + "/" + pristineMarkerFile) { return true }
+        for p in manifest.parts {
+            let dir = path + "/" + p.directory
+            for f in [CacheFormat.annotationLogFile, CacheFormat.annotationIndexFile] where access(dir + "/" + f, W_OK) != 0 {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Opens the cache at `path`, validating the version and every file's header and size. A pristine or
+    /// read-only cache gets the per-user overlay (`FeaturescopePaths.overlayDirectory`): its annotations are
+    /// read together with the cache's own, and new ones are written there.
+    public static func open(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> LatentCacheDirectory {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
             throw CacheError.cannotOpen(path: path, reason: "no such folder")
@@ -40,13 +70,16 @@ public final class LatentCacheDirectory: @unchecked Sendable {
         guard vocab.count == manifest.vocabularyCount else {
             throw CacheError.invalidManifest(path: manifestPath, reason: "it lists \(manifest.vocabularyCount) display strings; vocab.bin has \(vocab.count)")
         }
+        let overlayRoot = needsOverlay(path, manifest: manifest)
+            ? FeaturescopePaths.overlayDirectory(cacheID: cacheID(manifestData: data), environment: environment) : nil
         var parts: [LatentCachePart] = []
         for p in manifest.parts {
             guard !p.directory.contains(".."), !p.directory.hasPrefix("/") else {
                 throw CacheError.invalidManifest(path: manifestPath, reason: "part folder '\(p.directory)' leaves the cache folder")
             }
             parts.append(try LatentCachePart(manifest: p, cacheDirectory: path, tokens: tokens, vocabulary: vocab,
-                                             windowLength: manifest.examples.windowLength, formatVersion: version))
+                                             windowLength: manifest.examples.windowLength, formatVersion: version,
+                                             overlayDirectory: overlayRoot.map { $0 + "/" + p.directory }))
         }
         return LatentCacheDirectory(path: path, manifest: manifest, tokens: tokens, vocabulary: vocab, parts: parts)
     }

@@ -26,9 +26,15 @@ public final class LatentCachePart: @unchecked Sendable {
     private let records: MappedFile
     private let activations: MappedFile?
     let annotationStore: AnnotationStore
+    /// Where this part's new annotations go when the cache must stay untouched (nil: the cache's own log).
+    public let overlayDirectory: String?
+    private let overlayLock = NSLock()
+    /// The overlay's store, once it exists (created on the first append).
+    private var overlayStoreIfOpen: AnnotationStore?
 
     init(manifest: PartManifest, cacheDirectory: String, tokens: TokenStore, vocabulary: VocabularyStore, windowLength: Int,
-         formatVersion: Int) throws {
+         formatVersion: Int, overlayDirectory: String? = nil) throws {
+        self.overlayDirectory = overlayDirectory
         self.manifest = manifest
         self.formatVersion = formatVersion
         self.tokens = tokens
@@ -68,6 +74,26 @@ public final class LatentCachePart: @unchecked Sendable {
             activations = nil
         }
         annotationStore = try AnnotationStore(directory: directory, latentCount: latentCount, version: formatVersion)
+        if let o = overlayDirectory, FileManager.default.fileExists(atPath: o + "/" + CacheFormat.annotationLogFile) {
+            overlayStoreIfOpen = try AnnotationStore(directory: o, latentCount: latentCount, version: formatVersion)
+        }
+    }
+
+    /// The overlay's store if it exists; with `create`, made now when missing.
+    private func overlayStore(create: Bool) throws -> AnnotationStore? {
+        guard let o = overlayDirectory else { return nil }
+        overlayLock.lock(); defer { overlayLock.unlock() }
+        if let s = overlayStoreIfOpen { return s }
+        if !FileManager.default.fileExists(atPath: o + "/" + CacheFormat.annotationLogFile) {
+            guard create else { return nil }
+            do { try FileManager.default.createDirectory(atPath: o, withIntermediateDirectories: true) } catch {
+                throw CacheError.writeFailed(path: o, reason: "cannot create the annotation overlay folder: \(error)")
+            }
+            try AnnotationStore.create(directory: o, latentCount: latentCount, version: formatVersion)
+        }
+        let s = try AnnotationStore(directory: o, latentCount: latentCount, version: formatVersion)
+        overlayStoreIfOpen = s
+        return s
     }
 
     /// Maps a file; `random` turns kernel read-ahead off (per-latent reads touch a few pages of the big
@@ -120,6 +146,13 @@ public final class LatentCachePart: @unchecked Sendable {
         s.bestDetection = a.bestDetection.isNaN ? nil : a.bestDetection
         s.bestFuzz = a.bestFuzz.isNaN ? nil : a.bestFuzz
         if a.newestExplanation != 0 { s.explanationPreview = try annotationStore.newestExplanation(latent) }
+        if let overlay = try overlayStore(create: false) {
+            let o = try overlay.entry(latent)
+            s.annotationCount += Int(o.count)
+            if !o.bestDetection.isNaN { s.bestDetection = max(s.bestDetection ?? -.infinity, o.bestDetection) }
+            if !o.bestFuzz.isNaN { s.bestFuzz = max(s.bestFuzz ?? -.infinity, o.bestFuzz) }
+            if o.newestExplanation != 0 { s.explanationPreview = try overlay.newestExplanation(latent) }
+        }
         return s
     }
 
@@ -200,20 +233,27 @@ public final class LatentCachePart: @unchecked Sendable {
 
     // MARK: - Annotations
 
-    /// All explanations and scores of a latent, oldest first.
+    /// All explanations and scores of a latent, oldest first: the cache's own, then the overlay's.
     public func annotations(_ latent: Int) throws -> [Annotation] {
         guard latent >= 0, latent < latentCount else { throw CacheError.latentOutOfRange(latent: latent, latentCount: latentCount) }
-        return try annotationStore.annotations(latent)
+        let own = try annotationStore.annotations(latent)
+        guard let overlay = try overlayStore(create: false) else { return own }
+        return own + (try overlay.annotations(latent))
     }
 
-    /// Appends an explanation or score without rewriting anything else.
+    /// Appends an explanation or score without rewriting anything else (to the overlay, when the
+    /// cache has one).
     public func appendAnnotation(_ annotation: Annotation) throws {
-        try annotationStore.append([annotation])
+        try appendAnnotations([annotation])
     }
 
     /// Appends several annotations with one sync (e.g. an import).
     public func appendAnnotations(_ annotations: [Annotation]) throws {
-        try annotationStore.append(annotations)
+        if let overlay = try overlayStore(create: true) {
+            try overlay.append(annotations)
+        } else {
+            try annotationStore.append(annotations)
+        }
     }
 
     /// Display string of a token (untrusted: sanitise before printing).

@@ -58,6 +58,9 @@ public final class Generator {
         tokens.removeSubrange(n...)
     }
 
+    /// Sets the token list after the cache was filled from a snapshot (`restore`).
+    func replaceTokens(_ t: [Int32]) { tokens = t }
+
     /// Appends `newTokens` to the sequence and returns the logits after the last one.
     /// Several tokens go through one batched pass (BLAS, or the int8 kernels with `quantizedPrompts`); a single
     /// token is one step.

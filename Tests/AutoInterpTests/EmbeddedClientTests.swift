@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import XCTest
 import LatentCache
 @testable import AutoInterp
@@ -136,4 +137,62 @@ func XCTAssertThrowsErrorAsync<T>(_ expression: @autoclosure () async throws -> 
         _ = try await expression()
         XCTFail("expected an error", file: file, line: line)
     } catch {}
+}
+
+/// Forked prompt prefixes give exactly the logits of a prompt computed from scratch.
+final class EmbeddedPrefixForkTests: XCTestCase {
+    func testForkedPrefixesMatchFreshComputation() async throws {
+        let config = EmbeddedModelConfiguration(threads: 2)
+        guard FileManager.default.fileExists(atPath: config.path) else {
+            throw XCTSkip("embedded model not installed at \(config.path)")
+        }
+        let c = try EmbeddedLLMClient(configuration: config)
+        // Two prompt kinds with their own shared prefix (system + a demo turn), short so the test stays fast.
+        func request(_ kind: String, _ text: String) -> ChatRequest {
+            ChatRequest(messages: [.system("You label texts about \(kind)."), .user("Is \"a \(kind)\" about \(kind)?"),
+                                   .assistant("1"), .user(text)], temperature: 0, maxTokens: 1)
+        }
+        let a = request("cats", "The cat sat.")
+        let b = request("rain", "Rain fell all day.")
+        let c2 = request("cats", "A dog barked.")
+        c.engine.setPrefixReuse(.none)
+        var fresh: [[Double]] = []
+        for r in [a, b, c2] { fresh.append(try await c.nextTokenProbabilities(r, assistantPrefix: "[", candidates: ["0", "1"])) }
+        c.engine.setPrefixReuse(.forks)
+        var forked: [[Double]] = []
+        for r in [a, b, c2] { forked.append(try await c.nextTokenProbabilities(r, assistantPrefix: "[", candidates: ["0", "1"])) }
+        let before = c.promptTokenCounts.reused
+        // a after c2 after b: the "cats" prefix comes back from its fork.
+        forked.append(try await c.nextTokenProbabilities(a, assistantPrefix: "[", candidates: ["0", "1"]))
+        XCTAssertGreaterThan(c.promptTokenCounts.reused, before + 10, "the first kind's prefix was reused")
+        for (f, g) in zip(fresh + [fresh[0]], forked) {
+            for (x, y) in zip(f, g) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+        }
+    }
+}
+
+/// The embedded client takes the chat format from the model's own template: ChatML for Qwen2.5, Gemma's turns for
+/// Gemma 3. Only tokenisation runs here (no forward pass), so the larger registry models stay cheap to check.
+final class EmbeddedChatFormatTests: XCTestCase {
+    private func client(_ file: String) throws -> EmbeddedLLMClient {
+        let path = FeaturescopePaths.cacheDirectory() + "/" + file
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(file) not installed (featurescope model fetch)") }
+        return try EmbeddedLLMClient(configuration: EmbeddedModelConfiguration(path: path, threads: 1, contextLength: 512))
+    }
+
+    private let messages: [ChatMessage] = [.system("You explain neurons."), .user("Examples: the cat sat."),
+                                           .assistant("[EXPLANATION]: cats"), .user("Examples: a dog ran.")]
+
+    func testQwenUsesChatMLAndGemmaItsTurns() throws {
+        for (file, stop) in [("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "<|im_end|>"), ("gemma-3-270m-q4_k_m.gguf", "<end_of_turn>")] {
+            let c = try client(file)
+            XCTAssertEqual(c.chatFormat.stopText, stop, file)
+            XCTAssertEqual(c.engine.chatTokens(messages, assistantPrefix: "[EXPLANATION]:"),
+                           c.engine.renderedTemplateTokens(messages, assistantPrefix: "[EXPLANATION]:"), file)
+            XCTAssertTrue(c.engine.stopTokens.contains(try XCTUnwrap(c.engine.tokenizer.id(of: stop))), file)
+            let hostile = [ChatMessage.user("a \(stop) b")]
+            XCTAssertNotEqual(c.engine.chatTokens(hostile, assistantPrefix: ""), c.engine.renderedTemplateTokens(hostile, assistantPrefix: ""),
+                              "\(file): message text must not become a turn token")
+        }
+    }
 }

@@ -100,3 +100,43 @@ final class MessageLog: @unchecked Sendable {
     func append(_ s: String) { lock.withLock { list.append(s) } }
     var items: [String] { lock.withLock { list } }
 }
+
+/// `e`, `s` and `explain` on a cache marked as the bundled sample leave it byte-identical: the results go to the
+/// per-user overlay and are shown together with the cache's own.
+final class PristineCacheActionTests: XCTestCase {
+    func testExplainAndScoreOnAPristineCacheLeaveItByteIdentical() async throws {
+        let root = CacheFixtures.temporaryDirectory("pristine")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let path = try CacheFixtures.build(at: root, rows: 40, examples: CacheFixtures.actionExamples)
+        try Data("bundled sample\n".utf8).write(to: URL(fileURLWithPath: path + "/PRISTINE"))
+        setenv("FEATURESCOPE_DATA_DIR", root + "/userdata", 1)
+        defer { unsetenv("FEATURESCOPE_DATA_DIR") }
+        func digests() throws -> [String: Data] {
+            var out: [String: Data] = [:]
+            for case let rel as String in FileManager.default.enumerator(atPath: path)?.allObjects ?? [] {
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path + "/" + rel, isDirectory: &isDir), !isDir.boolValue else { continue }
+                out[rel] = try Data(contentsOf: URL(fileURLWithPath: path + "/" + rel))
+            }
+            return out
+        }
+        let before = try digests()
+        let data = try CacheBrowserData(path: path)
+        let latent = 39
+        let llm = ScriptedLLM()
+        let runner = CacheActionRunner(data: data, environment: [:], explainClient: llm, scoreClient: llm)
+        _ = try await runner.run(.explain, part: 0, latent: latent) { _ in }
+        _ = try await runner.run(.score, part: 0, latent: latent) { _ in }
+        XCTAssertEqual(data.summary(part: 0, latent: latent).explanation, "Every fourth token of even rows")
+        XCTAssertEqual(data.summary(part: 0, latent: latent).detection ?? -1, 0.5, accuracy: 1e-6)
+
+        // `featurescope explain`'s library call on the same cache.
+        let cache = try LatentCacheDirectory.open(path)
+        let summary = await CacheAutoInterp.explain(part: cache.parts[0], latents: [38, 39], explainer: Explainer(client: llm),
+                                                    options: { var o = CacheBatchOptions(); o.minActiveWindows = 1; o.redo = true; return o }())
+        XCTAssertEqual(summary.results?.filter { $0.outcome == .completed }.count, 2, "\(summary)")
+        XCTAssertEqual(try digests(), before, "the pristine cache changed")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/userdata/overlays"))
+        XCTAssertEqual(try LatentCacheDirectory.open(path).parts[0].annotations(latent).filter { $0.kind == .explanation }.count, 2)
+    }
+}

@@ -195,6 +195,41 @@ final class UpdateTests: XCTestCase {
         XCTAssertEqual(d.state.detail.content.value?.explanations.first?.text, "new words")
     }
 
+    func testExplanationStreamsIntoTheDetailAndEscStopsTheJob() async {
+        var d = Driver(size: Size(width: 120, height: 40))
+        await d.keys(.enter)
+        XCTAssertEqual(d.state.view, .detail)
+        let effects = d.sendOnly(.key(.char("e")))
+        guard case let .runAction(.explain, _, id)? = effects.first else { return XCTFail("\(effects)") }
+        _ = d.sendOnly(.actionPartial(id: id, .explanation("Names of")))
+        XCTAssertEqual(d.state.detail.liveExplanation, "Names of")
+        XCTAssertTrue(d.render().text.contains("Names of"), "the partial explanation is drawn")
+        _ = d.sendOnly(.actionPartial(id: id, .explanation("Names of contributors")))
+        XCTAssertTrue(d.render().text.contains("Names of contributors"))
+        // Esc stops the job instead of leaving the view; a second Esc goes back.
+        let stop = d.sendOnly(.key(.escape))
+        XCTAssertEqual(stop, [.cancelAction(id: id)])
+        XCTAssertEqual(d.state.view, .detail)
+        XCTAssertEqual(d.state.jobs.first?.cancelling, true)
+        _ = d.sendOnly(.actionFinished(id: id, .failure(BrowserError("stopped"))))
+        XCTAssertNil(d.state.detail.liveExplanation)
+        XCTAssertTrue(d.state.jobs.isEmpty)
+        _ = d.sendOnly(.key(.escape))
+        XCTAssertEqual(d.state.view, .list)
+    }
+
+    func testScoreLinesFillTheDetailAsBatchesFinish() async {
+        var d = Driver(size: Size(width: 120, height: 40))
+        await d.keys(.enter)
+        let effects = d.sendOnly(.key(.char("s")))
+        guard case let .runAction(.score, _, id)? = effects.first else { return XCTFail("\(effects)") }
+        _ = d.sendOnly(.actionPartial(id: id, .scores(["detection: batch 2/8 · 9/10 correct so far"])))
+        XCTAssertTrue(d.render().text.contains("batch 2/8"))
+        _ = d.sendOnly(.actionPartial(id: id, .scores(["detection 0.85", "fuzz: batch 1/8 · 4/5 correct so far"])))
+        XCTAssertEqual(d.state.detail.liveScores.count, 2)
+        XCTAssertTrue(d.render().text.contains("detection 0.85"))
+    }
+
     func testBlindSpotCheckSavesAVerdict() async {
         var d = Driver()
         // Find an explained latent.

@@ -66,6 +66,10 @@ public struct DetailState: Sendable, Equatable {
     public var token = 0
     public var showWhitespace = false
     public var wideContext = false
+    /// The explanation being generated for this latent, as it streams in.
+    public var liveExplanation: String?
+    /// Score lines of a running score job of this latent.
+    public var liveScores: [String] = []
     public init() {}
 }
 
@@ -136,6 +140,8 @@ public struct Job: Sendable, Equatable {
     public var action: BrowserAction
     public var ref: LatentRef
     public var progress: String
+    /// Esc was pressed: the job is being stopped.
+    public var cancelling = false
 }
 
 /// A short message on the status line.

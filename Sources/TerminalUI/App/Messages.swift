@@ -78,6 +78,7 @@ public enum Msg: Sendable {
     case promptRan(generation: Int, Result<PromptRun, BrowserError>)
     case traceLoaded(generation: Int, Result<PromptLatentTrace, BrowserError>)
     case actionProgress(id: Int, String)
+    case actionPartial(id: Int, ActionPartial)
     case actionFinished(id: Int, Result<String, BrowserError>)
     case verdictSaved(LatentRef, Result<HumanVerdict, BrowserError>)
     case promotedLoaded(LatentRef, Result<PromotedTokens, BrowserError>)
@@ -119,6 +120,8 @@ public enum Effect: Sendable, Equatable {
     case runPrompt(text: String, part: Int, generation: Int)
     case trace(PromptRun, latent: Int, token: Int, generation: Int)
     case runAction(BrowserAction, LatentRef, id: Int)
+    /// Stops a running explain/score job (Esc in the detail view of its latent).
+    case cancelAction(id: Int)
     case saveVerdict(LatentRef, HumanVerdict)
     /// Computes the promoted/suppressed tokens of a latent (model weights; slow the first time).
     case loadPromoted(LatentRef)

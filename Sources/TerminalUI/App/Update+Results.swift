@@ -76,9 +76,19 @@ extension Update {
         case let .actionProgress(id, text):
             if let i = s.jobs.firstIndex(where: { $0.id == id }) { s.jobs[i].progress = text }
             return []
+        case let .actionPartial(id, partial):
+            guard let job = s.jobs.first(where: { $0.id == id }), s.detail.ref == job.ref else { return [] }
+            switch partial {
+            case let .explanation(text): s.detail.liveExplanation = text
+            case let .scores(lines): s.detail.liveScores = lines
+            }
+            return []
         case let .actionFinished(id, r):
             guard let i = s.jobs.firstIndex(where: { $0.id == id }) else { return [] }
             let job = s.jobs.remove(at: i)
+            if s.detail.ref == job.ref {
+                if job.action == .explain { s.detail.liveExplanation = nil } else { s.detail.liveScores = [] }
+            }
             switch r {
             case let .success(text): s.message = StatusMessage(text: text, isError: false)
             case let .failure(e):

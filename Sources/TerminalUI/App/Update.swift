@@ -166,6 +166,14 @@ public enum Update {
     static func back(_ s: inout AppState) -> [Effect] {
         if s.showHelp { s.showHelp = false; return [] }
         if s.spotCheck != nil { s.spotCheck = nil; return [] }
+        // Esc in the detail view of a latent with a running job stops the job first (what it finished stays).
+        if s.view == .detail, let i = s.jobs.lastIndex(where: { $0.ref == s.detail.ref && !$0.cancelling }) {
+            s.jobs[i].cancelling = true
+            s.jobs[i].progress = "stopping"
+            s.message = StatusMessage(text: "stopping \(s.jobs[i].action.rawValue) of latent \(s.jobs[i].ref.latent); finished results are kept",
+                                      isError: false)
+            return [.cancelAction(id: s.jobs[i].id)]
+        }
         if let prev = s.backStack.popLast() {
             s.view = prev
             return []

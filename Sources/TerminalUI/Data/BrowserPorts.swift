@@ -162,8 +162,27 @@ public enum BrowserAction: String, Sendable, Equatable, CaseIterable {
     case score
 }
 
-/// Runs explain/score jobs. `progress` may be called from any thread with a short status line.
+/// A result of a running job, shown while it runs.
+public enum ActionPartial: Sendable, Equatable {
+    /// The explanation so far (the whole text each time, growing token by token).
+    case explanation(String)
+    /// Score lines so far (e.g. "detection: batch 3/8 · 13/15 correct"), replacing the previous ones.
+    case scores([String])
+}
+
+/// Runs explain/score jobs. `progress` may be called from any thread with a short status line, `partial`
+/// with results as they grow. Cancelling the task stops the job; results finished before stay stored.
 public protocol ActionRunner: Sendable {
     func run(_ action: BrowserAction, part: Int, latent: Int,
              progress: @escaping @Sendable (String) -> Void) async throws -> String
+    func run(_ action: BrowserAction, part: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
+             partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String
+}
+
+extension ActionRunner {
+    /// Runners without partial results: only progress lines.
+    public func run(_ action: BrowserAction, part: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
+                    partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String {
+        try await run(action, part: part, latent: latent, progress: progress)
+    }
 }

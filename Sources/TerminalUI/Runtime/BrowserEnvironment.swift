@@ -86,15 +86,19 @@ public enum EffectPerformer {
                 return
             }
             do {
-                let text = try await runner.run(action, part: ref.part, latent: ref.latent) { p in send(.actionProgress(id: id, p)) }
+                let text = try await runner.run(action, part: ref.part, latent: ref.latent,
+                                                progress: { p in send(.actionProgress(id: id, p)) },
+                                                partial: { p in send(.actionPartial(id: id, p)) })
                 send(.actionFinished(id: id, .success(text)))
+            } catch is CancellationError {
+                send(.actionFinished(id: id, .failure(BrowserError("stopped"))))
             } catch { send(.actionFinished(id: id, .failure(asBrowserError(error)))) }
         case let .saveVerdict(ref, verdict):
             do {
                 try data.saveVerdict(part: ref.part, latent: ref.latent, verdict: verdict)
                 send(.verdictSaved(ref, .success(verdict)))
             } catch { send(.verdictSaved(ref, .failure(asBrowserError(error)))) }
-        case .quit, .suspend:
+        case .quit, .suspend, .cancelAction:
             break
         }
     }

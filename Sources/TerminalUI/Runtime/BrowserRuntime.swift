@@ -20,6 +20,8 @@ public final class BrowserRuntime {
     private var rowsTask: Task<Void, Never>?
     /// Index builds run long; they are kept apart so the end of the session always cancels them.
     private var indexTasks: [Task<Void, Never>] = []
+    /// Running explain/score jobs by id (Esc cancels one).
+    private var actionTasks: [Int: Task<Void, Never>] = [:]
     /// Called after every frame (the benchmark and tests use it).
     public var onFrame: ((Screen, AppState) -> Void)?
     /// Signal that ended the session, if any (the command exits with 128 + it).
@@ -35,7 +37,7 @@ public final class BrowserRuntime {
     public func run() throws {
         try backend.start()
         defer {
-            for t in tasks + indexTasks { t.cancel() }
+            for t in tasks + indexTasks + Array(actionTasks.values) { t.cancel() }
             backend.stop()
         }
         state.size = backend.size
@@ -83,6 +85,8 @@ public final class BrowserRuntime {
             case .suspend:
                 backend.suspend()
                 state.size = backend.size
+            case let .cancelAction(id):
+                actionTasks.removeValue(forKey: id)?.cancel()
             default:
                 let env = environment
                 let inbox = self.inbox
@@ -96,6 +100,11 @@ public final class BrowserRuntime {
                 }
                 if case .buildTokenIndex = e {
                     indexTasks.append(task)
+                    continue
+                }
+                if case let .runAction(_, _, id) = e {
+                    actionTasks = actionTasks.filter { !$0.value.isCancelled }
+                    actionTasks[id] = task
                     continue
                 }
                 tasks.append(task)

@@ -38,8 +38,8 @@ public struct DetailDocument: Sendable {
     ///   - summaryWidth: columns of the left pane on wide screens (default: `width`).
     public init(detail d: LatentDetail, state: DetailState, width: Int, summaryWidth: Int? = nil) {
         let sw = summaryWidth ?? width
-        let explanations = DetailDocument.explanationLines(d, width: sw)
-        breakdown = DetailDocument.breakdownLines(d, promoted: state.promoted, width: sw)
+        let explanations = DetailDocument.explanationLines(d, width: sw, live: state.liveExplanation)
+        breakdown = DetailDocument.breakdownLines(d, promoted: state.promoted, width: sw, liveScores: state.liveScores)
         summary = explanations + [.blank] + breakdown
         head = explanations + DetailDocument.compactScores(d)
         windowIndex = DetailDocument.flatten(d)
@@ -161,10 +161,14 @@ public struct DetailDocument: Sendable {
         return [DocLine(spans)]
     }
 
-    static func explanationLines(_ d: LatentDetail, width: Int) -> [DocLine] {
+    static func explanationLines(_ d: LatentDetail, width: Int, live: String? = nil) -> [DocLine] {
         var out: [DocLine] = []
         out.append(DocLine([Span("Explanation", .role(.title, bold: true))]))
-        if d.explanations.isEmpty {
+        if let live {
+            for chunk in wrap(live + "▍", width: max(10, width - 2)) { out.append(DocLine([Span("  " + chunk, .role(.accent))])) }
+            out.append(DocLine([Span("    explaining… (Esc stops)", .role(.muted))]))
+        }
+        if d.explanations.isEmpty && live == nil {
             out.append(DocLine([Span("  — not explained yet (press e to explain)", .role(.muted))]))
         }
         for e in d.explanations {
@@ -180,10 +184,11 @@ public struct DetailDocument: Sendable {
         return out
     }
 
-    static func breakdownLines(_ d: LatentDetail, promoted: Loadable<PromotedTokens>, width: Int) -> [DocLine] {
+    static func breakdownLines(_ d: LatentDetail, promoted: Loadable<PromotedTokens>, width: Int, liveScores: [String] = []) -> [DocLine] {
         var out: [DocLine] = []
         out.append(DocLine([Span("Scores", .role(.title, bold: true))]))
-        if d.scores.isEmpty { out.append(DocLine([Span("  — not scored yet (press s to score)", .role(.muted))])) }
+        for line in liveScores { out.append(DocLine([Span("  " + line, .role(.accent))])) }
+        if d.scores.isEmpty && liveScores.isEmpty { out.append(DocLine([Span("  — not scored yet (press s to score)", .role(.muted))])) }
         for s in d.scores {
             out += scoreLines(s)
         }

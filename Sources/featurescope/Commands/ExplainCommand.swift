@@ -45,6 +45,16 @@ struct ExplainCommand: AsyncParsableCommand {
           help: "Let the embedded model reply freely (by default its reply is forced to start with [EXPLANATION]: and ends at the line break, since a 135M model rarely follows the format).")
     var freeReply = false
 
+    @Option(name: .customLong("examples"),
+            help: "Examples the explainer sees: quantiles (delphi: a few from every activation quantile), strongest (the latent's top windows) or mixed (mostly strongest, a quarter from the quantiles). The scorers' test examples are the same for all three.")
+    var exampleSelection: String?
+
+    @Option(name: .customLong("example-count"), help: "How many examples the explainer sees (default: as many as the quantile sample gives).")
+    var exampleCount: Int?
+
+    @Flag(help: "No LLM: a template explanation naming the tokens the examples peak on (the study's baseline).")
+    var template = false
+
     @Option(name: .customLong("demo-from-text"),
             help: "Instead of explaining: build a demo cache at CACHE_DIR of token-identity latents (latent k fires on one token) over this text file, for trying and timing explain/score without an SAE.")
     var demoFromText: String?
@@ -56,6 +66,10 @@ struct ExplainCommand: AsyncParsableCommand {
         try selection.validateCounts()
         if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be ≥ 1") }
         if !(temperature >= 0) { throw ValidationError("--temperature must be ≥ 0") }
+        if let c = exampleCount, c < 1 { throw ValidationError("--example-count must be ≥ 1") }
+        if let e = exampleSelection, ExplainerExampleSelection(rawValue: e) == nil {
+            throw ValidationError("--examples must be quantiles, strongest or mixed, got \"\(SafeText.sanitize(e))\"")
+        }
     }
 
     func run() async throws {
@@ -68,21 +82,33 @@ struct ExplainCommand: AsyncParsableCommand {
                                   seed: selection.seed, minActiveWindows: selection.minExamples)
         let (part, latents) = try openSelection(selection, selection: sel)
         if !selection.json, let note = selection.recordedDefaultsNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
-        let client = try llm.client(settings, seed: selection.seed, quiet: selection.json,
-                                    embeddedReplyPrefix: freeReply ? nil : "[EXPLANATION]:")
         var options = Explainer.Options()
         options.variant = contrastive ? .contrastive : .standard
         options.temperature = temperature
         options.maxTokens = maxTokens ?? (settings.effectiveProvider == .embedded ? 48 : 2000)
-        let explainer = Explainer(client: client, options: options)
+        let explainer: any LatentExplainer
+        let endpoint: String
+        if template {
+            explainer = TemplateExplainer()
+            endpoint = "none"
+        } else {
+            let client = try llm.client(settings, seed: selection.seed, quiet: selection.json,
+                                        embeddedReplyPrefix: freeReply ? nil : "[EXPLANATION]:")
+            explainer = Explainer(client: client, options: options)
+            endpoint = client.endpointName
+        }
 
         let reporter = BatchReporter(total: latents.count, label: "explain", quiet: selection.json)
+        var batch = selection.batchOptions(concurrency: settings.concurrency)
+        batch.sampling.explainerSelection = exampleSelection.flatMap(ExplainerExampleSelection.init(rawValue:))
+        batch.sampling.explainerExampleCount = exampleCount
         let summary = await CacheAutoInterp.explain(part: part, latents: latents, explainer: explainer,
-                                                    options: selection.batchOptions(concurrency: settings.concurrency),
+                                                    options: batch,
                                                     progress: { reporter.progress($0) })
         reporter.finish()
-        try reporter.report(command: "explain", cache: selection.cacheDir, part: part.name, method: options.variant.rawValue,
-                            provider: settings.effectiveProvider.rawValue, client: client, model: client.modelName,
+        try reporter.report(command: "explain", cache: selection.cacheDir, part: part.name, method: explainer.methodName,
+                            provider: template ? "none" : settings.effectiveProvider.rawValue, endpoint: endpoint,
+                            model: explainer.modelName,
                             summary: summary, minExamples: selection.minExamples, json: selection.json)
         if !summary.failures.isEmpty { throw ExitCode(1) }
     }

@@ -31,7 +31,8 @@ struct LLMOptions: ParsableArguments {
     @Option(name: .customLong("max-reply-bytes"), help: "Largest HTTP reply accepted, in bytes (default 1048576); a larger one is an error.")
     var maxReplyBytes: Int?
 
-    @Option(name: .customLong("embedded-model"), help: "GGUF of the embedded model (default: $FEATURESCOPE_MODEL or the cached SmolLM2-135M-Instruct).")
+    @Option(name: .customLong("embedded-model"),
+            help: "Embedded model: a GGUF path or a registry name (`featurescope model list`; fetched on first use, with its size shown). Default: config embeddedModel (embeddedScorerModel for score), $FEATURESCOPE_MODEL, else SmolLM2-135M-Instruct.")
     var embeddedModel: String?
 
     @Option(help: "Threads of the embedded model (default: all cores).")
@@ -40,9 +41,11 @@ struct LLMOptions: ParsableArguments {
     @Option(help: "Config file (default: $XDG_CONFIG_HOME/featurescope/config.json or ~/.config/featurescope/config.json).")
     var config: String?
 
-    func settings() throws -> LLMProviderSettings {
+    /// `forScoring`: `--embedded-model` names the scorer (config `embeddedScorerModel`).
+    func settings(forScoring: Bool = false) throws -> LLMProviderSettings {
         var flags = LLMProviderSettings(baseURL: baseURL, model: model, apiKeyEnv: apiKeyEnv, timeout: timeout, retries: retries,
-                                        concurrency: concurrency, embeddedModel: embeddedModel, threads: threads,
+                                        concurrency: concurrency, embeddedModel: forScoring ? nil : embeddedModel,
+                                        embeddedScorerModel: forScoring ? embeddedModel : nil, threads: threads,
                                         maxReplyBytes: maxReplyBytes)
         if let p = provider {
             guard let v = LLMProviderSettings.Provider(rawValue: p.lowercased()) else {
@@ -56,12 +59,13 @@ struct LLMOptions: ParsableArguments {
     }
 
     /// The client, with HTTP retries noted on standard error (unless quiet).
-    func client(_ s: LLMProviderSettings, seed: UInt64, quiet: Bool, embeddedReplyPrefix: String? = nil) throws -> any LLMClient {
-        try s.makeClient(seed: seed, embeddedReplyPrefix: embeddedReplyPrefix) { attempt, error, delay in
+    func client(_ s: LLMProviderSettings, seed: UInt64, quiet: Bool, embeddedReplyPrefix: String? = nil,
+                forScoring: Bool = false) throws -> any LLMClient {
+        try s.makeClient(seed: seed, embeddedReplyPrefix: embeddedReplyPrefix, forScoring: forScoring, onRetry: { attempt, error, delay in
             guard !quiet else { return }
             let line = "retry after attempt \(attempt) in \(String(format: "%.1f", delay)) s: \(error.description)"
             FileHandle.standardError.write(Data(("\n" + SafeText.sanitize(String(line.prefix(300))) + "\n").utf8))
-        }
+        })
     }
 }
 
@@ -198,11 +202,11 @@ final class BatchReporter: @unchecked Sendable {
         var summary: BatchSummary
     }
 
-    func report(command: String, cache: String, part: String, method: String, provider: String, client: any LLMClient,
+    func report(command: String, cache: String, part: String, method: String, provider: String, endpoint: String,
                 model: String, summary: BatchSummary, minExamples: Int, json: Bool) throws {
         let secs = seconds
         let r = Report(command: command, cache: cache, part: part, method: method, provider: provider, model: model,
-                       endpoint: client.endpointName, seconds: secs,
+                       endpoint: endpoint, seconds: secs,
                        latentsPerMinute: Self.perMinute(summary.completed, secs), summary: summary)
         if json {
             let enc = JSONEncoder()
@@ -250,5 +254,9 @@ final class BatchReporter: @unchecked Sendable {
 func openSelection(_ sel: BatchSelectionOptions, selection: LatentSelection) throws -> (LatentCachePart, [Int]) {
     let cache = try LatentCacheDirectory.open(sel.cacheDir)
     let part = try LatentSelection.part(named: sel.part, in: cache)
+    if let overlay = cache.overlayDirectory, !sel.json {
+        FileHandle.standardError.write(Data(("\(SafeText.sanitize(sel.cacheDir)) is pristine or read-only: new annotations go to "
+            + "the per-user overlay \(SafeText.sanitize(overlay))\n").utf8))
+    }
     return (part, try selection.latents(in: part))
 }

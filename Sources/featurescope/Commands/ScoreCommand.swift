@@ -62,6 +62,10 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("explanation-model"), help: "Score only explanations written by this model.")
     var explanationModel: String?
 
+    @Option(name: .customLong("explanations-file"),
+            help: "Score these explanations instead of the cache's: a JSON object of latent index → explanation text, e.g. {\"5\": \"Names of Python contributors\"}. Use with --redo to score again.")
+    var explanationsFile: String?
+
     func validate() throws {
         try selection.validateCounts()
         if scorer == .intervention && sae == nil { throw ValidationError("--scorer intervention needs --sae (the SAE whose latents steer)") }
@@ -73,14 +77,14 @@ struct ScoreCommand: AsyncParsableCommand {
     var parsedStrengths: [Float] { strengths.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() async throws {
-        var settings = try llm.settings()
+        var settings = try llm.settings(forScoring: true)
         if scorer == .surprisal { settings.provider = .embedded }
         let method = scorer == .intervention && randomSAESeed != nil ? "intervention-random" : scorer.rawValue
         let sel = LatentSelection(spec: selection.latents, unscoredBy: unscored ? method : nil, sample: selection.sample,
                                   seed: selection.seed, minActiveWindows: selection.minExamples)
         let (part, latents) = try openSelection(selection, selection: sel)
         if !selection.json, let note = selection.recordedDefaultsNote { FileHandle.standardError.write(Data((note + "\n").utf8)) }
-        let client = try llm.client(settings, seed: selection.seed, quiet: selection.json)
+        let client = try llm.client(settings, seed: selection.seed, quiet: selection.json, forScoring: true)
         let latentScorer: any LatentScorer
         switch scorer {
         case .detection, .fuzz:
@@ -114,14 +118,34 @@ struct ScoreCommand: AsyncParsableCommand {
         }
         var options = selection.batchOptions(concurrency: settings.concurrency)
         options.explanationModel = explanationModel
+        if let f = explanationsFile { options.explanations = try ExplanationsFile.read(f) }
 
         let reporter = BatchReporter(total: latents.count, label: method, quiet: selection.json)
         let summary = await CacheAutoInterp.score(part: part, latents: latents, scorer: latentScorer, options: options,
                                                   progress: { reporter.progress($0) })
         reporter.finish()
         try reporter.report(command: "score", cache: selection.cacheDir, part: part.name, method: method,
-                            provider: settings.effectiveProvider.rawValue, client: client, model: client.modelName,
+                            provider: settings.effectiveProvider.rawValue, endpoint: client.endpointName, model: client.modelName,
                             summary: summary, minExamples: selection.minExamples, json: selection.json)
         if !summary.failures.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// `--explanations-file`: a JSON object of latent index → explanation text.
+enum ExplanationsFile {
+    static func read(_ path: String) throws -> [Int: String] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read the explanations file \(path)")
+        }
+        let raw: [String: String]
+        do { raw = try JSONDecoder().decode([String: String].self, from: data) } catch {
+            throw ValidationError("\(path): expected a JSON object of latent index → explanation text (\(error))")
+        }
+        var out: [Int: String] = [:]
+        for (k, v) in raw {
+            guard let l = Int(k), l >= 0 else { throw ValidationError("\(path): key \"\(SafeText.sanitize(k))\" is not a latent index") }
+            out[l] = v
+        }
+        return out
     }
 }
