@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import Foundation
 import LatentCache
 

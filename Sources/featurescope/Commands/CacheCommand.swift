@@ -5,6 +5,7 @@ import FeaturescopeCore
 import Foundation
 import LatentCache
 import ModelEngine
+import SparseAutoencoders
 
 /// `featurescope cache`: run the model + SAEs over a packed token file and write a latent cache.
 struct CacheCommand: AsyncParsableCommand {

@@ -1,10 +1,11 @@
 import ActivationPipeline
 import ArgumentParser
 import Corpus
+import FeaturescopeCore
 import Foundation
 import ModelEngine
 import SAETraining
-import FeaturescopeCore
+import SparseAutoencoders
 
 struct EvalSAECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
