@@ -52,6 +52,8 @@ final class JSONSchemaTests: XCTestCase {
             ("generate", ["generate", "--ids", "1,40,41", "--model", model, "--max-tokens", "3", "--seed", "1"]),
             ("model.info", ["model", "info", "--model", CLIRunner.fixtures.appendingPathComponent("tokenizers/gguf/llama-bpe.gguf").path, "--verify"]),
             ("model.list", ["model", "list", "--cache-dir", dir + "/models"]),
+            ("heads", ["heads", "--model", model, "--sequences", "1", "--length", "8"]),
+            ("sae.list", ["sae", "list"]),
             ("bench", ["bench", "--model", model, "--only", "generate", "--runs", "1", "--threads", "1"]),
             ("cache-bench", ["cache-bench", "--cache", dir + "/bench-cache", "--latents", "64", "--rows", "8", "--row-length", "32",
                              "--active-per-token", "4", "--samples", "8", "--no-forward"]),
@@ -91,6 +93,11 @@ final class JSONSchemaTests: XCTestCase {
         try run("import.delphi", ["import", "delphi", "delphi", "--out", "imported", "--model", model, "--window", "8"])
         try run("import.annotations", ["import", "annotations", "delphi", "--cache", "imported"])
         try run("run", ["run", "--ids", "1,40,41,42", "--model", model, "--sae", "sae16", "--top", "3"])
+        try run("steer", ["steer", "--ids", "1,40,41", "--model", model, "--sae", "sae16", "--latent", "0", "--strength", "2",
+                          "--max-tokens", "2", "--freeze-attention"])
+        try run("align", ["align", "sae", "sae16"])
+        try run("export.neuronpedia", ["export", "neuronpedia", "cache", "--out", "np", "--no-logits"])
+        try run("import.neuronpedia", ["import", "neuronpedia", "np", "--out", "np-cache"])
 
         done.wait()
         for (i, job) in independent.enumerated() {
@@ -98,7 +105,7 @@ final class JSONSchemaTests: XCTestCase {
             case let .success(r)?:
                 XCTAssertEqual(r.status, 0, "featurescope \(job.args.joined(separator: " ")): \(r.stderr)")
                 check(job.name, r.stdout)
-                covered.insert(job.name.hasPrefix("model") ? job.name : String(job.name.split(separator: ".")[0]))
+                covered.insert(job.name.hasPrefix("model") || job.name.hasPrefix("sae.") ? job.name : String(job.name.split(separator: ".")[0]))
             case let .failure(e)?: XCTFail("\(job.name): \(e)")
             case nil: XCTFail("\(job.name) did not run")
             }

@@ -44,7 +44,7 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("embedding-layer"), help: "Embedding with the embedded model: the block whose residual stream is mean-pooled (default: the last).")
     var embeddingLayer: Int?
 
-    @Option(help: "Intervention: the SAE folder of the cache part's latents.")
+    @Option(help: "Intervention: the SAE of the cache part's latents (a folder or file, or RELEASE/SAE_ID).")
     var sae: String?
 
     @Option(name: .customLong("subject-model"), help: "Intervention: the model the SAE reads (GGUF or registered name; default as for `run`).")
@@ -108,7 +108,7 @@ struct ScoreCommand: AsyncParsableCommand {
             latentScorer = SimulationScorer(client: client)
         case .intervention:
             let (model, tokenizer) = try TransformerModel.loadWithTokenizer(path: ModelLocator.locate(explicit: subjectModel))
-            var autoencoder = try SparseAutoencoder.load(folder: sae ?? "")
+            var autoencoder = try SAEResolver.load(sae ?? "", for: model)
             if let s = randomSAESeed { autoencoder = try autoencoder.randomInitialisedLike(seed: s) }
             var i = InterventionScorer(steerer: try Steerer(model: model, sae: autoencoder), tokenizer: tokenizer, judge: client)
             i.strengths = parsedStrengths

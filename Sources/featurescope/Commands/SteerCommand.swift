@@ -24,7 +24,7 @@ struct SteerCommand: AsyncParsableCommand {
     @OptionGroup var input: PromptOptions
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: "SAE folder (SAELens or sparsify layout).")
+    @Option(name: .long, help: "SAE: a folder or file of any format read, or RELEASE/SAE_ID (docs/sae-formats.md).")
     var sae: String
 
     @Option(name: .long, help: "Latent to steer (repeatable).")
@@ -75,7 +75,7 @@ struct SteerCommand: AsyncParsableCommand {
     func run() async throws {
         let (model, tokenizer) = try modelOptions.loadWithTokenizer()
         let prompt = try input.tokens(tokenizer)
-        let steerer = try Steerer(model: model, sae: SparseAutoencoder.load(folder: sae))
+        let steerer = try Steerer(model: model, sae: SAEResolver.load(sae, for: model))
         if ablate { return try printAblation(steerer, tokenizer, prompt) }
         let scales = try cache.map { try maxActivations(cache: $0, hook: steerer.hook.description) } ?? latent.map { _ in 1 }
         let latents = latent.enumerated().map { i, l in
