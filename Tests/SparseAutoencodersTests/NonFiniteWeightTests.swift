@@ -58,10 +58,15 @@ final class NonFiniteWeightTests: XCTestCase {
             XCTAssertEqual(TensorSource.firstNonFinite(values), i)
             values[i] = 0.5
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        XCTAssertNil(TensorSource.firstNonFinite(values))
-        let ns = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(values.count)
-        print("non-finite scan: \(String(format: "%.3f", ns)) ns per weight")
-        XCTAssertLessThan(ns, 50, "the scan must stay a small fraction of decoding the weights")
+        // Best of five, so a loaded machine (another build beside the tests) does not fail it; the bound is for an
+        // unoptimised debug build and catches a scan that went quadratic or per-element allocating, not a few %.
+        var best = Double.infinity
+        for _ in 0 ..< 5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            XCTAssertNil(TensorSource.firstNonFinite(values))
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / Double(values.count))
+        }
+        print("non-finite scan: \(String(format: "%.3f", best)) ns per weight (best of 5)")
+        XCTAssertLessThan(best, 50, "the scan must stay a small fraction of decoding the weights")
     }
 }
