@@ -91,6 +91,8 @@ final class JSONSchemaTests: XCTestCase {
         try run("import.delphi", ["import", "delphi", "delphi", "--out", "imported", "--model", model, "--window", "8"])
         try run("import.annotations", ["import", "annotations", "delphi", "--cache", "imported"])
         try run("run", ["run", "--ids", "1,40,41,42", "--model", model, "--sae", "sae16", "--top", "3"])
+        try run("align", ["align", "sae", "sae16"])
+        try run("heads", ["heads", "--model", model, "--sequences", "1", "--length", "8", "--threads", "1"])
 
         done.wait()
         for (i, job) in independent.enumerated() {
