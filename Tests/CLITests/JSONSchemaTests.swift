@@ -42,7 +42,7 @@ final class JSONSchemaTests: XCTestCase {
         var covered: Set<String> = []
         func run(_ name: String, _ args: [String]) throws {
             check(name, try fs(args + ["--json"]))
-            covered.insert(name.split(separator: ".").prefix(name.hasPrefix("export") || name.hasPrefix("import") || name.hasPrefix("model") ? 2 : 1)
+            covered.insert(name.split(separator: ".").prefix(["export", "import", "model", "sae"].contains { name.hasPrefix($0 + ".") } ? 2 : 1)
                 .joined(separator: "."))
         }
 
@@ -93,6 +93,12 @@ final class JSONSchemaTests: XCTestCase {
         try run("run", ["run", "--ids", "1,40,41,42", "--model", model, "--sae", "sae16", "--top", "3"])
         try run("align", ["align", "sae", "sae16"])
         try run("heads", ["heads", "--model", model, "--sequences", "1", "--length", "8", "--threads", "1"])
+        try run("steer", ["steer", "--model", model, "--sae", "sae16", "--latent", "0", "--strength", "2", "--ids", "1,40,41",
+                          "--max-tokens", "2", "--threads", "1"])
+        try run("export.neuronpedia", ["export", "neuronpedia", "cache", "--out", "np", "--no-logits"])
+        try run("import.neuronpedia", ["import", "neuronpedia", "np", "--out", "np-cache"])
+        fs.environment["HF_HUB_CACHE"] = dir + "/hf"
+        try run("sae.list", ["sae", "list"])
 
         done.wait()
         for (i, job) in independent.enumerated() {
