@@ -76,7 +76,7 @@ let package = Package(
                                                            "Corpus", "FeaturescopeCore"]),
         .target(name: "AutoInterp", dependencies: ["LatentCache", "ModelEngine", "TensorFormats", "FeaturescopeCore", "CCurl", "Steering"]),
         /// Dictionary geometry: top-k cosine and co-occurrence neighbours, latent alignment (linear assignment).
-        .target(name: "LatentGeometry", dependencies: ["CBLAS", "FeaturescopeCore", "LatentCache"],
+        .target(name: "LatentGeometry", dependencies: ["CBLAS", "CKernels", "FeaturescopeCore", "LatentCache"],
                 swiftSettings: fastMath + optimizedInDebug),
         /// Attention-head roles (previous-token, induction, first-token, self, entropy) from attention patterns.
         .target(name: "HeadRoles", dependencies: ["ModelEngine", "FeaturescopeCore"]),

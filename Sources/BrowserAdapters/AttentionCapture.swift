@@ -31,6 +31,27 @@ struct AttentionCapture: Sendable {
         return AttentionCapture(tokenCount: tokens.count, z: z.data, pattern: p.data, values: v.data, layout: layout)
     }
 
+    /// Most pattern values the prompt view keeps for one run (all layers × heads × T², 4 bytes each: 32 MB).
+    static let promptPatternBudget = 8 << 20
+
+    /// The layers whose patterns a prompt run keeps: every layer while they fit `promptPatternBudget`, else only
+    /// the part's layer.
+    static func patternLayers(config: ModelConfig, tokenCount: Int, partLayer: Int) -> [Int] {
+        let perLayer = config.headCount * tokenCount * tokenCount
+        if perLayer * config.layerCount <= promptPatternBudget { return Array(0 ..< config.layerCount) }
+        return (0 ..< config.layerCount).contains(partLayer) ? [partLayer] : []
+    }
+
+    /// The captured `hook_pattern`s of `layers` as the prompt view's attention ([heads, T, T] each); nil when any is missing.
+    static func promptAttention(_ pass: ForwardResult, layers: [Int], headCount: Int, tokenCount: Int, partLayer: Int) -> PromptAttention? {
+        var patterns: [[Float]] = []
+        for l in layers {
+            guard let p = pass.activation(.pattern(l)) else { return nil }
+            patterns.append(p.data)
+        }
+        return PromptAttention(layers: layers, headCount: headCount, tokenCount: tokenCount, patterns: patterns, preferredLayer: partLayer)
+    }
+
     /// Latent `latent`'s per-head pre-activation split at `destination` and its DFA by source
     /// position (Σ over heads), for an SAE reading this layer's `hook_z`.
     func split(sae: SparseAutoencoder, latent: Int, destination: Int) throws -> (perHead: [Float], dfaBySource: [Float]) {

@@ -37,6 +37,7 @@ public final class EnginePromptRunner: PromptEngine, @unchecked Sendable {
         var tokens: [Int32]
         var codes: SparseCodes
         var capture: AttentionCapture?
+        var attention: PromptAttention?
     }
     private let lock = NSLock()
     private var last: Analysis?
@@ -65,8 +66,11 @@ public final class EnginePromptRunner: PromptEngine, @unchecked Sendable {
         let sae = try host.sae(part: part)
         let hook = try hookPoint(part: part, sae: sae)
         let tokens = tokenizer.encode(text)
-        // hook_z SAEs also capture the pattern and values, for the per-head and per-source split of traces.
-        let alsoCapture: Set<HookPoint> = hook.site == .z ? [.pattern(hook.layer), HookPoint(layer: hook.layer, site: .v)] : []
+        // hook_z SAEs also capture the pattern and values, for the per-head and per-source split of traces; every
+        // run captures attention patterns for the prompt view (all layers while they stay small, else the part's).
+        let patternLayers = AttentionCapture.patternLayers(config: model.config, tokenCount: tokens.count, partLayer: hook.layer)
+        var alsoCapture = Set(patternLayers.map { HookPoint.pattern($0) })
+        if hook.site == .z { alsoCapture.formUnion([.pattern(hook.layer), HookPoint(layer: hook.layer, site: .v)]) }
         let encoded: EncodedPrompt
         do {
             encoded = try ActivationPipeline.encode(prompt: tokens, model: model, encoders: [HookEncoder(hook: hook, sae: sae)],
@@ -85,7 +89,9 @@ public final class EnginePromptRunner: PromptEngine, @unchecked Sendable {
         let next = Logits.topKSoftmax(Array(r.logitsRow(max(0, r.logitsRows - 1))), count: nextTokenCount).map {
             NextToken(token: tokenizer.displayString(Int32($0.id)), probability: $0.probability)
         }
-        let a = Analysis(text: text, part: part, tokens: tokens, codes: codes, capture: capture)
+        let a = Analysis(text: text, part: part, tokens: tokens, codes: codes, capture: capture,
+                         attention: AttentionCapture.promptAttention(r, layers: patternLayers, headCount: model.config.headCount,
+                                                                     tokenCount: tokens.count, partLayer: hook.layer))
         lock.withLock { last = a }
         return (a, next, tokens.map { tokenizer.displayString($0) })
     }
@@ -99,7 +105,7 @@ public final class EnginePromptRunner: PromptEngine, @unchecked Sendable {
                     LatentActivation(latent: Int(a.codes.indices[$0]), activation: a.codes.values[$0])
                 }
             }
-            return PromptRun(text: text, part: part, tokens: display, topLatents: latents, nextTokens: next)
+            return PromptRun(text: text, part: part, tokens: display, topLatents: latents, nextTokens: next, attention: a.attention)
         }
     }
 

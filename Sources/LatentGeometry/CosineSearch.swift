@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import FeaturescopeCore
 import Foundation
 
@@ -14,14 +15,17 @@ public struct CosineSearchOptions: Sendable {
     public var projection: Int?
     /// Candidates re-scored per row in projection mode (at least k).
     public var candidates: Int
-    /// Rows × columns of one similarity block (memory: 4 bytes each).
+    /// Rows × columns of one similarity tile per worker (4 bytes each; the default 2 MB stays in cache).
     public var blockRows: Int
     public var blockColumns: Int
     /// Seed of the projection.
     public var seed: UInt64
+    /// Threads multiplying and selecting (nil: one per core).
+    public var workers: Int?
 
-    public init(k: Int = 10, excludeSelf: Bool = false, projection: Int? = nil, candidates: Int = 64, blockRows: Int = 1024,
-                blockColumns: Int = 16384, seed: UInt64 = 0x6c61_7465_6e74) {
+    public init(k: Int = 10, excludeSelf: Bool = false, projection: Int? = nil, candidates: Int = 64, blockRows: Int = 256,
+                blockColumns: Int = 2048, seed: UInt64 = 0x6c61_7465_6e74, workers: Int? = nil) {
+        self.workers = workers
         self.k = k
         self.excludeSelf = excludeSelf
         self.projection = projection
@@ -154,54 +158,71 @@ public enum CosineSearch {
         return out
     }
 
-    /// Exact blocked search over normalised rows.
+    /// Exact blocked search over normalised rows. Row blocks are dealt out to one worker per core; each worker
+    /// multiplies its own cache-sized tile with single-threaded BLAS and selects from it while it is still in cache
+    /// (row lists of its own rows, and column lists of its own, merged at the end), so nothing is shared between
+    /// workers and ties are broken by index whatever the split.
     static func exact(_ q: [Float], _ kn: [Float], dim: Int, k: Int, options: CosineSearchOptions, columnsToo: Bool = false,
                       progress: (@Sendable (Double) -> Void)?, isCancelled: (@Sendable () -> Bool)?) throws -> (NeighbourTable, NeighbourTable?) {
         let nq = q.count / dim, nk = kn.count / dim
         var out = NeighbourTable(rows: nq, k: k)
         var colOut: NeighbourTable? = columnsToo ? NeighbourTable(rows: nk, k: k) : nil
         guard nq > 0, nk > 0, k > 0 else { return (out, colOut) }
-        let colLists = columnsToo ? ListBox(count: nk, capacity: k) : nil
         let br = max(1, min(options.blockRows, nq)), bc = max(1, min(options.blockColumns, nk))
-        let tile = FloatBuffer(count: br * bc)
-        let lists = ListBox(count: br, capacity: k)
+        let blocks = (nq + br - 1) / br
+        let workers = max(1, min(options.workers ?? ProcessInfo.processInfo.activeProcessorCount, blocks))
+        let rowLists = ListBox(count: nq, capacity: k)
+        let colLists = columnsToo ? (0 ..< workers).map { _ in ListBox(count: nk, capacity: k) } : []
+        let tiles = (0 ..< workers).map { _ in FloatBuffer(count: br * bc) }
+        let state = SearchState()
         let excludeSelf = options.excludeSelf
-        try q.withUnsafeBufferPointer { qb in
-            try kn.withUnsafeBufferPointer { kb in
-                for r0 in stride(from: 0, to: nq, by: br) {
-                    if isCancelled?() == true { throw GeometryError.cancelled }
-                    let rows = min(br, nq - r0)
-                    for i in 0 ..< rows { lists.pointer[i].reset() }
-                    for c0 in stride(from: 0, to: nk, by: bc) {
-                        let cols = min(bc, nk - c0)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(dim), 1,
-                                    qb.baseAddress! + r0 * dim, Int32(dim), kb.baseAddress! + c0 * dim, Int32(dim), 0,
-                                    tile.pointer, Int32(cols))
-                        let chunk = max(1, (rows + 7) / 8)
-                        DispatchQueue.concurrentPerform(iterations: (rows + chunk - 1) / chunk) { ci in
-                            for i in ci * chunk ..< min(rows, ci * chunk + chunk) {
-                                let skip = excludeSelf ? r0 + i - c0 : -1
-                                select(tile.pointer + i * cols, count: cols, offset: c0, skip: skip, into: &lists.pointer[i])
+        // Each worker calls BLAS on its own tile: OpenBLAS's own threads would only fight the workers for the cores.
+        let blasThreads = openblas_get_num_threads()
+        if workers > 1 { openblas_set_num_threads(1) }
+        defer { if workers > 1 { openblas_set_num_threads(blasThreads) } }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            q.withUnsafeBufferPointer { qb in
+                kn.withUnsafeBufferPointer { kb in
+                    let qp = qb.baseAddress!, kp = kb.baseAddress!
+                    let tile = tiles[w].pointer
+                    var b = w
+                    while b < blocks {
+                        if state.cancelled || isCancelled?() == true { state.cancel(); return }
+                        let r0 = b * br, rows = min(br, nq - r0)
+                        for c0 in stride(from: 0, to: nk, by: bc) {
+                            let cols = min(bc, nk - c0)
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(dim), 1,
+                                        qp + r0 * dim, Int32(dim), kp + c0 * dim, Int32(dim), 0, tile, Int32(cols))
+                            for i in 0 ..< rows {
+                                select(tile + i * cols, count: cols, offset: c0, skip: excludeSelf ? r0 + i - c0 : -1,
+                                       into: &rowLists.pointer[r0 + i])
                             }
-                        }
-                        if let colLists {
-                            // Column lists: 16 columns at a time, walking down the rows (contiguous loads).
-                            let groups = (cols + 15) / 16
-                            let per = max(1, (groups + 7) / 8)
-                            DispatchQueue.concurrentPerform(iterations: (groups + per - 1) / per) { gi in
-                                for grp in gi * per ..< min(groups, gi * per + per) {
-                                    selectColumns(tile.pointer, rows: rows, cols: cols, first: grp * 16, rowOffset: r0,
-                                                  lists: colLists.pointer.baseAddress! + c0)
+                            if columnsToo {
+                                let lists = colLists[w].pointer.baseAddress! + c0
+                                for first in stride(from: 0, to: cols, by: 16) {
+                                    selectColumns(tile, rows: rows, cols: cols, first: first, rowOffset: r0, lists: lists)
                                 }
                             }
                         }
+                        let done = state.add(rows)
+                        if let progress { progress(Double(done) / Double(nq)) }
+                        b += workers
                     }
-                    for i in 0 ..< rows { out.set(row: r0 + i, lists.pointer[i]) }
-                    progress?(Double(r0 + rows) / Double(nq))
                 }
             }
         }
-        if let colLists { for c in 0 ..< nk { colOut?.set(row: c, colLists.pointer[c]) } }
+        if state.cancelled { throw GeometryError.cancelled }
+        for r in 0 ..< nq { out.set(row: r, rowLists.pointer[r]) }
+        if columnsToo {
+            for c in 0 ..< nk {
+                var merged = colLists[0].pointer[c]
+                for w in 1 ..< workers {
+                    let l = colLists[w].pointer[c]
+                    for e in 0 ..< l.count { merged.insert(l.values[e], l.indices[e]) }
+                }
+                colOut?.set(row: c, merged)
+            }
+        }
         return (out, colOut)
     }
 
@@ -212,7 +233,27 @@ public enum CosineSearch {
         var t = SIMD16<Float>(repeating: .infinity)
         for e in 0 ..< width { t[e] = lists[first + e].threshold }
         let raw = UnsafeRawPointer(tile)
-        for i in 0 ..< rows {
+        var i = 0
+        if width == 16 {
+            // Groups of 8 rows without a value above the thresholds are skipped in C (AVX2); only hit groups come here.
+            var tt = [Float](repeating: 0, count: 16)
+            while i < rows {
+                for e in 0 ..< 16 { tt[e] = t[e] }
+                i = Int(ck_scan_rows_ge(tile, Int32(rows), Int32(cols), Int32(first), Int32(i), tt))
+                guard i < rows else { return }
+                for ii in i ..< min(rows, i + 8) {
+                    let v = raw.loadUnaligned(fromByteOffset: (ii * cols + first) * 4, as: SIMD16<Float>.self)
+                    for e in 0 ..< 16 where v[e] >= t[e] && v[e] > -.infinity {
+                        lists[first + e].insert(v[e], Int32(rowOffset + ii))
+                        t[e] = lists[first + e].threshold
+                    }
+                }
+                i += 8
+            }
+            return
+        }
+        while i < rows {
+            defer { i += 1 }
             let base = i * cols + first
             let v: SIMD16<Float>
             if width == 16 {
@@ -238,6 +279,16 @@ public enum CosineSearch {
         var j = 0
         var t = list.threshold
         let raw = UnsafeRawPointer(row)
+        // Blocks of 32 values without one above the threshold are skipped in C (AVX2); only hit blocks come here.
+        while j < count {
+            j += Int(ck_scan_ge(row + j, Int32(count - j), t))
+            guard j < count else { return }
+            for e in j ..< min(count, j + 32) where row[e] >= t && row[e] > -.infinity {
+                list.insert(row[e], Int32(offset + e))
+                t = list.threshold
+            }
+            j += 32
+        }
         while j + 8 <= count {
             let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
             if any(v .>= SIMD8(repeating: t)) {
@@ -257,6 +308,16 @@ public enum CosineSearch {
             j += 1
         }
     }
+}
+
+/// Rows done and the cancelled flag, shared by the search workers.
+final class SearchState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = 0
+    private var stopped = false
+    var cancelled: Bool { lock.withLock { stopped } }
+    func cancel() { lock.withLock { stopped = true } }
+    func add(_ n: Int) -> Int { lock.withLock { done += n; return done } }
 }
 
 /// Per-row top-k lists written by concurrent workers, each worker its own rows.

@@ -42,7 +42,7 @@ final class JSONSchemaTests: XCTestCase {
         var covered: Set<String> = []
         func run(_ name: String, _ args: [String]) throws {
             check(name, try fs(args + ["--json"]))
-            covered.insert(name.split(separator: ".").prefix(name.hasPrefix("export") || name.hasPrefix("import") || name.hasPrefix("model") ? 2 : 1)
+            covered.insert(name.split(separator: ".").prefix(["export", "import", "model", "sae"].contains { name.hasPrefix($0 + ".") } ? 2 : 1)
                 .joined(separator: "."))
         }
 

@@ -30,6 +30,7 @@ final class FrameSnapshotTests: XCTestCase {
         ("prompt-run", [.char("5"), .char("T"), .char("h"), .char("e"), .char(" "), .char("c"), .char("a"), .char("t"), .enter]),
         ("prompt-trace", [.char("P"), .char("5"), .char("T"), .char("h"), .char("e"), .char(" "), .char("d"), .char("o"), .char("g"),
                           .enter, .right, .down]),
+        ("prompt-attention", [.char("5")] + "the cat saw the cat".map { Key.char($0) } + [.enter, .char("a"), .char("]"), .char("]"), .left]),
     ]
 
     func testEveryViewMatchesItsSnapshot() async throws {

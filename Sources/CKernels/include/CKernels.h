@@ -57,4 +57,12 @@ void ck_quantize_q8(const float *x, int n, float *d, int8_t *q, float *s);
 void ck_matvec(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int nb,
                const float *xd, const int8_t *xq, const float *xs, float *out);
 
+/// Top-k scans of a similarity tile. ck_scan_ge: the start of the first 32-value block of x[0 ..< n] holding a
+/// value >= t (n when none; a block may run past a value >= t only within itself, so the caller re-checks
+/// x[j ..< min(j + 32, n)]). ck_scan_rows_ge: over 16 adjacent columns (first ..< first + 16) of a row-major
+/// tile with `cols` columns, the first row from `from` in steps of 8 rows whose 8-row group holds a value >= the
+/// column's threshold t[0 ..< 16] (rows when none); the caller re-checks rows [i, i + 8).
+int ck_scan_ge(const float *x, int n, float t);
+int ck_scan_rows_ge(const float *tile, int rows, int cols, int first, int from, const float *t);
+
 #endif

@@ -113,6 +113,11 @@ public struct PromptState: Sendable, Equatable {
     public var latentCursor = 0
     public var trace: Loadable<PromptLatentTrace> = .idle
     public var traceGeneration = 0
+    /// The lower half shows the selected head's attention pattern instead of the latents and trace.
+    public var showAttention = false
+    /// Index into the run's `attention.layers`, and the head shown.
+    public var attentionLayer = 0
+    public var attentionHead = 0
     public init() {}
 
     public var text: String { lines.joined(separator: "\n") }

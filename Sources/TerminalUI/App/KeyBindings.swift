@@ -8,6 +8,7 @@ public enum Action: String, Sendable, CaseIterable {
     case toggleWhitespace, widenContext, neighbours
     case nextScorer, mistakesOnly
     case editPrompt, runPrompt, newline, historyPrevious, historyNext
+    case toggleAttention, nextHead, previousHead, nextLayer, previousLayer
     case answerYes, answerNo
     case accept, cancel
 }
@@ -107,6 +108,11 @@ public enum KeyBindings {
         // Prompt (browsing tokens)
         KeyBinding(keys: [.char("i")], action: .editPrompt, scope: .prompt, help: "Edit the prompt", hint: "edit"),
         KeyBinding(keys: [.enter], action: .open, scope: .prompt, help: "Open the selected latent's detail", hint: "detail"),
+        KeyBinding(keys: [.char("a")], action: .toggleAttention, scope: .prompt, help: "Attention pattern of the selected head (weights of the cursor token; q × k grid for short prompts)", hint: "attention"),
+        KeyBinding(keys: [.char("]")], action: .nextHead, scope: .prompt, help: "Attention: next head", hint: nil),
+        KeyBinding(keys: [.char("[")], action: .previousHead, scope: .prompt, help: "Attention: previous head", hint: nil),
+        KeyBinding(keys: [.char("}")], action: .nextLayer, scope: .prompt, help: "Attention: next captured layer", hint: nil),
+        KeyBinding(keys: [.char("{")], action: .previousLayer, scope: .prompt, help: "Attention: previous captured layer", hint: nil),
         // Prompt editor
         KeyBinding(keys: [.enter], action: .runPrompt, scope: .promptEditor, help: "Run the prompt (background)", hint: "run"),
         KeyBinding(keys: [.ctrl("j"), .ctrl("o")], action: .newline, scope: .promptEditor, help: "New line", hint: "newline"),

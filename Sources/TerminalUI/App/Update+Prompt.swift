@@ -125,6 +125,24 @@ extension Update {
         case .open:
             guard let ref = s.focusedLatent else { return [] }
             return openDetail(&s, ref)
+        case .toggleAttention:
+            guard s.prompt.run.value != nil else { return [] }
+            guard s.prompt.run.value?.attention != nil else {
+                s.message = StatusMessage(text: "this run has no attention patterns (the engine did not capture them)", isError: false)
+                return []
+            }
+            s.prompt.showAttention.toggle()
+            return []
+        case .nextHead, .previousHead, .nextLayer, .previousLayer:
+            guard let att = s.prompt.run.value?.attention else { return [] }
+            if !s.prompt.showAttention { s.prompt.showAttention = true; return [] }
+            switch a {
+            case .nextHead: s.prompt.attentionHead = min(att.headCount - 1, s.prompt.attentionHead + 1)
+            case .previousHead: s.prompt.attentionHead = max(0, s.prompt.attentionHead - 1)
+            case .nextLayer: s.prompt.attentionLayer = min(att.layers.count - 1, s.prompt.attentionLayer + 1)
+            default: s.prompt.attentionLayer = max(0, s.prompt.attentionLayer - 1)
+            }
+            return []
         default:
             return []
         }

@@ -59,6 +59,13 @@ extension Update {
             case let .success(run):
                 s.prompt.run = .loaded(run)
                 s.prompt.token = max(0, run.tokens.count - 1)
+                if let att = run.attention {
+                    // Keep the chosen head and layer across runs of the same model; start at the part's layer.
+                    if s.prompt.attentionLayer >= att.layers.count || !s.prompt.showAttention { s.prompt.attentionLayer = att.preferredLayerIndex }
+                    s.prompt.attentionHead = min(s.prompt.attentionHead, att.headCount - 1)
+                } else {
+                    s.prompt.showAttention = false
+                }
                 s.prompt.latentCursor = 0
                 return traceSelected(&s)
             case let .failure(e):

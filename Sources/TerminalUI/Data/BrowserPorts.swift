@@ -110,11 +110,45 @@ public struct PromptRun: Sendable, Equatable {
     public var topLatents: [[LatentActivation]]
     /// Most likely next tokens after the last prompt token.
     public var nextTokens: [NextToken]
+    /// Attention patterns of the run (nil when the engine did not capture them).
+    public var attention: PromptAttention?
     /// `topLatents` is cut or padded (with empty lists) to one entry per token.
-    public init(text: String, part: Int, tokens: [String], topLatents: [[LatentActivation]], nextTokens: [NextToken]) {
+    public init(text: String, part: Int, tokens: [String], topLatents: [[LatentActivation]], nextTokens: [NextToken],
+                attention: PromptAttention? = nil) {
         self.text = text; self.part = part; self.tokens = tokens; self.nextTokens = nextTokens
+        self.attention = attention.flatMap { $0.tokenCount == tokens.count ? $0 : nil }
         self.topLatents = Array(topLatents.prefix(tokens.count)) + [[LatentActivation]](repeating: [], count: max(0, tokens.count - topLatents.count))
     }
+}
+
+/// Attention patterns of a prompt run: for each captured layer, every head's query × key weights.
+public struct PromptAttention: Sendable, Equatable {
+    /// The model layers captured, ascending.
+    public let layers: [Int]
+    public let headCount: Int
+    public let tokenCount: Int
+    /// The layer shown first (the part's layer when captured).
+    public let preferredLayer: Int?
+    /// Per entry of `layers`: [heads, T, T], row = query, column = key.
+    let weights: [[Float]]
+
+    /// Checks the shapes; nil when they do not fit (no layers, or a layer's pattern has the wrong size).
+    public init?(layers: [Int], headCount: Int, tokenCount: Int, patterns: [[Float]], preferredLayer: Int? = nil) {
+        guard !layers.isEmpty, layers.count == patterns.count, headCount > 0, tokenCount > 0,
+              patterns.allSatisfy({ $0.count == headCount * tokenCount * tokenCount }) else { return nil }
+        self.layers = layers; self.headCount = headCount; self.tokenCount = tokenCount
+        self.preferredLayer = preferredLayer; self.weights = patterns
+    }
+
+    /// The weights of query `query` over every key (0 after the query in a causal model).
+    public func row(layerIndex: Int, head: Int, query: Int) -> [Float] {
+        guard weights.indices.contains(layerIndex), head >= 0, head < headCount, query >= 0, query < tokenCount else { return [] }
+        let start = (head * tokenCount + query) * tokenCount
+        return Array(weights[layerIndex][start ..< start + tokenCount])
+    }
+
+    /// The index into `layers` to show first.
+    public var preferredLayerIndex: Int { preferredLayer.flatMap { layers.firstIndex(of: $0) } ?? 0 }
 }
 
 /// One latent traced across a prompt run, seen from one destination token.

@@ -49,7 +49,36 @@ public struct SyntheticPromptEngine: PromptEngine {
             NextToken(token: SyntheticBrowserData.vocab[Int(SyntheticBrowserData.mix(hash(text) ^ UInt64(k)) % UInt64(SyntheticBrowserData.vocab.count))],
                       probability: 0.5 / Float(k + 1))
         }
-        return PromptRun(text: text, part: part, tokens: tokens, topLatents: tops, nextTokens: next)
+        return PromptRun(text: text, part: part, tokens: tokens, topLatents: tops, nextTokens: next,
+                         attention: Self.attention(tokens: tokens))
+    }
+
+    /// Hand-made patterns at layers 5 and 6, 4 heads each (causal, rows sum to 1): head 0 previous token, head 1
+    /// first token, head 2 earlier copies of the same token (else itself), head 3 uniform; layer 5 mixes each
+    /// with the uniform pattern half and half.
+    public static func attention(tokens: [String]) -> PromptAttention? {
+        let t = tokens.count, heads = 4
+        guard t > 0 else { return nil }
+        func pattern(mix: Float) -> [Float] {
+            var w = [Float](repeating: 0, count: heads * t * t)
+            for h in 0 ..< heads {
+                for q in 0 ..< t {
+                    var row = [Float](repeating: 0, count: t)
+                    switch h {
+                    case 0: row[max(0, q - 1)] = 1
+                    case 1: row[0] = 1
+                    case 2:
+                        let same = (0 ..< q).filter { tokens[$0] == tokens[q] }
+                        if same.isEmpty { row[q] = 1 } else { for k in same { row[k] = 1 / Float(same.count) } }
+                    default: for k in 0 ... q { row[k] = 1 / Float(q + 1) }
+                    }
+                    for k in 0 ... q { w[(h * t + q) * t + k] = (1 - mix) * row[k] + mix / Float(q + 1) }
+                }
+            }
+            return w
+        }
+        return PromptAttention(layers: [5, 6], headCount: heads, tokenCount: t, patterns: [pattern(mix: 0.5), pattern(mix: 0)],
+                               preferredLayer: 6)
     }
 
     public func trace(run: PromptRun, latent: Int, token: Int) async throws -> PromptLatentTrace {

@@ -43,11 +43,23 @@ enum PromptView {
             screen.write("✗ \(m)", x: rect.x + 1, y: y, maxWidth: rect.width - 2, style: .role(.bad, bold: true))
             return
         case let .loaded(run):
-            screen.write("\(run.tokens.count) tokens · ←/→ token · ↑/↓ latent · Enter detail", x: rect.x + 1, y: y,
-                         maxWidth: rect.width - 2, style: .role(.muted))
+            if p.showAttention, let att = run.attention {
+                let li = min(max(0, p.attentionLayer), att.layers.count - 1), head = min(max(0, p.attentionHead), att.headCount - 1)
+                let weights = att.row(layerIndex: li, head: head, query: p.token)
+                screen.write("\(run.tokens.count) tokens · ←/→ query token · [ ] head · { } layer · a latents", x: rect.x + 1, y: y,
+                             maxWidth: rect.width - 2, style: .role(.muted))
+                y += 1
+                y = tokens(&screen, run, heat: weights, selected: p.token, x: rect.x + 1, y: y, width: rect.width - 2, maxLines: 3)
+                y += 1
+                attentionView(&screen, run, att, layerIndex: li, head: head, query: p.token,
+                              rect: Rect(x: rect.x, y: y, width: rect.width, height: rect.maxY - y))
+                return
+            }
+            screen.write("\(run.tokens.count) tokens · ←/→ token · ↑/↓ latent · Enter detail\(run.attention == nil ? "" : " · a attention")",
+                         x: rect.x + 1, y: y, maxWidth: rect.width - 2, style: .role(.muted))
             y += 1
             let trace = p.trace.value
-            y = tokens(&screen, run, trace: trace, selected: p.token, x: rect.x + 1, y: y, width: rect.width - 2, maxLines: 3)
+            y = tokens(&screen, run, heat: trace?.activations, selected: p.token, x: rect.x + 1, y: y, width: rect.width - 2, maxLines: 3)
             y += 1
             let lower = Rect(x: rect.x, y: y, width: rect.width, height: rect.maxY - y)
             let (left, right) = lower.splitLeft(lower.width / 2)
@@ -81,18 +93,18 @@ enum PromptView {
     /// Rows used by the editor box for a prompt state.
     static func editorHeight(_ p: PromptState) -> Int { min(6, max(3, p.lines.count + 2)) }
 
-    /// Flows tokens over up to `maxLines` lines, coloured by the traced latent; returns the next free row.
-    static func tokens(_ screen: inout Screen, _ run: PromptRun, trace: PromptLatentTrace?, selected: Int,
+    /// Flows tokens over up to `maxLines` lines, coloured by `heat` (the traced latent's activations or the
+    /// selected head's attention weights, one per token); returns the next free row.
+    static func tokens(_ screen: inout Screen, _ run: PromptRun, heat: [Float]?, selected: Int,
                        x: Int, y: Int, width: Int, maxLines: Int) -> Int {
-        let maxA = trace.map { $0.activations.max() ?? 0 } ?? 0
+        let maxA = heat.map { $0.max() ?? 0 } ?? 0
         let layout = tokenLayout(run, width: width)
         let first = firstVisibleLine(layout, selected: selected, maxLines: maxLines)
         var row = y
         for line in layout[first..<min(layout.count, first + maxLines)] {
             for item in line {
                 var style: Style = .plain
-                if let t = trace, item.index < t.activations.count, maxA > 0,
-                   let r = Role.heat(Double(t.activations[item.index] / maxA)) {
+                if let h = heat, item.index < h.count, maxA > 0, let r = Role.heat(Double(h[item.index] / maxA)) {
                     style = Style(fg: r, bg: r)
                 }
                 if item.index == selected { style = Style(fg: .cursorToken, bg: .cursorToken, bold: true, underline: true) }
@@ -122,6 +134,77 @@ enum PromptView {
                 Span(Widgets.activation(la.activation).leftPadded(7) + "  ", Style(fg: selected ? .selection : .text, bg: bg, bold: true)),
                 Span(summary?.explanation ?? "—", Style(fg: summary?.explanation == nil ? .muted : (selected ? .selection : .text), bg: bg)),
             ]), x: rect.x, y: y, width: rect.width)
+        }
+    }
+
+    /// Shade characters by weight, lightest first (`. : #` and blank in ASCII mode).
+    static let shades: [Character] = [" ", "·", "░", "▒", "▓", "█"]
+
+    /// The shade character for an attention weight in 0…1 (blank for < 0.02).
+    static func shade(_ w: Float) -> Character {
+        guard w.isFinite, w >= 0.02 else { return shades[0] }
+        return shades[min(shades.count - 1, 1 + Int(w * Float(shades.count - 1)))]
+    }
+
+    /// Prompts up to this many tokens get the query × key grid.
+    static let gridMaxTokens = 30
+
+    /// The selected head's pattern: the cursor token's weights over its sources (top sources with values), and a
+    /// query × key grid for short prompts.
+    static func attentionView(_ screen: inout Screen, _ run: PromptRun, _ att: PromptAttention, layerIndex: Int, head: Int,
+                              query: Int, rect: Rect) {
+        guard rect.height > 1, run.tokens.indices.contains(query) else { return }
+        let t = run.tokens.count
+        let showGrid = t <= gridMaxTokens && rect.width >= 2 * (t + 9) + 2
+        let (left, right) = showGrid ? rect.splitLeft(rect.width - (t + 9)) : (rect, Rect(x: rect.maxX, y: rect.y, width: 0, height: 0))
+        let weights = att.row(layerIndex: layerIndex, head: head, query: query)
+        let tok = Widgets.token(run.tokens[query], showWhitespace: true, maxWidth: 12)
+        Widgets.heading(&screen, "L\(att.layers[layerIndex]) H\(head) · attention of “\(tok)” (#\(query))", x: left.x + 1, y: left.y,
+                        width: left.width - 1)
+        var y = left.y + 1
+        let order = weights.indices.filter { $0 <= query }.sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }
+        let entropy = order.reduce(Float(0)) { acc, i in weights[i] > 0 ? acc - weights[i] * log(weights[i]) : acc }
+        if y < left.maxY {
+            screen.write("\(att.layers.count) layers × \(att.headCount) heads · entropy \(String(format: "%.2f", entropy)) nats",
+                         x: left.x + 1, y: y, maxWidth: left.width - 2, style: .role(.muted))
+            y += 1
+        }
+        let bw = 10
+        let shown = order.filter { weights[$0] >= 0.0005 }
+        for i in (shown.isEmpty ? Array(order.prefix(1)) : shown).prefix(max(0, left.maxY - y)) {
+            let w = weights[i]
+            screen.write(Widgets.hbar(Double(w), width: bw), x: left.x + 1, y: y, maxWidth: bw, style: Style(fg: .bar, bg: .text), ellipsis: false)
+            screen.write(String(format: " %.3f ", w), x: left.x + 1 + bw, y: y, style: .role(.text, bold: true))
+            let label = "#\(i) “" + Widgets.token(run.tokens[i], showWhitespace: true, maxWidth: 20) + "”"
+            screen.write(label + (i == query ? " (self)" : ""), x: left.x + bw + 9, y: y, maxWidth: max(0, left.maxX - left.x - bw - 9),
+                         style: .role(i == query ? .muted : .text))
+            y += 1
+        }
+        guard showGrid else {
+            if t > gridMaxTokens, y < left.maxY {
+                screen.write("(q × k grid for prompts of ≤ \(gridMaxTokens) tokens)", x: left.x + 1, y: y, maxWidth: left.width - 2, style: .role(.muted))
+            }
+            return
+        }
+        // Grid: one row per query (scrolled so the cursor's row shows), one column per key.
+        let gx = right.x + 1
+        Widgets.heading(&screen, "q × k", x: gx, y: right.y, width: right.width - 1)
+        let rows = max(0, right.height - 1)
+        let first = max(0, min(query - rows / 2, t - rows))
+        for r in 0 ..< min(rows, t) {
+            let q = first + r
+            guard q < t else { break }
+            let yy = right.y + 1 + r
+            screen.write(q == query ? "▶" : " ", x: gx, y: yy, style: .role(.accent, bold: true))
+            screen.write(Widgets.token(run.tokens[q], showWhitespace: true, maxWidth: 6), x: gx + 1, y: yy, maxWidth: 6,
+                         style: q == query ? Style(fg: .cursorToken, bg: .cursorToken, bold: true) : .role(.muted),
+                         options: SafeText.Options(showSpaces: true, showNewlines: true))
+            let row = att.row(layerIndex: layerIndex, head: head, query: q)
+            for k in 0 ..< t {
+                let w = k < row.count ? row[k] : 0
+                let style: Style = q == query ? Style(fg: .bar, bg: .text, bold: true) : Style(fg: .bar, bg: .text)
+                screen.write(String(shade(w)), x: gx + 8 + k, y: yy, maxWidth: 1, style: style, ellipsis: false)
+            }
         }
     }
 
