@@ -38,6 +38,7 @@ final class JSONSchemaTests: XCTestCase {
         let model = try CLIRunner.tinyModel(in: dir)
         var fs = CLIRunner(binary: binary, cwd: dir)
         fs.environment["XDG_CACHE_HOME"] = dir + "/xdg"
+        fs.environment["HF_HUB_CACHE"] = dir + "/hf"  // `sae list` looks there: keep it hermetic
         let text = CLIRunner.fixtures.appendingPathComponent("pipeline/documents.jsonl").path
         var covered: Set<String> = []
         func run(_ name: String, _ args: [String]) throws {
