@@ -39,14 +39,9 @@ public enum SAEFolderConversion {
         do { names = try fm.contentsOfDirectory(atPath: folder).sorted() } catch {
             throw SAEError.folderNotFound(path: folder)
         }
-        let staging = output + ".partial-\(getpid())"
-        try? fm.removeItem(atPath: staging)
-        do { try fm.createDirectory(atPath: staging, withIntermediateDirectories: true) } catch {
-            throw SAEError.invalidArgument("cannot create \(staging): \(error.localizedDescription)")
-        }
         var report = Report(output: output, dtype: dtype.rawValue, convertedTensors: 0, copiedFiles: [],
                             bytesBefore: 0, bytesAfter: 0, worstAbsoluteError: 0)
-        do {
+        try writeStaged(output: output, failure: "converting \(folder)") { staging in
             for name in names {
                 let source = folder + "/" + name
                 var isDir: ObjCBool = false
@@ -77,13 +72,6 @@ public enum SAEFolderConversion {
                 report.bytesAfter += fileSize(staging + "/" + name)
             }
             _ = try SparseAutoencoder.load(folder: staging)
-            if fm.fileExists(atPath: output) { try fm.removeItem(atPath: output) }
-            try fm.moveItem(atPath: staging, toPath: output)
-        } catch {
-            try? fm.removeItem(atPath: staging)
-            if let e = error as? SAEError { throw e }
-            if let e = error as? FormatError { throw SAEError.format(e) }
-            throw SAEError.invalidArgument("converting \(folder): \(error.localizedDescription)")
         }
         return report
     }
@@ -106,6 +94,28 @@ public enum SAEFolderConversion {
         return worst
     }
 
+    /// Runs `body` on a fresh folder beside `output` (`output.partial-PID`) and, when it returns, renames that folder
+    /// into place (replacing `output`); on any error the folder is removed and the error reported as an `SAEError`
+    /// (`failure` says what was being done).
+    private static func writeStaged(output: String, failure: String, _ body: (_ staging: String) throws -> Void) throws {
+        let fm = FileManager.default
+        let staging = output + ".partial-\(getpid())"
+        try? fm.removeItem(atPath: staging)
+        do { try fm.createDirectory(atPath: staging, withIntermediateDirectories: true) } catch {
+            throw SAEError.invalidArgument("cannot create \(staging): \(error.localizedDescription)")
+        }
+        do {
+            try body(staging)
+            if fm.fileExists(atPath: output) { try fm.removeItem(atPath: output) }
+            try fm.moveItem(atPath: staging, toPath: output)
+        } catch {
+            try? fm.removeItem(atPath: staging)
+            if let e = error as? SAEError { throw e }
+            if let e = error as? FormatError { throw SAEError.format(e) }
+            throw SAEError.invalidArgument("\(failure): \(error.localizedDescription)")
+        }
+    }
+
     private static func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
     }
@@ -122,15 +132,10 @@ extension SAEFolderConversion {
         guard [.F32, .F16, .BF16].contains(dtype) else { throw SAEError.invalidArgument("dtype \(dtype.rawValue): expected F32, F16 or BF16") }
         let fm = FileManager.default
         if fm.fileExists(atPath: output) && !overwrite { throw SAEError.invalidArgument("\(output) exists (use --force to replace it)") }
-        let staging = output + ".partial-\(getpid())"
-        try? fm.removeItem(atPath: staging)
-        do { try fm.createDirectory(atPath: staging, withIntermediateDirectories: true) } catch {
-            throw SAEError.invalidArgument("cannot create \(staging): \(error.localizedDescription)")
-        }
         let c = sae.config
         var report = Report(output: output, dtype: dtype.rawValue, convertedTensors: 0, copiedFiles: [], bytesBefore: 0, bytesAfter: 0,
                             worstAbsoluteError: 0)
-        do {
+        try writeStaged(output: output, failure: "writing \(output)") { staging in
             var w = SafetensorsWriter()
             var tensors: [(String, [Float], [Int])] = [("W_enc", sae.encoderWeight, [c.dIn, c.dSAE]), ("W_dec", sae.decoderWeight, [c.dSAE, c.dIn]),
                                                        ("b_dec", sae.decoderBias, [c.dIn])]
@@ -165,13 +170,6 @@ extension SAEFolderConversion {
                   back.config.metadata.hookName == c.metadata.hookName else {
                 throw SAEError.invalidArgument("the written folder does not load back as the same SAE")
             }
-            if fm.fileExists(atPath: output) { try fm.removeItem(atPath: output) }
-            try fm.moveItem(atPath: staging, toPath: output)
-        } catch {
-            try? fm.removeItem(atPath: staging)
-            if let e = error as? SAEError { throw e }
-            if let e = error as? FormatError { throw SAEError.format(e) }
-            throw SAEError.invalidArgument("writing \(output): \(error.localizedDescription)")
         }
         return report
     }
