@@ -139,6 +139,8 @@ public final class EnginePromptRunner: PromptEngine, @unchecked Sendable {
         let at = effect.indices.contains(token) ? effect[token] : nil
         return PromptAblation(deltaLogProb: effect.map { Float($0.deltaLogProb ?? 0) },
                               promoted: at?.promoted.map { tokenizer.displayString($0.token) } ?? [],
-                              suppressed: at?.suppressed.map { tokenizer.displayString($0.token) } ?? [])
+                              suppressed: at?.suppressed.map { tokenizer.displayString($0.token) } ?? [],
+                              promotedDelta: at?.promoted.map { Float($0.delta) } ?? [],
+                              suppressedDelta: at?.suppressed.map { Float($0.delta) } ?? [])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import TerminalUI
 
@@ -20,7 +21,8 @@ struct Driver {
         let data = SyntheticBrowserData(latentCount: latents)
         env = BrowserEnvironment(data: data,
                                  promptEngine: engines ? SyntheticPromptEngine(data: data, delay: .zero) : nil,
-                                 actionRunner: engines ? SyntheticActionRunner(data: data, stepDelay: .zero) : nil)
+                                 actionRunner: engines ? SyntheticActionRunner(data: data, stepDelay: .zero) : nil,
+                                 steeringEngine: engines ? ScriptedSteeringEngine() : nil)
         state = env.initialState(size: size)
         _ = Update.start(&state)
     }

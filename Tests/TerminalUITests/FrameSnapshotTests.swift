@@ -4,7 +4,7 @@ import XCTest
 @testable import TerminalUI
 
 /// Whole-frame snapshots of every view and overlay at 80×24 and 120×40 on fixed synthetic data (SyntheticBrowserData,
-/// 500 latents, seed 42, with its synthetic prompt engine and action runner), compared with the text files in
+/// 500 latents, seed 42, with its synthetic prompt engine and action runner, and TestSupport's scripted steering engine), compared with the text files in
 /// Tests/Fixtures/snapshots/ (characters, a style layer and its legend: `ScreenSnapshot`). A missing snapshot fails;
 /// `scripts/update-snapshots` (FEATURESCOPE_UPDATE_SNAPSHOTS=1) rewrites them after a deliberate change — review
 /// the diff.
@@ -31,6 +31,8 @@ final class FrameSnapshotTests: XCTestCase {
         ("prompt-trace", [.char("P"), .char("5"), .char("T"), .char("h"), .char("e"), .char(" "), .char("d"), .char("o"), .char("g"),
                           .enter, .right, .down]),
         ("prompt-attention", [.char("5")] + "the cat saw the cat".map { Key.char($0) } + [.enter, .char("a"), .char("]"), .char("]"), .left]),
+        ("steer-prompt", [.char("5")] + "The cat".map { Key.char($0) } + [.enter, .char("t"), .char("+"), .char("a"), .char("7"), .enter, .enter]),
+        ("steer-detail-input", [.down, .down, .enter, .char("t")] + "Once upon a time".map { Key.char($0) }),
     ]
 
     func testEveryViewMatchesItsSnapshot() async throws {

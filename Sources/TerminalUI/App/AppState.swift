@@ -159,7 +159,11 @@ public struct StatusMessage: Sendable, Equatable {
 public struct Capabilities: Sendable, Equatable {
     public var promptEngine: Bool
     public var actionRunner: Bool
-    public init(promptEngine: Bool, actionRunner: Bool) { self.promptEngine = promptEngine; self.actionRunner = actionRunner }
+    /// The steering panel can generate (a steering engine is loaded).
+    public var steering: Bool
+    public init(promptEngine: Bool, actionRunner: Bool, steering: Bool = false) {
+        self.promptEngine = promptEngine; self.actionRunner = actionRunner; self.steering = steering
+    }
 }
 
 /// The whole browser state: a value, changed only by `update`.
@@ -178,6 +182,8 @@ public struct AppState: Sendable, Equatable {
     public var overview = OverviewState()
     /// The similar-latents panel over the detail view, when open.
     public var neighbours: NeighboursState?
+    /// The steering panel over the prompt or detail view, when open.
+    public var steering: SteeringPanelState?
     public var spotCheck: SpotCheckState?
     /// Start a spot-check as soon as this latent's detail arrives.
     public var pendingSpotCheck: LatentRef?
@@ -231,6 +237,7 @@ public struct AppState: Sendable, Equatable {
         list.computing || detail.content.isLoading || samples.content.isLoading || heads.attribution.isLoading
             || heads.split.isLoading || prompt.run.isLoading || prompt.trace.isLoading || !jobs.isEmpty
             || detail.promoted.isLoading || isIndexing || overview.content.isLoading || (neighbours?.content.isLoading ?? false)
+            || steering?.phase == .running
     }
 
     /// True while the current part's top-token index is being built.
@@ -239,6 +246,7 @@ public struct AppState: Sendable, Equatable {
     /// The text input that currently receives typed characters, if any.
     public var isTyping: Bool {
         if list.input != nil && view == .list { return true }
+        if let st = steering { return st.field != nil && !showHelp && spotCheck == nil }
         return view == .prompt && prompt.editing && !showHelp && spotCheck == nil
     }
 }

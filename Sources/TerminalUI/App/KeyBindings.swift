@@ -10,12 +10,14 @@ public enum Action: String, Sendable, CaseIterable {
     case editPrompt, runPrompt, newline, historyPrevious, historyNext
     case toggleAttention, nextHead, previousHead, nextLayer, previousLayer
     case answerYes, answerNo
+    case steer, strengthUp, strengthDown, toggleSteerMode, addSteerLatent, removeSteerLatent, editSteerPrompt, generate,
+         cycleTemperature, reseed
     case accept, cancel
 }
 
 /// Where a binding applies. Scopes are tried most specific first, then `global`.
 public enum Scope: String, Sendable, CaseIterable {
-    case global, list, detail, samples, heads, prompt, overview, neighbours, promptEditor, textInput, help, spotCheck
+    case global, list, detail, samples, heads, prompt, overview, neighbours, promptEditor, textInput, help, spotCheck, steering
 
     /// Heading in the help overlay and docs.
     public var title: String {
@@ -32,6 +34,7 @@ public enum Scope: String, Sendable, CaseIterable {
         case .textInput: return "Search, jump and filter fields"
         case .help: return "Help overlay"
         case .spotCheck: return "Blind spot-check"
+        case .steering: return "Steering panel (t in the prompt view or a latent's detail)"
         }
     }
 }
@@ -93,6 +96,7 @@ public enum KeyBindings {
         KeyBinding(keys: [.char("e")], action: .explain, scope: .detail, help: "Explain this latent (background)", hint: "explain"),
         KeyBinding(keys: [.char("s")], action: .score, scope: .detail, help: "Score this latent (background)", hint: "score"),
         KeyBinding(keys: [.char("v")], action: .spotCheck, scope: .detail, help: "Blind spot-check", hint: "check"),
+        KeyBinding(keys: [.char("t")], action: .steer, scope: .detail, help: "Steering panel: generate with this latent added or clamped", hint: "steer"),
         // Samples
         KeyBinding(keys: [.char("m")], action: .mistakesOnly, scope: .samples, help: "Show only mistakes", hint: "mistakes"),
         KeyBinding(keys: [.char("c")], action: .nextScorer, scope: .samples, help: "Next scorer", hint: "scorer"),
@@ -113,6 +117,7 @@ public enum KeyBindings {
         KeyBinding(keys: [.char("[")], action: .previousHead, scope: .prompt, help: "Attention: previous head", hint: nil),
         KeyBinding(keys: [.char("}")], action: .nextLayer, scope: .prompt, help: "Attention: next captured layer", hint: nil),
         KeyBinding(keys: [.char("{")], action: .previousLayer, scope: .prompt, help: "Attention: previous captured layer", hint: nil),
+        KeyBinding(keys: [.char("t")], action: .steer, scope: .prompt, help: "Steering panel: generate from this prompt with the selected latent", hint: "steer"),
         // Prompt editor
         KeyBinding(keys: [.enter], action: .runPrompt, scope: .promptEditor, help: "Run the prompt (background)", hint: "run"),
         KeyBinding(keys: [.ctrl("j"), .ctrl("o")], action: .newline, scope: .promptEditor, help: "New line", hint: "newline"),
@@ -128,12 +133,25 @@ public enum KeyBindings {
         KeyBinding(keys: [.char("y")], action: .answerYes, scope: .spotCheck, help: "Yes: the example matches the explanation", hint: "yes"),
         KeyBinding(keys: [.char("n")], action: .answerNo, scope: .spotCheck, help: "No: it does not", hint: "no"),
         KeyBinding(keys: [.escape], action: .cancel, scope: .spotCheck, help: "Abandon the spot-check", hint: "abandon"),
+        // Steering panel
+        KeyBinding(keys: [.enter, .char("g")], action: .generate, scope: .steering, help: "Generate default and steered continuations (streamed; again to rerun)", hint: "generate"),
+        KeyBinding(keys: [.char("+"), .char("=")], action: .strengthUp, scope: .steering, help: "Raise the selected latent's strength (½ × its max activation, or 1)", hint: "strength"),
+        KeyBinding(keys: [.char("-"), .char("_")], action: .strengthDown, scope: .steering, help: "Lower the selected latent's strength", hint: nil),
+        KeyBinding(keys: [.char("m")], action: .toggleSteerMode, scope: .steering, help: "Mode: add (strength × decoder row) or clamp (activation set to strength)", hint: "mode"),
+        KeyBinding(keys: [.char("a")], action: .addSteerLatent, scope: .steering, help: "Add a latent by number", hint: "add"),
+        KeyBinding(keys: [.char("d"), .delete], action: .removeSteerLatent, scope: .steering, help: "Remove the selected latent", hint: nil),
+        KeyBinding(keys: [.char("p")], action: .editSteerPrompt, scope: .steering, help: "Edit the prompt", hint: "prompt"),
+        KeyBinding(keys: [.char("T")], action: .cycleTemperature, scope: .steering, help: "Temperature: greedy, 0.7, 1.0 (both runs share the seed)", hint: nil),
+        KeyBinding(keys: [.char("r")], action: .reseed, scope: .steering, help: "Next sampler seed", hint: nil),
+        KeyBinding(keys: [.escape], action: .cancel, scope: .steering, help: "Stop the running generation; else close the panel", hint: "stop/close"),
+        KeyBinding(keys: [.char("t")], action: .steer, scope: .steering, help: "Close the panel", hint: nil),
     ]
 
     /// Scopes tried, most specific first, for the current state.
     public static func scopes(for state: AppState) -> [Scope] {
         if state.showHelp { return [.help, .global] }
         if state.spotCheck != nil { return [.spotCheck] }
+        if let st = state.steering { return st.field != nil ? [.textInput] : [.steering, .global] }
         if state.neighbours != nil { return [.neighbours, .global] }
         if state.view == .list && state.list.input != nil { return [.textInput] }
         switch state.view {

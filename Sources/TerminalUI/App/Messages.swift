@@ -88,6 +88,11 @@ public enum Msg: Sendable {
     case overviewComputed(part: Int, PartOverview?)
     case neighboursLoaded(LatentRef, Result<LatentNeighbours, BrowserError>)
     case headRolesLoaded(LatentRef, Result<[HeadRoleRow], BrowserError>)
+    /// The steering panel: a latent's max activation (its strength unit; nil when unknown), a streamed event of run
+    /// `generation`, and its end (nil: finished; else why it stopped).
+    case steerUnitLoaded(LatentRef, Float?)
+    case steerEvent(generation: Int, SteerEvent)
+    case steerFinished(generation: Int, error: BrowserError?)
 }
 
 /// What the rows of the latent list are: which part, how sorted, which filter and search.
@@ -133,6 +138,11 @@ public enum Effect: Sendable, Equatable {
     case loadNeighbours(LatentRef)
     /// Head-role scores of the part's layer, for the heads view of `ref`.
     case loadHeadRoles(LatentRef)
+    /// The steering panel: look up a latent's max activation; generate default and steered continuations
+    /// (streamed); stop the running generation.
+    case loadSteerUnit(LatentRef)
+    case steer(SteerRequest, generation: Int)
+    case cancelSteer
     /// Ctrl-Z: give the terminal back and stop the process until resumed.
     case suspend
     case quit

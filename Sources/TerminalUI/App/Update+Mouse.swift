@@ -7,7 +7,7 @@ extension Update {
             if m.kind == .wheelDown { s.helpScroll += 3 }
             return []
         }
-        if s.spotCheck != nil { return [] }
+        if s.spotCheck != nil || s.steering != nil { return [] }
         let layout = Layout(size: s.size)
         if m.kind != .press {
             let up = m.kind == .wheelUp

@@ -143,6 +143,9 @@ extension Update {
             return []
         case let .neighboursLoaded(ref, r):
             return neighboursLoaded(&s, ref, r)
+        case let .steerUnitLoaded(ref, unit): return steerUnitLoaded(&s, ref, unit)
+        case let .steerEvent(generation, e): return steerEvent(&s, generation: generation, e)
+        case let .steerFinished(generation, error): return steerFinished(&s, generation: generation, error: error)
         case let .overviewComputed(part, o):
             return overviewComputed(&s, part: part, o)
         default:

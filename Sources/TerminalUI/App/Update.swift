@@ -36,6 +36,12 @@ public enum Update {
     static func key(_ s: inout AppState, _ k: Key) -> [Effect] {
         // A message stays until the next key, like a shell's last output.
         s.message = nil
+        if s.steering?.field != nil, s.spotCheck == nil, !s.showHelp {
+            if let a = KeyBindings.action(for: k, in: s), a == .quit || a == .suspend || a == .accept || a == .cancel {
+                return perform(&s, a)
+            }
+            return steeringInputKey(&s, k)
+        }
         if s.view == .list, s.list.input != nil, s.spotCheck == nil, !s.showHelp {
             if let a = KeyBindings.action(for: k, in: s), a == .quit || a == .suspend || a == .accept || a == .cancel {
                 return perform(&s, a)
@@ -73,12 +79,16 @@ public enum Update {
             if s.focusedLatent == nil { return "no latent selected" }
         case .spotCheck:
             if s.focusedLatent == nil { return "no latent selected" }
+        case .steer where s.steering == nil:
+            if !s.capabilities.steering { return "steering needs the model engine, which this session has not loaded" }
+            if s.focusedLatent == nil { return "no latent selected" }
         default: break
         }
         return nil
     }
 
     static func perform(_ s: inout AppState, _ a: Action) -> [Effect] {
+        if let effects = steeringAction(&s, a) { return effects }
         if let reason = unavailableReason(a, s) {
             s.message = StatusMessage(text: reason, isError: true)
             return []
@@ -142,6 +152,7 @@ public enum Update {
             s.pendingSpotCheck = ref
             return openDetail(&s, ref)
         case .answerYes, .answerNo: return answerSpotCheck(&s, yes: a == .answerYes)
+        case .steer: return openSteering(&s)
         case .accept, .cancel:
             if s.spotCheck != nil {
                 s.spotCheck = nil

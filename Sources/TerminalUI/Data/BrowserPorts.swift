@@ -177,8 +177,12 @@ public struct PromptAblation: Sendable, Equatable {
     public var deltaLogProb: [Float]
     public var promoted: [String]
     public var suppressed: [String]
-    public init(deltaLogProb: [Float], promoted: [String], suppressed: [String]) {
+    /// The change in log-probability (nats) of each promoted / suppressed token (empty when unknown).
+    public var promotedDelta: [Float]
+    public var suppressedDelta: [Float]
+    public init(deltaLogProb: [Float], promoted: [String], suppressed: [String], promotedDelta: [Float] = [], suppressedDelta: [Float] = []) {
         self.deltaLogProb = deltaLogProb; self.promoted = promoted; self.suppressed = suppressed
+        self.promotedDelta = promotedDelta; self.suppressedDelta = suppressedDelta
     }
 }
 

@@ -5,20 +5,23 @@ public struct BrowserEnvironment: Sendable {
     public var data: BrowserDataSource
     public var promptEngine: PromptEngine?
     public var actionRunner: ActionRunner?
+    /// Generates steered continuations for the steering panel.
+    public var steeringEngine: SteeringEngine?
     /// The top-token search index over `data` (built in the background when search is first used).
     public var tokenIndex: TopTokenIndex
 
     public init(data: BrowserDataSource, promptEngine: PromptEngine? = nil, actionRunner: ActionRunner? = nil,
-                tokenIndex: TopTokenIndex = TopTokenIndex()) {
+                steeringEngine: SteeringEngine? = nil, tokenIndex: TopTokenIndex = TopTokenIndex()) {
         self.data = data
         self.promptEngine = promptEngine
         self.actionRunner = actionRunner
+        self.steeringEngine = steeringEngine
         self.tokenIndex = tokenIndex
     }
 
     /// What the UI may offer.
     public var capabilities: Capabilities {
-        Capabilities(promptEngine: promptEngine != nil, actionRunner: actionRunner != nil)
+        Capabilities(promptEngine: promptEngine != nil, actionRunner: actionRunner != nil, steering: steeringEngine != nil)
     }
 
     /// The initial state for a terminal of `size`.
@@ -98,7 +101,22 @@ public enum EffectPerformer {
                 try data.saveVerdict(part: ref.part, latent: ref.latent, verdict: verdict)
                 send(.verdictSaved(ref, .success(verdict)))
             } catch { send(.verdictSaved(ref, .failure(asBrowserError(error)))) }
-        case .quit, .suspend, .cancelAction:
+        case let .loadSteerUnit(ref):
+            let unit = data.parts.indices.contains(ref.part) && ref.latent >= 0 && ref.latent < data.parts[ref.part].latentCount
+                ? data.summary(part: ref.part, latent: ref.latent).maxActivation : nil
+            send(.steerUnitLoaded(ref, unit.flatMap { $0 > 0 && $0.isFinite ? $0 : nil }))
+        case let .steer(request, generation):
+            guard let engine = env.steeringEngine else {
+                send(.steerFinished(generation: generation, error: BrowserError("no steering engine in this session")))
+                return
+            }
+            do {
+                try await engine.steer(request) { send(.steerEvent(generation: generation, $0)) }
+                send(.steerFinished(generation: generation, error: nil))
+            } catch is CancellationError {
+                send(.steerFinished(generation: generation, error: BrowserError("stopped")))
+            } catch { send(.steerFinished(generation: generation, error: asBrowserError(error))) }
+        case .quit, .suspend, .cancelAction, .cancelSteer:
             break
         }
     }

@@ -22,6 +22,8 @@ public final class BrowserRuntime {
     private var indexTasks: [Task<Void, Never>] = []
     /// Running explain/score jobs by id (Esc cancels one).
     private var actionTasks: [Int: Task<Void, Never>] = [:]
+    /// The steering panel's running generation (Esc or a new run cancels it).
+    private var steerTask: Task<Void, Never>?
     /// Called after every frame (the benchmark and tests use it).
     public var onFrame: ((Screen, AppState) -> Void)?
     /// Signal that ended the session, if any (the command exits with 128 + it).
@@ -37,7 +39,7 @@ public final class BrowserRuntime {
     public func run() throws {
         try backend.start()
         defer {
-            for t in tasks + indexTasks + Array(actionTasks.values) { t.cancel() }
+            for t in tasks + indexTasks + Array(actionTasks.values) + [steerTask].compactMap({ $0 }) { t.cancel() }
             backend.stop()
         }
         state.size = backend.size
@@ -87,6 +89,9 @@ public final class BrowserRuntime {
                 state.size = backend.size
             case let .cancelAction(id):
                 actionTasks.removeValue(forKey: id)?.cancel()
+            case .cancelSteer:
+                steerTask?.cancel()
+                steerTask = nil
             default:
                 let env = environment
                 let inbox = self.inbox
@@ -100,6 +105,11 @@ public final class BrowserRuntime {
                 }
                 if case .buildTokenIndex = e {
                     indexTasks.append(task)
+                    continue
+                }
+                if case .steer = e {
+                    steerTask?.cancel()
+                    steerTask = task
                     continue
                 }
                 if case let .runAction(_, _, id) = e {

@@ -3,7 +3,8 @@ import Foundation
 extension PromptView {
     /// "ablate" row: the tokens up to the traced one coloured by |Δ log p(next)| when the latent is zeroed
     /// (heat like activations; underlined where the latent helped, i.e. ablation lowered the next token's
-    /// probability), then the traced token's Δ and its most promoted / suppressed tokens. Returns the next row.
+    /// probability), then the traced token's Δ and its most promoted / suppressed tokens (coloured by their change,
+    /// with it in nats). Returns the next row.
     static func ablationLines(_ screen: inout Screen, _ a: PromptAblation, _ run: PromptRun, token: Int, rect: Rect, y start: Int) -> Int {
         var y = start
         guard y < rect.maxY, !run.tokens.isEmpty else { return y }
@@ -19,10 +20,24 @@ extension PromptView {
         screen.draw(DocLine(spans), x: rect.x, y: y, width: rect.width)
         y += 1
         if y < rect.maxY, last < a.deltaLogProb.count {
-            let up = a.promoted.prefix(3).map { Widgets.token($0, showWhitespace: true, maxWidth: 8) }.joined(separator: " ")
-            let down = a.suppressed.prefix(3).map { Widgets.token($0, showWhitespace: true, maxWidth: 8) }.joined(separator: " ")
-            screen.write(String(format: "next log p %+.3f", a.deltaLogProb[last]) + "  ↑ \(up)  ↓ \(down)",
-                         x: rect.x + 4, y: y, maxWidth: rect.width - 4, style: .role(.muted))
+            // The traced token's most promoted / suppressed next tokens, coloured like activations by |Δ log p|
+            // (relative to the largest change listed) and followed by the change when the engine gave it.
+            let shown = a.promotedDelta.prefix(3) + a.suppressedDelta.prefix(3)
+            let maxChange = shown.map { abs($0) }.max() ?? 0
+            var spans: [Span] = [Span(String(format: "next log p %+.3f", a.deltaLogProb[last]) + "  ↑", .role(.muted))]
+            func add(_ tokens: [String], _ deltas: [Float]) {
+                for (i, t) in tokens.prefix(3).enumerated() {
+                    var st: Style = .role(.muted)
+                    if i < deltas.count, maxChange > 0, let r = Role.heat(Double(abs(deltas[i]) / maxChange)) { st = Style(fg: r, bg: r) }
+                    spans.append(Span(" ", .role(.muted)))
+                    spans.append(Span(Widgets.token(t, showWhitespace: true, maxWidth: 8), st))
+                    if i < deltas.count { spans.append(Span(String(format: " %+.2f", deltas[i]), .role(.muted))) }
+                }
+            }
+            add(a.promoted, a.promotedDelta)
+            spans.append(Span("  ↓", .role(.muted)))
+            add(a.suppressed, a.suppressedDelta)
+            screen.draw(DocLine(spans), x: rect.x + 4, y: y, width: rect.width - 4)
             y += 1
         }
         return y

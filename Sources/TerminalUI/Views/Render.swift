@@ -21,9 +21,10 @@ public enum Render {
         }
         statusLine(&screen, s, layout.status)
         if let n = s.neighbours { NeighboursOverlay.draw(&screen, s, n) }
+        if let st = s.steering { SteeringPanel.draw(&screen, s, st, data: data) }
         if let sc = s.spotCheck { Overlays.spotCheck(&screen, sc) }
         if s.showHelp { Overlays.help(&screen, s) }
-        if s.showHelp || s.spotCheck != nil || s.neighbours != nil { screen.cursor = nil }
+        if s.showHelp || s.spotCheck != nil || s.neighbours != nil || (s.steering != nil && s.steering?.field == nil) { screen.cursor = nil }
         return screen
     }
 

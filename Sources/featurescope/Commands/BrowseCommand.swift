@@ -107,7 +107,7 @@ struct BrowseCommand: AsyncParsableCommand {
         bar?.finish()
         let data = CacheBrowserData(cache: opened.cache, engine: EngineHost(cache: opened.cache, modelPath: model))
         let environment = BrowserEnvironment(data: data, promptEngine: EnginePromptRunner(data: data),
-                                             actionRunner: CacheActionRunner(data: data))
+                                             actionRunner: CacheActionRunner(data: data), steeringEngine: EngineSteeringRunner(data: data))
         do {
             if let sig = try await CursesBrowser.run(environment: environment, theme: chosenTheme, noColor: noColor) {
                 throw ExitCode(128 + sig)
