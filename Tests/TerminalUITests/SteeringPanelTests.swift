@@ -173,6 +173,19 @@ final class SteeringPanelTests: XCTestCase {
         }
     }
 
+    func testEnterBeforeTheUnitsArriveGeneratesWhenTheyDo() async throws {
+        var d = await promptDriver()
+        let focused = try XCTUnwrap(d.state.focusedLatent)
+        XCTAssertEqual(d.sendOnly(.key(.char("t"))), [.loadSteerUnit(focused)])
+        XCTAssertEqual(d.sendOnly(.key(.enter)), [], "nothing starts with an unknown strength unit")
+        XCTAssertEqual(d.state.steering?.phase, .idle)
+        let effects = d.sendOnly(.steerUnitLoaded(focused, 2))
+        XCTAssertEqual(effects.count, 1)
+        guard case let .steer(request, _) = effects.first else { return XCTFail("\(effects)") }
+        XCTAssertEqual(request.latents.first?.strength, SteeringPanelState.defaultStrength * 2)
+        XCTAssertEqual(d.state.steering?.phase, .running)
+    }
+
     func testUnavailableWithoutASteeringEngine() async {
         var d = Driver(latents: 50, engines: false)
         await d.keys(.down, .enter, .char("t"))
@@ -189,7 +202,7 @@ final class SteeringPanelTests: XCTestCase {
             .event(.key(.char("5"))), .event(.key(.char("h"))), .event(.key(.char("i"))), .event(.key(.enter)),
             .waitFor("Top latents at", timeout: .seconds(5)),
             .event(.key(.char("t"))),
-            .waitFor("× max", timeout: .seconds(5)),
+            .waitFor("= +", timeout: .seconds(5)),
             .event(.key(.enter)),
             .waitFor("generating steered 3/", timeout: .seconds(10)),
             .event(.key(.escape)),

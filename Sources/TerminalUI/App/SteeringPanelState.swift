@@ -50,6 +50,8 @@ public struct SteeringPanelState: Sendable, Equatable {
     /// Per steered token j: KL(steered ‖ default) of the distribution it was generated from (nats); empty until
     /// the run ends.
     public var kl: [Double] = []
+    /// Enter was pressed before every strength unit was known: generate when they are.
+    public var generateWhenReady = false
     /// What the last run asked for (shown beside the results, which may be older than the panel's settings).
     public var lastRequest: SteerRequest?
 

@@ -62,6 +62,7 @@ extension Update {
         case .removeSteerLatent:
             guard p.latents.indices.contains(p.cursor) else { return [] }
             p.latents.remove(at: p.cursor)
+            p.generateWhenReady = false
             p.cursor = max(0, min(p.cursor, p.latents.count - 1))
         case .cycleTemperature:
             let t = SteeringPanelState.temperatures
@@ -136,9 +137,13 @@ extension Update {
             return []
         }
         guard p.latents.allSatisfy(\.unitLoaded) else {
-            s.message = StatusMessage(text: "still reading the latents' max activations — try again", isError: false)
+            // Starts as soon as the strength units are known.
+            p.generateWhenReady = true
+            s.steering = p
+            s.message = StatusMessage(text: "reading the latents' max activations; generating next", isError: false)
             return []
         }
+        p.generateWhenReady = false
         let wasRunning = p.phase == .running
         p.generation += 1
         p.phase = .running
@@ -165,6 +170,7 @@ extension Update {
             if let u = unit, u.isFinite, u > 0 { p.latents[i].unit = u }
         }
         s.steering = p
+        if p.generateWhenReady, p.latents.allSatisfy(\.unitLoaded) { return startSteering(&s) }
         return []
     }
 
