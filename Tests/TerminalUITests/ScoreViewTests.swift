@@ -149,3 +149,12 @@ final class ScoreViewTests: XCTestCase {
         XCTAssertEqual(d.state.view, .detail)
     }
 }
+
+final class SnapshotLatentTests: XCTestCase {
+    /// The snapshot scenes of the newer scorers open latent 6 of the 500-latent synthetic data.
+    func testLatentSixHasTheNewerScores() {
+        let d = Driver(latents: 500)
+        XCTAssertNotNil(d.data.summary(part: 0, latent: 6).embedding)
+        XCTAssertEqual(d.data.scorers(part: 0, latent: 6), ["detection", "fuzz", "embedding", "simulation", "intervention"])
+    }
+}
