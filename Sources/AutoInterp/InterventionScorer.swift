@@ -66,6 +66,13 @@ public struct InterventionScorer: Sendable, LatentScorer {
     }
 
     public func score(_ sampled: SampledExamples, explanation: String) async throws -> ScoreRecord {
+        try await score(sampled, explanation: explanation, onBatch: nil)
+    }
+
+    /// `score`, calling `onBatch` after every judged batch with the samples so far (as `ClassifierScorer` does).
+    public func score(_ sampled: SampledExamples, explanation: String,
+                      onBatch: (@Sendable (_ done: Int, _ total: Int, _ samples: [ScoredSample]) -> Void)?) async throws -> ScoreRecord {
+        try Task.checkCancellation()
         let pairs = try completions(latent: sampled.latent, maxActivation: sampled.maxActivation)
         let window = { (tokens: [String], distance: Int) in
             ActivationWindow(tokens: tokens, activations: tokens.map { _ in 0 }, distance: distance)
@@ -73,7 +80,8 @@ public struct InterventionScorer: Sendable, LatentScorer {
         let shown = SampledExamples(latent: sampled.latent, hook: sampled.hook, maxActivation: sampled.maxActivation, train: [],
                                     test: pairs.map { window($0.steeredTokens, $0.strengthIndex) },
                                     nonActivating: pairs.map { window($0.defaultTokens, -1) })
-        var record = try await ClassifierScorer(method: .intervention, client: judge, options: options).score(shown, explanation: explanation)
+        var record = try await ClassifierScorer(method: .intervention, client: judge, options: options)
+            .score(shown, explanation: explanation, onBatch: onBatch)
         record.provenance.method = methodLabel
         return record
     }

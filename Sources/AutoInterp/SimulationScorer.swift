@@ -108,10 +108,17 @@ public struct SimulationScorer: Sendable, LatentScorer {
     static let candidates = (0 ... 10).map(String.init)
 
     public func score(_ sampled: SampledExamples, explanation: String) async throws -> ScoreRecord {
+        try await score(sampled, explanation: explanation, onSample: nil)
+    }
+
+    /// `score`, calling `onSample` after every simulated example with the samples so far.
+    public func score(_ sampled: SampledExamples, explanation: String,
+                      onSample: (@Sendable (_ done: Int, _ total: Int, _ samples: [ScoredSample]) -> Void)?) async throws -> ScoreRecord {
         var samples: [ScoredSample] = []
         var failures: [String] = []
         var requestFailures = 0
-        for (i, ex) in (sampled.test + sampled.nonActivating).enumerated() {
+        let examples = sampled.test + sampled.nonActivating
+        for (i, ex) in examples.enumerated() {
             try Task.checkCancellation()
             var s = ScoredSample(strTokens: ex.tokens, activations: ex.activations, distance: ex.distance,
                                  activating: ex.distance >= 0, shownText: ex.tokens.map(Self.shown).joined(separator: "\n"))
@@ -126,6 +133,7 @@ public struct SimulationScorer: Sendable, LatentScorer {
                 failures.append("sample \(i): request failed: \(error)")
             }
             samples.append(s)
+            onSample?(i + 1, examples.count, samples)
         }
         var record = ScoreRecord(latent: sampled.latent, hook: sampled.hook,
                                  provenance: Provenance(method: methodName, model: client.modelName,

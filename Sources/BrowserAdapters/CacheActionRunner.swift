@@ -1,14 +1,20 @@
 import AutoInterp
 import Foundation
 import LatentCache
+import ModelEngine
+import Steering
 import TerminalUI
 
-/// The browser's `e` (explain) and `s` (score: detection, then fuzz) on the selected latent, with
-/// delphi's methods (AutoInterp) and the results appended to the cache's annotations.
+/// The browser's `e` (explain) and `s` (score: detection, then fuzz; or embedding, simulation or intervention,
+/// chosen with `S`) on the selected latent, with delphi's methods (AutoInterp) and the results appended to the
+/// cache's annotations.
 ///
 /// The explanation streams into the detail view token by token (embedded model); scoring reports each
-/// finished batch; cancelling (Esc) keeps every result already stored (a finished detection score stays
-/// when fuzz is stopped). A pristine or read-only cache stores into the per-user overlay (LatentCache).
+/// finished batch, with its samples for view 3; cancelling (Esc) keeps every result already stored (a finished
+/// detection score stays when fuzz is stopped) and stores the stopped scorer's finished batches as
+/// `<method>-partial`. A pristine or read-only cache stores into the per-user overlay (LatentCache).
+/// Every scorer runs through the same clients as `featurescope score`, so the embedded model's KV prefix forks
+/// (system prompt and demos shared by every batch) serve the browser too.
 ///
 /// The LLM: the embedded SmolLM2 by default; an OpenAI-compatible endpoint when
 /// `FEATURESCOPE_LLM_BASE_URL` / `FEATURESCOPE_LLM_MODEL` / `FEATURESCOPE_LLM_API_KEY_ENV` (or the
@@ -78,7 +84,8 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         return try await jobs.withSlot { [self] in
             switch action {
             case .explain: return try await explain(part: part, partIndex: p, latent: latent, progress: progress, partial: partial)
-            case .score: return try await score(part: part, partIndex: p, latent: latent, progress: progress, partial: partial)
+            case .score, .scoreEmbedding, .scoreSimulation, .scoreIntervention:
+                return try await score(action, part: part, partIndex: p, latent: latent, progress: progress, partial: partial)
             }
         }
     }
@@ -114,7 +121,78 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         return o
     }
 
-    func score(part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
+    /// One scorer of a browser score job, with a per-batch callback.
+    struct JobScorer: Sendable {
+        typealias OnBatch = @Sendable (_ done: Int, _ total: Int, _ samples: [ScoredSample]) -> Void
+        var name: String
+        /// "batch" for batched judges, "example" for the simulator, nil when the scorer is one request.
+        var unit: String?
+        var batchSize: Int
+        var run: @Sendable (SampledExamples, String, @escaping OnBatch) async throws -> ScoreRecord
+    }
+
+    /// The scorers of a job: detection then fuzz for `s`, or one of the others. Same settings as `score --scorer`.
+    func scorers(for action: BrowserAction, client: any LLMClient, partIndex: Int) throws -> [JobScorer] {
+        var o = ClassifierScorer.Options()
+        o.seed = sampling.seed
+        switch action {
+        case .explain: return []
+        case .score:
+            return [ClassifierScorer.Method.detection, .fuzz].map { m in
+                let c = ClassifierScorer(method: m, client: client, options: o)
+                return JobScorer(name: m.rawValue, unit: "batch", batchSize: o.batchSize) { x, e, cb in try await c.score(x, explanation: e, onBatch: cb) }
+            }
+        case .scoreEmbedding:
+            let embedder: any TextEmbedder
+            if let embedded = client as? EmbeddedLLMClient {
+                do { embedder = try EmbeddedTextEmbedder(client: embedded) } catch { throw BrowserError("embedding: \(error)") }
+            } else if let remote = client as? OpenAIClient {
+                embedder = remote
+            } else {
+                throw BrowserError("embedding scoring needs the embedded model or an OpenAI-compatible endpoint")
+            }
+            let e = EmbeddingScorer(embedder: embedder)
+            return [JobScorer(name: e.methodName, unit: nil, batchSize: 1) { x, t, _ in try await e.score(x, explanation: t) }]
+        case .scoreSimulation:
+            let sim = SimulationScorer(client: client)
+            return [JobScorer(name: sim.methodName, unit: "example", batchSize: 1) { x, e, cb in try await sim.score(x, explanation: e, onSample: cb) }]
+        case .scoreIntervention:
+            let steerer: Steerer
+            let tokenizer: Tokenizer
+            do {
+                let (model, tok) = try data.engine.loadModel()
+                steerer = try Steerer(model: model, sae: data.engine.sae(part: partIndex))
+                tokenizer = tok
+            } catch { throw BrowserError("intervention scoring needs the subject model and this part's SAE: \(error)") }
+            var i = InterventionScorer(steerer: steerer, tokenizer: tokenizer, judge: client)
+            i.options.seed = sampling.seed
+            let scorer = i
+            return [JobScorer(name: scorer.methodName, unit: "batch", batchSize: scorer.options.batchSize) { x, e, cb in
+                try await scorer.score(x, explanation: e, onBatch: cb)
+            }]
+        }
+    }
+
+    /// The latest samples of a running scorer (written from its callback, read when it is stopped).
+    final class LiveSamples: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: (done: Int, total: Int, samples: [ScoredSample]) = (0, 0, [])
+        func set(_ done: Int, _ total: Int, _ samples: [ScoredSample]) { lock.withLock { value = (done, total, samples) } }
+        var current: (done: Int, total: Int, samples: [ScoredSample]) { lock.withLock { value } }
+    }
+
+    /// A record of the samples judged so far (for view 3 while the job runs, and what a stopped job keeps).
+    static func record(_ samples: [ScoredSample], of sampled: SampledExamples, scorer: String, client: any LLMClient,
+                       explanation: String) -> ScoreRecord {
+        var r = ScoreRecord(latent: sampled.latent, hook: sampled.hook,
+                            provenance: Provenance(method: scorer, model: client.modelName, endpoint: client.endpointName,
+                                                   promptVersion: "partial"),
+                            explanation: explanation, samples: samples)
+        if scorer == "simulation" { r.simulation = SimulationScores(samples: samples, maxActivation: sampled.maxActivation) }
+        return r
+    }
+
+    func score(_ action: BrowserAction, part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
                partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String {
         let annotations: [Annotation]
         do { annotations = try part.annotations(latent) } catch { throw BrowserError("latent \(latent): \(error)") }
@@ -124,32 +202,58 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         progress("latent \(latent): sampling examples")
         let examples = try sampled(part: part, latent: latent)
         let client = try client(forExplaining: false, progress: progress)
+        if action == .scoreIntervention { progress("latent \(latent): loading the subject model and SAE") }
         var results: [String] = []
-        for method in [ClassifierScorer.Method.detection, .fuzz] {
-            progress("latent \(latent): \(method.rawValue) with \(client.modelName)")
+        for scorer in try scorers(for: action, client: client, partIndex: partIndex) {
+            progress("latent \(latent): \(scorer.name) with \(client.modelName)")
             let record: ScoreRecord
             let finished = results
+            let live = LiveSamples()
+            let name = scorer.name, unit = scorer.unit ?? "request", size = max(1, scorer.batchSize)
+            partial(.samples(scorer: name, []))
             do {
-                record = try await ClassifierScorer(method: method, client: client).score(examples, explanation: explanation) { done, total, samples in
-                    let judged = samples.filter { $0.prediction != nil }
+                record = try await scorer.run(examples, explanation) { done, total, samples in
+                    // Finished batches only: the samples judged (or simulated) so far.
+                    let shown = Array(samples.prefix(min(samples.count, done * size)))
+                    live.set(done, total, shown)
+                    let judged = shown.filter { $0.prediction != nil }
                     let correct = judged.filter { $0.correct == true }.count
-                    partial(.scores(finished + ["\(method.rawValue): batch \(done)/\(total) · \(correct)/\(judged.count) correct so far"]))
+                    let line = "\(name): \(unit) \(done)/\(total)" + (judged.isEmpty ? "" : " · \(correct)/\(judged.count) correct so far")
+                    progress("latent \(latent): " + line)
+                    partial(.scores(finished + [line]))
+                    let a = CacheBridge.annotation(Self.record(shown, of: examples, scorer: name, client: client, explanation: explanation))
+                    partial(.samples(scorer: name, CacheBrowserData.browserSamples(a, maxActivation: examples.maxActivation)))
                 }
             } catch is CancellationError {
+                keepStopped(live, scorer: name, of: examples, client: client, explanation: explanation, part: part, partIndex: partIndex)
                 throw CancellationError()
             } catch {
-                throw BrowserError("\(method.rawValue) (\(client.modelName)): \(error)")
+                throw BrowserError("\(name) (\(client.modelName)): \(error)")
             }
             if record.requestFailures > 0 {
-                throw BrowserError("\(method.rawValue): \(record.requestFailures) request(s) failed, not stored: \(record.batchFailures.first ?? "")")
+                throw BrowserError("\(name): \(record.requestFailures) request(s) failed, not stored: \(record.batchFailures.first ?? "")")
             }
-            do { try part.appendAnnotation(CacheBridge.annotation(record)) } catch { throw BrowserError("could not store the \(method.rawValue) score: \(error)") }
+            let annotation = CacheBridge.annotation(record)
+            do { try part.appendAnnotation(annotation) } catch { throw BrowserError("could not store the \(name) score: \(error)") }
             data.forget(part: partIndex, latent: latent)
-            var line = String(format: "%@ %.2f", method.rawValue, record.metrics.balancedAccuracy)
+            partial(.samples(scorer: name, CacheBrowserData.browserSamples(annotation, maxActivation: examples.maxActivation)))
+            var line = String(format: "%@ %.2f", name, annotation.metrics?.score ?? .nan)
             if !record.batchFailures.isEmpty { line += " (\(record.batchFailures.count) batch(es) unparsed)" }
             results.append(line)
             partial(.scores(results))
         }
         return "latent \(latent) scored by \(client.modelName): " + results.joined(separator: ", ")
+    }
+
+    /// A stopped scorer's finished batches are stored as `<method>-partial` (view 3 and the detail show them, marked;
+    /// list columns, best scores and resuming `score` ignore them). Nothing is stored when no batch had finished.
+    func keepStopped(_ live: LiveSamples, scorer: String, of sampled: SampledExamples, client: any LLMClient, explanation: String,
+                     part: LatentCachePart, partIndex: Int) {
+        let (done, total, samples) = live.current
+        guard done > 0, done < total, samples.contains(where: { $0.prediction != nil || $0.simulated != nil }) else { return }
+        var a = CacheBridge.annotation(Self.record(samples, of: sampled, scorer: scorer, client: client, explanation: explanation))
+        a.method = scorer + CacheBrowserData.partialSuffix
+        a.extra = (a.extra ?? [:]).merging([CacheBrowserData.partialKey: "\(done)/\(total)"]) { $1 }
+        if (try? part.appendAnnotation(a)) != nil { data.forget(part: partIndex, latent: sampled.latent) }
     }
 }

@@ -1,3 +1,4 @@
+import AutoInterp
 import FeaturescopeCore
 import Foundation
 import LatentCache
@@ -49,8 +50,8 @@ extension CacheBrowserData {
             if newest[a.method] == nil { order.append(a.method) }
             newest[a.method] = a
         }
-        let rank = ["detection": 0, "fuzz": 1, "fuzzing": 1]
-        order.sort { (rank[$0] ?? 9, $0) < (rank[$1] ?? 9, $1) }
+        let rank = ["detection": 0, "fuzz": 1, "fuzzing": 1, "embedding": 2, "simulation": 3, "intervention": 4]
+        order.sort { (rank[baseMethod($0)] ?? 9, $0) < (rank[baseMethod($1)] ?? 9, $1) }
         return order.compactMap { m in newest[m].flatMap(scorerResult) }
     }
 
@@ -60,7 +61,13 @@ extension CacheBrowserData {
         let samples = a.samples ?? []
         let m = a.metrics
         // Scorers whose score is not the balanced accuracy: their stored headline.
-        let headline = ["surprisal", "embedding", "simulation"].contains(a.method) ? m?.score : nil
+        let base = baseMethod(a.method)
+        let headline = ["surprisal", "embedding", "simulation"].contains(base) ? m?.score : nil
+        let partial = a.extra?[partialKey]
+        var correlations: [Int: Double] = [:]
+        if base == "simulation", let values = m?.values {
+            for q in 0 ..< 100 { if let c = values["quantile\(q)Correlation"], c.isFinite { correlations[q] = c } }
+        }
         if !samples.isEmpty {
             var counts = ConfusionCounts()
             var pairs: [(Double, Bool)] = []
@@ -83,13 +90,23 @@ extension CacheBrowserData {
                 return Double(c.correct) / Double(c.total)
             }
             let auc = pairs.count == samples.filter({ $0.prediction != nil }).count ? ConfusionCounts.auc(pairs) : m?.values["auc"]
-            return ScorerResult(scorer: a.method, counts: counts, auc: auc, quantileAccuracy: qa, headline: headline)
+            return ScorerResult(scorer: a.method, counts: counts, auc: auc, quantileAccuracy: qa, headline: headline,
+                                quantileCorrelation: correlations, partial: partial)
         }
         guard let m else { return nil }
         let counts = ConfusionCounts(tp: m.truePositives ?? 0, tn: m.trueNegatives ?? 0, fp: m.falsePositives ?? 0, fn: m.falseNegatives ?? 0)
         let qa = (0 ..< 100).compactMap { m.values["quantile\($0)Accuracy"] }
-        return ScorerResult(scorer: a.method, counts: counts, auc: m.values["auc"], quantileAccuracy: qa, headline: headline)
+        return ScorerResult(scorer: a.method, counts: counts, auc: m.values["auc"], quantileAccuracy: qa, headline: headline,
+                            quantileCorrelation: correlations, partial: partial)
     }
+
+    /// A score stored from a stopped run is recorded as `<method>-partial` with `extra["partial"]` = "k/n batches":
+    /// never taken for the finished score (list columns, best scores, resuming `score`).
+    static let partialSuffix = "-partial"
+    static let partialKey = "partial"
+
+    /// The scorer of a method name (`detection-partial` → `detection`).
+    static func baseMethod(_ m: String) -> String { m.hasSuffix(partialSuffix) ? String(m.dropLast(partialSuffix.count)) : m }
 
     // MARK: - Scored samples
 
@@ -106,13 +123,43 @@ extension CacheBrowserData {
         guard let a = all.last(where: { $0.kind == .score && $0.method == scorer }), let samples = a.samples, !samples.isEmpty else {
             throw BrowserError("latent \(latent) has no '\(scorer)' samples")
         }
-        let isDetection = scorer.lowercased() == "detection"
-        return samples.map { s in
-            let hl = isDetection ? [Bool](repeating: false, count: s.strTokens.count)
-                : Self.highlights(tokens: s.strTokens, shown: s.shownText) ?? s.strTokens.indices.map { i in
+        let maxActivation = (try? part.statistics(latent).maxActivation) ?? 0
+        return Self.browserSamples(a, maxActivation: maxActivation)
+    }
+
+    /// A stored score's samples as view 3 shows them (also used for the samples of a running job). Detection:
+    /// no highlights; fuzz: the `<<…>>` the scorer saw; simulation: the tokens simulated at ≥ 5 of 10, each example's
+    /// Pearson r of simulated and true normalised activations, "yes" when its simulated peak is ≥ 5; intervention:
+    /// steered (activating) and default completions, `quantile` = the strength index.
+    static func browserSamples(_ a: Annotation, maxActivation: Float) -> [BrowserScoredSample] {
+        let samples = a.samples ?? []
+        let base = baseMethod(a.method).lowercased()
+        var simulated: [[Double]]?
+        if base == "simulation", case let .object(raw)? = a.raw, case let .array(rows)? = raw["simulated"] {
+            simulated = rows.map { row in
+                guard case let .array(values) = row else { return [] }
+                return values.map { v in if case let .number(x) = v { return x } else { return 0 } }
+            }
+        }
+        return samples.enumerated().map { k, s in
+            let q: Int? = s.activating && s.distance.isFinite && s.distance >= 0 && s.distance < 1000 ? Int(s.distance) : nil
+            if let simulated {
+                let sim = k < simulated.count && simulated[k].count == s.strTokens.count ? simulated[k] : nil
+                let truth = s.activating ? ExplainerFormatting.normalized(s.activations, maxActivation: maxActivation).map(Double.init)
+                                         : s.activations.map { _ in 0.0 }
+                let r = sim.map { Correlation.pearson(truth.count == $0.count ? truth : $0.map { _ in 0 }, $0) }
+                return BrowserScoredSample(tokens: s.strTokens, highlighted: sim.map { $0.map { $0 >= 5 } } ?? [],
+                                           activating: s.activating, prediction: sim.map { ($0.max() ?? 0) >= 5 },
+                                           quantile: q, correlation: r.flatMap { $0.isFinite ? $0 : nil })
+            }
+            let hl: [Bool]
+            switch base {
+            case "detection", "embedding": hl = [Bool](repeating: false, count: s.strTokens.count)
+            default:
+                hl = Self.highlights(tokens: s.strTokens, shown: s.shownText) ?? s.strTokens.indices.map { i in
                     s.activating && i < s.activations.count && s.activations[i] > 0
                 }
-            let q: Int? = s.activating && s.distance.isFinite && s.distance >= 0 && s.distance < 1000 ? Int(s.distance) : nil
+            }
             return BrowserScoredSample(tokens: s.strTokens, highlighted: hl, activating: s.activating, prediction: s.prediction,
                                        probability: s.probability.flatMap { $0.isFinite ? $0 : nil }, quantile: q)
         }

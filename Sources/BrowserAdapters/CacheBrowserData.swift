@@ -17,7 +17,13 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
     public let parts: [PartInfo]
 
     /// Newest-annotation-count-tagged row extras (top tokens never change; verdicts follow annotations).
-    struct RowExtras { var annotationCount: Int; var verdict: HumanVerdict?; var topTokens: [String]? }
+    struct RowExtras {
+        var annotationCount: Int; var verdict: HumanVerdict?; var topTokens: [String]?
+        /// Newest headline of the scorers the annotation index does not keep (embedding, simulation, intervention).
+        var scores: [String: Double] = [:]
+    }
+    /// The list columns read from the annotations (the index keeps only the best detection and fuzz).
+    static let annotationColumns = ["embedding", "simulation", "intervention"]
     let rowMemo = BoundedMemo<LatentKey, RowExtras>(capacity: 32768)
     let headTableMemo = BoundedMemo<Int, [HeadTableRow]>(capacity: 16)
     let captureMemo = BoundedMemo<WindowCaptureKey, AttentionCapture>(capacity: 2)
@@ -76,7 +82,9 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
         return BrowserLatentSummary(index: latent, explanation: s.explanationPreview.map(Self.firstLine),
                                     density: s.densityPerToken, maxActivation: s.maxActivation,
                                     detection: s.bestDetection.map(Double.init), fuzz: s.bestFuzz.map(Double.init),
-                                    verdict: extras.verdict, topTokens: extras.topTokens ?? [])
+                                    verdict: extras.verdict, topTokens: extras.topTokens ?? [],
+                                    embedding: extras.scores["embedding"], simulation: extras.scores["simulation"],
+                                    intervention: extras.scores["intervention"])
     }
 
     public func sortValue(part p: Int, latent: Int, column: SortColumn) -> Double? {
@@ -85,7 +93,7 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
         case .index: return Double(latent)
         case .density: return (try? part.statistics(latent)).map(\.densityPerToken)
         case .maxActivation: return (try? part.statistics(latent)).map { Double($0.maxActivation) }
-        case .detection, .fuzz, .explanation, .verdict:
+        case .detection, .fuzz, .explanation, .verdict, .embedding, .simulation, .intervention:
             guard let s = try? part.summary(latent) else { return nil }
             switch column {
             case .detection: return s.bestDetection.map(Double.init)
@@ -93,7 +101,8 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
             case .explanation: return s.explanationPreview == nil ? nil : 0
             default:
                 guard s.annotationCount > 0 else { return nil }
-                return rowExtras(part: part, partIndex: p, latent: latent, annotationCount: s.annotationCount).verdict?.accuracy
+                let extras = rowExtras(part: part, partIndex: p, latent: latent, annotationCount: s.annotationCount)
+                return column == .verdict ? extras.verdict?.accuracy : column.scorer.flatMap { extras.scores[$0] }
             }
         }
     }
@@ -104,10 +113,13 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
         if let m = known, m.annotationCount == annotationCount, m.topTokens != nil { return m }
         let tokens = known?.topTokens ?? (recordBudget.take() ? topTokens(part: part, latent: latent) : nil)
         let verdict: HumanVerdict?
-        if let m = known, m.annotationCount == annotationCount { verdict = m.verdict } else {
-            verdict = annotationCount > 0 ? (try? part.annotations(latent)).flatMap(Self.newestVerdict) : nil
+        var scores: [String: Double] = [:]
+        if let m = known, m.annotationCount == annotationCount { verdict = m.verdict; scores = m.scores } else {
+            let annotations = annotationCount > 0 ? (try? part.annotations(latent)) : nil
+            verdict = annotations.flatMap(Self.newestVerdict)
+            scores = annotations.map(Self.newestScores) ?? [:]
         }
-        let extras = RowExtras(annotationCount: annotationCount, verdict: verdict, topTokens: tokens)
+        let extras = RowExtras(annotationCount: annotationCount, verdict: verdict, topTokens: tokens, scores: scores)
         rowMemo.set(key, extras)
         return extras
     }
@@ -130,6 +142,15 @@ public final class CacheBrowserData: BrowserDataSource, @unchecked Sendable {
     public func searchTokens(part p: Int, latent: Int) -> [String] {
         guard let part = try? part(p), latent >= 0, latent < part.latentCount else { return [] }
         return topTokens(part: part, latent: latent, limit: 8)
+    }
+
+    /// The newest finished headline of each scorer in `annotationColumns` (stopped runs, `-partial`, are not scores).
+    static func newestScores(_ annotations: [Annotation]) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for a in annotations where a.kind == .score && annotationColumns.contains(a.method) {
+            if let v = a.metrics?.score, v.isFinite { out[a.method] = v }
+        }
+        return out
     }
 
     /// Drops what is memoised about a latent (after its annotations changed).

@@ -33,7 +33,23 @@ final class FrameSnapshotTests: XCTestCase {
         ("prompt-attention", [.char("5")] + "the cat saw the cat".map { Key.char($0) } + [.enter, .char("a"), .char("]"), .char("]"), .left]),
         ("steer-prompt", [.char("5")] + "The cat".map { Key.char($0) } + [.enter, .char("t"), .char("+"), .char("a"), .char("7"), .enter, .enter]),
         ("steer-detail-input", [.down, .down, .enter, .char("t")] + "Once upon a time".map { Key.char($0) }),
+        // Latent 6 has embedding, simulation and intervention scores (SyntheticBrowserData.hasNewScores).
+        ("detail-new-scorers", Array(repeating: Key.down, count: 6) + [.enter]),
+        ("samples-embedding", Array(repeating: Key.down, count: 6) + [.enter, .char("3"), .char("c"), .char("c")]),
+        ("samples-simulation", Array(repeating: Key.down, count: 6) + [.enter, .char("3"), .char("c"), .char("c"), .char("c")]),
+        ("samples-intervention", Array(repeating: Key.down, count: 6) + [.enter, .char("3"), .char("c"), .char("c"), .char("c"), .char("c")]),
     ]
+
+    /// A score job of latent 6 half-way: view 3 shows the batches finished so far.
+    static func liveScoring(_ d: inout Driver) async throws {
+        for _ in 0..<6 { await d.keys(.down) }
+        await d.keys(.enter, .char("3"))
+        let effects = d.sendOnly(.key(.char("s")))
+        guard case let .runAction(_, ref, id)? = effects.first else { throw BrowserError("no job started: \(effects)") }
+        let all = try d.data.scoredSamples(part: ref.part, latent: ref.latent, scorer: "detection")
+        _ = d.sendOnly(.actionProgress(id: id, "detection: batch 2/8 · 7/10 correct so far"))
+        _ = d.sendOnly(.actionPartial(id: id, .samples(scorer: "detection", Array(all.prefix(10)))))
+    }
 
     func testEveryViewMatchesItsSnapshot() async throws {
         var failures: [String] = []
@@ -45,9 +61,15 @@ final class FrameSnapshotTests: XCTestCase {
                 if let f = ScreenSnapshot.check(d.render(), against: path) { failures.append(f) }
             }
         }
+        for size in Self.sizes {
+            var d = Driver(latents: 500, size: size)
+            try await Self.liveScoring(&d)
+            let path = Self.directory + "/samples-live-\(size.width)x\(size.height).txt"
+            if let f = ScreenSnapshot.check(d.render(), against: path) { failures.append(f) }
+        }
         XCTAssertEqual(failures, [], failures.joined(separator: "\n\n"))
         // No stale snapshots of scenes that no longer exist.
-        let expected = Set(Self.sizes.flatMap { s in Self.scenes.map { "\($0.name)-\(s.width)x\(s.height).txt" } })
+        let expected = Set(Self.sizes.flatMap { s in (Self.scenes.map(\.name) + ["samples-live"]).map { "\($0)-\(s.width)x\(s.height).txt" } })
         let present = Set((try? FileManager.default.contentsOfDirectory(atPath: Self.directory)) ?? [])
         XCTAssertEqual(present.subtracting(expected), [], "snapshots of no scene; delete them")
     }

@@ -82,6 +82,8 @@ public struct SamplesState: Sendable, Equatable {
     public var mistakesOnly = false
     public var cursor = 0
     public var top = 0
+    /// The running score job whose samples are shown as its batches finish (nil: stored samples).
+    public var following: Int?
     public init() {}
 }
 
@@ -147,6 +149,9 @@ public struct Job: Sendable, Equatable {
     public var progress: String
     /// Esc was pressed: the job is being stopped.
     public var cancelling = false
+    /// Score jobs: the scorer working now and the samples it has judged so far (view 3 shows them).
+    public var liveScorer: String?
+    public var liveSamples: [BrowserScoredSample] = []
 }
 
 /// A short message on the status line.
@@ -190,6 +195,8 @@ public struct AppState: Sendable, Equatable {
     public var showHelp = false
     public var helpScroll = 0
     public var jobs: [Job] = []
+    /// What `s` runs: detection + fuzz, or one of the other scorers (`S` cycles).
+    public var scoreKind: BrowserAction = .score
     /// Progress of each part's top-token search index (absent: not started).
     public var tokenIndex: [Int: TokenIndexProgress] = [:]
     public var nextJobID = 1

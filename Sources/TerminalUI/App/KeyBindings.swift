@@ -4,7 +4,7 @@ public enum Action: String, Sendable, CaseIterable {
     case showList, showDetail, showSamples, showHeads, showPrompt, showOverview, nextView, previousView, nextPart
     case up, down, left, right, pageUp, pageDown, top, bottom, open
     case search, jump, filter, sortNext, sortPrevious, sortReverse, clearFilters
-    case explain, score, spotCheck
+    case explain, score, chooseScorer, spotCheck
     case toggleWhitespace, widenContext, neighbours
     case nextScorer, mistakesOnly
     case editPrompt, runPrompt, newline, historyPrevious, historyNext
@@ -77,7 +77,8 @@ public enum KeyBindings {
         KeyBinding(keys: [.home], action: .top, scope: .global, help: "First row", hint: nil),
         KeyBinding(keys: [.end, .char("G")], action: .bottom, scope: .global, help: "Last row", hint: nil),
         KeyBinding(keys: [.char("e")], action: .explain, scope: .global, help: "Explain the current latent (background)", hint: nil),
-        KeyBinding(keys: [.char("s")], action: .score, scope: .global, help: "Score the current latent (background)", hint: nil),
+        KeyBinding(keys: [.char("s")], action: .score, scope: .global, help: "Score the current latent (background; view 3 fills as batches finish)", hint: nil),
+        KeyBinding(keys: [.char("S")], action: .chooseScorer, scope: .global, help: "Choose what s runs: detection + fuzz, embedding, simulation, intervention", hint: nil),
         KeyBinding(keys: [.char("v")], action: .spotCheck, scope: .global, help: "Blind spot-check the explanation (y/n per example)", hint: nil),
         // List
         KeyBinding(keys: [.enter], action: .open, scope: .list, help: "Open the latent's detail", hint: "open"),
@@ -100,6 +101,7 @@ public enum KeyBindings {
         // Samples
         KeyBinding(keys: [.char("m")], action: .mistakesOnly, scope: .samples, help: "Show only mistakes", hint: "mistakes"),
         KeyBinding(keys: [.char("c")], action: .nextScorer, scope: .samples, help: "Next scorer", hint: "scorer"),
+        KeyBinding(keys: [.char("s")], action: .score, scope: .samples, help: "Score this latent; its samples appear here batch by batch (Esc stops, finished batches kept)", hint: "score"),
         // Heads
         KeyBinding(keys: [.enter], action: .open, scope: .heads, help: "Open the selected head's top latent", hint: "open"),
         // Overview

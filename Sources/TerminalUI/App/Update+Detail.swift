@@ -154,6 +154,7 @@ extension Update {
             }
             let i = s.samples.scorers.firstIndex(of: s.samples.scorer) ?? 0
             let next = s.samples.scorers[(i + 1) % s.samples.scorers.count]
+            s.samples.following = nil
             s.samples.scorer = next
             s.samples.content = .loading
             s.samples.cursor = 0

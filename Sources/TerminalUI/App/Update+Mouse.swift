@@ -57,7 +57,7 @@ extension Update {
             s.detail.window = pos.window
             s.detail.token = pos.token
         case .samples:
-            let row = s.samples.top + (m.y - layout.body.y - 2)
+            let row = s.samples.top + (m.y - layout.body.y - SamplesView.headerRows)
             guard row >= 0 else { return [] }
             s.samples.cursor = row
             clampSamples(&s)

@@ -35,7 +35,7 @@ extension Update {
             }
             return []
         case let .samplesLoaded(ref, scorer, scorers, r):
-            guard ref == s.samples.ref else { return [] }
+            guard ref == s.samples.ref, s.samples.following == nil else { return [] }
             s.samples.scorer = scorer
             s.samples.scorers = scorers
             switch r {
@@ -84,10 +84,24 @@ extension Update {
             if let i = s.jobs.firstIndex(where: { $0.id == id }) { s.jobs[i].progress = text }
             return []
         case let .actionPartial(id, partial):
-            guard let job = s.jobs.first(where: { $0.id == id }), s.detail.ref == job.ref else { return [] }
+            guard let i = s.jobs.firstIndex(where: { $0.id == id }) else { return [] }
+            let job = s.jobs[i]
             switch partial {
-            case let .explanation(text): s.detail.liveExplanation = text
-            case let .scores(lines): s.detail.liveScores = lines
+            case let .explanation(text):
+                if s.detail.ref == job.ref { s.detail.liveExplanation = text }
+            case let .scores(lines):
+                if s.detail.ref == job.ref { s.detail.liveScores = lines }
+            case let .samples(scorer, samples):
+                s.jobs[i].liveScorer = scorer
+                s.jobs[i].liveSamples = samples
+                // View 3 of this latent shows the batches as they finish, unless the person picked a stored scorer.
+                if s.samples.ref == job.ref, s.samples.following == nil || s.samples.following == id {
+                    s.samples.following = id
+                    s.samples.scorer = scorer
+                    if !s.samples.scorers.contains(scorer) { s.samples.scorers.append(scorer) }
+                    s.samples.content = .loaded(samples)
+                    clampSamples(&s)
+                }
             }
             return []
         case let .actionFinished(id, r):
@@ -102,11 +116,17 @@ extension Update {
                 s.message = StatusMessage(text: "\(job.action.rawValue) latent \(job.ref.latent) failed: \(e.message)", isError: true)
             }
             // Show the new explanation or scores if that latent is open.
+            var effects: [Effect] = []
+            if s.samples.following == id {
+                // Back to what is stored: the finished scores (or the batches kept from a stopped run).
+                s.samples.following = nil
+                if let ref = s.samples.ref { effects.append(.loadSamples(ref, scorer: s.samples.scorer)) }
+            }
             if s.detail.ref == job.ref {
                 s.detail.content = .loading
-                return [.loadDetail(job.ref)]
+                effects.append(.loadDetail(job.ref))
             }
-            return []
+            return effects
         case let .promotedLoaded(ref, r):
             guard ref == s.detail.ref else { return [] }
             switch r {

@@ -134,7 +134,7 @@ public enum Update {
             return effects
         case .explain, .score:
             guard let ref = s.focusedLatent else { return [] }
-            let action: BrowserAction = a == .explain ? .explain : .score
+            let action: BrowserAction = a == .explain ? .explain : s.scoreKind
             if s.jobs.contains(where: { $0.ref == ref && $0.action == action }) {
                 s.message = StatusMessage(text: "already \(action == .explain ? "explaining" : "scoring") latent \(ref.latent)", isError: false)
                 return []
@@ -142,7 +142,13 @@ public enum Update {
             let id = s.nextJobID
             s.nextJobID += 1
             s.jobs.append(Job(id: id, action: action, ref: ref, progress: "starting"))
+            if action.isScore && s.samples.ref == ref { s.samples.following = id }
             return [.runAction(action, ref, id: id)]
+        case .chooseScorer:
+            let kinds = BrowserAction.scoreKinds
+            s.scoreKind = kinds[((kinds.firstIndex(of: s.scoreKind) ?? 0) + 1) % kinds.count]
+            s.message = StatusMessage(text: "s now scores with \(s.scoreKind.label) (S: next)", isError: false)
+            return []
         case .spotCheck:
             guard let ref = s.focusedLatent else { return [] }
             if s.detail.ref == ref, let d = s.detail.content.value {
@@ -177,8 +183,9 @@ public enum Update {
     static func back(_ s: inout AppState) -> [Effect] {
         if s.showHelp { s.showHelp = false; return [] }
         if s.spotCheck != nil { s.spotCheck = nil; return [] }
-        // Esc in the detail view of a latent with a running job stops the job first (what it finished stays).
-        if s.view == .detail, let i = s.jobs.lastIndex(where: { $0.ref == s.detail.ref && !$0.cancelling }) {
+        // Esc in the detail or samples view of a latent with a running job stops the job first (what it finished stays).
+        let shown = s.view == .detail ? s.detail.ref : (s.view == .samples ? s.samples.ref : nil)
+        if let shown, let i = s.jobs.lastIndex(where: { $0.ref == shown && !$0.cancelling }) {
             s.jobs[i].cancelling = true
             s.jobs[i].progress = "stopping"
             s.message = StatusMessage(text: "stopping \(s.jobs[i].action.rawValue) of latent \(s.jobs[i].ref.latent); finished results are kept",
@@ -215,6 +222,16 @@ public enum Update {
             if s.samples.ref != ref || s.samples.content == .idle {
                 s.samples = SamplesState()
                 s.samples.ref = ref
+                if let job = s.jobs.last(where: { $0.ref == ref && $0.action.isScore && !$0.cancelling }) {
+                    // A score job of this latent runs: follow it (its samples so far, then each finished batch).
+                    s.samples.following = job.id
+                    if let scorer = job.liveScorer {
+                        s.samples.scorer = scorer
+                        s.samples.scorers = [scorer]
+                        s.samples.content = .loaded(job.liveSamples)
+                        return effects
+                    }
+                }
                 s.samples.content = .loading
                 effects.append(.loadSamples(ref, scorer: ""))
             }

@@ -55,9 +55,17 @@ public struct BrowserLatentSummary: Sendable, Equatable {
     public var verdict: HumanVerdict?
     /// Tokens of the strongest activations (searchable; may be empty).
     public var topTokens: [String]
+    /// Newest embedding AUROC, simulation correlation and intervention balanced accuracy, nil when not scored.
+    public var embedding: Double?
+    public var simulation: Double?
+    public var intervention: Double?
 
     public init(index: Int, explanation: String?, density: Double, maxActivation: Float,
-                detection: Double?, fuzz: Double?, verdict: HumanVerdict? = nil, topTokens: [String] = []) {
+                detection: Double?, fuzz: Double?, verdict: HumanVerdict? = nil, topTokens: [String] = [],
+                embedding: Double? = nil, simulation: Double? = nil, intervention: Double? = nil) {
+        self.embedding = embedding
+        self.simulation = simulation
+        self.intervention = intervention
         self.index = index
         self.explanation = explanation
         self.density = density
@@ -94,11 +102,18 @@ public struct ScorerResult: Sendable, Equatable {
     /// The scorer's own score when it is not the balanced accuracy (AUC of surprisal and embedding, the
     /// correlation of simulation).
     public var headline: Double?
+    /// Simulation: Pearson correlation per quantile (0 = strongest; undefined quantiles left out).
+    public var quantileCorrelation: [Int: Double]
+    /// Stored from a run that was stopped: the batches finished before it (e.g. "3/8 batches").
+    public var partial: String?
     /// What the browser shows as this scorer's score.
     public var score: Double { headline ?? balancedAccuracy }
 
     /// Metrics computed from the counts (the definitions of docs/autointerp.md).
-    public init(scorer: String, counts: ConfusionCounts, auc: Double? = nil, quantileAccuracy: [Double] = [], headline: Double? = nil) {
+    public init(scorer: String, counts: ConfusionCounts, auc: Double? = nil, quantileAccuracy: [Double] = [], headline: Double? = nil,
+                quantileCorrelation: [Int: Double] = [:], partial: String? = nil) {
+        self.quantileCorrelation = quantileCorrelation
+        self.partial = partial
         self.headline = headline
         self.scorer = scorer
         self.counts = counts
@@ -202,11 +217,14 @@ public struct BrowserScoredSample: Sendable, Equatable {
     public var prediction: Bool?
     /// P("1") when logprobs were available.
     public var probability: Double?
-    /// Quantile of an activating example (0 = strongest).
+    /// Quantile of an activating example (0 = strongest); for intervention, the strength index of a steered text.
     public var quantile: Int?
+    /// Simulation: Pearson correlation of this example's predicted and true activations (nil when undefined).
+    public var correlation: Double?
 
     public init(tokens: [String], highlighted: [Bool], activating: Bool, prediction: Bool?,
-                probability: Double? = nil, quantile: Int? = nil) {
+                probability: Double? = nil, quantile: Int? = nil, correlation: Double? = nil) {
+        self.correlation = correlation
         self.tokens = tokens
         self.highlighted = Array(highlighted.prefix(tokens.count)) + [Bool](repeating: false, count: max(0, tokens.count - highlighted.count))
         self.activating = activating

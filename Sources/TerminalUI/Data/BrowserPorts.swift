@@ -3,7 +3,7 @@
 
 /// Columns the latent list can sort by.
 public enum SortColumn: String, Sendable, CaseIterable, Equatable {
-    case index, explanation, density, maxActivation, detection, fuzz, verdict
+    case index, explanation, density, maxActivation, detection, fuzz, verdict, embedding, simulation, intervention
 
     /// Column header text.
     public var title: String {
@@ -15,6 +15,21 @@ public enum SortColumn: String, Sendable, CaseIterable, Equatable {
         case .detection: return "detect"
         case .fuzz: return "fuzz"
         case .verdict: return "human"
+        case .embedding: return "embed"
+        case .simulation: return "simul"
+        case .intervention: return "interv"
+        }
+    }
+
+    /// The scorer (annotation method) a score column shows; nil for the other columns.
+    public var scorer: String? {
+        switch self {
+        case .detection: return "detection"
+        case .fuzz: return "fuzz"
+        case .embedding: return "embedding"
+        case .simulation: return "simulation"
+        case .intervention: return "intervention"
+        default: return nil
         }
     }
 }
@@ -70,6 +85,9 @@ extension BrowserDataSource {
         case .detection: return s.detection
         case .fuzz: return s.fuzz
         case .verdict: return s.verdict.map { $0.accuracy }
+        case .embedding: return s.embedding
+        case .simulation: return s.simulation
+        case .intervention: return s.intervention
         }
     }
     public func tokenHeadSplit(part: Int, latent: Int, group: Int, window: Int, token: Int) -> TokenHeadSplit? { nil }
@@ -198,6 +216,32 @@ public enum BrowserAction: String, Sendable, Equatable, CaseIterable {
     case explain
     /// Score a latent's explanation (detection + fuzzing).
     case score
+    /// Score with delphi's embedding scorer (AUROC of explanation–example similarities).
+    case scoreEmbedding = "embedding score"
+    /// Score with the simulation scorer (Pearson correlation of predicted and true activations).
+    case scoreSimulation = "simulation score"
+    /// Score with intervention scoring (does the explanation pick out steered completions?).
+    case scoreIntervention = "intervention score"
+
+    /// The score jobs, in the order the scorer chooser (`S`) cycles through them.
+    public static let scoreKinds: [BrowserAction] = [.score, .scoreEmbedding, .scoreSimulation, .scoreIntervention]
+
+    /// True for every score job.
+    public var isScore: Bool { self != .explain }
+
+    /// The scorers a job runs, as stored (annotation methods).
+    public var scorers: [String] {
+        switch self {
+        case .explain: return []
+        case .score: return ["detection", "fuzz"]
+        case .scoreEmbedding: return ["embedding"]
+        case .scoreSimulation: return ["simulation"]
+        case .scoreIntervention: return ["intervention"]
+        }
+    }
+
+    /// Short label ("detection + fuzz", "embedding", …).
+    public var label: String { self == .explain ? "explain" : scorers.joined(separator: " + ") }
 }
 
 /// A result of a running job, shown while it runs.
@@ -206,6 +250,8 @@ public enum ActionPartial: Sendable, Equatable {
     case explanation(String)
     /// Score lines so far (e.g. "detection: batch 3/8 · 13/15 correct"), replacing the previous ones.
     case scores([String])
+    /// The samples one scorer has judged so far (every finished batch), shown in view 3 as they come.
+    case samples(scorer: String, [BrowserScoredSample])
 }
 
 /// Runs explain/score jobs. `progress` may be called from any thread with a short status line, `partial`

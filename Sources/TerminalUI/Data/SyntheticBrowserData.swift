@@ -88,6 +88,19 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
         return min(1, max(0.35, 0.5 + 0.45 * (u + v) / 2 + 0.1 * (u - 0.5)))
     }
 
+    /// Scored latents that also have embedding, simulation and intervention scores (about half).
+    func hasNewScores(_ part: Int, _ latent: Int) -> Bool { isScored(part, latent) && unit(part, latent, 70) < 0.5 }
+    /// The made-up headline of a newer scorer (simulation: a correlation in −0.3…0.9).
+    func newScore(_ part: Int, _ latent: Int, _ scorer: String) -> Double? {
+        guard hasNewScores(part, latent) else { return nil }
+        switch scorer {
+        case "embedding": return score(part, latent, 50)
+        case "simulation": return score(part, latent, 60) * 1.8 - 0.9
+        case "intervention": return score(part, latent, 80)
+        default: return nil
+        }
+    }
+
     public func summary(part: Int, latent: Int) -> BrowserLatentSummary {
         let scored = isScored(part, latent)
         let tokens = [featureToken(part, latent), vocabToken(part, latent, 901), vocabToken(part, latent, 902)]
@@ -95,7 +108,9 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
                              density: density(part, latent), maxActivation: maxAct(part, latent),
                              detection: scored ? score(part, latent, 10) : nil,
                              fuzz: scored ? score(part, latent, 20) : nil,
-                             verdict: lock.withLock { verdicts[key(part, latent)] }, topTokens: tokens)
+                             verdict: lock.withLock { verdicts[key(part, latent)] }, topTokens: tokens,
+                             embedding: newScore(part, latent, "embedding"), simulation: newScore(part, latent, "simulation"),
+                             intervention: newScore(part, latent, "intervention"))
     }
 
     public func sortValue(part: Int, latent: Int, column: SortColumn) -> Double? {
@@ -105,6 +120,7 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
         case .maxActivation: return Double(maxAct(part, latent))
         case .detection: return isScored(part, latent) ? score(part, latent, 10) : nil
         case .fuzz: return isScored(part, latent) ? score(part, latent, 20) : nil
+        case .embedding, .simulation, .intervention: return column.scorer.flatMap { newScore(part, latent, $0) }
         case .explanation, .verdict:
             let s = summary(part: part, latent: latent)
             return column == .verdict ? s.verdict.map(\.accuracy) : (s.explanation == nil ? nil : 0)
@@ -163,6 +179,20 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
             scores.append(scorerResult("detection", accuracy: d, part: part, latent: latent, salt: 30))
             scores.append(scorerResult("fuzz", accuracy: f, part: part, latent: latent, salt: 40))
         }
+        if let e = s.embedding, let r = s.simulation, let i = s.intervention {
+            var emb = scorerResult("embedding", accuracy: e, part: part, latent: latent, salt: 45)
+            emb.headline = e
+            emb.quantileAccuracy = []
+            scores.append(emb)
+            var sim = ScorerResult(scorer: "simulation", counts: ConfusionCounts(), headline: r)
+            sim.quantileCorrelation = Dictionary(uniqueKeysWithValues: (0..<5).map { q in
+                (q, max(-1, min(1, r - 0.1 * Double(q) + 0.1 * (unit(part, latent, 65 &+ UInt64(q)) - 0.5))))
+            })
+            scores.append(sim)
+            var inv = scorerResult("intervention", accuracy: i, part: part, latent: latent, salt: 85)
+            inv.quantileAccuracy = Array(inv.quantileAccuracy.prefix(3))
+            scores.append(inv)
+        }
         let bins = (0..<24).map { b -> Int in
             let decay = exp(-Double(b) / 4)
             return Int(4000 * decay * (0.7 + 0.6 * unit(part, latent, 300 &+ UInt64(b))))
@@ -208,16 +238,27 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
     }
 
     public func scorers(part: Int, latent: Int) -> [String] {
-        isScored(part, latent) ? ["detection", "fuzz"] : []
+        (isScored(part, latent) ? ["detection", "fuzz"] : []) + (hasNewScores(part, latent) ? ["embedding", "simulation", "intervention"] : [])
     }
 
     public func scoredSamples(part: Int, latent: Int, scorer: String) throws -> [BrowserScoredSample] {
         guard scorers(part: part, latent: latent).contains(scorer) else {
             throw BrowserError("latent \(latent) has no '\(scorer)' scores")
         }
-        let acc = scorer == "fuzz" ? score(part, latent, 20) : score(part, latent, 10)
+        let acc = scorer == "fuzz" ? score(part, latent, 20) : (newScore(part, latent, scorer).map { scorer == "simulation" ? 0.5 + $0 / 2 : $0 } ?? score(part, latent, 10))
         let maxA = maxAct(part, latent)
         var out: [BrowserScoredSample] = []
+        if scorer == "intervention" {
+            // Default and steered completions of neutral prompts at 3 strengths.
+            for k in 0..<24 {
+                let steered = k % 2 == 0
+                let w = window(part, latent, salt: UInt64(6000 + k), strength: steered ? maxA : 0, length: 12)
+                let right = unit(part, latent, 6100 &+ UInt64(k)) < acc
+                out.append(BrowserScoredSample(tokens: w.tokens, highlighted: w.tokens.map { _ in false }, activating: steered,
+                                               prediction: right ? steered : !steered, quantile: steered ? (k / 2) % 3 : nil))
+            }
+            return out
+        }
         for k in 0..<100 {
             let activating = k % 2 == 0
             let q = (k / 2) % 10
@@ -232,8 +273,21 @@ public final class SyntheticBrowserData: BrowserDataSource, @unchecked Sendable 
             let right = unit(part, latent, 4000 &+ UInt64(k)) < acc
             let pred: Bool? = unit(part, latent, 4500 &+ UInt64(k)) < 0.02 ? nil : (right ? activating : !activating)
             let p = pred.map { $0 ? 0.55 + 0.4 * unit(part, latent, 4600 &+ UInt64(k)) : 0.45 * unit(part, latent, 4700 &+ UInt64(k)) }
-            out.append(BrowserScoredSample(tokens: w.tokens, highlighted: hl, activating: activating, prediction: pred,
-                                    probability: p, quantile: activating ? q : nil))
+            switch scorer {
+            case "embedding":
+                out.append(BrowserScoredSample(tokens: w.tokens, highlighted: w.tokens.map { _ in false }, activating: activating,
+                                               prediction: right ? activating : !activating,
+                                               probability: (right == activating ? 0.3 : 0.1) + 0.2 * unit(part, latent, 4800 &+ UInt64(k)),
+                                               quantile: activating ? q : nil))
+            case "simulation":
+                let r = activating ? acc * 2 - 1 + 0.3 * (unit(part, latent, 4900 &+ UInt64(k)) - 0.5) : nil
+                out.append(BrowserScoredSample(tokens: w.tokens, highlighted: w.activations.map { wmax > 0 && $0 >= 0.5 * wmax && right },
+                                               activating: activating, prediction: right ? activating : !activating, quantile: activating ? q : nil,
+                                               correlation: r))
+            default:
+                out.append(BrowserScoredSample(tokens: w.tokens, highlighted: hl, activating: activating, prediction: pred,
+                                        probability: p, quantile: activating ? q : nil))
+            }
         }
         return out
     }

@@ -110,19 +110,29 @@ public struct SyntheticActionRunner: ActionRunner {
 
     public func run(_ action: BrowserAction, part: Int, latent: Int,
                     progress: @escaping @Sendable (String) -> Void) async throws -> String {
-        let steps = action == .explain ? ["sampling examples", "asking the explainer", "parsing"]
-                                       : ["detection batch 1/4", "detection batch 4/4", "fuzz batch 4/4"]
-        for s in steps {
-            progress(s)
-            if stepDelay > .zero { try await Task.sleep(for: stepDelay) }
-        }
-        switch action {
-        case .explain:
+        try await run(action, part: part, latent: latent, progress: progress, partial: { _ in })
+    }
+
+    /// Score jobs report each scorer's samples in 4 batches (made up: the latent's synthetic samples, when it has them).
+    public func run(_ action: BrowserAction, part: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
+                    partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String {
+        if action == .explain {
+            for s in ["sampling examples", "asking the explainer", "parsing"] {
+                progress(s)
+                if stepDelay > .zero { try await Task.sleep(for: stepDelay) }
+            }
             let tok = data.featureToken(part, latent).trimmingCharacters(in: .whitespaces)
             data.setExplanation(part: part, latent: latent, text: "The token \"\(tok)\" (synthetic explanation)")
             return "explained latent \(latent)"
-        case .score:
-            return "scored latent \(latent): detection \(String(format: "%.2f", data.score(part, latent, 10)))"
         }
+        for scorer in action.scorers {
+            let all = (try? data.scoredSamples(part: part, latent: latent, scorer: scorer)) ?? []
+            for b in 1...4 {
+                progress("\(scorer) batch \(b)/4")
+                partial(.samples(scorer: scorer, Array(all.prefix(all.count * b / 4))))
+                if stepDelay > .zero { try await Task.sleep(for: stepDelay) }
+            }
+        }
+        return "scored latent \(latent): \(action.label)"
     }
 }

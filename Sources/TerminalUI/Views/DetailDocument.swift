@@ -155,8 +155,9 @@ public struct DetailDocument: Sendable {
         for s in d.scores {
             spans.append(Span(s.scorer + " ", .role(.muted)))
             spans.append(Span(Widgets.score(s.score), .role(Widgets.scoreRole(s.score), bold: true)))
-            spans.append(Span("  "))
+            spans.append(Span(s.partial == nil ? "  " : "* ", .role(.warn)))
         }
+        if d.scores.contains(where: { $0.partial != nil }) { spans.append(Span("(* stopped early) ", .role(.warn))) }
         spans.append(Span("(breakdown below the contexts)", .role(.muted)))
         return [DocLine(spans)]
     }
@@ -244,12 +245,46 @@ public struct DetailDocument: Sendable {
     static func scoreLines(_ s: ScorerResult) -> [DocLine] {
         var out: [DocLine] = []
         let ba = s.score
-        var head: [Span] = [Span("  " + s.scorer.padding(toLength: 10, withPad: " ", startingAt: 0), .role(.text, bold: true)),
-                            Span("score ", .role(.muted)),
-                            Span(Widgets.score(ba), .role(Widgets.scoreRole(ba), bold: true)),
-                            Span("  F1 ", .role(.muted)), Span(Widgets.score(s.f1))]
-        if let auc = s.auc { head += [Span("  AUC ", .role(.muted)), Span(Widgets.score(auc))] }
+        let name = s.scorer.padding(toLength: max(10, s.scorer.count + 1), withPad: " ", startingAt: 0)
+        var head: [Span] = [Span("  " + name, .role(.text, bold: true))]
+        let kind = SamplesView.Kind(s.scorer)
+        switch kind {
+        case .embedding: head.append(Span("AUROC ", .role(.muted)))
+        case .simulation: head.append(Span("Pearson r ", .role(.muted)))
+        case .intervention: head.append(Span("balanced acc ", .role(.muted)))
+        case .classifier: head.append(Span("score ", .role(.muted)))
+        }
+        head += [Span(Widgets.score(ba), .role(Widgets.scoreRole(ba), bold: true))]
+        if kind != .simulation { head += [Span("  F1 ", .role(.muted)), Span(Widgets.score(s.f1))] }
+        if let auc = s.auc, kind != .embedding { head += [Span("  AUC ", .role(.muted)), Span(Widgets.score(auc))] }
+        if let p = s.partial { head.append(Span("  stopped after \(p)", .role(.warn))) }
         out.append(DocLine(head))
+        switch kind {
+        case .embedding:
+            out.append(DocLine([Span("    cosine of explanation (query) and each example, activating vs not; counts: above the median", .role(.muted))]))
+        case .simulation:
+            if !s.quantileCorrelation.isEmpty {
+                var spans = [Span("    r per quantile (1 = strongest) ", .role(.muted))]
+                for k in s.quantileCorrelation.keys.sorted() {
+                    let v = s.quantileCorrelation[k]
+                    spans.append(Span("\(k + 1):", .role(.muted)))
+                    spans.append(Span(Widgets.score(v) + " ", .role(Widgets.scoreRole(v))))
+                }
+                out.append(DocLine(spans))
+            }
+            return out
+        case .intervention:
+            let c = s.counts
+            out.append(DocLine([Span("    steered completions identified ", .role(.muted)), Span("\(c.tp)/\(c.tp + c.fn)", .role(.good, bold: true)),
+                                Span(" · default ones taken for steered ", .role(.muted)), Span("\(c.fp)/\(c.fp + c.tn)", .role(.bad)),
+                                Span("  (3: each completion)", .role(.muted))]))
+            if !s.quantileAccuracy.isEmpty {
+                out.append(DocLine([Span("    identified per strength: ", .role(.muted))]
+                                   + s.quantileAccuracy.enumerated().map { Span("\($0.offset + 1):" + Widgets.score($0.element) + " ", .role(Widgets.scoreRole($0.element))) }))
+            }
+            return out
+        case .classifier: break
+        }
         let c = s.counts
         out.append(DocLine([Span("    TP ", .role(.muted)), Span("\(c.tp)", .role(.good)),
                             Span(" FN ", .role(.muted)), Span("\(c.fn)", .role(.bad)),

@@ -49,9 +49,13 @@ public struct ListColumns: Equatable, Sendable {
     public var columns: [Column]
 
     public init(width: Int) {
-        // Fixed columns, dropped from the right end when narrow; the explanation takes the rest.
-        var fixed: [(SortColumn, Int)] = [(.density, 8), (.maxActivation, 7), (.detection, 6), (.fuzz, 6), (.verdict, 6)]
+        // Fixed columns, dropped from the right end when narrow (the newer scorers first); the explanation takes the rest.
+        var fixed: [(SortColumn, Int)] = [(.density, 8), (.maxActivation, 7), (.detection, 6), (.fuzz, 6), (.verdict, 6),
+                                          (.embedding, 6), (.simulation, 6), (.intervention, 6)]
         let indexWidth = 8
+        // The newer scorers' columns only where the explanation keeps 40 columns; every column leaves before it has 16.
+        while let last = fixed.last, [.embedding, .simulation, .intervention].contains(last.0),
+              width - indexWidth - fixed.reduce(0, { $0 + $1.1 + 1 }) - 2 < 40 { fixed.removeLast() }
         while !fixed.isEmpty && width - indexWidth - fixed.reduce(0, { $0 + $1.1 + 1 }) - 2 < 16 { fixed.removeLast() }
         let explanationWidth = max(4, width - indexWidth - fixed.reduce(0, { $0 + $1.1 + 1 }) - 2)
         var cols: [Column] = [Column(column: .index, x: 1, width: indexWidth - 1, alignRight: true)]

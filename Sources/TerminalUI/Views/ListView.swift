@@ -60,8 +60,8 @@ enum ListView {
             case .maxActivation:
                 screen.write(DisplayText.fit(Widgets.activation(m.maxActivation), width: c.width, alignRight: true),
                              x: c.x, y: y, style: Style(fg: selected ? .selection : .text, bg: bg))
-            case .detection, .fuzz:
-                let v = c.column == .detection ? m.detection : m.fuzz
+            case .detection, .fuzz, .embedding, .simulation, .intervention:
+                let v = score(m, c.column)
                 screen.write(DisplayText.fit(Widgets.score(v), width: c.width, alignRight: true), x: c.x, y: y,
                              style: Style(fg: Widgets.scoreRole(v), bg: bg, bold: (v ?? 0) >= 0.8))
             case .verdict:
@@ -69,6 +69,18 @@ enum ListView {
                 screen.write(DisplayText.fit(text, width: c.width, alignRight: true), x: c.x, y: y,
                              style: Style(fg: m.verdict.map { Widgets.scoreRole($0.accuracy) } ?? .muted, bg: bg))
             }
+        }
+    }
+
+    /// The score a score column shows.
+    static func score(_ m: BrowserLatentSummary, _ column: SortColumn) -> Double? {
+        switch column {
+        case .detection: return m.detection
+        case .fuzz: return m.fuzz
+        case .embedding: return m.embedding
+        case .simulation: return m.simulation
+        case .intervention: return m.intervention
+        default: return nil
         }
     }
 
