@@ -226,15 +226,16 @@ final class CommandsCacheBatchTests: XCTestCase {
             .respond(status: 200, body: #"{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"[EXPLANATION]: "#
                      + text + #""},"finish_reason":"stop"}]}"#)
         }
+        // 4 latents × 2 attempts: one good answer among the first 8 replies, so 3 latents run out of attempts.
         let faults: [LocalHTTPServer.Reply] = [
             .respond(status: 500, body: "{}"), completion("first"), .respond(status: 429, headers: ["Retry-After": "1"], body: "{}"),
-            .truncated(declaredLength: 400, body: #"{"choices":[{"mess"#), .hang(seconds: 4), .close, completion("second"),
-            .respond(status: 503, body: "{}"), .respond(status: 500, body: "{}"), .respond(status: 500, body: "{}"),
+            .truncated(declaredLength: 400, body: #"{"choices":[{"mess"#), .hang(seconds: 4), .close,
+            .respond(status: 503, body: "{}"), .respond(status: 500, body: "{}"),
         ]
         let server = try LocalHTTPServer(replies: faults, fallback: completion("later"), maxConnections: 60)
         let flaky = try LLMProviderSettings(baseURL: server.baseURL.absoluteString, model: "m", timeout: 1.5, retries: 1, concurrency: 3)
             .makeClient(environment: [:])
-        let latents = [0, 1, 2, 3, 4, 5]
+        let latents = [0, 1, 2, 3]
         var o = options(min: 1)
         o.concurrency = 3
         let first = await CacheAutoInterp.explain(part: try part(), latents: latents, explainer: Explainer(client: flaky), options: o)
