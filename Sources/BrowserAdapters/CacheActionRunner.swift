@@ -34,8 +34,13 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
     private let jobs = AsyncSemaphore(limit: 1)
 
     /// Optional clients replace the configured ones (tests).
+    /// Settings that override the environment and the config file (`browse --embedded-model`).
+    let flags: LLMProviderSettings
+
     public init(data: CacheBrowserData, environment: [String: String] = ProcessInfo.processInfo.environment,
+                flags: LLMProviderSettings = LLMProviderSettings(),
                 explainClient: (any LLMClient)? = nil, scoreClient: (any LLMClient)? = nil) {
+        self.flags = flags
         self.data = data
         self.environment = environment
         self.explainClient = explainClient
@@ -43,7 +48,7 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
     }
 
     func settings() throws -> LLMProviderSettings {
-        do { return try LLMProviderSettings.resolve(flags: LLMProviderSettings(), environment: environment) } catch {
+        do { return try LLMProviderSettings.resolve(flags: flags, environment: environment) } catch {
             throw BrowserError("LLM settings: \(error)")
         }
     }

@@ -218,6 +218,47 @@ final class CommandsCacheBatchTests: XCTestCase {
         XCTAssertEqual(try part().annotations(3), [])
     }
 
+    /// Every fault an endpoint can throw at a concurrent batch — 500, 429 with Retry-After, a hang past the timeout, a
+    /// truncated reply, a closed connection — loses no finished result: each latent ends stored or listed as a failure
+    /// (not stored), and a rerun against a healthy server explains exactly the failed ones.
+    func testFaultsDuringAConcurrentBatchLoseNoFinishedResult() async throws {
+        func completion(_ text: String) -> LocalHTTPServer.Reply {
+            .respond(status: 200, body: #"{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"[EXPLANATION]: "#
+                     + text + #""},"finish_reason":"stop"}]}"#)
+        }
+        // 4 latents × 2 attempts: one good answer among the first 8 replies, so 3 latents run out of attempts.
+        let faults: [LocalHTTPServer.Reply] = [
+            .respond(status: 500, body: "{}"), completion("first"), .respond(status: 429, headers: ["Retry-After": "1"], body: "{}"),
+            .truncated(declaredLength: 400, body: #"{"choices":[{"mess"#), .hang(seconds: 4), .close,
+            .respond(status: 503, body: "{}"), .respond(status: 500, body: "{}"),
+        ]
+        let server = try LocalHTTPServer(replies: faults, fallback: completion("later"), maxConnections: 60)
+        let flaky = try LLMProviderSettings(baseURL: server.baseURL.absoluteString, model: "m", timeout: 1.5, retries: 1, concurrency: 3)
+            .makeClient(environment: [:])
+        let latents = [0, 1, 2, 3]
+        var o = options(min: 1)
+        o.concurrency = 3
+        let first = await CacheAutoInterp.explain(part: try part(), latents: latents, explainer: Explainer(client: flaky), options: o)
+        server.stop()
+        let explained = try latents.filter { try !part().annotations($0).filter { $0.kind == .explanation }.isEmpty }
+        XCTAssertEqual(first.completed + first.failures.count + first.skippedTooFewExamples, latents.count, "\(first)")
+        XCTAssertEqual(explained.count, first.completed, "every finished explanation is stored, nothing else")
+        XCTAssertGreaterThan(first.failures.count, 0, "the faults exhausted some latent's retries")
+        XCTAssertGreaterThan(first.completed, 0)
+
+        let healthy = try LocalHTTPServer(replies: [], fallback: completion("healthy"), maxConnections: 40)
+        defer { healthy.stop() }
+        let good = try LLMProviderSettings(baseURL: healthy.baseURL.absoluteString, model: "m", timeout: 5, retries: 0, concurrency: 3)
+            .makeClient(environment: [:])
+        let second = await CacheAutoInterp.explain(part: try part(), latents: latents, explainer: Explainer(client: good), options: o)
+        XCTAssertEqual(second.alreadyDone, first.completed, "finished results are kept, not redone")
+        XCTAssertEqual(second.completed, first.failures.count)
+        XCTAssertEqual(healthy.requests.count, first.failures.count)
+        for l in latents where !first.failures.contains(where: { $0.latent == l }) && explained.contains(l) {
+            XCTAssertEqual(try part().annotations(l).filter { $0.kind == .explanation }.count, 1, "latent \(l) explained once")
+        }
+    }
+
     func testProviderSettingsPrecedence() throws {
         let dir = NSTemporaryDirectory() + "autointerp-config-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -83,6 +83,14 @@ final class CacheActionRunnerTests: XCTestCase {
         XCTAssertEqual(try data.cache.parts[0].annotations(39).count, 0)
     }
 
+    func testEmbeddedModelFlagChoosesTheModel() throws {
+        let data = try CacheBrowserData(path: try CacheFixtures.build(at: root))
+        let runner = CacheActionRunner(data: data, environment: ["XDG_CONFIG_HOME": root + "/no-config"],
+                                       flags: LLMProviderSettings(embeddedModel: root + "/no-such-model.gguf"))
+        XCTAssertEqual(try runner.settings().embeddedModel, root + "/no-such-model.gguf")
+        XCTAssertThrowsError(try runner.client(forExplaining: true)) { e in XCTAssertTrue("\(e)".contains("no-such-model"), "\(e)") }
+    }
+
     func testOpenAISettingsComeFromTheEnvironment() throws {
         let data = try CacheBrowserData(path: try CacheFixtures.build(at: root))
         let runner = CacheActionRunner(data: data, environment: ["FEATURESCOPE_LLM_BASE_URL": "http://127.0.0.1:9/v1"])

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AutoInterp
 import Benchmarks
 import BrowserAdapters
 import CursesTerminal
@@ -25,6 +26,9 @@ struct BrowseCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "GGUF model for the prompt view, head splits and delphi display strings (default: the bundled SmolLM2).")
     var model: String?
+
+    @Option(name: .customLong("embedded-model"), help: "Embedded explainer and scorer of e and s: a GGUF or registry name (default: the config file's embeddedModel, else SmolLM2).")
+    var embeddedModel: String?
 
     @Option(name: .long, help: "Open N synthetic latents instead of a cache.")
     var demo: Int?
@@ -107,7 +111,8 @@ struct BrowseCommand: AsyncParsableCommand {
         bar?.finish()
         let data = CacheBrowserData(cache: opened.cache, engine: EngineHost(cache: opened.cache, modelPath: model))
         let environment = BrowserEnvironment(data: data, promptEngine: EnginePromptRunner(data: data),
-                                             actionRunner: CacheActionRunner(data: data), steeringEngine: EngineSteeringRunner(data: data))
+                                             actionRunner: CacheActionRunner(data: data, flags: LLMProviderSettings(embeddedModel: embeddedModel)),
+                                             steeringEngine: EngineSteeringRunner(data: data))
         do {
             if let sig = try await CursesBrowser.run(environment: environment, theme: chosenTheme, noColor: noColor) {
                 throw ExitCode(128 + sig)
