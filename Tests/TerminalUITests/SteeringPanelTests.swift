@@ -186,6 +186,31 @@ final class SteeringPanelTests: XCTestCase {
         XCTAssertEqual(d.state.steering?.phase, .running)
     }
 
+    /// Without colour the first divergent token still stands out (bold + underline in every theme), and in ASCII mode
+    /// every cell of the panel (bars, box, markers, the escape sequence of a token) becomes printable ASCII.
+    func testDivergenceAndKLSurviveNoColorAndASCII() async throws {
+        var d = await promptDriver()
+        await d.keys(.char("t"), .char("+"), .enter)
+        let screen = d.render()
+        let marked = (0 ..< screen.size.height).flatMap { y in (0 ..< screen.size.width).map { screen[$0, y] } }
+            .filter { $0.style.bold && $0.style.underline && $0.style.fg == .bad }
+        XCTAssertFalse(marked.isEmpty, "the first divergent token is marked")
+        for name in BuiltinThemes.names {
+            let theme = try XCTUnwrap(BuiltinThemes.named(name))
+            let mark = theme.resolve(marked[0].style, depth: .monochrome)
+            let text = theme.resolve(Style(fg: .text, bg: .overlay), depth: .monochrome)
+            XCTAssertNotEqual(mark, text, "\(name): the mark is visible without colour")
+        }
+        for y in 0 ..< screen.size.height {
+            for x in 0 ..< screen.size.width {
+                let cell = screen[x, y]
+                guard !cell.text.isEmpty else { continue }
+                let ascii = ASCIIFallback.map(cell.text, width: DisplayText.width(cell.text))
+                XCTAssertTrue(ascii.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }, "\(x),\(y): \(cell.text) → \(ascii)")
+            }
+        }
+    }
+
     func testUnavailableWithoutASteeringEngine() async {
         var d = Driver(latents: 50, engines: false)
         await d.keys(.down, .enter, .char("t"))

@@ -137,7 +137,7 @@ public enum KeyBindings {
         KeyBinding(keys: [.escape], action: .cancel, scope: .spotCheck, help: "Abandon the spot-check", hint: "abandon"),
         // Steering panel
         KeyBinding(keys: [.enter, .char("g")], action: .generate, scope: .steering, help: "Generate default and steered continuations (streamed; again to rerun)", hint: "generate"),
-        KeyBinding(keys: [.char("+"), .char("=")], action: .strengthUp, scope: .steering, help: "Raise the selected latent's strength (½ × its max activation, or 1)", hint: "strength"),
+        KeyBinding(keys: [.char("+"), .char("=")], action: .strengthUp, scope: .steering, help: "Raise the selected latent's strength (0.5 × its max activation, or 1)", hint: "strength"),
         KeyBinding(keys: [.char("-"), .char("_")], action: .strengthDown, scope: .steering, help: "Lower the selected latent's strength", hint: nil),
         KeyBinding(keys: [.char("m")], action: .toggleSteerMode, scope: .steering, help: "Mode: add (strength × decoder row) or clamp (activation set to strength)", hint: "mode"),
         KeyBinding(keys: [.char("a")], action: .addSteerLatent, scope: .steering, help: "Add a latent by number", hint: "add"),
