@@ -355,15 +355,17 @@ static int ck_tile_rows(int k, int nb, ck_wrow rows[CK_PANEL]) {
 
 // MARK: - Portable kernel (the reference: same integer sums)
 
-static void ck_tile_scalar(const ck_wrow *w, int nr, int nb, int B, const uint8_t *xq, int grp0, int nx,
-                           float *out, size_t ldOut, int r) {
+/// Blocks [0, nb) of the chunk whose input starts at xq (groups groupBytes apart), rows r … r + nr − 1, input rows
+/// of groups grp0 and grp0 + 1; adds to `out` when `accumulate`.
+static void ck_tile_scalar(const ck_wrow *w, int nr, int nb, size_t groupBytes, int B, const uint8_t *xq, int grp0,
+                           int nx, float *out, size_t ldOut, int r, int accumulate) {
     const size_t xbs = ck_xblock_bytes(B);
     for (int i = 0; i < nr; i++) {
         for (int t = grp0 * 16; t < nx && t < grp0 * 16 + 32; t++) {
             const int grp = t / 16, lane = t % 16;
             float acc = 0;
             for (int b = 0; b < nb; b++) {
-                const uint8_t *blk = xq + ((size_t)grp * nb + b) * xbs;
+                const uint8_t *blk = xq + (size_t)grp * groupBytes + (size_t)b * xbs;
                 const float *dx = (const float *)(blk + 16 * B), *sx = dx + 16;
                 int isum = w[i].c[b];
                 for (int j = 0; j < B; j++) {
@@ -371,7 +373,8 @@ static void ck_tile_scalar(const ck_wrow *w, int nr, int nb, int B, const uint8_
                 }
                 acc += (float)isum * (dx[lane] * w[i].d[b]) + sx[lane] * w[i].m[b];
             }
-            out[(size_t)t * ldOut + r + i] = acc;
+            float *o = out + (size_t)t * ldOut + r + i;
+            *o = accumulate ? *o + acc : acc;
         }
     }
 }
@@ -397,7 +400,7 @@ void ck_tile_512(const ck_wrow *w, int nb, const int B, const uint8_t *x0, const
         }
         for (int g = 0; g < G; g++) {
             __m512i xv[2];
-            for (int v = 0; v < NV; v++) xv[v] = _mm512_load_si512((const void *)(xb[v] + 64 * g));
+            for (int v = 0; v < NV; v++) xv[v] = _mm512_loadu_si512((const void *)(xb[v] + 64 * g));
             for (int i = 0; i < CK_TR; i++) {
                 int32_t wd;
                 memcpy(&wd, w[i].levels + (size_t)b * B + 4 * g, 4);
@@ -407,8 +410,8 @@ void ck_tile_512(const ck_wrow *w, int nb, const int B, const uint8_t *x0, const
         }
         __m512 dx[2], sx[2];
         for (int v = 0; v < NV; v++) {
-            dx[v] = _mm512_load_ps((const float *)(xb[v] + 16 * B));
-            if (hasMin) sx[v] = _mm512_load_ps((const float *)(xb[v] + 16 * B + 64));
+            dx[v] = _mm512_loadu_ps((const float *)(xb[v] + 16 * B));
+            if (hasMin) sx[v] = _mm512_loadu_ps((const float *)(xb[v] + 16 * B + 64));
         }
         for (int i = 0; i < CK_TR; i++) {
             __m512 di = _mm512_set1_ps(w[i].d[b]);
@@ -426,10 +429,9 @@ void ck_tile_512(const ck_wrow *w, int nb, const int B, const uint8_t *x0, const
 /// A panel of nr ≤ CK_PANEL decoded weight rows against every input row: register tiles of CK_TR rows, results
 /// gathered per 32 input rows so each output row gets its nr values written together (column-wise stores with a
 /// power-of-two ldOut keep hitting the same L1 sets).
-CK_TILE512 static void ck_tile_rows_512(const ck_wrow *w, int nr, int nb, int B, int hasMin, const uint8_t *xq,
-                                        int nx, float *out, size_t ldOut, int r) {
+CK_TILE512 static void ck_tile_rows_512(const ck_wrow *w, int nr, int nb, size_t groupBytes, int B, int hasMin,
+                                        const uint8_t *xq, int nx, float *out, size_t ldOut, int r, int accumulate) {
     const int groups = (nx + 15) / 16;
-    const size_t groupBytes = (size_t)nb * ck_xblock_bytes(B);
     float tmp[CK_PANEL][32] __attribute__((aligned(64)));
     for (int grp = 0; grp < groups; grp += 2) {
         const uint8_t *x0 = xq + (size_t)grp * groupBytes, *x1 = x0 + groupBytes;
@@ -452,7 +454,11 @@ CK_TILE512 static void ck_tile_rows_512(const ck_wrow *w, int nr, int nb, int B,
         const int t1 = (grp + 2) * 16 < nx ? (grp + 2) * 16 : nx;
         for (int t = grp * 16; t < t1; t++) {
             float *o = out + (size_t)t * ldOut + r;
-            for (int i = 0; i < nr; i++) o[i] = tmp[i][t - grp * 16];
+            if (accumulate) {
+                for (int i = 0; i < nr; i++) o[i] += tmp[i][t - grp * 16];
+            } else {
+                for (int i = 0; i < nr; i++) o[i] = tmp[i][t - grp * 16];
+            }
         }
     }
 }
@@ -460,34 +466,62 @@ CK_TILE512 static void ck_tile_rows_512(const ck_wrow *w, int nr, int nb, int B,
 
 // MARK: - Driver
 
+/// Stored bytes per `per` values of a type (its block).
+static void ck_type_block(ck_type type, int *per, int *bytes) {
+    static const int sizes[8][2] = {{32, 18}, {32, 20}, {32, 22}, {32, 24}, {32, 34}, {256, 144}, {256, 176}, {256, 210}};
+    *per = sizes[type][0];
+    *bytes = sizes[type][1];
+}
+
+/// Bytes of quantized input kept hot per chunk of k (all input rows): the chunk's input stays in the L2 cache while
+/// every weight panel of the thread passes over it, instead of streaming a long input row from L3 per panel.
+#define CK_CHUNK_BYTES (320 * 1024)
+
 void ck_tile_gemm(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int k, const void *xq, int nx,
                   float *out, size_t ldOut, int level) {
     const int B = ck_tile_block(type), nb = k / B;
     const int hasMin = type == CK_Q4_1 || type == CK_Q5_1 || type == CK_Q4_K || type == CK_Q5_K;
     const uint8_t *base = (const uint8_t *)w;
+    const size_t xbs = ck_xblock_bytes(B), groupBytes = (size_t)nb * xbs;
+    const int groups = (nx + 15) / 16;
+    int per, bytes;
+    ck_type_block(type, &per, &bytes);
+    // Chunk of blocks: a whole number of the type's blocks (256 values for K-quants), at least one.
+    const int step = per / B;
+    int chunk = (int)(CK_CHUNK_BYTES / ((size_t)groups * xbs)) / step * step;
+    if (chunk < step) chunk = step;
+    if (chunk > nb) chunk = nb;
     ck_wrow rows[CK_PANEL];
-    if (!ck_tile_rows(k, nb, rows)) {
+    if (!ck_tile_rows(chunk * B, chunk, rows)) {
         for (int t = 0; t < nx; t++) for (int r = r0; r < r1; r++) out[(size_t)t * ldOut + r] = __builtin_nanf("");
         return;
     }
-    for (int r = r0; r < r1; r += CK_PANEL) {
-        const int nr = r1 - r < CK_PANEL ? r1 - r : CK_PANEL;
-        const int padded = (nr + CK_TR - 1) / CK_TR * CK_TR;
-        for (int i = 0; i < padded; i++) {
-            if (i < nr) {
-                ck_decode_row(type, base + (size_t)(r + i) * rowBytes, k, rows[i], level);
-            } else { // padding rows of the last register tile: zero levels and scales
-                memset(rows[i].levels, 0, (size_t)k);
-                memset(rows[i].d, 0, (size_t)nb * 12);
+    for (int kb = 0; kb < nb; kb += chunk) {
+        const int cb = nb - kb < chunk ? nb - kb : chunk;
+        const uint8_t *xc = (const uint8_t *)xq + (size_t)kb * xbs;
+        const size_t rowOffset = (size_t)kb * B / per * bytes;
+        for (int r = r0; r < r1; r += CK_PANEL) {
+            const int nr = r1 - r < CK_PANEL ? r1 - r : CK_PANEL;
+            const int padded = (nr + CK_TR - 1) / CK_TR * CK_TR;
+            for (int i = 0; i < padded; i++) {
+                if (i < nr) {
+                    ck_decode_row(type, base + (size_t)(r + i) * rowBytes + rowOffset, cb * B, rows[i], level);
+                } else { // padding rows of the last register tile: zero levels and scales
+                    memset(rows[i].levels, 0, (size_t)cb * B);
+                    memset(rows[i].d, 0, (size_t)cb * 4);
+                    memset(rows[i].m, 0, (size_t)cb * 4);
+                    memset(rows[i].c, 0, (size_t)cb * 4);
+                }
+            }
+#if defined(__AVX2__)
+            if (level >= 2) {
+                ck_tile_rows_512(rows, nr, cb, groupBytes, B, hasMin, xc, nx, out, ldOut, r, kb > 0);
+                continue;
+            }
+#endif
+            for (int grp = 0; grp < groups; grp += 2) {
+                ck_tile_scalar(rows, nr, cb, groupBytes, B, xc, grp, nx, out, ldOut, r, kb > 0);
             }
         }
-#if defined(__AVX2__)
-        if (level >= 2) {
-            ck_tile_rows_512(rows, nr, nb, B, hasMin, (const uint8_t *)xq, nx, out, ldOut, r);
-            continue;
-        }
-#endif
-        (void)level;
-        for (int grp = 0; grp < (nx + 15) / 16; grp += 2) ck_tile_scalar(rows, nr, nb, B, (const uint8_t *)xq, grp, nx, out, ldOut, r);
     }
 }

@@ -100,7 +100,7 @@ extension WeightMatrix {
         return bytes / 4 + 16
     }
 
-    /// Quantizes `rows` rows of x [rows, cols] for the tiled GEMM with block size `block` into `q` (64-byte aligned,
+    /// Quantizes `rows` rows of x [rows, cols] for the tiled GEMM with block size `block` into `q` (best 64-byte aligned,
     /// `tiledInputCount` Floats), the 16-row groups split over up to two threads.
     static func quantizeTiled(_ x: UnsafePointer<Float>, rows: Int, cols: Int, block: Int,
                               into q: UnsafeMutablePointer<Float>, threads: Int) {

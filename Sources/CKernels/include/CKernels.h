@@ -73,7 +73,7 @@ int ck_tile_block(ck_type type);
 size_t ck_tile_x_bytes(int nx, int k, int B);
 
 /// Quantizes nx rows of x (row t at x + t · ldx, k values) to int8 per B values, interleaved for 16 rows at a time
-/// (`out`: ck_tile_x_bytes bytes, 64-byte aligned); writes the 16-row groups [grp0, grp1) of the (nx + 15) / 16
+/// (`out`: ck_tile_x_bytes bytes, 4-byte aligned, best 64); writes the 16-row groups [grp0, grp1) of the (nx + 15) / 16
 /// (rows past nx as zeros), so two threads can share the work.
 void ck_tile_quantize(const float *x, int nx, int k, size_t ldx, int B, void *out, int grp0, int grp1);
 
