@@ -74,9 +74,9 @@ extension WeightMatrix {
     /// types as int8 per 32 values.
     var usesSuperBlockInput: Bool { type == .q4_K || type == .q5_K || type == .q6_K }
 
-    /// Whether products over several input rows run faster on the int8 kernels than as BLAS on decoded tiles. Measured
-    /// on AVX-512 (docs/performance.md): K-quants by 2–3×; the 32-value block types, whose per-block Float scales cost
-    /// as much as the integer products, lose to OpenBLAS, so their quantized prompts still decode tiles.
+    /// Without the tiled GEMM (`usesTiles`: fewer than 8 rows, or no AVX-512 VNNI), whether products over several input
+    /// rows run faster on the per-row int8 kernels than as BLAS on decoded tiles: K-quants by 2–3×; the 32-value block
+    /// types, whose per-block Float scales cost as much as the integer products, lose to OpenBLAS (docs/performance.md).
     var integerBatchWins: Bool { usesSuperBlockInput }
 
     /// The kernel level used by every product: the CPU's best (0 portable C, 1 AVX2, 2 AVX-512 VNNI).

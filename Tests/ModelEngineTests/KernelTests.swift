@@ -232,6 +232,37 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Long inputs go through the tiled GEMM in chunks of k (about 320 KB of quantized input each, accumulated into the
+    /// output): 45 input rows of 6144 values make two chunks for Q5_0 and for Q6_K; both levels, 2 threads.
+    func testTiledGEMMLongInputsInChunks() {
+        var rng = SplitMix64(seed: 12)
+        let rows = 5, cols = 6144, inputs = 45
+        for type in [GGMLType.q5_0, .q6_K] {
+            let m = randomMatrix(type, rows: rows, cols: cols, &rng)
+            let w = m.decoded()
+            let xs = randomFloats(inputs * cols, &rng, scale: 2)
+            var q = [Float](repeating: .nan, count: WeightMatrix.tiledInputCount(rows: inputs, cols: cols))
+            for level in Set([0, WeightMatrix.kernelLevel]).sorted() {
+                var out = [Float](repeating: .nan, count: inputs * rows)
+                xs.withUnsafeBufferPointer { xp in q.withUnsafeMutableBufferPointer { qp in out.withUnsafeMutableBufferPointer { op in
+                    WeightMatrix.quantizeTiled(xp.baseAddress!, rows: inputs, cols: cols, block: m.tileBlock, into: qp.baseAddress!, threads: 2)
+                    m.multiplyTiled(qp.baseAddress!, inputRows: inputs, into: op.baseAddress!, ldOut: rows, threads: 2, level: level)
+                } } }
+                var worst: Float = 0
+                for t in 0 ..< inputs {
+                    let seen = Self.int8Rounded(Array(xs[t * cols ..< (t + 1) * cols]), block: m.tileBlock)
+                    for r in 0 ..< rows {
+                        var l1: Float = 0
+                        for j in 0 ..< cols { l1 += abs(w[r * cols + j] * seen[j]) }
+                        worst = max(worst, abs(out[t * rows + r] - Self.dot(w, r * cols, seen, 0, cols)) / max(1, l1))
+                    }
+                }
+                print("[kernel] tiled \(type) in chunks (k = \(cols), \(inputs) inputs), level \(level): worst \(worst) of Σ|w·x|")
+                XCTAssertLessThan(worst, 2e-6, "\(type) level \(level)")
+            }
+        }
+    }
+
     /// BLAS `linear` and the attention kernels against plain loops.
     func testLinearMatchesNaive() {
         var rng = SplitMix64(seed: 2)
