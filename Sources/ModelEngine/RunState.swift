@@ -30,8 +30,8 @@ final class RunState {
     /// RoPE cos/sin of sliding-window layers with their own base (Gemma 3).
     let ropeCosLocal: FloatBuffer
     let ropeSinLocal: FloatBuffer
-    /// The input rows of a product quantized to int8 for the integer kernels (`WeightMatrix.quantizeInput`),
-    /// [capacity rows of the widest input], reused by every product.
+    /// The input rows of a product quantized to int8 for the integer kernels (`WeightMatrix.quantizeInput`, or
+    /// `quantizeTiled` for the tiled GEMM), [capacity rows of the widest input], reused by every product.
     let blockSums: FloatBuffer
     /// Decoded rows of a weight tile for BLAS [tileRows, widest input] (prompt processing only).
     let tile: FloatBuffer
@@ -56,7 +56,9 @@ final class RunState {
         let local = c.ropeLocalBase != nil
         ropeCosLocal = FloatBuffer(count: local ? capacity * half : 1)
         ropeSinLocal = FloatBuffer(count: local ? capacity * half : 1)
-        blockSums = FloatBuffer(count: WeightMatrix.quantizedInputCount(rows: capacity, cols: max(c.dim, c.hiddenDim, c.qDim)))
+        let widest = max(c.dim, c.hiddenDim, c.qDim)
+        blockSums = FloatBuffer(count: max(WeightMatrix.quantizedInputCount(rows: capacity, cols: widest),
+                                           capacity >= WeightMatrix.tiledMinimumRows ? WeightMatrix.tiledInputCount(rows: capacity, cols: widest) : 0))
         tile = FloatBuffer(count: WeightMatrix.tileRows * max(c.dim, c.hiddenDim, c.qDim))
         scores = FloatBuffer(count: 1)
     }

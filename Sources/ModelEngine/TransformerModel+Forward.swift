@@ -250,11 +250,21 @@ extension TransformerModel {
     private func project(_ out: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, _ parts: [WeightMatrix],
                          bias: [Float]?, rows: Int, inDim: Int, outDim: Int, quantized: Bool, state s: RunState) {
         var offset = 0
+        var tiledBlock = 0  // the block size x is quantized for in s.blockSums (0: not yet)
         for m in parts {
-            if quantized && (rows == 1 || m.integerBatchWins) {
+            if quantized && m.usesTiles(inputRows: rows) {
+                if tiledBlock != m.tileBlock {
+                    tiledBlock = m.tileBlock
+                    WeightMatrix.quantizeTiled(x, rows: rows, cols: inDim, block: tiledBlock, into: s.blockSums.pointer,
+                                               threads: decodeThreads)
+                }
+                m.multiplyTiled(s.blockSums.pointer, inputRows: rows, into: out + offset, ldOut: outDim, threads: decodeThreads)
+            } else if quantized && (rows == 1 || m.integerBatchWins) {
+                tiledBlock = 0
                 m.multiplyQuantized(x, rows: rows, into: out + offset, ldOut: outDim, scratch: s.blockSums.pointer,
                                     threads: decodeThreads)
             } else {
+                tiledBlock = 0
                 m.multiplyBatch(x, rows: rows, into: out + offset, ldOut: outDim, tile: s.tile.pointer, threads: decodeThreads)
             }
             offset += m.rows

@@ -74,13 +74,60 @@ extension WeightMatrix {
     /// types as int8 per 32 values.
     var usesSuperBlockInput: Bool { type == .q4_K || type == .q5_K || type == .q6_K }
 
-    /// Whether products over several input rows run faster on the int8 kernels than as BLAS on decoded tiles. Measured
-    /// on AVX-512 (docs/performance.md): K-quants by 2–3×; the 32-value block types, whose per-block Float scales cost
-    /// as much as the integer products, lose to OpenBLAS, so their quantized prompts still decode tiles.
+    /// Without the tiled GEMM (`usesTiles`: fewer than 8 rows, or no AVX-512 VNNI), whether products over several input
+    /// rows run faster on the per-row int8 kernels than as BLAS on decoded tiles: K-quants by 2–3×; the 32-value block
+    /// types, whose per-block Float scales cost as much as the integer products, lose to OpenBLAS (docs/performance.md).
     var integerBatchWins: Bool { usesSuperBlockInput }
 
     /// The kernel level used by every product: the CPU's best (0 portable C, 1 AVX2, 2 AVX-512 VNNI).
     static let kernelLevel = Int32(ck_best_level())
+
+    /// Input rows from which a quantized product runs the tiled int8 GEMM (`multiplyTiled`) on CPUs with AVX-512
+    /// VNNI; fewer rows (and other CPUs) use the per-row kernels or BLAS on decoded tiles.
+    static let tiledMinimumRows = 8
+
+    /// Whether a quantized product over `inputRows` rows runs the tiled int8 GEMM.
+    func usesTiles(inputRows: Int, level: Int32 = kernelLevel) -> Bool {
+        integerKernel != nil && level >= 2 && inputRows >= Self.tiledMinimumRows
+    }
+
+    /// Values per scale block of the tiled GEMM's input (16 for Q6_K, else 32).
+    var tileBlock: Int { integerKernel.map { Int(ck_tile_block($0)) } ?? 32 }
+
+    /// Floats that hold `rows` input rows of `cols` values quantized for the tiled GEMM (either block size).
+    static func tiledInputCount(rows: Int, cols: Int) -> Int {
+        let bytes = max(ck_tile_x_bytes(Int32(rows), Int32(cols), 16), ck_tile_x_bytes(Int32(rows), Int32(cols), 32))
+        return bytes / 4 + 16
+    }
+
+    /// Quantizes `rows` rows of x [rows, cols] for the tiled GEMM with block size `block` into `q` (best 64-byte aligned,
+    /// `tiledInputCount` Floats), the 16-row groups split over up to two threads.
+    static func quantizeTiled(_ x: UnsafePointer<Float>, rows: Int, cols: Int, block: Int,
+                              into q: UnsafeMutablePointer<Float>, threads: Int) {
+        let groups = (rows + 15) / 16
+        let args = UncheckedSendable((x, q))
+        let part = { @Sendable (g0: Int, g1: Int) in
+            ck_tile_quantize(args.value.0, Int32(rows), Int32(cols), cols, Int32(block), args.value.1, Int32(g0), Int32(g1))
+        }
+        if threads >= 2, groups >= 2, #available(macOS 15.0, *) {
+            let half = groups / 2
+            SpinWorker.shared.run(mine: { part(0, half) }, other: { part(half, groups) })
+        } else {
+            part(0, groups)
+        }
+    }
+
+    /// out[t · ldOut + r] = row r · x row t for all rows r of W and t < inputRows, with x as `quantizeTiled` left it
+    /// (block size `tileBlock`), the weight rows split over `threads` threads.
+    func multiplyTiled(_ q: UnsafePointer<Float>, inputRows: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int,
+                       threads: Int, level: Int32 = kernelLevel) {
+        guard let kernel = integerKernel else { return }
+        let args = UncheckedSendable((q, out))
+        splitRows(threads: threads, minimumPerThread: 16) { range in
+            ck_tile_gemm(kernel, self.base, self.rowBytes, Int32(range.lowerBound), Int32(range.upperBound), Int32(self.cols),
+                         args.value.0, Int32(inputRows), args.value.1, ldOut, level)
+        }
+    }
 
     /// Quantizes `rows` rows of x [rows, cols] for this matrix's integer kernel into `q` (quantizedInputCount).
     func quantizeInput(_ x: UnsafePointer<Float>, rows: Int, into q: UnsafeMutablePointer<Float>) {

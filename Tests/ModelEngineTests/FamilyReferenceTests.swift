@@ -84,9 +84,8 @@ extension FamilyFixture {
             XCTAssertEqual(greedy, prompt.greedy, "\(label)/\(prompt.name): greedy continuation")
             // The generator's int8 prompt path (int8 inputs × stored blocks) against the exact last-position logits:
             // of the same order as the int8 single-token steps over the same prompt (within 2×, or 1.0, the steps'
-            // bound on SmolLM2), with a clear top-1 kept. Measured: Qwen 0.16–0.53 (steps 0.26–0.46); Gemma 3 270M
-            // 1.7–3.3 (steps 1.3–2.0): K-quant inputs rounded per 256 values (its attention output and down
-            // projection), here and in llama.cpp.
+            // bound on SmolLM2), with a clear top-1 kept. Measured with the tiled int8 GEMM (inputs rounded per 32
+            // values, per 16 for Q6_K): Qwen 0.19–0.26 (steps 0.26–0.42); Gemma 3 270M 0.76–3.1 (steps 1.5–2.1).
             let exactLast = Array(result.logitsRow(prompt.ids.count - 1))
             let quantized = try Generator(model: model, maxLength: prompt.ids.count, quantizedPrompts: true).append(prompt.ids)
             let worst = zip(quantized, exactLast).map { abs($0 - $1) }.max() ?? .infinity

@@ -174,6 +174,95 @@ final class KernelTests: XCTestCase {
         print("[kernel] integer kernel levels checked: 0…\(WeightMatrix.kernelLevel)")
     }
 
+    /// The tiled int8 GEMM of prompt processing (ck_tiles.c), every block type, at the portable level and at the
+    /// CPU's best (AVX-512 VNNI register tiles where present), against W · int8Rounded(x) in Double (per 32 values,
+    /// per 16 for Q6_K): Float accumulation only; and against W · x within the rounding's bound. Edge sizes: weight
+    /// rows not a multiple of the 4-row tile (and split over 2 threads), input rows not a multiple of 16 or 32
+    /// (a lone 16-row group, padded rows), k not a multiple of 256 for the 32-value types, an output stride wider
+    /// than the matrix.
+    func testTiledGEMMMatchesReference() {
+        var rng = SplitMix64(seed: 11)
+        for type in GGMLType.allCases {
+            let probe = randomMatrix(type, rows: 1, cols: 256, &rng)
+            guard probe.integerKernel != nil else { continue }
+            let colsList = probe.usesSuperBlockInput ? [256, 768] : [96, 160]
+            for (rows, cols) in zip([37, 22], colsList) {
+                let m = randomMatrix(type, rows: rows, cols: cols, &rng)
+                let w = m.decoded()
+                let block = m.tileBlock
+                for inputs in [8, 17, 45] {
+                    let xs = randomFloats(inputs * cols, &rng, scale: 2)
+                    var q = [Float](repeating: .nan, count: WeightMatrix.tiledInputCount(rows: inputs, cols: cols))
+                    let ld = rows + 3
+                    var results: [[Float]] = []
+                    for level in Set([0, WeightMatrix.kernelLevel]).sorted() {
+                        for threads in [1, 2] {
+                            var out = [Float](repeating: .nan, count: inputs * ld)
+                            xs.withUnsafeBufferPointer { xp in q.withUnsafeMutableBufferPointer { qp in out.withUnsafeMutableBufferPointer { op in
+                                WeightMatrix.quantizeTiled(xp.baseAddress!, rows: inputs, cols: cols, block: block,
+                                                           into: qp.baseAddress!, threads: threads)
+                                m.multiplyTiled(qp.baseAddress!, inputRows: inputs, into: op.baseAddress! + 1, ldOut: ld,
+                                                threads: threads, level: level)
+                            } } }
+                            results.append(out)
+                        }
+                    }
+                    for (n, out) in results.enumerated() {
+                        var worst: Float = 0, worstRounding: Float = 0
+                        for t in 0 ..< inputs {
+                            let x = Array(xs[t * cols ..< (t + 1) * cols])
+                            let seen = Self.int8Rounded(x, block: block)
+                            XCTAssertTrue(out[t * ld].isNaN, "\(type): column before the output written")
+                            for r in 0 ..< rows {
+                                let got = out[t * ld + 1 + r]
+                                var l1: Float = 0
+                                for j in 0 ..< cols { l1 += abs(w[r * cols + j] * seen[j]) }
+                                worst = max(worst, abs(got - Self.dot(w, r * cols, seen, 0, cols)) / max(1, l1))
+                                let allowed = Self.roundingBound(w, row: r, cols: cols, x, xOffset: 0, block: block) + 1e-5 * max(1, l1)
+                                worstRounding = max(worstRounding, abs(got - Self.dot(w, r * cols, x, 0, cols)) / allowed)
+                            }
+                            if t < inputs - 1 { XCTAssertTrue(out[t * ld + 1 + rows + 1].isNaN, "\(type): stride gap written") }
+                        }
+                        print("[kernel] tiled \(type) \(rows)×\(cols), \(inputs) inputs, run \(n): worst \(worst) of Σ|w·x|, \(worstRounding) of the int8 bound")
+                        XCTAssertLessThan(worst, 2e-6, "\(type) \(rows)×\(cols) × \(inputs) run \(n)")
+                        XCTAssertLessThanOrEqual(worstRounding, 1, "\(type) int8 rounding bound")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Long inputs go through the tiled GEMM in chunks of k (about 320 KB of quantized input each, accumulated into the
+    /// output): 45 input rows of 6144 values make two chunks for Q5_0 and for Q6_K; both levels, 2 threads.
+    func testTiledGEMMLongInputsInChunks() {
+        var rng = SplitMix64(seed: 12)
+        let rows = 5, cols = 6144, inputs = 45
+        for type in [GGMLType.q5_0, .q6_K] {
+            let m = randomMatrix(type, rows: rows, cols: cols, &rng)
+            let w = m.decoded()
+            let xs = randomFloats(inputs * cols, &rng, scale: 2)
+            var q = [Float](repeating: .nan, count: WeightMatrix.tiledInputCount(rows: inputs, cols: cols))
+            for level in Set([0, WeightMatrix.kernelLevel]).sorted() {
+                var out = [Float](repeating: .nan, count: inputs * rows)
+                xs.withUnsafeBufferPointer { xp in q.withUnsafeMutableBufferPointer { qp in out.withUnsafeMutableBufferPointer { op in
+                    WeightMatrix.quantizeTiled(xp.baseAddress!, rows: inputs, cols: cols, block: m.tileBlock, into: qp.baseAddress!, threads: 2)
+                    m.multiplyTiled(qp.baseAddress!, inputRows: inputs, into: op.baseAddress!, ldOut: rows, threads: 2, level: level)
+                } } }
+                var worst: Float = 0
+                for t in 0 ..< inputs {
+                    let seen = Self.int8Rounded(Array(xs[t * cols ..< (t + 1) * cols]), block: m.tileBlock)
+                    for r in 0 ..< rows {
+                        var l1: Float = 0
+                        for j in 0 ..< cols { l1 += abs(w[r * cols + j] * seen[j]) }
+                        worst = max(worst, abs(out[t * rows + r] - Self.dot(w, r * cols, seen, 0, cols)) / max(1, l1))
+                    }
+                }
+                print("[kernel] tiled \(type) in chunks (k = \(cols), \(inputs) inputs), level \(level): worst \(worst) of Σ|w·x|")
+                XCTAssertLessThan(worst, 2e-6, "\(type) level \(level)")
+            }
+        }
+    }
+
     /// BLAS `linear` and the attention kernels against plain loops.
     func testLinearMatchesNaive() {
         var rng = SplitMix64(seed: 2)
@@ -279,6 +368,28 @@ extension KernelTests {
         var worst: Float = 0
         for i in 0 ..< count { worst = max(worst, abs(out[i] - ref[i]) / max(1, abs(ref[i]))) }
         print("[kernel] swiglu: worst relative mismatch \(worst)")
+        XCTAssertLessThan(worst, 1e-6)
+    }
+
+    /// The vectorised GeGLU (x / (1 + e^(−2u))) against ½x(1 + tanh u) in Double, including the tail and values
+    /// where e^(−2u) overflows or vanishes.
+    func testGeGLUMatchesTanhReference() {
+        var rng = SplitMix64(seed: 5)
+        let count = 1541
+        var gate = randomFloats(count, &rng, scale: 12)
+        gate[0] = -120
+        gate[1] = 120
+        gate[2] = 0
+        let up = randomFloats(count, &rng, scale: 3)
+        var out = [Float](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { o in gate.withUnsafeBufferPointer { g in up.withUnsafeBufferPointer { u in geglu(o.baseAddress!, gate: g.baseAddress!, up: u.baseAddress!, count: count) } } }
+        var worst: Double = 0
+        for i in 0 ..< count {
+            let x = Double(gate[i])
+            let ref = 0.5 * x * (1 + Foundation.tanh(0.797_884_560_802_865_4 * (x + 0.044715 * x * x * x))) * Double(up[i])
+            worst = max(worst, abs(Double(out[i]) - ref) / max(1, abs(ref)))
+        }
+        print("[kernel] geglu: worst relative mismatch \(worst)")
         XCTAssertLessThan(worst, 1e-6)
     }
 }

@@ -65,4 +65,22 @@ void ck_matvec(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int
 int ck_scan_ge(const float *x, int n, float t);
 int ck_scan_rows_ge(const float *tile, int rows, int cols, int first, int from, const float *t);
 
+/// The tiled int8 GEMM of prompt processing (ck_tiles.c), every block type. Values per scale block of its layout:
+/// 16 for Q6_K, 32 for the others.
+int ck_tile_block(ck_type type);
+
+/// Bytes `ck_tile_quantize` writes for nx input rows of k values with block size B (16 or 32; k a multiple of B).
+size_t ck_tile_x_bytes(int nx, int k, int B);
+
+/// Quantizes nx rows of x (row t at x + t · ldx, k values) to int8 per B values, interleaved for 16 rows at a time
+/// (`out`: ck_tile_x_bytes bytes, 4-byte aligned, best 64); writes the 16-row groups [grp0, grp1) of the (nx + 15) / 16
+/// (rows past nx as zeros), so two threads can share the work.
+void ck_tile_quantize(const float *x, int nx, int k, size_t ldx, int B, void *out, int grp0, int grp1);
+
+/// out[t · ldOut + r] = W row r · x row t for r in [r0, r1), t < nx, with x as `ck_tile_quantize` left it (B =
+/// ck_tile_block(type)); each row of W holds k values of `type` at w + r · rowBytes. level 2: AVX-512 VNNI register
+/// tiles; below: portable code with the same integer sums.
+void ck_tile_gemm(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int k, const void *xq, int nx,
+                  float *out, size_t ldOut, int level);
+
 #endif
