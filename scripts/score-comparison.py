@@ -6,6 +6,7 @@
   timing JSON NAME PART LATENTS T0   one timings.jsonl line for a finished `score --json`
   compare OUT             scores per method, Spearman correlations, seconds per latent
   export OUT FILE         the newest score of every method per latent as JSON lines (small, for docs/data/)
+  summary JSON CACHE PART what one `score --json` did, and the newest stored record of its method per latent
 """
 import glob
 import json
@@ -194,15 +195,44 @@ def export(out, path):
     os.replace(path + ".tmp", path)
 
 
+def summary(path, cache, part):
+    try:
+        d = json.load(open(path))
+    except (OSError, ValueError) as e:
+        print("  no JSON result:", e)
+        return
+    s = d["summary"]
+    print(f"  {d['method']} via {d['endpoint']} ({d['model']}): completed {s['completed']}, failures {len(s['failures'])}, "
+          f"{d['seconds']:.1f} s")
+    for f in s["failures"]:
+        print("  failure:", str(f)[:300])
+    newest = newest_scores(cache, part).get(d["method"], {})
+    for l, (score, r) in sorted(newest.items()):
+        samples = r.get("samples") or []
+        answered = sum(1 for x in samples if x.get("prediction") is not None or x.get("simulated"))
+        v = (r.get("metrics") or {}).get("values") or {}
+        extra = {k: round(v[k], 4) for k in ("auc", "balancedAccuracy", "correlation") if k in v}
+        print(f"  latent {l}: score {score:.4f} {extra}; {answered}/{len(samples)} samples answered; "
+              f"{len((r.get('raw') or {}).get('batchFailures') or [])} unanswered batches/samples; "
+              f"explanation: {r.get('explanation')!r}")
+
+
 def main():
     mode = sys.argv[1]
     if mode == "draw":
         print(json.dumps(draw(sys.argv[2], int(sys.argv[3]))))
     elif mode == "batches":
-        chosen = json.load(open(os.path.join(sys.argv[2], "latents.json")))
+        out = sys.argv[2]
+        chosen = json.load(open(os.path.join(out, "latents.json")))
         k = int(sys.argv[3])
-        # Alternate the parts so a stopped run has both layers.
-        batches = {p: [chosen[p][i:i + k] for i in range(0, len(chosen[p]), k)] for p in chosen}
+        # Each batch takes latents spread over the density order (one per bin with k = 4), and the parts
+        # alternate, so a stopped run still covers both layers and every density bin.
+        batches = {}
+        for p in chosen:
+            firing = firing_counts(os.path.join(out, "cache"), p)
+            order = sorted(chosen[p], key=lambda l: (firing[l], l))
+            n_batches = (len(order) + k - 1) // k
+            batches[p] = [sorted(order[b::n_batches]) for b in range(n_batches)]
         for i in range(max(len(b) for b in batches.values())):
             for p in PARTS:
                 if i < len(batches.get(p, [])):
@@ -211,6 +241,8 @@ def main():
         timing(*sys.argv[2:7])
     elif mode == "compare":
         compare(sys.argv[2])
+    elif mode == "summary":
+        summary(*sys.argv[2:5])
     elif mode == "export":
         export(sys.argv[2], sys.argv[3])
     else:
