@@ -212,8 +212,13 @@ def summary(path, cache, part):
         answered = sum(1 for x in samples if x.get("prediction") is not None or x.get("simulated"))
         v = (r.get("metrics") or {}).get("values") or {}
         extra = {k: round(v[k], 4) for k in ("auc", "balancedAccuracy", "correlation") if k in v}
-        print(f"  latent {l}: score {score:.4f} {extra}; {answered}/{len(samples)} samples answered; "
-              f"{len((r.get('raw') or {}).get('batchFailures') or [])} unanswered batches/samples; "
+        unanswered = len((r.get("raw") or {}).get("batchFailures") or [])
+        if d["method"] == "simulation":
+            # Stored records keep the correlations, not the per-token predictions.
+            answered = f"{len(samples) - unanswered}/{len(samples)} samples simulated"
+        else:
+            answered = f"{answered}/{len(samples)} samples answered"
+        print(f"  latent {l}: score {score:.4f} {extra}; {answered}; {unanswered} failure lines; "
               f"explanation: {r.get('explanation')!r}")
 
 
