@@ -92,6 +92,22 @@ final class InterventionScorerTests: XCTestCase {
         XCTAssertEqual(r.batchFailures.count, 8)
     }
 
+    /// A batch run skips latents already scored by the same method and judge/simulator/embedder model, so the
+    /// new scorers name their model (they were "unknown" before and every resumed run scored everything again).
+    func testBatchRunnerKnowsTheNewScorersModels() throws {
+        let judge = ScriptedClient { _, _ in ChatResponse(text: "1") }
+        XCTAssertEqual(CacheAutoInterp.scorerModel(try scorer(judge: judge)), "scripted-model")
+        XCTAssertEqual(CacheAutoInterp.scorerModel(SimulationScorer(client: judge)), "scripted-model")
+        struct Embedder: TextEmbedder {
+            let modelName = "embedder-model"
+            let endpointName = "test://"
+            func embed(_ texts: [String]) async throws -> [[Float]] { texts.map { _ in [1] } }
+        }
+        XCTAssertEqual(CacheAutoInterp.scorerModel(EmbeddingScorer(embedder: Embedder())), "embedder-model")
+        XCTAssertTrue(CacheAutoInterp.usesEmbeddedModel(try scorer(judge: judge)), "the subject model runs in process")
+        XCTAssertFalse(CacheAutoInterp.usesEmbeddedModel(SimulationScorer(client: judge)))
+    }
+
     func testRandomInitialisedSAEKeepsShapeAndRowNorms() throws {
         let w = SAEFixtureWeights.random(dIn: 4, dSAE: 3, seed: 1)
         let cfg = SAEConfig(dIn: 4, dSAE: 3, architecture: .standard, metadata: SAEMetadata(hookName: "blocks.0.hook_resid_post"))
