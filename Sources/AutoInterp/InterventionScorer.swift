@@ -7,10 +7,10 @@ import Steering
 /// completions were generated with the latent steered up? For each fixed neutral prompt and each strength,
 /// the subject model continues the prompt twice with the same sampler seed: once as it is (a negative) and
 /// once with strength × the latent's max activation × its decoder row added at the SAE's hook at every position
-/// (a positive). The judge sees the explanation and the texts (prompt + continuation) shuffled. The embedded
-/// model judges them in batches of 5 as `ClassifierScorer.Method.intervention` (each answer the likelier of
-/// "0"/"1" after a forced `[`); an endpoint judges one text per request and its answer is read as a constrained
-/// choice between "0" and "1" from the first token's logprobs (`constrainedAnswer`). The score is the balanced
+/// (a positive). The judge sees the explanation and one text (prompt + continuation) at a time, in a seeded
+/// shuffled order; its answer is a constrained choice between "0" and "1": the embedded model's P("0"), P("1")
+/// as the first token of its answer, an endpoint's from the first token's logprobs (`constrainedAnswer`).
+/// (Batches of 5 as for detection made SmolLM2 copy the demonstration's answer list whatever the texts.) The score is the balanced
 /// accuracy of its answers (AUC from the probabilities). Samples record the strength index as `distance`
 /// (positives) and −1 (negatives).
 public struct InterventionScorer: Sendable, LatentScorer {
@@ -77,13 +77,8 @@ public struct InterventionScorer: Sendable, LatentScorer {
                                     test: pairs.map { window($0.steeredTokens, $0.strengthIndex) },
                                     nonActivating: pairs.map { window($0.defaultTokens, -1) })
         let classifier = ClassifierScorer(method: .intervention, client: judge, options: options)
-        var record: ScoreRecord
-        if options.useNextTokenProbabilities, judge is any NextTokenProbabilityClient {
-            record = try await classifier.score(shown, explanation: explanation)
-        } else {
-            record = try await scoreOneByOne(classifier.prepareSamples(shown), explanation: explanation, latent: sampled.latent,
+        var record = try await scoreOneByOne(classifier.prepareSamples(shown), explanation: explanation, latent: sampled.latent,
                                              hook: sampled.hook)
-        }
         record.provenance.method = methodLabel
         return record
     }
@@ -141,7 +136,8 @@ public struct InterventionScorer: Sendable, LatentScorer {
         }
     }
 
-    /// Asks `judge` about each sample separately (temperature 0, one token, top-20 logprobs).
+    /// Asks `judge` about each sample separately: the embedded model (a `NextTokenProbabilityClient`) by
+    /// P("0") and P("1") as the first token of its answer; an endpoint at temperature 0, one token, top-20 logprobs.
     func scoreOneByOne(_ prepared: [ScoredSample], explanation: String, latent: Int, hook: String) async throws -> ScoreRecord {
         var samples = prepared
         var failures: [String] = []
@@ -152,7 +148,13 @@ public struct InterventionScorer: Sendable, LatentScorer {
                                       temperature: 0, maxTokens: 1, topLogprobs: 20)
             let reply: ChatResponse
             do {
-                reply = try await judge.complete(request)
+                if options.useNextTokenProbabilities, let direct = judge as? any NextTokenProbabilityClient {
+                    let p = try await direct.nextTokenProbabilities(request, assistantPrefix: "", candidates: ["0", "1"])
+                    let alternatives = zip(["0", "1"], p).filter { $0.1 > 0 }.map { TokenAlternative(token: $0.0, logprob: Foundation.log($0.1)) }
+                    reply = ChatResponse(text: "", logprobs: [TokenLogprob(token: "", logprob: 0, topAlternatives: alternatives)])
+                } else {
+                    reply = try await judge.complete(request)
+                }
             } catch is CancellationError {
                 throw CancellationError()
             } catch {

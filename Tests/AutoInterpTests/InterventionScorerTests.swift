@@ -92,6 +92,33 @@ final class InterventionScorerTests: XCTestCase {
         XCTAssertEqual(r.batchFailures.count, 8)
     }
 
+    /// A judge with next-token probabilities (the embedded model) is asked the same one-text prompt and answers
+    /// by P("0") vs P("1"), never through a generated reply.
+    func testNextTokenJudgeAnswersEachTextByProbability() async throws {
+        final class ProbabilityJudge: NextTokenProbabilityClient, @unchecked Sendable {
+            let modelName = "probability-model"
+            let endpointName = "test://"
+            let lock = NSLock()
+            var prefixes: [String] = []
+            func complete(_ request: ChatRequest) async throws -> ChatResponse { XCTFail("must not generate"); return ChatResponse(text: "") }
+            func nextTokenProbabilities(_ request: ChatRequest, assistantPrefix: String, candidates: [String]) async throws -> [Double] {
+                lock.withLock { prefixes.append(assistantPrefix) }
+                XCTAssertEqual(candidates, ["0", "1"])
+                // "1" likelier for texts that begin with "hello".
+                return InterventionScorerTests.judgedText(request).hasPrefix("hello") ? [0.2, 0.6] : [0.6, 0.2]
+            }
+        }
+        let judge = ProbabilityJudge()
+        let r = try await scorer(judge: judge).score(sampled(), explanation: "anything")
+        XCTAssertEqual(judge.prefixes, Array(repeating: "", count: 8))
+        XCTAssertEqual(r.provenance.model, "probability-model")
+        for smp in r.samples {
+            let hello = smp.shownText.hasPrefix("hello")
+            XCTAssertEqual(smp.prediction, hello)
+            XCTAssertEqual(smp.probability ?? -1, hello ? 0.75 : 0.25, accuracy: 1e-9)
+        }
+    }
+
     /// A batch run skips latents already scored by the same method and judge/simulator/embedder model, so the
     /// new scorers name their model (they were "unknown" before and every resumed run scored everything again).
     func testBatchRunnerKnowsTheNewScorersModels() throws {
