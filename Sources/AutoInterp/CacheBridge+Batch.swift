@@ -140,6 +140,9 @@ public enum CacheAutoInterp {
         switch scorer {
         case let c as ClassifierScorer: return c.client.modelName
         case let s as SurprisalScorer: return s.modelName
+        case let e as EmbeddingScorer: return e.embedder.modelName
+        case let s as SimulationScorer: return s.client.modelName
+        case let i as InterventionScorer: return i.judge.modelName
         default: return "unknown"
         }
     }
@@ -151,6 +154,10 @@ public enum CacheAutoInterp {
         switch scorer {
         case let c as ClassifierScorer: return c.client is EmbeddedLLMClient
         case let s as SurprisalScorer: return s.scorer is EmbeddedLLMClient
+        case let e as EmbeddingScorer: return e.embedder is EmbeddedTextEmbedder
+        case let s as SimulationScorer: return s.client is EmbeddedLLMClient
+        // The subject model steers in process whatever the judge is.
+        case is InterventionScorer: return true
         default: return false
         }
     }

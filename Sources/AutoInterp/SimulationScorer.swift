@@ -173,33 +173,61 @@ public struct SimulationScorer: Sendable, LatentScorer {
         return (ev / total, best)
     }
 
-    /// The numbers of the reply's `token<TAB>n` lines: expected values from each number's top logprobs when
-    /// the reply has them, else the numbers; exactly `count` lines or a failure.
+    /// The number that ends one reply line: after its last tab, else after its last space (a model that writes
+    /// `token 3` or just `3`); nil when the line does not end in a whole number 0…10. Returns the number and
+    /// the offset (in characters, within the line) where it starts.
+    static func trailingScore(_ line: Substring) -> (Int, Int)? {
+        var body = String(line)
+        while let last = body.last, last == " " || last == "\r" { body.removeLast() }
+        let cut = body.lastIndex(of: "\t") ?? body.lastIndex(of: " ")
+        let start = cut.map { body.index(after: $0) } ?? body.startIndex
+        let field = body[start...]
+        guard !field.isEmpty, field.count <= 2, field.allSatisfy(\.isASCII), field.allSatisfy(\.isNumber),
+              let n = Int(field), (0 ... 10).contains(n) else { return nil }
+        return (n, body.distance(from: body.startIndex, to: start))
+    }
+
+    /// The numbers of the reply's lines (`token<TAB>n`, tolerated: `token n`, `n`; blank lines skipped):
+    /// exactly `count` lines that each end in 0…10, else a failure naming the first bad line or the count —
+    /// a reply is used whole or not at all. With logprobs whose tokens spell the reply, each number's expected
+    /// value comes from the alternatives of the token where the number starts (Σ k·p_k over alternatives that
+    /// are whole numbers 0…10); a number whose position has no such alternative keeps its written value.
     static func parse(_ reply: ChatResponse, count: Int) throws -> [Double] {
-        let lines = reply.text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        let numbers: [Int] = try lines.map { line in
-            guard let tab = line.lastIndex(of: "\t"), let n = Int(line[line.index(after: tab)...].trimmingCharacters(in: .whitespaces)),
-                  (0 ... 10).contains(n) else {
-                throw SimulationFailure(reason: "line '\(SafeText.sanitize(String(line.prefix(60))))' is not token<TAB>0…10")
+        let text = reply.text
+        var lines: [(Int, Int)] = []   // (number, character offset in the reply where it starts)
+        var offset = 0
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            defer { offset += raw.count + 1 }
+            guard !raw.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+            guard let (n, at) = trailingScore(raw) else {
+                throw SimulationFailure(reason: "line '\(SafeText.sanitize(String(raw.prefix(60))))' does not end in a score 0…10")
             }
-            return n
+            lines.append((n, offset + at))
         }
-        guard numbers.count == count else { throw SimulationFailure(reason: "\(numbers.count) lines for \(count) tokens") }
-        guard let lp = reply.logprobs, !lp.isEmpty else { return numbers.map(Double.init) }
-        // Each number follows a tab in the generated text: read its alternatives there.
-        var evs: [Double] = []
-        var text = ""
-        for entry in lp {
-            if text.hasSuffix("\t"), Int(entry.token.trimmingCharacters(in: .whitespaces)) != nil {
-                var p = [Double](repeating: 0, count: 11)
-                for alt in entry.topAlternatives {
-                    if let k = Int(alt.token.trimmingCharacters(in: .whitespaces)), (0 ... 10).contains(k) { p[k] += exp(alt.logprob) }
-                }
-                let (ev, _) = expectedValue(p)
-                evs.append(ev ?? Double(Int(entry.token.trimmingCharacters(in: .whitespaces)) ?? 0))
+        guard lines.count == count else { throw SimulationFailure(reason: "\(lines.count) lines for \(count) tokens") }
+        let numbers = lines.map { Double($0.0) }
+        guard let lp = reply.logprobs, !lp.isEmpty, lp.map(\.token).joined() == text else { return numbers }
+        // Character span of every logprob token; the token covering a number's first digit carries its alternatives.
+        var starts: [Int] = []
+        var pos = 0
+        for entry in lp { starts.append(pos); pos += entry.token.count }
+        var k = 0
+        return lines.map { n, at in
+            while k + 1 < starts.count && starts[k + 1] <= at { k += 1 }
+            let entry = lp[k]
+            // Only a token that is the number itself (possibly with leading whitespace/tab) is a read-out position.
+            let prefix = text.dropFirst(starts[k]).prefix(at - starts[k])
+            guard prefix.allSatisfy({ $0 == " " || $0 == "\t" }) else { return Double(n) }
+            var p = [Double](repeating: 0, count: 11)
+            var alternatives = entry.topAlternatives
+            if !alternatives.contains(where: { $0.token == entry.token }) {
+                alternatives.append(TokenAlternative(token: entry.token, logprob: entry.logprob))
             }
-            text += entry.token
+            for alt in alternatives where alt.logprob.isFinite {
+                let t = alt.token.trimmingCharacters(in: .whitespaces)
+                if !t.isEmpty, t.allSatisfy(\.isNumber), let v = Int(t), (0 ... 10).contains(v) { p[v] += Foundation.exp(alt.logprob) }
+            }
+            return expectedValue(p).0 ?? Double(n)
         }
-        return evs.count == count ? evs : numbers.map(Double.init)
     }
 }

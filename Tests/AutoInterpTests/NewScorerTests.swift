@@ -118,6 +118,27 @@ final class NewScorerTests: XCTestCase {
         XCTAssertThrowsError(try SimulationScorer.parse(ChatResponse(text: "a\t11\nb\t0"), count: 2))
     }
 
+    /// Tolerated reply forms (`token n`, bare `n`, blank lines, trailing spaces) and what stays a failure: a line
+    /// without a trailing 0…10 or a wrong line count fails the whole reply, never a partial or shifted list.
+    func testSimulationParseIsTolerantButStrict() throws {
+        XCTAssertEqual(try SimulationScorer.parse(ChatResponse(text: " the 3\n\ncat\t10 \n7\n"), count: 3), [3, 10, 7])
+        XCTAssertEqual(try SimulationScorer.parse(ChatResponse(text: "a\tb\t2\n 5\t0"), count: 2), [2, 0], "the last tab wins")
+        XCTAssertThrowsError(try SimulationScorer.parse(ChatResponse(text: "a\t2\nb"), count: 2), "a line without a score")
+        XCTAssertThrowsError(try SimulationScorer.parse(ChatResponse(text: "a\t2\nb\t3\nc\t0"), count: 2), "too many lines")
+        XCTAssertThrowsError(try SimulationScorer.parse(ChatResponse(text: "a\t-1\nb\t3"), count: 2))
+        XCTAssertThrowsError(try SimulationScorer.parse(ChatResponse(text: "a\t2.5\nb\t3"), count: 2))
+        // Per-digit tokens: "10" is "1" + "0"; the alternatives at its first digit give the expected value.
+        let lp = [TokenLogprob(token: "x 1", logprob: 0, topAlternatives: []),
+                  TokenLogprob(token: "0", logprob: 0, topAlternatives: []),
+                  TokenLogprob(token: "\ny", logprob: 0, topAlternatives: []),
+                  TokenLogprob(token: " ", logprob: 0, topAlternatives: []),
+                  TokenLogprob(token: "2", logprob: log(0.5), topAlternatives: [TokenAlternative(token: "2", logprob: log(0.5)),
+                                                                                 TokenAlternative(token: " 6", logprob: log(0.5)),
+                                                                                 TokenAlternative(token: "cat", logprob: log(0.5))])]
+        // "x 1" holds text before the number: that position is not a read-out, so 10 keeps its written value.
+        XCTAssertEqual(try SimulationScorer.parse(ChatResponse(text: "x 10\ny 2", logprobs: lp), count: 2), [10, 4])
+    }
+
     /// The embedded model: one pass gives P(0…10) at every placeholder, and its embeddings are mean-pooled
     /// residuals (skipped without the model, like the other embedded-model tests).
     func testEmbeddedSimulationAndEmbedding() async throws {
