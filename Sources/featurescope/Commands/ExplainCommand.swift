@@ -52,6 +52,12 @@ struct ExplainCommand: AsyncParsableCommand {
     @Option(name: .customLong("example-count"), help: "How many examples the explainer sees (default: as many as the quantile sample gives).")
     var exampleCount: Int?
 
+    @Option(name: .customLong("prompt"), help: "The explainer's prompt: delphi (its layout, demonstrations that reason first) or compact (for small models: one-line demonstrations of different kinds, a tally of the marked tokens).")
+    var promptStyle: String?
+
+    @Option(help: "Few-shot demonstrations in the explainer's prompt (default: all of the prompt's, 3).")
+    var demos: Int?
+
     @Flag(help: "No LLM: a template explanation naming the tokens the examples peak on (the study's baseline).")
     var template = false
 
@@ -67,6 +73,10 @@ struct ExplainCommand: AsyncParsableCommand {
         if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be ≥ 1") }
         if !(temperature >= 0) { throw ValidationError("--temperature must be ≥ 0") }
         if let c = exampleCount, c < 1 { throw ValidationError("--example-count must be ≥ 1") }
+        if let p = promptStyle, Explainer.PromptStyle(rawValue: p) == nil {
+            throw ValidationError("--prompt must be delphi or compact, got \"\(SafeText.sanitize(p))\"")
+        }
+        if let d = demos, d < 0 { throw ValidationError("--demos must be ≥ 0") }
         if let e = exampleSelection, ExplainerExampleSelection(rawValue: e) == nil {
             throw ValidationError("--examples must be quantiles, strongest or mixed, got \"\(SafeText.sanitize(e))\"")
         }
@@ -86,6 +96,8 @@ struct ExplainCommand: AsyncParsableCommand {
         options.variant = contrastive ? .contrastive : .standard
         options.temperature = temperature
         options.maxTokens = maxTokens ?? (settings.effectiveProvider == .embedded ? 48 : 2000)
+        if let p = promptStyle.flatMap(Explainer.PromptStyle.init(rawValue:)) { options.promptStyle = p }
+        options.demoCount = demos
         let explainer: any LatentExplainer
         let endpoint: String
         if template {
