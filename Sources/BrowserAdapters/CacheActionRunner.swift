@@ -10,7 +10,7 @@ import TerminalUI
 /// finished batch; cancelling (Esc) keeps every result already stored (a finished detection score stays
 /// when fuzz is stopped). A pristine or read-only cache stores into the per-user overlay (LatentCache).
 ///
-/// The LLM: the embedded SmolLM2 by default; an OpenAI-compatible endpoint when
+/// The LLM: the embedded models by default (`EmbeddedDefaults`: explainer, scorer, examples, prompt); an OpenAI-compatible endpoint when
 /// `FEATURESCOPE_LLM_BASE_URL` / `FEATURESCOPE_LLM_MODEL` / `FEATURESCOPE_LLM_API_KEY_ENV` (or the
 /// config file) say so (`LLMProviderSettings`). Clients are built on first use and kept.
 public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
@@ -55,7 +55,8 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         return c
     }
 
-    func sampled(part: LatentCachePart, latent: Int) throws -> SampledExamples {
+    func sampled(part: LatentCachePart, latent: Int, options: SamplingOptions? = nil) throws -> SampledExamples {
+        let sampling = options ?? self.sampling
         let cached: CachedLatentExamples
         do { cached = try CacheBridge.examples(part: part, latent: latent) } catch { throw BrowserError("latent \(latent): \(error)") }
         guard cached.activeWindowCount >= minActiveWindows else {
@@ -85,10 +86,15 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
 
     func explain(part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
                  partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String {
-        progress("latent \(latent): sampling examples")
-        let examples = try sampled(part: part, latent: latent)
         progress("latent \(latent): loading the explainer")
         let client = try client(forExplaining: true, progress: progress)
+        progress("latent \(latent): sampling examples")
+        var options = sampling
+        if client is EmbeddedLLMClient, options.explainerSelection == nil {
+            options.explainerSelection = EmbeddedDefaults.exampleSelection
+            options.explainerExampleCount = EmbeddedDefaults.exampleCount
+        }
+        let examples = try sampled(part: part, latent: latent, options: options)
         progress("latent \(latent): asking \(client.modelName)")
         let record: ExplanationRecord
         do {
@@ -109,9 +115,7 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
 
     /// The explainer's options: replies of the embedded model are one primed line, so 48 tokens suffice.
     func explainerOptions(_ client: any LLMClient) -> Explainer.Options {
-        var o = Explainer.Options()
-        if client is EmbeddedLLMClient { o.maxTokens = 48 }
-        return o
+        client is EmbeddedLLMClient ? EmbeddedDefaults.explainerOptions() : Explainer.Options()
     }
 
     func score(part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
@@ -130,7 +134,9 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
             let record: ScoreRecord
             let finished = results
             do {
-                record = try await ClassifierScorer(method: method, client: client).score(examples, explanation: explanation) { done, total, samples in
+                var o = ClassifierScorer.Options()
+                if client is EmbeddedLLMClient { o.batchSize = EmbeddedDefaults.scorerBatchSize }
+                record = try await ClassifierScorer(method: method, client: client, options: o).score(examples, explanation: explanation) { done, total, samples in
                     let judged = samples.filter { $0.prediction != nil }
                     let correct = judged.filter { $0.correct == true }.count
                     partial(.scores(finished + ["\(method.rawValue): batch \(done)/\(total) · \(correct)/\(judged.count) correct so far"]))
