@@ -99,4 +99,15 @@ final class CompactPromptTests: XCTestCase {
         XCTAssertTrue(record.samples.allSatisfy { $0.prediction == nil })
         XCTAssertFalse(record.batchFailures.isEmpty)
     }
+
+    func testEmbeddedDefaults() {
+        XCTAssertEqual(EmbeddedDefaults.model(explicit: nil, forScoring: false, environment: [:]), "qwen2.5-coder-0.5b-instruct")
+        XCTAssertEqual(EmbeddedDefaults.model(explicit: nil, forScoring: true, environment: [:]), "qwen2.5-coder-1.5b-instruct")
+        XCTAssertEqual(EmbeddedDefaults.model(explicit: "/m.gguf", forScoring: true, environment: ["FEATURESCOPE_MODEL": "/e.gguf"]), "/m.gguf")
+        // $FEATURESCOPE_MODEL names the embedded model everywhere: nil lets ModelLocator resolve it.
+        XCTAssertNil(EmbeddedDefaults.model(explicit: nil, forScoring: false, environment: ["FEATURESCOPE_MODEL": "/e.gguf"]))
+        let o = EmbeddedDefaults.explainerOptions()
+        XCTAssertEqual(o.promptStyle, .compact)
+        XCTAssertEqual(o.maxTokens, 48)
+    }
 }
