@@ -219,28 +219,17 @@ public struct ClassifierScorer: Sendable {
         }
     }
 
-    /// Teacher-forced list: the assistant turn is `[`, then each answer is the likelier of
-    /// "0"/"1", followed by `, ` (or `]`).
+    /// Constrained decoding (`constrainedList`): the assistant turn is `[`, then each answer is the likelier of
+    /// "0"/"1", followed by `, ` (or `]`); the probability is P(1)/(P(0)+P(1)).
     private func scoreByNextToken(_ c: any NextTokenProbabilityClient, messages: [ChatMessage], count: Int) async -> BatchOutcome {
         let request = ChatRequest(messages: messages, temperature: 0, maxTokens: 1)
-        var prefix = "["
-        var predictions: [Bool] = []
-        var probabilities: [Double] = []
-        for i in 0..<count {
-            let p: [Double]
-            do {
-                p = try await c.nextTokenProbabilities(request, assistantPrefix: prefix, candidates: ["0", "1"])
-            } catch {
-                return .requestFailed(String(describing: error))
-            }
-            guard p.count == 2, p.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
-                return .unparsable("next-token probabilities malformed: \(p)")
-            }
-            let prob = p[0] + p[1] > 0 ? p[1] / (p[0] + p[1]) : 0
-            predictions.append(p[1] > p[0])
-            probabilities.append(prob)
-            prefix += (p[1] > p[0] ? "1" : "0") + (i + 1 < count ? ", " : "]")
+        do {
+            let slots = try await c.constrainedList(request, count: count, choices: ["0", "1"])
+            return .answered(slots.map { $0.chosen == 1 }, slots.map { $0.probabilities[1] }, note: nil)
+        } catch let e as ConstrainedListError {
+            return .unparsable(e.description)
+        } catch {
+            return .requestFailed(String(describing: error))
         }
-        return .answered(predictions, probabilities, note: nil)
     }
 }

@@ -229,3 +229,48 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
         return TokenLogprob(token: tokenizer.decode([token]), logprob: lp, topAlternatives: alts)
     }
 }
+
+// MARK: - Constrained list answers
+
+/// One slot of a constrained list answer: the probability of each choice (normalised over the choices) and the
+/// choice written into the list (the likeliest).
+public struct ConstrainedSlot: Sendable, Equatable {
+    public var probabilities: [Double]
+    public var chosen: Int
+}
+
+/// The client gave probabilities that cannot be used (wrong count, negative or not finite).
+public enum ConstrainedListError: Error, CustomStringConvertible, Equatable {
+    case malformedProbabilities(slot: Int, values: [Double])
+    public var description: String {
+        switch self {
+        case .malformedProbabilities(let slot, let values): return "next-token probabilities of list item \(slot) malformed: \(values)"
+        }
+    }
+}
+
+extension NextTokenProbabilityClient {
+    /// Constrained decoding of a Python-list answer `[c, c, …, c]` of `count` items, each one of `choices` (single
+    /// tokens, e.g. "0"/"1" or "0"…"9"): the assistant turn is forced to `[`, at every slot only the choices may
+    /// follow (the likeliest is written), and `, ` / `]` are forced between them. The reply therefore always parses,
+    /// and every slot carries the probability of each choice given the question and the answers before it.
+    /// With the embedded model every slot after the first reuses the KV cache of the prompt, so a list costs the
+    /// prompt plus about three tokens per item.
+    public func constrainedList(_ request: ChatRequest, count: Int, choices: [String]) async throws -> [ConstrainedSlot] {
+        precondition(!choices.isEmpty, "constrainedList needs at least one choice")
+        var prefix = "["
+        var slots: [ConstrainedSlot] = []
+        for i in 0..<count {
+            let p = try await nextTokenProbabilities(request, assistantPrefix: prefix, candidates: choices)
+            guard p.count == choices.count, p.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw ConstrainedListError.malformedProbabilities(slot: i, values: p)
+            }
+            let total = p.reduce(0, +)
+            let norm = total > 0 ? p.map { $0 / total } : p.map { _ in 0 }
+            let chosen = p.indices.max { p[$0] < p[$1] } ?? 0
+            slots.append(ConstrainedSlot(probabilities: norm, chosen: chosen))
+            prefix += choices[chosen] + (i + 1 < count ? ", " : "]")
+        }
+        return slots
+    }
+}

@@ -126,7 +126,8 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
                            onRetry: (@Sendable (Int, LLMClientError, Double) -> Void)? = nil) throws -> any LLMClient {
         switch effectiveProvider {
         case .embedded:
-            let name = forScoring ? (embeddedScorerModel ?? embeddedModel) : embeddedModel
+            let name = EmbeddedDefaults.model(explicit: forScoring ? (embeddedScorerModel ?? embeddedModel) : embeddedModel,
+                                              forScoring: forScoring, environment: environment)
             let path = try Self.embeddedModelPath(name, environment: environment, onFetch: onFetch)
             var config = EmbeddedModelConfiguration(path: path, threads: threads, seed: seed, replyPrefix: embeddedReplyPrefix,
                                                     stopAtNewline: embeddedReplyPrefix != nil)
@@ -187,5 +188,39 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
         default:
             return String(describing: error)
         }
+    }
+}
+
+/// What the embedded explainer and scorer use when nothing is set: the winners of the explain-and-score study
+/// (docs/explain-and-score.md, `scripts/explain-study`). Remote providers keep delphi's defaults (quantile examples,
+/// its prompt layout, batches of 5).
+public enum EmbeddedDefaults {
+    /// The explainer (registry name): fast enough for `e` in the browser on two cores.
+    public static let explainerModel = "qwen2.5-coder-0.5b-instruct"
+    /// The detection/fuzz scorer (registry name): the smallest model measured whose scores leave chance.
+    public static let scorerModel = "qwen2.5-coder-1.5b-instruct"
+    /// The explainer's examples: the latent's strongest windows.
+    public static let exampleSelection = ExplainerExampleSelection.strongest
+    public static let exampleCount = 8
+    /// The explainer's prompt.
+    public static let promptStyle = Explainer.PromptStyle.compact
+    /// Examples per scorer request (delphi's `batch_size`): one, so no answer leans on the ones before it; with the
+    /// prompt prefix reused this costs about as much as batches of 5.
+    public static let scorerBatchSize = 1
+
+    /// The registry name (or path) of the embedded model to load: the one set, else `$FEATURESCOPE_MODEL` (which
+    /// names the embedded model everywhere), else the default explainer or scorer.
+    public static func model(explicit: String?, forScoring: Bool, environment: [String: String]) -> String? {
+        if let e = explicit, !e.isEmpty { return e }
+        if let env = environment[ModelLocator.environmentVariable], !env.isEmpty { return nil }
+        return forScoring ? scorerModel : explainerModel
+    }
+
+    /// `options` with the embedded explainer's prompt.
+    public static func explainerOptions(_ options: Explainer.Options = Explainer.Options()) -> Explainer.Options {
+        var o = options
+        o.promptStyle = promptStyle
+        o.maxTokens = 48
+        return o
     }
 }

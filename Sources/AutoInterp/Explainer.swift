@@ -53,6 +53,30 @@ public enum ExplainerFormatting {
         return out
     }
 
+    /// `Marked tokens: " St" in 7 of 8 examples, "ner" in 2 of 8`: the tokens highlighted (activation > threshold ×
+    /// the example's maximum) in the most examples, at most `limit`, ties broken by the summed activation.
+    public static func markedTally(_ examples: [ActivationWindow], threshold: Float = 0.3, limit: Int = 5) -> String {
+        var count: [String: Int] = [:]
+        var weight: [String: Float] = [:]
+        for ex in examples {
+            let cut = (ex.activations.max() ?? 0) * threshold
+            var seen = Set<String>()
+            for i in 0..<min(ex.tokens.count, ex.activations.count) where ex.activations[i] > cut {
+                let t = ex.tokens[i]
+                weight[t, default: 0] += ex.activations[i]
+                if seen.insert(t).inserted { count[t, default: 0] += 1 }
+            }
+        }
+        let ranked = count.keys.sorted { a, b in
+            (count[a]!, weight[a]!, b) > (count[b]!, weight[b]!, a)
+        }
+        let n = examples.count
+        let items = ranked.prefix(limit).map { t in
+            "\"\(t.replacingOccurrences(of: "\n", with: "\\n"))\" in \(count[t]!) of \(n) examples"
+        }
+        return "Marked tokens: " + (items.isEmpty ? "none" : items.joined(separator: ", "))
+    }
+
     /// The lines of a set of examples: a highlighted line, then (optionally) its activations line.
     public static func exampleBlock(_ examples: [ActivationWindow], maxActivation: Float,
                                     threshold: Float = 0.3, showActivations: Bool = true) -> String {
@@ -93,7 +117,22 @@ public struct Explainer: Sendable {
         public var maxTokens = 2000
         /// Non-activating examples shown by the contrastive variant.
         public var contrastiveNegatives = 10
+        /// The standard variant's prompt: delphi's layout or the compact one for small explainers.
+        public var promptStyle: PromptStyle = .delphi
+        /// Few-shot demonstrations shown (nil: all of the style's; 0: none).
+        public var demoCount: Int?
         public init() {}
+    }
+
+    /// The standard explainer's prompt.
+    public enum PromptStyle: String, Codable, Sendable, CaseIterable {
+        /// delphi's: the researcher system prompt, three demonstrations whose answers reason first, then
+        /// `[EXPLANATION]:`; examples with their `Activations:` lines.
+        case delphi
+        /// For small explainers primed with `[EXPLANATION]:` (measured in docs/explain-and-score.md): a short
+        /// system prompt, demonstrations of different kinds answered in one line, and under the examples a
+        /// tally of the marked tokens (`Marked tokens: " St" in 8 of 8 examples, …`).
+        case compact
     }
 
     public let client: any LLMClient
@@ -105,7 +144,9 @@ public struct Explainer: Sendable {
     }
 
     public var promptVersion: String {
-        options.variant == .standard ? ExplainerPrompts.version : ExplainerPrompts.contrastiveVersion
+        guard options.variant == .standard else { return ExplainerPrompts.contrastiveVersion }
+        let base = options.promptStyle == .delphi ? ExplainerPrompts.version : ExplainerPrompts.compactVersion
+        return options.demoCount.map { base + "-demos\($0)" } ?? base
     }
 
     /// The chat messages for a set of training examples.
@@ -113,8 +154,10 @@ public struct Explainer: Sendable {
                          nonActivating: [ActivationWindow] = []) -> [ChatMessage] {
         switch options.variant {
         case .standard:
-            var msgs = [ChatMessage.system(ExplainerPrompts.system)]
-            for demo in ExplainerPrompts.demos {
+            let compact = options.promptStyle == .compact
+            let all = compact ? ExplainerPrompts.compactDemos : ExplainerPrompts.demos
+            var msgs = [ChatMessage.system(compact ? ExplainerPrompts.compactSystem : ExplainerPrompts.system)]
+            for demo in all.prefix(max(0, options.demoCount ?? all.count)) {
                 let windows = demo.examples.map { ActivationWindow(tokens: $0.0, activations: $0.1) }
                 let top = windows.map(\.maxActivation).max() ?? 0
                 msgs.append(.user(userContent(windows, maxActivation: top)))
@@ -128,11 +171,19 @@ public struct Explainer: Sendable {
         }
     }
 
-    /// delphi's user message: the example block between newlines.
+    /// delphi's user message: the example block between newlines (compact: without `Activations:` lines, with
+    /// the tally of marked tokens under it).
     func userContent(_ examples: [ActivationWindow], maxActivation: Float) -> String {
-        "\n" + ExplainerFormatting.exampleBlock(examples, maxActivation: maxActivation,
-                                                threshold: options.threshold,
-                                                showActivations: options.showActivations) + "\n"
+        guard options.promptStyle == .compact else {
+            return "\n" + ExplainerFormatting.exampleBlock(examples, maxActivation: maxActivation,
+                                                           threshold: options.threshold,
+                                                           showActivations: options.showActivations) + "\n"
+        }
+        let block = examples.enumerated().map { i, ex in
+            "Example \(i + 1): " + ExplainerFormatting.highlight(ex.tokens, activations: ex.activations, threshold: options.threshold)
+                .replacingOccurrences(of: "\n", with: "\\n")
+        }.joined(separator: "\n")
+        return block + "\n\n" + ExplainerFormatting.markedTally(examples, threshold: options.threshold) + "\n"
     }
 
     /// delphi's contrastive layout: labelled sections with `Example i:  ` lines.

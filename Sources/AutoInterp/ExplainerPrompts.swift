@@ -3,6 +3,7 @@ import Foundation
 /// Featurescope's own wording of the explainer prompts (delphi's structure and markers).
 enum ExplainerPrompts {
     static let version = "featurescope-explainer-v1"
+    static let compactVersion = "featurescope-explainer-compact-v1"
     static let contrastiveVersion = "featurescope-contrastive-v1"
 
     static let system = """
@@ -76,5 +77,40 @@ enum ExplainerPrompts {
         The strongest tokens are adjectives of delight ("wonderful", "lovely", "breathtaking") in exclamations.
         [EXPLANATION]: Enthusiastic positive adjectives describing an experience.
         """),
+    ]
+
+    /// The compact prompt for small explainers whose reply is primed with `[EXPLANATION]:`: no reasoning line in
+    /// the demonstrations (the reply cannot have one), demonstrations of different kinds (a name, a code token,
+    /// a word sense) so none is a template to copy, and a tally of the marked tokens under the examples.
+    static let compactSystem = """
+    You study a neuron of a language model. You will see text examples in which the tokens the neuron \
+    responds to are marked between delimiters like <<this>>, followed by a tally of the marked tokens. \
+    Answer with one short phrase saying which token or word the neuron responds to and in what context, \
+    specific to these examples (quote the token). Do not mention the delimiters or numbers. \
+    Answer in the form "[EXPLANATION]: <phrase>".
+    """
+
+    /// Demonstrations of the compact prompt: (examples, the one-line answer).
+    static let compactDemos: [Demo] = [
+        Demo(examples: [
+            (["def", " parse", "(", "self", ",", " text", "):", "\n", "   ", " return", " self", ".", "lexer"],
+             [0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0]),
+            (["class", " Point", "(", "object", "):", "\n", "   ", " x", " =", " 0"],
+             [0, 0, 0, 0, 10, 0, 0, 0, 0, 0]),
+            (["if", " n", " <", " 2", ":", "\n", "       ", " return", " n"],
+             [0, 0, 0, 0, 7, 0, 0, 0, 0]),
+        ], answer: "[EXPLANATION]: The colon \"):\" or \":\" ending a Python def, class or if line."),
+        Demo(examples: [
+            (["We", " flew", " from", " Lisbon", " to", " Tok", "yo", " last", " spring", "."],
+             [0, 0, 0, 0, 0, 8, 3, 0, 0, 0]),
+            (["The", " Tok", "yo", " office", " opens", " at", " nine", "."],
+             [0, 0, 10, 2, 0, 0, 0, 0]),
+        ], answer: "[EXPLANATION]: The city name \"Tokyo\" (\" Tok\"), in travel and business sentences."),
+        Demo(examples: [
+            (["She", " sat", " on", " the", " river", " bank", " to", " fish", "."],
+             [0, 0, 0, 0, 3, 9, 0, 0, 0]),
+            (["The", " boat", " drifted", " toward", " the", " far", " bank", "."],
+             [0, 0, 0, 0, 0, 0, 8, 0]),
+        ], answer: "[EXPLANATION]: \"bank\" meaning the side of a river."),
     ]
 }

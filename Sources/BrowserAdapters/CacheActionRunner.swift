@@ -16,7 +16,7 @@ import TerminalUI
 /// Every scorer runs through the same clients as `featurescope score`, so the embedded model's KV prefix forks
 /// (system prompt and demos shared by every batch) serve the browser too.
 ///
-/// The LLM: the embedded SmolLM2 by default; an OpenAI-compatible endpoint when
+/// The LLM: the embedded models by default (`EmbeddedDefaults`: explainer, scorer, examples, prompt); an OpenAI-compatible endpoint when
 /// `FEATURESCOPE_LLM_BASE_URL` / `FEATURESCOPE_LLM_MODEL` / `FEATURESCOPE_LLM_API_KEY_ENV` (or the
 /// config file) say so (`LLMProviderSettings`). Clients are built on first use and kept.
 public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
@@ -66,7 +66,8 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         return c
     }
 
-    func sampled(part: LatentCachePart, latent: Int) throws -> SampledExamples {
+    func sampled(part: LatentCachePart, latent: Int, options: SamplingOptions? = nil) throws -> SampledExamples {
+        let sampling = options ?? self.sampling
         let cached: CachedLatentExamples
         do { cached = try CacheBridge.examples(part: part, latent: latent) } catch { throw BrowserError("latent \(latent): \(error)") }
         guard cached.activeWindowCount >= minActiveWindows else {
@@ -97,10 +98,15 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
 
     func explain(part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
                  partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String {
-        progress("latent \(latent): sampling examples")
-        let examples = try sampled(part: part, latent: latent)
         progress("latent \(latent): loading the explainer")
         let client = try client(forExplaining: true, progress: progress)
+        progress("latent \(latent): sampling examples")
+        var options = sampling
+        if client is EmbeddedLLMClient, options.explainerSelection == nil {
+            options.explainerSelection = EmbeddedDefaults.exampleSelection
+            options.explainerExampleCount = EmbeddedDefaults.exampleCount
+        }
+        let examples = try sampled(part: part, latent: latent, options: options)
         progress("latent \(latent): asking \(client.modelName)")
         let record: ExplanationRecord
         do {
@@ -121,9 +127,7 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
 
     /// The explainer's options: replies of the embedded model are one primed line, so 48 tokens suffice.
     func explainerOptions(_ client: any LLMClient) -> Explainer.Options {
-        var o = Explainer.Options()
-        if client is EmbeddedLLMClient { o.maxTokens = 48 }
-        return o
+        client is EmbeddedLLMClient ? EmbeddedDefaults.explainerOptions() : Explainer.Options()
     }
 
     /// One scorer of a browser score job, with a per-batch callback.
@@ -143,6 +147,7 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         switch action {
         case .explain: return []
         case .score:
+            if client is EmbeddedLLMClient { o.batchSize = EmbeddedDefaults.scorerBatchSize }
             return [ClassifierScorer.Method.detection, .fuzz].map { m in
                 let c = ClassifierScorer(method: m, client: client, options: o)
                 return JobScorer(name: m.rawValue, unit: "batch", batchSize: o.batchSize) { x, e, cb in try await c.score(x, explanation: e, onBatch: cb) }

@@ -46,11 +46,17 @@ struct ExplainCommand: AsyncParsableCommand {
     var freeReply = false
 
     @Option(name: .customLong("examples"),
-            help: "Examples the explainer sees: quantiles (delphi: a few from every activation quantile), strongest (the latent's top windows) or mixed (mostly strongest, a quarter from the quantiles). The scorers' test examples are the same for all three.")
+            help: "Examples the explainer sees: quantiles (delphi: a few from every activation quantile), strongest (the latent's top windows) or mixed (mostly strongest, a quarter from the quantiles). The scorers' test examples are the same for all three. Default: strongest with the embedded model (8, see docs/explain-and-score.md), quantiles otherwise.")
     var exampleSelection: String?
 
-    @Option(name: .customLong("example-count"), help: "How many examples the explainer sees (default: as many as the quantile sample gives).")
+    @Option(name: .customLong("example-count"), help: "How many examples the explainer sees (default: 8 with the embedded model, else as many as the quantile sample gives).")
     var exampleCount: Int?
+
+    @Option(name: .customLong("prompt"), help: "The explainer's prompt: delphi (its layout, demonstrations that reason first) or compact (for small models: one-line demonstrations of different kinds, a tally of the marked tokens). Default: compact with the embedded model, delphi otherwise.")
+    var promptStyle: String?
+
+    @Option(help: "Few-shot demonstrations in the explainer's prompt (default: all of the prompt's, 3).")
+    var demos: Int?
 
     @Flag(help: "No LLM: a template explanation naming the tokens the examples peak on (the study's baseline).")
     var template = false
@@ -67,6 +73,10 @@ struct ExplainCommand: AsyncParsableCommand {
         if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be ≥ 1") }
         if !(temperature >= 0) { throw ValidationError("--temperature must be ≥ 0") }
         if let c = exampleCount, c < 1 { throw ValidationError("--example-count must be ≥ 1") }
+        if let p = promptStyle, Explainer.PromptStyle(rawValue: p) == nil {
+            throw ValidationError("--prompt must be delphi or compact, got \"\(SafeText.sanitize(p))\"")
+        }
+        if let d = demos, d < 0 { throw ValidationError("--demos must be ≥ 0") }
         if let e = exampleSelection, ExplainerExampleSelection(rawValue: e) == nil {
             throw ValidationError("--examples must be quantiles, strongest or mixed, got \"\(SafeText.sanitize(e))\"")
         }
@@ -85,7 +95,11 @@ struct ExplainCommand: AsyncParsableCommand {
         var options = Explainer.Options()
         options.variant = contrastive ? .contrastive : .standard
         options.temperature = temperature
-        options.maxTokens = maxTokens ?? (settings.effectiveProvider == .embedded ? 48 : 2000)
+        let embedded = settings.effectiveProvider == .embedded
+        if embedded { options = EmbeddedDefaults.explainerOptions(options) }
+        options.maxTokens = maxTokens ?? (embedded ? 48 : 2000)
+        if let p = promptStyle.flatMap(Explainer.PromptStyle.init(rawValue:)) { options.promptStyle = p }
+        options.demoCount = demos
         let explainer: any LatentExplainer
         let endpoint: String
         if template {
@@ -102,6 +116,10 @@ struct ExplainCommand: AsyncParsableCommand {
         var batch = selection.batchOptions(concurrency: settings.concurrency)
         batch.sampling.explainerSelection = exampleSelection.flatMap(ExplainerExampleSelection.init(rawValue:))
         batch.sampling.explainerExampleCount = exampleCount
+        if embedded && exampleSelection == nil && exampleCount == nil {
+            batch.sampling.explainerSelection = EmbeddedDefaults.exampleSelection
+            batch.sampling.explainerExampleCount = EmbeddedDefaults.exampleCount
+        }
         let summary = await CacheAutoInterp.explain(part: part, latents: latents, explainer: explainer,
                                                     options: batch,
                                                     progress: { reporter.progress($0) })

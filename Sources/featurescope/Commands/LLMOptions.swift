@@ -7,7 +7,7 @@ import LatentCache
 /// Which LLM to use: flags over `FEATURESCOPE_LLM_*` over the config file; the embedded model
 /// by default.
 struct LLMOptions: ParsableArguments {
-    @Option(help: "LLM provider: embedded (SmolLM2 in process, the default) or openai (any /v1/chat/completions server).")
+    @Option(help: "LLM provider: embedded (a model in process, the default) or openai (any /v1/chat/completions server).")
     var provider: String?
 
     @Option(name: .customLong("base-url"), help: "OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (implies --provider openai).")
@@ -32,7 +32,7 @@ struct LLMOptions: ParsableArguments {
     var maxReplyBytes: Int?
 
     @Option(name: .customLong("embedded-model"),
-            help: "Embedded model: a GGUF path or a registry name (`featurescope model list`; fetched on first use, with its size shown). Default: config embeddedModel (embeddedScorerModel for score), $FEATURESCOPE_MODEL, else SmolLM2-135M-Instruct.")
+            help: "Embedded model: a GGUF path or a registry name (`featurescope model list`; fetched on first use, with its size shown). Default: config embeddedModel (embeddedScorerModel for score), $FEATURESCOPE_MODEL, else qwen2.5-coder-0.5b-instruct to explain and qwen2.5-coder-1.5b-instruct to score.")
     var embeddedModel: String?
 
     @Option(help: "Threads of the embedded model (default: all cores).")

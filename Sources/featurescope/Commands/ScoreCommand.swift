@@ -56,6 +56,9 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("random-sae-seed"), help: "Intervention: steer with a random-initialised SAE of the same shape (the sanity baseline), recorded as method intervention-random.")
     var randomSAESeed: UInt64?
 
+    @Option(name: .customLong("batch-size"), help: "Detection/fuzz: examples per scorer request (delphi's batch_size; default 1 with the embedded model, 5 otherwise).")
+    var batchSize: Int?
+
     @Flag(help: "Only latents without a score of this method yet (any model).")
     var unscored = false
 
@@ -68,6 +71,7 @@ struct ScoreCommand: AsyncParsableCommand {
 
     func validate() throws {
         try selection.validateCounts()
+        if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1, got \(b)") }
         if scorer == .intervention && sae == nil { throw ValidationError("--scorer intervention needs --sae (the SAE whose latents steer)") }
         guard !parsedStrengths.isEmpty, parsedStrengths.allSatisfy({ $0.isFinite }) else {
             throw ValidationError("--strengths must be comma-separated numbers, got '\(strengths)'")
@@ -90,6 +94,7 @@ struct ScoreCommand: AsyncParsableCommand {
         case .detection, .fuzz:
             var o = ClassifierScorer.Options()
             o.seed = selection.seed
+            o.batchSize = batchSize ?? (client is EmbeddedLLMClient ? EmbeddedDefaults.scorerBatchSize : o.batchSize)
             latentScorer = ClassifierScorer(method: scorer == .detection ? .detection : .fuzz, client: client, options: o)
         case .surprisal:
             guard let lm = client as? any SequenceScorer else {
