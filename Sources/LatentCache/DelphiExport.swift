@@ -102,7 +102,8 @@ public enum DelphiExport {
                     credits.explanation(hookpoint: hook, model: e.model)
                 }
                 var newest: [String: Annotation] = [:]
-                for a in all where a.kind == .score { newest[a.method] = a }
+                // A score from a stopped browser job (`extra["partial"]`, method `<m>-partial`) is not a score.
+                for a in all where a.kind == .score && a.extra?["partial"] == nil { newest[a.method] = a }
                 for (method, a) in newest {
                     guard !method.contains("/"), !method.isEmpty, method != "..", method != "." else { continue }
                     let data: Data

@@ -102,4 +102,21 @@ final class DelphiExportLayoutTests: XCTestCase {
             }
         }
     }
+
+    /// A score kept from a stopped browser job (`<method>-partial`, `extra["partial"]`) is not exported as a scorer.
+    func testExportSkipsScoresOfStoppedJobs() throws {
+        let tmp = TempDir()
+        let fx = DelphiFixture.make(locationType: .u32)
+        try fx.write(to: tmp.sub("run"))
+        let cache = try LatentCacheDirectory.open(DelphiImport.run(tmp.sub("run"), output: tmp.sub("cache"), options: DelphiImportOptions(examples: examples)).cache)
+        let part = try XCTUnwrap(cache.parts.first { $0.hook == "layers.5/mlp" })
+        var stopped = try XCTUnwrap(part.annotations(4).last { $0.kind == .score && $0.method == "detection" })
+        stopped.method = "detection-partial"
+        stopped.extra = ["partial": "1/4"]
+        try part.appendAnnotation(stopped)
+        let report = try DelphiExport.run(cache: LatentCacheDirectory.open(tmp.sub("cache")), output: tmp.sub("out"), splits: 2)
+        XCTAssertNil(report.scores["detection-partial"])
+        XCTAssertNotNil(report.scores["detection"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.sub("out") + "/scores/detection-partial"))
+    }
 }
