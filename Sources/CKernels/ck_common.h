@@ -74,6 +74,22 @@ static inline __m256i ck_nibbles(const uint8_t *p) {
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
 }
 
+/// Q6_K: the 6-bit levels (0…63, before the −32 offset) of one 128-value half of a super-block, as four groups of
+/// 32 bytes: `ql` the half's 64 bytes of low nibbles, `qh` its 32 bytes of high bit pairs.
+static inline void ck_q6k_levels(const uint8_t *ql, const uint8_t *qh, __m256i out[4]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+    __m256i a = _mm256_loadu_si256((const __m256i *)ql), b = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+    __m256i lo[4] = {
+        _mm256_and_si256(a, low4), _mm256_and_si256(b, low4),
+        _mm256_and_si256(_mm256_srli_epi16(a, 4), low4), _mm256_and_si256(_mm256_srli_epi16(b, 4), low4),
+    };
+    for (int k = 0; k < 4; k++) {
+        __m256i hk = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * k)), three);
+        out[k] = _mm256_or_si256(lo[k], _mm256_slli_epi16(hk, 4));
+    }
+}
+
 /// Byte i = 0x10 where bit i of `bits` is set, else 0.
 static inline __m256i ck_bits_to_0x10(uint32_t bits) {
     const __m256i pick = _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL, 0x0101010101010101LL, 0);

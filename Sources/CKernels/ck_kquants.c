@@ -169,7 +169,6 @@ static void ck_qk_avx2(const uint8_t *row, int nsb, const ck_q8k *x, int xstride
 }
 
 static void ck_q6k_avx2(const uint8_t *row, int nsb, const ck_q8k *x, int xstride, int nx, float *out, size_t os) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
     __m256 acc[CK_NX];
     for (int t = 0; t < nx; t++) acc[t] = _mm256_setzero_ps();
     for (int sb = 0; sb < nsb; sb++) {
@@ -177,19 +176,9 @@ static void ck_q6k_avx2(const uint8_t *row, int nsb, const ck_q8k *x, int xstrid
         float d = ck_half(blk + 208);
         __m256i w[8], s[8];
         for (int n = 0; n < 2; n++) {
-            const uint8_t *ql = blk + 64 * n;
             const int8_t *sc = (const int8_t *)(blk + 192 + 8 * n);
-            __m256i a = _mm256_loadu_si256((const __m256i *)ql), b = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            __m256i h = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * n));
-            __m256i lo[4] = {
-                _mm256_and_si256(a, low4), _mm256_and_si256(b, low4),
-                _mm256_and_si256(_mm256_srli_epi16(a, 4), low4), _mm256_and_si256(_mm256_srli_epi16(b, 4), low4),
-            };
-            for (int k = 0; k < 4; k++) {
-                __m256i hk = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * k)), three);
-                w[4 * n + k] = _mm256_or_si256(lo[k], _mm256_slli_epi16(hk, 4));
-                s[4 * n + k] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
-            }
+            ck_q6k_levels(blk + 64 * n, blk + 128 + 32 * n, w + 4 * n);
+            for (int k = 0; k < 4; k++) s[4 * n + k] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
         }
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
         for (int t = 0; t < nx; t++) {

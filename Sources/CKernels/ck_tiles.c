@@ -192,22 +192,16 @@ static int ck_decode_row_avx2(ck_type type, const uint8_t *row, int k, ck_wrow w
         return 1;
     }
     case CK_Q6_K: {
-        const __m256i three = _mm256_set1_epi8(3), off = _mm256_set1_epi8(32);
+        const __m256i off = _mm256_set1_epi8(32);
         for (int sb = 0; sb < k / 256; sb++) {
             const uint8_t *blk = row + (size_t)210 * sb;
             const float d = ck_half(blk + 208);
             const int8_t *sc = (const int8_t *)(blk + 192);
             for (int n = 0; n < 2; n++) {
-                const uint8_t *ql = blk + 64 * n;
-                __m256i a = _mm256_loadu_si256((const __m256i *)ql), bb = _mm256_loadu_si256((const __m256i *)(ql + 32));
-                __m256i h = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * n));
-                __m256i lo[4] = {
-                    _mm256_and_si256(a, low4), _mm256_and_si256(bb, low4),
-                    _mm256_and_si256(_mm256_srli_epi16(a, 4), low4), _mm256_and_si256(_mm256_srli_epi16(bb, 4), low4),
-                };
+                __m256i levels[4];
+                ck_q6k_levels(blk + 64 * n, blk + 128 + 32 * n, levels);
                 for (int kk = 0; kk < 4; kk++) {
-                    __m256i hk = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * kk)), three);
-                    __m256i q = _mm256_or_si256(lo[kk], _mm256_slli_epi16(hk, 4));
+                    __m256i q = levels[kk];
                     _mm256_storeu_si256((__m256i *)(w.levels + 256 * sb + 128 * n + 32 * kk), _mm256_sub_epi8(q, off));
                     __m256i s = _mm256_sad_epu8(q, _mm256_setzero_si256()); // sums of 8 bytes in 4 u64 lanes
                     const int g = 8 * n + 2 * kk, b = 16 * sb + g;
