@@ -37,6 +37,8 @@ final class RunState {
     let tile: FloatBuffer
     /// Attention scores of one head [queries, keys]; grows on demand (never inside the per-token loop).
     private(set) var scores: FloatBuffer
+    /// The second thread's scores when attention heads are split over two threads (quantized passes; as `scores`).
+    private(set) var scoresSecond: FloatBuffer
 
     init(config c: ModelConfig, capacity: Int) {
         self.capacity = capacity
@@ -61,11 +63,13 @@ final class RunState {
                                            capacity >= WeightMatrix.tiledMinimumRows ? WeightMatrix.tiledInputCount(rows: capacity, cols: widest) : 0))
         tile = FloatBuffer(count: WeightMatrix.tileRows * max(c.dim, c.hiddenDim, c.qDim))
         scores = FloatBuffer(count: 1)
+        scoresSecond = FloatBuffer(count: 1)
     }
 
-    /// Makes `scores` hold at least `n` values.
-    func reserveScores(_ n: Int) {
+    /// Makes `scores` (and with `second`, `scoresSecond`) hold at least `n` values.
+    func reserveScores(_ n: Int, second: Bool = false) {
         if scores.count < n { scores = FloatBuffer(count: n) }
+        if second, scoresSecond.count < n { scoresSecond = FloatBuffer(count: n) }
     }
 }
 

@@ -4,12 +4,19 @@ extension TransformerModel {
     /// Query rows per block of the causal attention products.
     static let attentionBlock = 64
 
+    /// Scores per head (queries × keys) from which a quantized pass splits the heads over two threads.
+    static let splitHeadsMinimumScores = 512
+
     /// Grouped-query causal attention of one sequence in block `layer`: per query head h (reading KV head
     /// h / groupSize) scores = q·kᵀ·scale (soft-capped where the family does), causal (and sliding-window)
     /// softmax, z = scores·v, written into `state.z` head-major. With a cache, this span's keys/values are
     /// appended first and the queries attend over the whole cache.
     /// Returns the pattern [heads, queries, keys] when asked to capture it.
-    func attention(layer: Int, span: SequenceSpan, state s: RunState, cache: KVCache?, capturePattern: Bool) -> HookTensor? {
+    ///
+    /// With `splitHeads` (quantized passes, which run OpenBLAS single-threaded) and two or more decode threads, half the
+    /// heads run on the shared `SpinWorker` (scratch `scoresSecond`) once the scores are large enough to pay for it.
+    func attention(layer: Int, span: SequenceSpan, state s: RunState, cache: KVCache?, capturePattern: Bool,
+                   splitHeads: Bool = false) -> HookTensor? {
         let c = config
         let qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim
         let keys: UnsafeMutablePointer<Float>
@@ -30,9 +37,10 @@ extension TransformerModel {
         let window = c.isSliding(layer) ? c.slidingWindow : nil
         /// First key visible from absolute position p.
         @inline(__always) func firstKey(_ p: Int) -> Int { window.map { max(0, p - $0 + 1) } ?? 0 }
-        let scores = s.scores.pointer
         var pattern: [Float] = capturePattern ? [Float](repeating: 0, count: c.headCount * nq * nk) : []
-        for h in 0 ..< c.headCount {
+        /// Heads `heads` with `scores` as scratch.
+        func attend(_ heads: Range<Int>, _ scores: UnsafeMutablePointer<Float>) {
+        for h in heads {
             let g = h / c.groupSize
             let qh = s.q.pointer + span.row * qDim + h * hd
             let kg = keys + g * hd
@@ -75,6 +83,16 @@ extension TransformerModel {
                     p.baseAddress.map { ($0 + h * nq * nk).update(from: scores, count: nq * nk) }
                 }
             }
+        }
+        }
+        let heads = c.headCount
+        if splitHeads, heads >= 2, !capturePattern, nq * nk >= Self.splitHeadsMinimumScores, #available(macOS 15.0, *) {
+            // Half the heads on the shared worker (writes to z are disjoint; keys and values are only read).
+            let half = heads / 2
+            let first = s.scores.pointer, second = s.scoresSecond.pointer
+            SpinWorker.shared.run(mine: { attend(0 ..< half, first) }, other: { attend(half ..< heads, second) })
+        } else {
+            attend(0 ..< heads, s.scores.pointer)
         }
         return capturePattern ? HookTensor(shape: [c.headCount, nq, nk], data: pattern) : nil
     }
