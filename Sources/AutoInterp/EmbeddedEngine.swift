@@ -89,7 +89,10 @@ final class EmbeddedEngine: @unchecked Sendable {
         turnTokens = turns
         let limit = min(contextLength ?? 8192, model.config.contextLength)
         self.contextLength = max(64, limit)
-        generator = Generator(model: model, maxLength: self.contextLength, quantizedSteps: quantizedSteps)
+        // Quantized steps come with int8 prompt processing (as llama.cpp computes both; 5–7× the exact Float
+        // prompt path on these models, docs/performance.md); debug builds keep both exact.
+        generator = Generator(model: model, maxLength: self.contextLength, quantizedSteps: quantizedSteps,
+                              quantizedPrompts: quantizedSteps)
         queue = DispatchQueue(label: "featurescope.embedded-model")
     }
 

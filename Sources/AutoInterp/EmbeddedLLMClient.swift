@@ -13,7 +13,7 @@ public struct EmbeddedModelConfiguration: Sendable, Equatable {
     public var contextLength: Int?
     /// Seed of temperature sampling (greedy decoding ignores it).
     public var seed: UInt64
-    /// Single generated tokens through the engine's 4/8-bit kernels (fast in optimised builds)
+    /// Single generated tokens and prompts through the engine's int8 kernels (fast in optimised builds)
     /// rather than Float BLAS. Default: on in release builds, off in debug builds, where the
     /// unspecialised SIMD kernels are orders of magnitude slower than BLAS.
     public var quantizedSteps: Bool
