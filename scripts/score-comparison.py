@@ -122,7 +122,7 @@ def compare(out):
     t = table(out)
     keys = sorted(t)
     methods = [m for m in METHODS if any(m in t[k] for k in keys)]
-    print(f"{len(keys)} latents drawn; newest score per method (detection/fuzz: the sample's, SmolLM2 judge)\n")
+    print(f"{len(keys)} latents drawn; newest score per method (detection/fuzz rescored by $SCORER where run, else the sample's SmolLM2 judge)\n")
     print("| method | latents | mean | median |")
     print("|---|---:|---:|---:|")
     for m in methods:
