@@ -63,6 +63,9 @@ final class EmbeddedEngine: @unchecked Sendable {
     static let maxForks = 4
     private let queue: DispatchQueue
     private let generator: Generator
+    /// Whether prompts (the generator's, the embedder's and the simulation's forward passes) run with int8
+    /// activations: with quantized steps, i.e. in release builds.
+    let int8Prompts: Bool
     private var cachedLogits: [Float] = []
     private var candidateIDs: [String: Int32] = [:]
     private var forks: [KVPrefixSnapshot] = []
@@ -93,6 +96,7 @@ final class EmbeddedEngine: @unchecked Sendable {
         // prompt path on these models, docs/performance.md); debug builds keep both exact.
         generator = Generator(model: model, maxLength: self.contextLength, quantizedSteps: quantizedSteps,
                               quantizedPrompts: quantizedSteps)
+        int8Prompts = quantizedSteps
         queue = DispatchQueue(label: "featurescope.embedded-model")
     }
 

@@ -21,7 +21,7 @@ extension EmbeddedLLMClient {
                 throw EmbeddedModelError.promptTooLong(tokens: tokens.count, limit: e.contextLength)
             }
             let r: ForwardResult
-            do { r = try e.model.forward(tokens: tokens, logits: .positions(positions)) } catch {
+            do { r = try e.model.forward(tokens: tokens, logits: .positions(positions), int8Activations: e.int8Prompts) } catch {
                 throw EmbeddedModelError.engine(String(describing: error))
             }
             return positions.indices.map { k in

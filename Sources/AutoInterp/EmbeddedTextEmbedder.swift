@@ -30,7 +30,7 @@ public struct EmbeddedTextEmbedder: TextEmbedder {
                 if tokens.count > e.contextLength { tokens = Array(tokens.prefix(e.contextLength)) }
                 guard !tokens.isEmpty else { throw EmbeddedModelError.emptyText(what: "a text to embed") }
                 let r: ForwardResult
-                do { r = try e.model.forward(tokens: tokens, captures: [hook], logits: .none) } catch {
+                do { r = try e.model.forward(tokens: tokens, captures: [hook], logits: .none, int8Activations: e.int8Prompts) } catch {
                     throw EmbeddedModelError.engine(String(describing: error))
                 }
                 guard let x = r.activation(hook) else { throw EmbeddedModelError.engine("no activation at \(hook)") }

@@ -89,20 +89,25 @@ public final class TransformerModel: Sendable {
     /// - interventions: changes applied in place at hooks before the model continues.
     /// - frozenPatterns: attention patterns [heads, T, T] by layer (captured from another run of ≥ T tokens)
     ///   used instead of computing them: the values still come from this run (frozen attention).
+    /// - int8Activations: multiply int8-quantized activations with the stored blocks (the generator's quantized
+    ///   prompt path, as llama.cpp computes): several times faster on quantized models, but logits and hooks are no
+    ///   longer the exact Float reference (docs/performance.md gives the deviations). For embeddings and scorers,
+    ///   never for references, captures users compare, or caches.
     public func forward(tokens: [Int32], captures: Set<HookPoint> = [], logits: LogitsMode = .last,
                         interventions: [HookPoint: HookIntervention] = [:],
-                        frozenPatterns: [Int: HookTensor] = [:]) throws -> ForwardResult {
+                        frozenPatterns: [Int: HookTensor] = [:], int8Activations: Bool = false) throws -> ForwardResult {
         let results = try forward(batch: [tokens], captures: captures, logits: logits, interventions: interventions,
-                                  frozenPatterns: frozenPatterns)
+                                  frozenPatterns: frozenPatterns, int8Activations: int8Activations)
         guard let first = results.first else { throw EngineError.emptyInput(what: "forward") }
         return first
     }
 
     /// Runs several independent sequences in one pass: the matrix products cover all their tokens at once,
     /// attention stays within each sequence. Captures and interventions apply to each sequence separately.
+    /// `int8Activations` as in `forward(tokens:…)`.
     public func forward(batch: [[Int32]], captures: Set<HookPoint> = [], logits: LogitsMode = .last,
                         interventions: [HookPoint: HookIntervention] = [:],
-                        frozenPatterns: [Int: HookTensor] = [:]) throws -> [ForwardResult] {
+                        frozenPatterns: [Int: HookTensor] = [:], int8Activations: Bool = false) throws -> [ForwardResult] {
         guard !batch.isEmpty else { throw EngineError.emptyInput(what: "forward(batch:)") }
         var spans: [SequenceSpan] = []
         var row = 0
@@ -118,7 +123,7 @@ public final class TransformerModel: Sendable {
         defer { statePool.give(state) }
         return try run(tokens: batch.flatMap { $0 }, spans: spans, state: state, cache: nil,
                        captures: captures, logits: logits, interventions: interventions,
-                       frozenPatterns: frozenPatterns, quantized: false)
+                       frozenPatterns: frozenPatterns, quantized: int8Activations)
     }
 
     /// Per-position next-token cross-entropy in nats: element t is −log p(tokens[t+1] | tokens[...t]),
