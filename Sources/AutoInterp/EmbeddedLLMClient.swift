@@ -193,11 +193,11 @@ public struct EmbeddedLLMClient: NextTokenProbabilityClient, SequenceScorer {
                 throw EmbeddedModelError.promptTooLong(tokens: tokens.count, limit: e.contextLength)
             }
             let losses: [Float]
-            do { losses = try e.model.nextTokenCrossEntropy(tokens: tokens) } catch {
+            // losses[i] = −log p(tokens[p.count + i] | …): the continuation's tokens only.
+            do { losses = try e.model.nextTokenCrossEntropy(tokens: tokens, from: p.count - 1, int8Activations: e.int8Prompts) } catch {
                 throw EmbeddedModelError.engine(String(describing: error))
             }
-            // losses[t] = −log p(tokens[t+1] | …); the continuation's tokens are t+1 ≥ p.count.
-            return losses[(p.count - 1)...].reduce(0.0) { $0 + Double($1) }
+            return losses.reduce(0.0) { $0 + Double($1) }
         }
     }
 

@@ -134,6 +134,16 @@ public final class TransformerModel: Sendable {
         return Logits.crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens.dropFirst()))
     }
 
+    /// The cross-entropies of positions `start ..< T − 1` only (element i is −log p(tokens[start + i + 1] | …)),
+    /// computing logits for those positions alone (a large vocabulary's output head dominates the pass
+    /// otherwise); `int8Activations` as in `forward`.
+    public func nextTokenCrossEntropy(tokens: [Int32], from start: Int, int8Activations: Bool = false) throws -> [Float] {
+        guard tokens.count >= 2, (0 ..< tokens.count - 1).contains(start) else { return [] }
+        let positions = Array(start ..< tokens.count - 1)
+        let result = try forward(tokens: tokens, logits: .positions(positions), int8Activations: int8Activations)
+        return Logits.crossEntropy(logits: result.logits, vocab: config.vocabSize, targets: Array(tokens[(start + 1)...]))
+    }
+
     /// `nextTokenCrossEntropy` for several sequences in one batched pass (T_i − 1 values each).
     /// Logits for all positions are held at once: keep Σ T_i · vocab · 4 bytes in mind.
     public func nextTokenCrossEntropy(batch: [[Int32]], interventions: [HookPoint: HookIntervention] = [:]) throws -> [[Float]] {

@@ -146,6 +146,11 @@ final class HookAndForwardTests: XCTestCase {
         }
         // "lazy" → " dog" is easy for the model.
         XCTAssertLessThan(ce[7], 1.0)
+        // Only the tail's positions: the same numbers, logits computed for those positions alone.
+        let tail = try model.nextTokenCrossEntropy(tokens: fox, from: 5)
+        XCTAssertEqual(tail.count, fox.count - 1 - 5)
+        for (i, v) in tail.enumerated() { XCTAssertEqual(v, ce[5 + i], accuracy: 1e-4) }
+        XCTAssertEqual(try model.nextTokenCrossEntropy(tokens: fox, from: fox.count - 1), [])
         // The batched form gives the same numbers per sequence.
         let batch = try model.nextTokenCrossEntropy(batch: [fox, Array(fox.prefix(4)), [fox[0]]])
         XCTAssertEqual(batch.map(\.count), [fox.count - 1, 3, 0])
