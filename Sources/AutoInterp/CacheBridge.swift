@@ -131,6 +131,11 @@ public enum CacheBridge {
         var headline: Double? = m.balancedAccuracy
         var raw: [String: JSONValue] = ["batchFailures": .array(r.batchFailures.map { .string($0) }),
                                         "requestFailures": .number(Double(r.requestFailures))]
+        if let c = r.calibration {
+            raw["calibration"] = .object(["texts": .array(c.texts.map { .string($0) }),
+                                          "probabilities": .array(c.probabilities.map { .number($0) }),
+                                          "threshold": .number(c.threshold)])
+        }
         switch r.provenance.method {
         case "surprisal", "embedding": headline = m.auc
         case "simulation":

@@ -207,6 +207,11 @@ public enum EmbeddedDefaults {
     /// Examples per scorer request (delphi's `batch_size`): one, so no answer leans on the ones before it; with the
     /// prompt prefix reused this costs about as much as batches of 5.
     public static let scorerBatchSize = 1
+    /// Detection/fuzz decision rule: contextual calibration (the scorer's bias toward "1" measured on content-free
+    /// texts), chosen by the scorer check of docs/explain-and-score.md.
+    public static let scorerCalibration = ClassifierScorer.Calibration.contentFree
+    /// Detection/fuzz prompt: one text per request with the question last.
+    public static let scorerPrompt = ClassifierScorer.PromptStyle.question
 
     /// The registry name (or path) of the embedded model to load: the one set, else `$FEATURESCOPE_MODEL` (which
     /// names the embedded model everywhere), else the default explainer or scorer.

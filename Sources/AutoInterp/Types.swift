@@ -237,6 +237,8 @@ public struct ScoreRecord: Codable, Sendable, Equatable {
     public var requestFailures: Int = 0
     /// The simulation scorer's correlations (nil for other methods).
     public var simulation: SimulationScores?
+    /// Detection/fuzz with contextual calibration: the content-free probabilities and the threshold used.
+    public var calibration: ScoreCalibration?
 
     public init(latent: Int, hook: String, provenance: Provenance, explanation: String,
                 samples: [ScoredSample], batchFailures: [String] = []) {
@@ -254,7 +256,7 @@ public struct ScoreRecord: Codable, Sendable, Equatable {
 
 extension ScoreRecord {
     private enum CodingKeys: String, CodingKey {
-        case latent, hook, provenance, explanation, samples, batchFailures, requestFailures, simulation
+        case latent, hook, provenance, explanation, samples, batchFailures, requestFailures, simulation, calibration
     }
 
     /// Decodes a record; `batchFailures` and `requestFailures` may be absent (older records).
@@ -268,5 +270,25 @@ extension ScoreRecord {
         batchFailures = try c.decodeIfPresent([String].self, forKey: .batchFailures) ?? []
         requestFailures = try c.decodeIfPresent(Int.self, forKey: .requestFailures) ?? 0
         simulation = try c.decodeIfPresent(SimulationScores.self, forKey: .simulation)
+        calibration = try c.decodeIfPresent(ScoreCalibration.self, forKey: .calibration)
+    }
+}
+
+/// Contextual calibration of a yes/no scorer (Zhao et al. 2021, "Calibrate Before Use"): the scorer's P("1") on
+/// content-free texts (`N/A`, an empty text, `[MASK]`) with the same explanation and prompt measures its bias toward
+/// "1"; dividing each answer's probabilities by the mean content-free ones and taking the larger gives, for two
+/// choices, prediction = P("1") > `threshold` (the mean content-free P("1")).
+public struct ScoreCalibration: Codable, Sendable, Equatable {
+    /// The content-free texts, as shown.
+    public var texts: [String]
+    /// P("1") / (P("0") + P("1")) of each.
+    public var probabilities: [Double]
+    /// Their mean: the decision threshold on P("1").
+    public var threshold: Double
+
+    public init(texts: [String], probabilities: [Double]) {
+        self.texts = texts
+        self.probabilities = probabilities
+        self.threshold = probabilities.isEmpty ? 0.5 : probabilities.reduce(0, +) / Double(probabilities.count)
     }
 }
