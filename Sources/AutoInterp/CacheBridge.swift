@@ -132,9 +132,13 @@ public enum CacheBridge {
         var raw: [String: JSONValue] = ["batchFailures": .array(r.batchFailures.map { .string($0) }),
                                         "requestFailures": .number(Double(r.requestFailures))]
         if let c = r.calibration {
-            raw["calibration"] = .object(["texts": .array(c.texts.map { .string($0) }),
-                                          "probabilities": .array(c.probabilities.map { .number($0) }),
-                                          "threshold": .number(c.threshold)])
+            var o: [String: JSONValue] = ["rule": .string(c.rule), "threshold": .number(c.threshold)]
+            if !c.texts.isEmpty {
+                o["texts"] = .array(c.texts.map { .string($0) })
+                o["probabilities"] = .array(c.probabilities.map { .number($0) })
+            }
+            if let share = c.positiveShare { o["positiveShare"] = .number(share) }
+            raw["calibration"] = .object(o)
         }
         switch r.provenance.method {
         case "surprisal", "embedding": headline = m.auc

@@ -68,6 +68,9 @@ public struct ClassifierScorer: Sendable {
         /// Contextual calibration (`ScoreCalibration`): "1" when P("1") exceeds the mean P("1") of content-free
         /// texts under the same explanation and prompt.
         case contentFree = "content-free"
+        /// "1" for the texts with the highest P("1"), as many as the set holds activating texts by design (the
+        /// test examples; `ScoreCalibration`).
+        case prior
     }
 
     public let method: Method
@@ -87,13 +90,13 @@ public struct ClassifierScorer: Sendable {
         case .fuzz: base = options.prompt == .question ? ScorerPrompts.fuzzQuestionVersion : ScorerPrompts.fuzzVersion
         case .intervention: base = ScorerPrompts.interventionVersion
         }
-        return calibrates ? base + "+content-free" : base
+        return calibrates ? base + "+" + options.calibration.rawValue : base
     }
 
     /// Whether predictions are calibrated: asked for, and possible (one example per request, read from next-token
     /// probabilities, where every answer is judged alone).
     public var calibrates: Bool {
-        options.calibration == .contentFree && effectiveBatchSize == 1 && method != .intervention
+        options.calibration != .none && effectiveBatchSize == 1 && method != .intervention
             && options.useNextTokenProbabilities && client is any NextTokenProbabilityClient
     }
 
@@ -196,7 +199,7 @@ public struct ClassifierScorer: Sendable {
         var requestFailures = 0
         let size = effectiveBatchSize
         var calibration: ScoreCalibration?
-        if calibrates, let direct = client as? any NextTokenProbabilityClient {
+        if calibrates, options.calibration == .contentFree, let direct = client as? any NextTokenProbabilityClient {
             var probabilities: [Double] = []
             for text in contentFreeTexts {
                 try Task.checkCancellation()
@@ -239,6 +242,9 @@ public struct ClassifierScorer: Sendable {
                 failures.append("batch \(batchNo): request failed: \(why)")
             }
             start = end
+            if calibrates, options.calibration == .prior {
+                calibration = Self.applyPrior(&samples, positiveShare: Self.positiveShare(sampled, method: method, options: options))
+            }
             onBatch?(batchNo + 1, (samples.count + size - 1) / size, samples)
         }
         var record = ScoreRecord(latent: sampled.latent, hook: sampled.hook,
@@ -248,6 +254,31 @@ public struct ClassifierScorer: Sendable {
         record.requestFailures = requestFailures
         record.calibration = calibration
         return record
+    }
+
+    /// The share of activating texts in the set, from its design: test examples against non-activating windows
+    /// (fuzzing's `active` negatives: one mislabelled copy per test example). No sample's label is read.
+    static func positiveShare(_ sampled: SampledExamples, method: Method, options: Options) -> Double {
+        let negatives = method == .fuzz && options.fuzzNegatives == .mislabeledActivating ? sampled.test.count : sampled.nonActivating.count
+        let total = sampled.test.count + negatives
+        return total > 0 ? Double(sampled.test.count) / Double(total) : 0
+    }
+
+    /// The prior rule over the samples that have a probability so far: the round(share × n) with the highest P("1")
+    /// are predicted 1 (ties: the earlier sample first), the rest 0. Run after every batch, so a stream's running
+    /// predictions follow the same rule as the final ones.
+    static func applyPrior(_ samples: inout [ScoredSample], positiveShare: Double) -> ScoreCalibration? {
+        let scored = samples.indices.filter { samples[$0].probability != nil }
+        guard !scored.isEmpty else { return nil }
+        let ranked = scored.sorted { (samples[$0].probability!, -$0) > (samples[$1].probability!, -$1) }
+        let k = min(ranked.count, Int((positiveShare * Double(ranked.count)).rounded()))
+        for (r, i) in ranked.enumerated() {
+            samples[i].prediction = r < k
+            samples[i].correct = (r < k) == samples[i].activating
+        }
+        let last = k > 0 ? samples[ranked[k - 1]].probability! : 1
+        let next = k < ranked.count ? samples[ranked[k]].probability! : 0
+        return ScoreCalibration(positiveShare: positiveShare, threshold: (last + next) / 2)
     }
 
     enum BatchOutcome {

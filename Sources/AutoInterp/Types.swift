@@ -274,21 +274,40 @@ extension ScoreRecord {
     }
 }
 
-/// Contextual calibration of a yes/no scorer (Zhao et al. 2021, "Calibrate Before Use"): the scorer's P("1") on
-/// content-free texts (`N/A`, an empty text, `[MASK]`) with the same explanation and prompt measures its bias toward
-/// "1"; dividing each answer's probabilities by the mean content-free ones and taking the larger gives, for two
-/// choices, prediction = P("1") > `threshold` (the mean content-free P("1")).
+/// How a yes/no scorer's P("1") became its 0/1 predictions (`ClassifierScorer.Calibration`).
+/// - `content-free` — contextual calibration (Zhao et al. 2021, "Calibrate Before Use"): the scorer's P("1") on
+///   content-free texts (`N/A`, an empty text, `[MASK]`) with the same explanation and prompt measures its bias toward
+///   "1"; dividing each answer's probabilities by the mean content-free ones and taking the larger gives, for two
+///   choices, prediction = P("1") > `threshold` (the mean content-free P("1")).
+/// - `prior` — the scorer answers "1" for as many texts as the set holds activating ones by design
+///   (`positiveShare` of them), the texts with the highest P("1"); `threshold` is the midpoint between the last
+///   text answered 1 and the first answered 0.
 public struct ScoreCalibration: Codable, Sendable, Equatable {
-    /// The content-free texts, as shown.
+    /// `content-free` or `prior`.
+    public var rule: String
+    /// The content-free texts, as shown (content-free rule).
     public var texts: [String]
     /// P("1") / (P("0") + P("1")) of each.
     public var probabilities: [Double]
-    /// Their mean: the decision threshold on P("1").
+    /// Share of the set answered 1 (prior rule).
+    public var positiveShare: Double?
+    /// The decision threshold on P("1").
     public var threshold: Double
 
+    /// The content-free rule.
     public init(texts: [String], probabilities: [Double]) {
+        rule = "content-free"
         self.texts = texts
         self.probabilities = probabilities
         self.threshold = probabilities.isEmpty ? 0.5 : probabilities.reduce(0, +) / Double(probabilities.count)
+    }
+
+    /// The prior rule.
+    public init(positiveShare: Double, threshold: Double) {
+        rule = "prior"
+        texts = []
+        probabilities = []
+        self.positiveShare = positiveShare
+        self.threshold = threshold
     }
 }

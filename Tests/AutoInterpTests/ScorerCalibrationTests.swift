@@ -88,6 +88,39 @@ final class ScorerCalibrationTests: XCTestCase {
         XCTAssertEqual(record.calibration?.threshold ?? 0, 0.7, accuracy: 1e-12)
     }
 
+    func testPriorRuleAnswersOneForTheDesignShare() async throws {
+        let sampled = try ExampleSampler.sample(Fixtures.latent(9, activating: 300))
+        let judge = BiasedJudge()
+        let scorer = ClassifierScorer(method: .detection, client: judge, options: options(.prior))
+        XCTAssertEqual(scorer.promptVersion, "featurescope-detection-question-v1+prior")
+        final class Box: @unchecked Sendable { var counts: [Int] = [] }
+        let streamed = Box()
+        let record = try await scorer.score(sampled, explanation: "the hot token") { done, _, samples in
+            // The running predictions follow the same rule: 1 for the design share of the texts answered so far.
+            let answered = samples.filter { $0.probability != nil }
+            XCTAssertEqual(answered.count, done)
+            streamed.counts.append(answered.filter { $0.prediction == true }.count)
+        }
+        let share = Double(sampled.test.count) / Double(sampled.test.count + sampled.nonActivating.count)
+        let c = try XCTUnwrap(record.calibration)
+        XCTAssertEqual(c.rule, "prior")
+        XCTAssertEqual(c.positiveShare ?? 0, share, accuracy: 1e-12)
+        XCTAssertEqual(c.threshold, 0.7, accuracy: 1e-12)  // between 0.8 (hot) and 0.6
+        XCTAssertEqual(record.samples.filter { $0.prediction == true }.count, sampled.test.count)
+        XCTAssertEqual(record.metrics.balancedAccuracy, 1)
+        XCTAssertEqual(streamed.counts.last, sampled.test.count)
+        XCTAssertEqual(judge.seen.count, record.samples.count)  // no content-free requests
+    }
+
+    func testPriorRuleBreaksTiesByOrder() {
+        var samples = (0..<4).map { i in
+            ScoredSample(strTokens: [], activations: [], distance: i < 2 ? 0 : -1, activating: i < 2, probability: 0.5, shownText: "\(i)")
+        }
+        let c = ClassifierScorer.applyPrior(&samples, positiveShare: 0.5)
+        XCTAssertEqual(samples.map(\.prediction), [true, true, false, false])
+        XCTAssertEqual(c?.threshold, 0.5)
+    }
+
     func testFailedCalibrationFallsBackToTheLikelierAnswerAndSaysSo() async throws {
         let judge = BiasedJudge()
         judge.failContentFree = true
