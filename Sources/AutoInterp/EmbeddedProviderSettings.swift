@@ -207,9 +207,10 @@ public enum EmbeddedDefaults {
     /// Examples per scorer request (delphi's `batch_size`): one, so no answer leans on the ones before it; with the
     /// prompt prefix reused this costs about as much as batches of 5.
     public static let scorerBatchSize = 1
-    /// Detection/fuzz decision rule: contextual calibration (the scorer's bias toward "1" measured on content-free
-    /// texts), chosen by the scorer check of docs/explain-and-score.md.
-    public static let scorerCalibration = ClassifierScorer.Calibration.contentFree
+    /// Detection/fuzz decision rule: the prior rule (answer 1 for the set's designed share of texts, those with the
+    /// highest P("1")), chosen by the scorer check of docs/explain-and-score.md (content-free calibration stayed at
+    /// chance: small models give every real text a higher P("1") than "N/A").
+    public static let scorerCalibration = ClassifierScorer.Calibration.prior
     /// Detection/fuzz prompt: one text per request with the question last.
     public static let scorerPrompt = ClassifierScorer.PromptStyle.question
 

@@ -59,7 +59,7 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Detection/fuzz: examples per scorer request (delphi's batch_size; default 1 with the embedded model, 5 otherwise).")
     var batchSize: Int?
 
-    @Option(help: "Detection/fuzz: how P(\"1\") becomes a 0/1 answer: none (the likelier answer, delphi's) or content-free (contextual calibration against content-free texts; default with the embedded model and batches of 1).")
+    @Option(help: "Detection/fuzz: how P(\"1\") becomes a 0/1 answer (one text per request): none (the likelier answer, delphi's), content-free (contextual calibration against content-free texts) or prior (1 for the texts with the highest P(\"1\"), as many as the set has activating ones; default with the embedded model).")
     var calibration: ClassifierScorer.Calibration?
 
     @Option(name: .customLong("scorer-prompt"), help: "Detection/fuzz prompt: list (delphi's layout, --batch-size examples per request, a 0/1 list back) or question (one text per request, the question last, one digit back; default with the embedded model).")
