@@ -197,7 +197,8 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
 public enum EmbeddedDefaults {
     /// The explainer (registry name): fast enough for `e` in the browser on two cores.
     public static let explainerModel = "qwen2.5-coder-0.5b-instruct"
-    /// The detection/fuzz scorer (registry name): the smallest model measured whose scores leave chance.
+    /// The detection/fuzz scorer (registry name): the model that separates right from wrong explanations best in the
+    /// scorer check (docs/explain-and-score.md, session 3); the 0.5B separates less but keeps the browser's `s` at 60 s.
     public static let scorerModel = "qwen2.5-coder-1.5b-instruct"
     /// The explainer's examples: the latent's strongest windows.
     public static let exampleSelection = ExplainerExampleSelection.strongest
