@@ -131,6 +131,15 @@ public enum CacheBridge {
         var headline: Double? = m.balancedAccuracy
         var raw: [String: JSONValue] = ["batchFailures": .array(r.batchFailures.map { .string($0) }),
                                         "requestFailures": .number(Double(r.requestFailures))]
+        if let c = r.calibration {
+            var o: [String: JSONValue] = ["rule": .string(c.rule), "threshold": .number(c.threshold)]
+            if !c.texts.isEmpty {
+                o["texts"] = .array(c.texts.map { .string($0) })
+                o["probabilities"] = .array(c.probabilities.map { .number($0) })
+            }
+            if let share = c.positiveShare { o["positiveShare"] = .number(share) }
+            raw["calibration"] = .object(o)
+        }
         switch r.provenance.method {
         case "surprisal", "embedding": headline = m.auc
         case "simulation":

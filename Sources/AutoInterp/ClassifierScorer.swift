@@ -41,7 +41,36 @@ public struct ClassifierScorer: Sendable {
         public var fuzzNegatives: FuzzNegatives = .randomNonActivating
         /// Use `NextTokenProbabilityClient` when the client offers it (the embedded model).
         public var useNextTokenProbabilities = true
+        /// How P("1") becomes a 0/1 prediction (next-token probabilities and batches of 1 only; otherwise the
+        /// likelier answer, as delphi).
+        public var calibration: Calibration = .none
+        /// The prompt layout (detection and fuzz; the intervention judge has its own).
+        public var prompt: PromptStyle = .list
         public init() {}
+    }
+
+    /// How texts are put to the scorer.
+    public enum PromptStyle: String, Codable, Sendable, CaseIterable {
+        /// delphi's layout: `Latent explanation:` / `Text examples:` / `Example i:` lines, one demonstration of five
+        /// examples, a Python list of 0/1 as the answer (`batchSize` examples per request).
+        case list
+        /// One text per request: the explanation, the text, then the question; the answer is the single digit 1 or
+        /// 0; four one-text demonstrations (two 1, two 0). Ignores `batchSize`.
+        case question
+    }
+
+    /// Examples per request: `batchSize`, or 1 with the question prompt.
+    public var effectiveBatchSize: Int { options.prompt == .question && method != .intervention ? 1 : max(1, options.batchSize) }
+    /// The decision rule of a yes/no answer.
+    public enum Calibration: String, Codable, Sendable, CaseIterable {
+        /// delphi's: the answer the model gives (the likelier of "0" and "1").
+        case none
+        /// Contextual calibration (`ScoreCalibration`): "1" when P("1") exceeds the mean P("1") of content-free
+        /// texts under the same explanation and prompt.
+        case contentFree = "content-free"
+        /// "1" for the texts with the highest P("1"), as many as the set holds activating texts by design (the
+        /// test examples; `ScoreCalibration`).
+        case prior
     }
 
     public let method: Method
@@ -55,11 +84,25 @@ public struct ClassifierScorer: Sendable {
     }
 
     public var promptVersion: String {
+        let base: String
         switch method {
-        case .detection: return ScorerPrompts.detectionVersion
-        case .fuzz: return ScorerPrompts.fuzzVersion
-        case .intervention: return ScorerPrompts.interventionVersion
+        case .detection: base = options.prompt == .question ? ScorerPrompts.detectionQuestionVersion : ScorerPrompts.detectionVersion
+        case .fuzz: base = options.prompt == .question ? ScorerPrompts.fuzzQuestionVersion : ScorerPrompts.fuzzVersion
+        case .intervention: base = ScorerPrompts.interventionVersion
         }
+        return calibrates ? base + "+" + options.calibration.rawValue : base
+    }
+
+    /// Whether predictions are calibrated: asked for, and possible (one example per request, read from next-token
+    /// probabilities, where every answer is judged alone).
+    public var calibrates: Bool {
+        options.calibration != .none && effectiveBatchSize == 1 && method != .intervention
+            && options.useNextTokenProbabilities && client is any NextTokenProbabilityClient
+    }
+
+    /// The content-free texts of contextual calibration, as shown (fuzzing's carry a marked span).
+    public var contentFreeTexts: [String] {
+        method == .fuzz ? ScorerPrompts.contentFreeFuzz : ScorerPrompts.contentFreeDetection
     }
 
     // MARK: - Samples
@@ -122,6 +165,9 @@ public struct ClassifierScorer: Sendable {
 
     /// The chat messages for one batch.
     public func messages(explanation: String, batch: [String]) -> [ChatMessage] {
+        if options.prompt == .question, method != .intervention, let text = batch.first {
+            return ScorerPrompts.questionMessages(fuzz: method == .fuzz, explanation: explanation, text: text)
+        }
         let (system, demo) = switch method {
         case .detection: (ScorerPrompts.detectionSystem, ScorerPrompts.detectionDemo)
         case .fuzz: (ScorerPrompts.fuzzSystem, ScorerPrompts.fuzzDemo)
@@ -151,7 +197,27 @@ public struct ClassifierScorer: Sendable {
         var samples = prepareSamples(sampled)
         var failures: [String] = []
         var requestFailures = 0
-        let size = max(1, options.batchSize)
+        let size = effectiveBatchSize
+        var calibration: ScoreCalibration?
+        if calibrates, options.calibration == .contentFree, let direct = client as? any NextTokenProbabilityClient {
+            var probabilities: [Double] = []
+            for text in contentFreeTexts {
+                try Task.checkCancellation()
+                switch await scoreByNextToken(direct, messages: messages(explanation: explanation, batch: [text]), count: 1) {
+                case .answered(_, let p?, _): probabilities.append(p[0])
+                case .answered, .unparsable: break
+                case .requestFailed(let why):
+                    if Task.isCancelled { throw CancellationError() }
+                    failures.append("calibration: request failed: \(why)")
+                }
+            }
+            // Without every content-free probability the rule would differ between latents: fall back to the argmax.
+            if probabilities.count == contentFreeTexts.count {
+                calibration = ScoreCalibration(texts: contentFreeTexts, probabilities: probabilities)
+            } else {
+                failures.append("calibration: no content-free probabilities; predictions are the likelier answer")
+            }
+        }
         var start = 0
         while start < samples.count {
             try Task.checkCancellation()
@@ -162,8 +228,9 @@ public struct ClassifierScorer: Sendable {
             switch outcome {
             case .answered(let predictions, let probabilities, let note):
                 for (k, i) in (start..<end).enumerated() {
-                    samples[i].prediction = predictions[k]
-                    samples[i].correct = predictions[k] == samples[i].activating
+                    let prediction = calibration.flatMap { c in probabilities.map { $0[k] > c.threshold } } ?? predictions[k]
+                    samples[i].prediction = prediction
+                    samples[i].correct = prediction == samples[i].activating
                     samples[i].probability = probabilities?[k]
                 }
                 if let note { failures.append("batch \(batchNo): \(note)") }
@@ -175,6 +242,9 @@ public struct ClassifierScorer: Sendable {
                 failures.append("batch \(batchNo): request failed: \(why)")
             }
             start = end
+            if calibrates, options.calibration == .prior {
+                calibration = Self.applyPrior(&samples, positiveShare: Self.positiveShare(sampled, method: method, options: options))
+            }
             onBatch?(batchNo + 1, (samples.count + size - 1) / size, samples)
         }
         var record = ScoreRecord(latent: sampled.latent, hook: sampled.hook,
@@ -182,7 +252,33 @@ public struct ClassifierScorer: Sendable {
                                                         endpoint: client.endpointName, promptVersion: promptVersion),
                                  explanation: explanation, samples: samples, batchFailures: failures)
         record.requestFailures = requestFailures
+        record.calibration = calibration
         return record
+    }
+
+    /// The share of activating texts in the set, from its design: test examples against non-activating windows
+    /// (fuzzing's `active` negatives: one mislabelled copy per test example). No sample's label is read.
+    static func positiveShare(_ sampled: SampledExamples, method: Method, options: Options) -> Double {
+        let negatives = method == .fuzz && options.fuzzNegatives == .mislabeledActivating ? sampled.test.count : sampled.nonActivating.count
+        let total = sampled.test.count + negatives
+        return total > 0 ? Double(sampled.test.count) / Double(total) : 0
+    }
+
+    /// The prior rule over the samples that have a probability so far: the round(share × n) with the highest P("1")
+    /// are predicted 1 (ties: the earlier sample first), the rest 0. Run after every batch, so a stream's running
+    /// predictions follow the same rule as the final ones.
+    static func applyPrior(_ samples: inout [ScoredSample], positiveShare: Double) -> ScoreCalibration? {
+        let scored = samples.indices.filter { samples[$0].probability != nil }
+        guard !scored.isEmpty else { return nil }
+        let ranked = scored.sorted { (samples[$0].probability!, -$0) > (samples[$1].probability!, -$1) }
+        let k = min(ranked.count, Int((positiveShare * Double(ranked.count)).rounded()))
+        for (r, i) in ranked.enumerated() {
+            samples[i].prediction = r < k
+            samples[i].correct = (r < k) == samples[i].activating
+        }
+        let last = k > 0 ? samples[ranked[k - 1]].probability! : 1
+        let next = k < ranked.count ? samples[ranked[k]].probability! : 0
+        return ScoreCalibration(positiveShare: positiveShare, threshold: (last + next) / 2)
     }
 
     enum BatchOutcome {
@@ -195,6 +291,20 @@ public struct ClassifierScorer: Sendable {
         let msgs = messages(explanation: explanation, batch: texts)
         if options.useNextTokenProbabilities, let direct = client as? any NextTokenProbabilityClient {
             return await scoreByNextToken(direct, messages: msgs, count: texts.count)
+        }
+        if options.prompt == .question, method != .intervention {
+            // One token with its alternatives: P("1") / (P("0") + P("1")) when the endpoint gives logprobs, else the
+            // reply must be exactly 0 or 1 (the intervention judge's rule).
+            let request = ChatRequest(messages: msgs, temperature: 0, maxTokens: 1, topLogprobs: 20)
+            do {
+                let reply = try await client.complete(request)
+                guard let answer = InterventionScorer.constrainedAnswer(reply) else {
+                    return .unparsable("the reply '\(SafeText.sanitize(String(reply.text.prefix(40))))' is not 0/1 and its first token's alternatives hold neither")
+                }
+                return .answered([answer.prediction], answer.probability.map { [$0] }, note: nil)
+            } catch {
+                return .requestFailed(String(describing: error))
+            }
         }
         let request = ChatRequest(messages: msgs, temperature: options.temperature,
                                   maxTokens: options.maxTokens, topLogprobs: options.topLogprobs)
@@ -223,6 +333,19 @@ public struct ClassifierScorer: Sendable {
     /// "0"/"1", followed by `, ` (or `]`); the probability is P(1)/(P(0)+P(1)).
     private func scoreByNextToken(_ c: any NextTokenProbabilityClient, messages: [ChatMessage], count: Int) async -> BatchOutcome {
         let request = ChatRequest(messages: messages, temperature: 0, maxTokens: 1)
+        if options.prompt == .question, method != .intervention {
+            // The whole answer is one digit: P("0") and P("1") as the first token of the assistant turn.
+            do {
+                let p = try await c.nextTokenProbabilities(request, assistantPrefix: "", candidates: ["0", "1"])
+                guard p.count == 2, p.allSatisfy({ $0.isFinite && $0 >= 0 }), p[0] + p[1] > 0 else {
+                    return .unparsable(ConstrainedListError.malformedProbabilities(slot: 0, values: p).description)
+                }
+                let p1 = p[1] / (p[0] + p[1])
+                return .answered([p1 > 0.5], [p1], note: nil)
+            } catch {
+                return .requestFailed(String(describing: error))
+            }
+        }
         do {
             let slots = try await c.constrainedList(request, count: count, choices: ["0", "1"])
             return .answered(slots.map { $0.chosen == 1 }, slots.map { $0.probabilities[1] }, note: nil)

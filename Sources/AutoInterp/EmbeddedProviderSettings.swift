@@ -197,7 +197,8 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
 public enum EmbeddedDefaults {
     /// The explainer (registry name): fast enough for `e` in the browser on two cores.
     public static let explainerModel = "qwen2.5-coder-0.5b-instruct"
-    /// The detection/fuzz scorer (registry name): the smallest model measured whose scores leave chance.
+    /// The detection/fuzz scorer (registry name): the model that separates right from wrong explanations best in the
+    /// scorer check (docs/explain-and-score.md, session 3); the 0.5B separates less but keeps the browser's `s` at 60 s.
     public static let scorerModel = "qwen2.5-coder-1.5b-instruct"
     /// The explainer's examples: the latent's strongest windows.
     public static let exampleSelection = ExplainerExampleSelection.strongest
@@ -207,6 +208,12 @@ public enum EmbeddedDefaults {
     /// Examples per scorer request (delphi's `batch_size`): one, so no answer leans on the ones before it; with the
     /// prompt prefix reused this costs about as much as batches of 5.
     public static let scorerBatchSize = 1
+    /// Detection/fuzz decision rule: the prior rule (answer 1 for the set's designed share of texts, those with the
+    /// highest P("1")), chosen by the scorer check of docs/explain-and-score.md (content-free calibration stayed at
+    /// chance: small models give every real text a higher P("1") than "N/A").
+    public static let scorerCalibration = ClassifierScorer.Calibration.prior
+    /// Detection/fuzz prompt: one text per request with the question last.
+    public static let scorerPrompt = ClassifierScorer.PromptStyle.question
 
     /// The registry name (or path) of the embedded model to load: the one set, else `$FEATURESCOPE_MODEL` (which
     /// names the embedded model everywhere), else the default explainer or scorer.

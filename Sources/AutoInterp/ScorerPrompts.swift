@@ -8,6 +8,45 @@ enum ScorerPrompts {
     static let surprisalVersion = "featurescope-surprisal-v1"
     static let interventionVersion = "featurescope-intervention-v1"
 
+    static let detectionQuestionVersion = "featurescope-detection-question-v1"
+    static let fuzzQuestionVersion = "featurescope-fuzz-question-v1"
+
+    /// The question prompt (`ClassifierScorer.PromptStyle.question`): one text per request, the question last.
+    static let questionSystem = "You are a careful linguist. Answer with a single digit."
+
+    static func questionUser(fuzz: Bool, explanation: String, text: String) -> String {
+        fuzz
+            ? "Feature: \(explanation)\n\nText (some tokens marked <<like this>>): \(text)\n\nDoes every marked token fit the feature? Answer 1 for yes or 0 for no."
+            : "Feature: \(explanation)\n\nText: \(text)\n\nDoes the text contain the feature? Answer 1 for yes or 0 for no."
+    }
+
+    /// Four one-text demonstrations per scorer (explanation, text, answer): two features, each once present and once
+    /// absent, ending on a 0 so that the last answer seen is not the one a small model leans to anyway.
+    static let detectionQuestionDemos: [(String, String, Int)] = [
+        ("Names of musical instruments.", "She practised the violin every evening after school.", 1),
+        ("Names of musical instruments.", "The train left the station ten minutes late.", 0),
+        ("The word \"because\" introducing a reason.", "We stayed inside because it was raining.", 1),
+        ("The word \"because\" introducing a reason.", "def load(path):\n    return open(path).read()", 0),
+    ]
+    static let fuzzQuestionDemos: [(String, String, Int)] = [
+        ("Days of the week.", "The meeting moved from <<Monday>> to <<Thursday>> afternoon.", 1),
+        ("Days of the week.", "We <<always>> go hiking on <<weekends>>.", 0),
+        ("The word \"because\" introducing a reason.", "We stayed inside<< because>> it was raining.", 1),
+        ("The word \"because\" introducing a reason.", "def load(path):\n    return<< open>>(path).read()", 0),
+    ]
+
+    static func questionMessages(fuzz: Bool, explanation: String, text: String) -> [ChatMessage] {
+        var messages: [ChatMessage] = [.system(questionSystem)]
+        for (e, t, a) in fuzz ? fuzzQuestionDemos : detectionQuestionDemos {
+            messages += [.user(questionUser(fuzz: fuzz, explanation: e, text: t)), .assistant(String(a))]
+        }
+        return messages + [.user(questionUser(fuzz: fuzz, explanation: explanation, text: text))]
+    }
+
+    /// Contextual calibration's content-free texts (Zhao et al. 2021 use "N/A", "" and "[MASK]").
+    static let contentFreeDetection = ["N/A", "", "[MASK]"]
+    static let contentFreeFuzz = ["<<N/A>>", "<<>>", "<<[MASK]>>"]
+
     static let interventionSystem = """
     You are a careful, methodical linguist. A language model continued several short, neutral prompts. For some \
     continuations, one internal feature of the model was artificially boosted, which pushes its text toward \

@@ -237,6 +237,8 @@ public struct ScoreRecord: Codable, Sendable, Equatable {
     public var requestFailures: Int = 0
     /// The simulation scorer's correlations (nil for other methods).
     public var simulation: SimulationScores?
+    /// Detection/fuzz with contextual calibration: the content-free probabilities and the threshold used.
+    public var calibration: ScoreCalibration?
 
     public init(latent: Int, hook: String, provenance: Provenance, explanation: String,
                 samples: [ScoredSample], batchFailures: [String] = []) {
@@ -254,7 +256,7 @@ public struct ScoreRecord: Codable, Sendable, Equatable {
 
 extension ScoreRecord {
     private enum CodingKeys: String, CodingKey {
-        case latent, hook, provenance, explanation, samples, batchFailures, requestFailures, simulation
+        case latent, hook, provenance, explanation, samples, batchFailures, requestFailures, simulation, calibration
     }
 
     /// Decodes a record; `batchFailures` and `requestFailures` may be absent (older records).
@@ -268,5 +270,44 @@ extension ScoreRecord {
         batchFailures = try c.decodeIfPresent([String].self, forKey: .batchFailures) ?? []
         requestFailures = try c.decodeIfPresent(Int.self, forKey: .requestFailures) ?? 0
         simulation = try c.decodeIfPresent(SimulationScores.self, forKey: .simulation)
+        calibration = try c.decodeIfPresent(ScoreCalibration.self, forKey: .calibration)
+    }
+}
+
+/// How a yes/no scorer's P("1") became its 0/1 predictions (`ClassifierScorer.Calibration`).
+/// - `content-free` — contextual calibration (Zhao et al. 2021, "Calibrate Before Use"): the scorer's P("1") on
+///   content-free texts (`N/A`, an empty text, `[MASK]`) with the same explanation and prompt measures its bias toward
+///   "1"; dividing each answer's probabilities by the mean content-free ones and taking the larger gives, for two
+///   choices, prediction = P("1") > `threshold` (the mean content-free P("1")).
+/// - `prior` — the scorer answers "1" for as many texts as the set holds activating ones by design
+///   (`positiveShare` of them), the texts with the highest P("1"); `threshold` is the midpoint between the last
+///   text answered 1 and the first answered 0.
+public struct ScoreCalibration: Codable, Sendable, Equatable {
+    /// `content-free` or `prior`.
+    public var rule: String
+    /// The content-free texts, as shown (content-free rule).
+    public var texts: [String]
+    /// P("1") / (P("0") + P("1")) of each.
+    public var probabilities: [Double]
+    /// Share of the set answered 1 (prior rule).
+    public var positiveShare: Double?
+    /// The decision threshold on P("1").
+    public var threshold: Double
+
+    /// The content-free rule.
+    public init(texts: [String], probabilities: [Double]) {
+        rule = "content-free"
+        self.texts = texts
+        self.probabilities = probabilities
+        self.threshold = probabilities.isEmpty ? 0.5 : probabilities.reduce(0, +) / Double(probabilities.count)
+    }
+
+    /// The prior rule.
+    public init(positiveShare: Double, threshold: Double) {
+        rule = "prior"
+        texts = []
+        probabilities = []
+        self.positiveShare = positiveShare
+        self.threshold = threshold
     }
 }

@@ -147,10 +147,14 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         switch action {
         case .explain: return []
         case .score:
-            if client is EmbeddedLLMClient { o.batchSize = EmbeddedDefaults.scorerBatchSize }
+            if client is EmbeddedLLMClient {
+                o.batchSize = EmbeddedDefaults.scorerBatchSize
+                o.calibration = EmbeddedDefaults.scorerCalibration
+                o.prompt = EmbeddedDefaults.scorerPrompt
+            }
             return [ClassifierScorer.Method.detection, .fuzz].map { m in
                 let c = ClassifierScorer(method: m, client: client, options: o)
-                return JobScorer(name: m.rawValue, unit: "batch", batchSize: o.batchSize) { x, e, cb in try await c.score(x, explanation: e, onBatch: cb) }
+                return JobScorer(name: m.rawValue, unit: "batch", batchSize: c.effectiveBatchSize) { x, e, cb in try await c.score(x, explanation: e, onBatch: cb) }
             }
         case .scoreEmbedding:
             let embedder: any TextEmbedder

@@ -59,6 +59,12 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Detection/fuzz: examples per scorer request (delphi's batch_size; default 1 with the embedded model, 5 otherwise).")
     var batchSize: Int?
 
+    @Option(help: "Detection/fuzz: how P(\"1\") becomes a 0/1 answer (one text per request): none (the likelier answer, delphi's), content-free (contextual calibration against content-free texts) or prior (1 for the texts with the highest P(\"1\"), as many as the set has activating ones; default with the embedded model).")
+    var calibration: ClassifierScorer.Calibration?
+
+    @Option(name: .customLong("scorer-prompt"), help: "Detection/fuzz prompt: list (delphi's layout, --batch-size examples per request, a 0/1 list back) or question (one text per request, the question last, one digit back; default with the embedded model).")
+    var scorerPrompt: ClassifierScorer.PromptStyle?
+
     @Flag(help: "Only latents without a score of this method yet (any model).")
     var unscored = false
 
@@ -95,6 +101,8 @@ struct ScoreCommand: AsyncParsableCommand {
             var o = ClassifierScorer.Options()
             o.seed = selection.seed
             o.batchSize = batchSize ?? (client is EmbeddedLLMClient ? EmbeddedDefaults.scorerBatchSize : o.batchSize)
+            o.calibration = calibration ?? (client is EmbeddedLLMClient ? EmbeddedDefaults.scorerCalibration : o.calibration)
+            o.prompt = scorerPrompt ?? (client is EmbeddedLLMClient ? EmbeddedDefaults.scorerPrompt : o.prompt)
             latentScorer = ClassifierScorer(method: scorer == .detection ? .detection : .fuzz, client: client, options: o)
         case .surprisal:
             guard let lm = client as? any SequenceScorer else {
@@ -135,6 +143,9 @@ struct ScoreCommand: AsyncParsableCommand {
         if !summary.failures.isEmpty { throw ExitCode(1) }
     }
 }
+
+extension ClassifierScorer.Calibration: ExpressibleByArgument {}
+extension ClassifierScorer.PromptStyle: ExpressibleByArgument {}
 
 /// `--explanations-file`: a JSON object of latent index → explanation text.
 enum ExplanationsFile {
