@@ -208,10 +208,10 @@ public enum EmbeddedDefaults {
     /// Examples per scorer request (delphi's `batch_size`): one, so no answer leans on the ones before it; with the
     /// prompt prefix reused this costs about as much as batches of 5.
     public static let scorerBatchSize = 1
-    /// Detection/fuzz decision rule: the prior rule (answer 1 for the set's designed share of texts, those with the
-    /// highest P("1")), chosen by the scorer check of docs/explain-and-score.md (content-free calibration stayed at
-    /// chance: small models give every real text a higher P("1") than "N/A").
-    public static let scorerCalibration = ClassifierScorer.Calibration.prior
+    /// Detection/fuzz decision rule: delphi's — the model's likelier answer. The scorer check of
+    /// docs/explain-and-score.md found the prior rule (`--calibration prior`) within noise of it with the 1.5B and the
+    /// question prompt, and content-free calibration at chance; the default stays delphi's definition.
+    public static let scorerCalibration = ClassifierScorer.Calibration.none
     /// Detection/fuzz prompt: one text per request with the question last.
     public static let scorerPrompt = ClassifierScorer.PromptStyle.question
 
