@@ -13,10 +13,11 @@ extension TransformerModel {
     /// appended first and the queries attend over the whole cache.
     /// Returns the pattern [heads, queries, keys] when asked to capture it.
     ///
-    /// With `splitHeads` (quantized passes, which run OpenBLAS single-threaded) and two or more decode threads, half the
-    /// heads run on the shared `SpinWorker` (scratch `scoresSecond`) once the scores are large enough to pay for it.
+    /// With `splitHeads` (quantized passes) and two or more decode threads, half the heads run on the shared
+    /// `SpinWorker` (scratch `scoresSecond`) once the scores are large enough to pay for it; quantized passes also
+    /// compute every query row with plain loops instead of BLAS (`useBLAS` false).
     func attention(layer: Int, span: SequenceSpan, state s: RunState, cache: KVCache?, capturePattern: Bool,
-                   splitHeads: Bool = false) -> HookTensor? {
+                   splitHeads: Bool = false, useBLAS: Bool = true) -> HookTensor? {
         let c = config
         let qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim
         let keys: UnsafeMutablePointer<Float>
@@ -46,6 +47,27 @@ extension TransformerModel {
             let kg = keys + g * hd
             let vg = values + g * hd
             let zh = s.z.pointer + span.row * qDim + h * hd
+            if nq > 1 && !useBLAS {
+                // Quantized passes call no BLAS (its worker thread would spin beside the two that do the work):
+                // each query row as a generation step does, the heads split over the two threads instead.
+                for i in 0 ..< nq {
+                    let p = span.startPos + i
+                    let lo = firstKey(p)
+                    let qi = qh + i * qDim
+                    for j in lo ... p { scores[j] = dotProduct(qi, kg + j * kvDim, count: hd) * scale }
+                    if let cap { softcap(scores + lo, count: p + 1 - lo, cap: cap) }
+                    softmaxMasked(scores + lo, valid: p + 1 - lo, count: p + 1 - lo)
+                    weightedSum(zh + i * qDim, weights: scores + lo, rows: vg + lo * kvDim, stride: kvDim, count: p + 1 - lo, width: hd)
+                    if capturePattern {
+                        if lo > 0 { scores.update(repeating: 0, count: lo) }
+                        if p + 1 < nk { (scores + p + 1).update(repeating: 0, count: nk - p - 1) }
+                        pattern.withUnsafeMutableBufferPointer { pp in
+                            pp.baseAddress.map { ($0 + (h * nq + i) * nk).update(from: scores, count: nk) }
+                        }
+                    }
+                }
+                continue
+            }
             if nq == 1 {
                 // One query (a generation step): plain loops beat two BLAS calls.
                 let lo = firstKey(nk - 1)

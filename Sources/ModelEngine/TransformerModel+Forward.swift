@@ -98,15 +98,9 @@ extension TransformerModel {
         s.reserveScores(maxQueries * max(maxKeys, cache?.maxLength ?? 0), second: quantized && decodeThreads >= 2)
 
         if lastLayer >= 0 {
-            // Quantized passes split every product and the attention heads over their own threads, with OpenBLAS on
-            // one thread (BLASThreads); exact passes leave the splitting of their GEMMs to OpenBLAS.
-            func blocks() throws {
-                for l in 0 ... lastLayer {
-                    try block(l, rows: rows, spans: spans, state: s, cache: cache, ctx: &ctx, quantized: quantized)
-                }
+            for l in 0 ... lastLayer {
+                try block(l, rows: rows, spans: spans, state: s, cache: cache, ctx: &ctx, quantized: quantized)
             }
-            // (A single-token step calls no BLAS in its blocks.)
-            if quantized && rows > 1 { try BLASThreads.shared.singleThreaded(blocks) } else { try blocks() }
         }
         if let cache, let span = spans.first { cache.length = span.startPos + span.count }
 
@@ -186,7 +180,7 @@ extension TransformerModel {
             let capture = ctx.captures.contains(.pattern(l))
             let pattern = ctx.frozenPatterns[l].map { frozenAttention(layer: l, span: span, state: s, cache: cache, pattern: $0, capturePattern: capture) }
                 ?? attention(layer: l, span: span, state: s, cache: cache, capturePattern: capture,
-                             splitHeads: quantized && decodeThreads >= 2)
+                             splitHeads: quantized && decodeThreads >= 2, useBLAS: !quantized)
             if let pattern { ctx.captured[i][.pattern(l)] = pattern }
         }
         try hook(&ctx, .z, l, s.z.pointer, width: qDim, shape: [qDim], spans: spans)

@@ -77,7 +77,7 @@ public final class TransformerModel: Sendable {
 
     /// Sets the number of OpenBLAS threads (process-wide) used by prompt processing.
     public static func setBLASThreads(_ n: Int) {
-        BLASThreads.shared.configure(n)
+        openblas_set_num_threads(Int32(max(1, min(n, 64))))
     }
 
     // MARK: - Public forward API
