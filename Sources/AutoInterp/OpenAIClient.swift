@@ -149,9 +149,18 @@ public final class OpenAIClient: PromptLogprobClient, @unchecked Sendable {
     public func promptLogprobs(_ prompt: String, topLogprobs: Int) async throws -> [PromptTokenLogprob] {
         let body = try OpenAIWire.encodeEchoRequest(prompt, model: configuration.model, topLogprobs: topLogprobs)
         let endpoint = legacyCompletionsURL.absoluteString
-        return try await send(body, to: legacyCompletionsURL) { data, excerpt in
+        let entries = try await send(body, to: legacyCompletionsURL) { data, excerpt in
             try OpenAIWire.decodeEcho(data, endpoint: endpoint, excerpt: excerpt)
         }
+        // A server that ignores `echo` returns logprobs of the generated token only: not a prompt read-out.
+        var end = 0
+        for e in entries { end = max(end, (e.textOffset ?? end) + e.token.unicodeScalars.count) }
+        let length = prompt.unicodeScalars.count
+        guard end >= length else {
+            throw LLMClientError.missingField(endpoint: endpoint,
+                                              field: "choices[0].logprobs: the prompt was not echoed (tokens cover \(end) of \(length) characters)")
+        }
+        return entries
     }
 
     /// POSTs `body` to `url` with retries and backoff; `decode` turns a 2xx body into the result.

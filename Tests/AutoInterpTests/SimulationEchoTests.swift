@@ -98,6 +98,23 @@ final class SimulationEchoTests: XCTestCase {
         }
     }
 
+    /// A server that ignores `echo` (logprobs of the generated token only) is told apart from a prompt read-out.
+    func testAReplyWithoutTheEchoedPromptIsUnsupported() async throws {
+        let body = #"{"choices":[{"text":" x","logprobs":{"tokens":[" x"],"text_offset":[0],"token_logprobs":[-0.1],"top_logprobs":[{" x":-0.1}]}}]}"#
+        let server = try LocalHTTPServer(replies: [.respond(status: 200, body: body)])
+        defer { server.stop() }
+        let client = try OpenAIClient(configuration: OpenAIClientConfiguration(baseURL: server.baseURL, model: "m",
+                                                                               requestTimeout: 5, maxAttempts: 1),
+                                      environment: [:])
+        do {
+            _ = try await client.promptLogprobs("a longer prompt", topLogprobs: 5)
+            XCTFail("expected an error")
+        } catch let e as LLMClientError {
+            XCTAssertTrue(SimulationScorer.echoUnsupported(e), "\(e)")
+            XCTAssertTrue(e.description.contains("not echoed"), e.description)
+        }
+    }
+
     /// A server without `/v1/completions` echo (404): the run falls back to the chat list for every sample, and
     /// records which method it used.
     func testFallsBackToChatWhenEchoIsUnsupported() async throws {
