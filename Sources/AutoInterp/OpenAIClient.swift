@@ -237,7 +237,7 @@ public final class OpenAIClient: PromptLogprobClient, @unchecked Sendable {
         case .transport(let d): return .transport(endpoint: endpointName, detail: redact(d))
         case .cancelled: return .transport(endpoint: endpointName, detail: "cancelled")
         case .bodyTooLarge(let limit):
-            return .responseTooLarge(endpoint: endpointName, detail: "the reply body exceeds \(limit) bytes (maxResponseBytes)")
+            return .responseTooLarge(endpoint: endpointName, detail: "the reply body exceeds \(limit) bytes (raise it with --max-reply-bytes or the config file's maxReplyBytes; llama-cpp-python's /v1/embeddings sends one vector per token: megabytes per request)")
         case .headersTooLarge(let d): return .responseTooLarge(endpoint: endpointName, detail: redact(d))
         }
     }
