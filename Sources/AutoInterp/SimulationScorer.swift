@@ -220,7 +220,9 @@ public struct SimulationScorer: Sendable, LatentScorer {
     /// gives at entry i the distribution of token i + 1. The reply itself decides: the alignment under which the
     /// entries' likeliest alternatives agree with the echoed tokens more often (same entry vs next entry) wins; a
     /// tie is a failure. The read-out for a placeholder is the distribution of the token that starts exactly at
-    /// its offset (a tokenizer that merges the tab with `unknown` leaves no clean read-out: a failure).
+    /// its offset (a tokenizer that merges the tab with `unknown` leaves no clean read-out: a failure); a
+    /// distribution without any of the numbers 0…10 among its alternatives reads as 0 (OpenAI's
+    /// `compute_predicted_activation_stats_for_token` on an empty set).
     static func readOut(_ entries: [PromptTokenLogprob], placeholderOffsets: [Int]) throws -> [Double] {
         guard !entries.isEmpty else { throw SimulationFailure(reason: "the endpoint echoed no prompt tokens") }
         var offsets: [Int] = []
@@ -253,10 +255,9 @@ public struct SimulationScorer: Sendable, LatentScorer {
                     p[v] += Foundation.exp(alt.logprob)
                 }
             }
-            guard let ev = expectedValue(p).0 else {
-                throw SimulationFailure(reason: "no score 0…10 among the endpoint's top alternatives at token \(line)")
-            }
-            return ev
+            // No number among the top alternatives (the model expects another `unknown` there): 0, as OpenAI's
+            // simulator computes it (an empty distribution has expected value 0).
+            return expectedValue(p).0 ?? 0
         }
     }
 

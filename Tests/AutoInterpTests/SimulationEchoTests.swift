@@ -85,6 +85,13 @@ final class SimulationEchoTests: XCTestCase {
         let flat = entries.map { PromptTokenLogprob(token: $0.token, textOffset: $0.textOffset, logprob: nil, topAlternatives: []) }
         XCTAssertThrowsError(try SimulationScorer.readOut(flat, placeholderOffsets: offsets))
         XCTAssertThrowsError(try SimulationScorer.readOut(entries, placeholderOffsets: [offsets[0] + 1]), "no token starts there")
+        // No number among a placeholder's alternatives (the model expects another `unknown`): 0, as OpenAI's simulator.
+        var noNumbers = entries
+        let j = try XCTUnwrap(noNumbers.firstIndex { $0.textOffset == offsets[1] })
+        noNumbers[j - 1].topAlternatives = [TokenAlternative(token: "unknown", logprob: -0.01)]
+        let read = try SimulationScorer.readOut(noNumbers, placeholderOffsets: offsets)
+        XCTAssertEqual(read[1], 0)
+        XCTAssertEqual(read[0], llamaCpp[0])
     }
 
     func testEchoShapeIsChecked() {
