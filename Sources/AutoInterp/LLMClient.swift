@@ -28,6 +28,30 @@ public protocol NextTokenProbabilityClient: LLMClient {
                                 candidates: [String]) async throws -> [Double]
 }
 
+/// One token of a prompt echoed back with log-probabilities (`/v1/completions` with `echo`).
+public struct PromptTokenLogprob: Sendable, Equatable {
+    public var token: String
+    /// Where the token starts in the prompt, in Unicode scalars (the server's `text_offset`), when given.
+    public var textOffset: Int?
+    /// The token's own log-probability; nil for the first token.
+    public var logprob: Double?
+    /// The server's top alternatives at this entry, likeliest first.
+    public var topAlternatives: [TokenAlternative]
+    public init(token: String, textOffset: Int?, logprob: Double?, topAlternatives: [TokenAlternative]) {
+        self.token = token
+        self.textOffset = textOffset
+        self.logprob = logprob
+        self.topAlternatives = topAlternatives
+    }
+}
+
+/// A client that can score a whole prompt in one request and return every token's top alternatives (the
+/// simulation scorer's "all at once" read-out through an endpoint).
+public protocol PromptLogprobClient: LLMClient {
+    /// The prompt's tokens with the `topLogprobs` likeliest alternatives at each, as the server reports them.
+    func promptLogprobs(_ prompt: String, topLogprobs: Int) async throws -> [PromptTokenLogprob]
+}
+
 /// Scores a continuation under a language model, for the surprisal scorer.
 public protocol SequenceScorer: Sendable {
     /// Summed negative log-likelihood (nats) of `continuation`'s tokens given `prefix`.

@@ -156,3 +156,68 @@ enum OpenAIWire {
         return ordered.map(\.embedding)
     }
 }
+
+// MARK: - /v1/completions with the prompt echoed (prompt log-probabilities)
+
+extension OpenAIWire {
+    private struct EchoRequest: Encodable {
+        var model: String
+        var prompt: String
+        /// 1, not 0: llama-cpp-python reads max_tokens ≤ 0 as "until the context is full".
+        var max_tokens = 1
+        var temperature = 0.0
+        var echo = true
+        var logprobs: Int
+    }
+
+    static func encodeEchoRequest(_ prompt: String, model: String, topLogprobs: Int) throws -> Data {
+        do {
+            return try JSONEncoder().encode(EchoRequest(model: model, prompt: prompt, logprobs: max(1, topLogprobs)))
+        } catch {
+            throw LLMClientError.invalidConfiguration("cannot encode request: \(error)")
+        }
+    }
+
+    /// The legacy completions shape: `choices[0].logprobs` = {tokens, text_offset, token_logprobs, top_logprobs},
+    /// parallel arrays; `top_logprobs[i]` a {token string: logprob} object or null (the first token's).
+    private struct LegacyLogprobs: Decodable {
+        var tokens: [String]?
+        var text_offset: [Int]?
+        var token_logprobs: [Double?]?
+        var top_logprobs: [[String: Double]?]?
+    }
+    private struct LegacyChoice: Decodable {
+        var text: String?
+        var logprobs: LegacyLogprobs?
+    }
+    private struct LegacyBody: Decodable { var choices: [LegacyChoice]? }
+
+    /// The echoed prompt's tokens with their log-probabilities, checked: parallel arrays of one length, offsets
+    /// non-decreasing; the alternatives sorted likeliest first (a JSON object has no order).
+    static func decodeEcho(_ data: Data, endpoint: String, excerpt: (Data) -> String) throws -> [PromptTokenLogprob] {
+        let body: LegacyBody
+        do { body = try JSONDecoder().decode(LegacyBody.self, from: data) } catch {
+            throw LLMClientError.invalidJSON(endpoint: endpoint, bodyExcerpt: excerpt(data))
+        }
+        guard let choice = body.choices?.first else { throw LLMClientError.missingField(endpoint: endpoint, field: "choices[0]") }
+        guard let lp = choice.logprobs, let tokens = lp.tokens, !tokens.isEmpty, let tops = lp.top_logprobs else {
+            throw LLMClientError.missingField(endpoint: endpoint,
+                                              field: "choices[0].logprobs.tokens/top_logprobs (the server does not echo prompt logprobs)")
+        }
+        guard tops.count == tokens.count, lp.token_logprobs.map({ $0.count == tokens.count }) ?? true,
+              lp.text_offset.map({ $0.count == tokens.count }) ?? true else {
+            throw LLMClientError.missingField(endpoint: endpoint,
+                                              field: "choices[0].logprobs (tokens, text_offset, token_logprobs, top_logprobs of different lengths)")
+        }
+        if let offsets = lp.text_offset, zip(offsets, offsets.dropFirst()).contains(where: { $0 > $1 }) {
+            throw LLMClientError.missingField(endpoint: endpoint, field: "choices[0].logprobs.text_offset (not in order)")
+        }
+        return tokens.indices.map { i in
+            let alternatives = (tops[i] ?? [:]).filter { $0.value.isFinite }
+                .map { TokenAlternative(token: $0.key, logprob: $0.value) }
+                .sorted { $0.logprob != $1.logprob ? $0.logprob > $1.logprob : $0.token < $1.token }
+            return PromptTokenLogprob(token: tokens[i], textOffset: lp.text_offset?[i],
+                                      logprob: lp.token_logprobs?[i] ?? nil, topAlternatives: alternatives)
+        }
+    }
+}

@@ -54,7 +54,7 @@ public struct OpenAIClientConfiguration: Sendable {
 /// Requests go through libcurl's easy interface (`CurlTransport`), which sleeps while it waits.
 /// Redirects are refused rather than followed, so the API key is sent to the configured origin
 /// only; the key is registered with `SecretRedaction` and removed from every reply and error.
-public final class OpenAIClient: LLMClient, @unchecked Sendable {
+public final class OpenAIClient: PromptLogprobClient, @unchecked Sendable {
     // @unchecked: every stored property is immutable.
     public let configuration: OpenAIClientConfiguration
     public let modelName: String
@@ -62,6 +62,8 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
     private let completionsURL: URL
     /// `/v1/embeddings` beside the chat endpoint (the embedding scorer).
     private let embeddingsURL: URL
+    /// `/v1/completions` beside the chat endpoint (prompt log-probabilities for the simulation scorer).
+    private let legacyCompletionsURL: URL
     private let apiKey: String?
     private let transport: CurlTransport
     private let semaphore: AsyncSemaphore
@@ -106,11 +108,13 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
         while path.hasSuffix("/") { path.removeLast() }
         if path.hasSuffix("/chat/completions") {
             completionsURL = configuration.baseURL
-            embeddingsURL = configuration.baseURL.deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("embeddings")
+            let root = configuration.baseURL.deletingLastPathComponent().deletingLastPathComponent()
+            embeddingsURL = root.appendingPathComponent("embeddings")
+            legacyCompletionsURL = root.appendingPathComponent("completions")
         } else {
             completionsURL = configuration.baseURL.appendingPathComponent("chat/completions")
             embeddingsURL = configuration.baseURL.appendingPathComponent("embeddings")
+            legacyCompletionsURL = configuration.baseURL.appendingPathComponent("completions")
         }
         let port = configuration.baseURL.port.map { ":\($0)" } ?? ""
         endpointName = "\(scheme)://\(host)\(port)\(path)"
@@ -136,6 +140,27 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
         return try await send(body, to: embeddingsURL) { data, excerpt in
             try OpenAIWire.decodeEmbeddings(data, count: texts.count, endpoint: endpoint, excerpt: excerpt)
         }
+    }
+
+    /// The prompt's tokens with their top alternatives from `/v1/completions` (`echo: true`, `logprobs: N`,
+    /// `max_tokens: 1`, temperature 0; vLLM and llama-cpp-python's server answer it), with the same retries,
+    /// timeout, size limit and key handling as chat requests. Entries come as the server sends them (see
+    /// `SimulationScorer.readOut` for the two alignments servers use).
+    public func promptLogprobs(_ prompt: String, topLogprobs: Int) async throws -> [PromptTokenLogprob] {
+        let body = try OpenAIWire.encodeEchoRequest(prompt, model: configuration.model, topLogprobs: topLogprobs)
+        let endpoint = legacyCompletionsURL.absoluteString
+        let entries = try await send(body, to: legacyCompletionsURL) { data, excerpt in
+            try OpenAIWire.decodeEcho(data, endpoint: endpoint, excerpt: excerpt)
+        }
+        // A server that ignores `echo` returns logprobs of the generated token only: not a prompt read-out.
+        var end = 0
+        for e in entries { end = max(end, (e.textOffset ?? end) + e.token.unicodeScalars.count) }
+        let length = prompt.unicodeScalars.count
+        guard end >= length else {
+            throw LLMClientError.missingField(endpoint: endpoint,
+                                              field: "choices[0].logprobs: the prompt was not echoed (tokens cover \(end) of \(length) characters)")
+        }
+        return entries
     }
 
     /// POSTs `body` to `url` with retries and backoff; `decode` turns a 2xx body into the result.
@@ -212,7 +237,7 @@ public final class OpenAIClient: LLMClient, @unchecked Sendable {
         case .transport(let d): return .transport(endpoint: endpointName, detail: redact(d))
         case .cancelled: return .transport(endpoint: endpointName, detail: "cancelled")
         case .bodyTooLarge(let limit):
-            return .responseTooLarge(endpoint: endpointName, detail: "the reply body exceeds \(limit) bytes (maxResponseBytes)")
+            return .responseTooLarge(endpoint: endpointName, detail: "the reply body exceeds \(limit) bytes (raise it with --max-reply-bytes or the config file's maxReplyBytes; llama-cpp-python's /v1/embeddings sends one vector per token: megabytes per request)")
         case .headersTooLarge(let d): return .responseTooLarge(endpoint: endpointName, detail: redact(d))
         }
     }

@@ -70,11 +70,14 @@ public struct SimulationScores: Codable, Sendable, Equatable {
 /// the scores' probabilities: with the embedded model "all at once" as OpenAI's simulator does it — the reply
 /// is given with the placeholder `unknown` in place of every number, and P("0"…"10") at each placeholder is
 /// read from one forward pass (only candidates that are one token in its vocabulary: with per-digit
-/// tokenizers "10" folds into "1"); with an endpoint, which cannot be handed a reply to read, the model
-/// writes the list and each number's expected value comes from its top logprobs (the number itself when the
-/// endpoint returns none).
+/// tokenizers "10" folds into "1"); with an endpoint, the same placeholder text is sent as a plain prompt to
+/// `/v1/completions` with `echo` and the alternatives at each placeholder are read from the echoed prompt
+/// logprobs (`readOut`). Only an endpoint that cannot echo prompt logprobs falls back to letting the model
+/// write the list through chat (each number's expected value from its top logprobs).
 public struct SimulationScorer: Sendable, LatentScorer {
     public static let promptVersion = "featurescope-simulation-v1"
+    /// An endpoint's all-at-once read-out (plain-text prompt, echoed prompt logprobs).
+    public static let promptVersionEcho = "featurescope-simulation-echo-v1"
     public let client: any LLMClient
     public var topLogprobs = 15
     public var methodName: String { "simulation" }
@@ -118,12 +121,20 @@ public struct SimulationScorer: Sendable, LatentScorer {
         var failures: [String] = []
         var requestFailures = 0
         let examples = sampled.test + sampled.nonActivating
+        // An endpoint is read all at once through echoed prompt logprobs unless its first answer shows it cannot
+        // echo them; then every sample of this run goes through chat (one method per record).
+        var mode: Mode = client is EmbeddedLLMClient ? .embedded : (client is PromptLogprobClient ? .echo : .chat)
         for (i, ex) in examples.enumerated() {
             try Task.checkCancellation()
             var s = ScoredSample(strTokens: ex.tokens, activations: ex.activations, distance: ex.distance,
                                  activating: ex.distance >= 0, shownText: ex.tokens.map(Self.shown).joined(separator: "\n"))
             do {
-                s.simulated = try await simulate(explanation: explanation, tokens: ex.tokens)
+                do {
+                    s.simulated = try await simulate(explanation: explanation, tokens: ex.tokens, mode: mode)
+                } catch let e as LLMClientError where mode == .echo && i == 0 && Self.echoUnsupported(e) {
+                    mode = .chat
+                    s.simulated = try await simulate(explanation: explanation, tokens: ex.tokens, mode: mode)
+                }
             } catch is CancellationError {
                 throw CancellationError()
             } catch let e as SimulationFailure {
@@ -137,7 +148,8 @@ public struct SimulationScorer: Sendable, LatentScorer {
         }
         var record = ScoreRecord(latent: sampled.latent, hook: sampled.hook,
                                  provenance: Provenance(method: methodName, model: client.modelName,
-                                                        endpoint: client.endpointName, promptVersion: Self.promptVersion),
+                                                        endpoint: client.endpointName,
+                                                        promptVersion: mode == .echo ? Self.promptVersionEcho : Self.promptVersion),
                                  explanation: explanation, samples: samples, batchFailures: failures)
         record.requestFailures = requestFailures
         record.simulation = SimulationScores(samples: samples, maxActivation: sampled.maxActivation)
@@ -146,9 +158,27 @@ public struct SimulationScorer: Sendable, LatentScorer {
 
     struct SimulationFailure: Error { let reason: String }
 
+    /// How the predictions are read: the embedded model's placeholders, an endpoint's echoed prompt, or a list the
+    /// model writes through chat.
+    enum Mode { case embedded, echo, chat }
+
+    /// Whether an endpoint's error says it cannot echo prompt logprobs (no `/v1/completions`, `echo` or
+    /// `logprobs` refused, or a reply without them), as opposed to a failure of this one request.
+    static func echoUnsupported(_ e: LLMClientError) -> Bool {
+        switch e {
+        case .httpStatus(let code, _, _): return [400, 404, 405, 422, 501].contains(code)
+        case .missingField: return true
+        default: return false
+        }
+    }
+
     /// Expected activation 0…10 per token.
-    func simulate(explanation: String, tokens: [String]) async throws -> [Double] {
+    func simulate(explanation: String, tokens: [String], mode: Mode) async throws -> [Double] {
         let msgs = Self.messages(explanation: explanation, tokens: tokens)
+        if mode == .echo, let endpoint = client as? PromptLogprobClient {
+            let (prompt, offsets) = Self.allAtOncePrompt(explanation: explanation, tokens: tokens)
+            return try Self.readOut(try await endpoint.promptLogprobs(prompt, topLogprobs: topLogprobs), placeholderOffsets: offsets)
+        }
         if let embedded = client as? EmbeddedLLMClient {
             let probs = try await embedded.placeholderProbabilities(msgs, lines: tokens.map(Self.shown), candidates: Self.candidates)
             return try probs.enumerated().map { i, p in
@@ -161,6 +191,74 @@ public struct SimulationScorer: Sendable, LatentScorer {
         let reply = try await client.complete(ChatRequest(messages: msgs, temperature: 0, maxTokens: 8 * tokens.count + 16,
                                                           topLogprobs: topLogprobs))
         return try Self.parse(reply, count: tokens.count)
+    }
+
+    /// The plain-text form of `messages` for a completions endpoint, ending in the `token<TAB>unknown` lines, and
+    /// the offset (in Unicode scalars, as servers count `text_offset`) of every placeholder.
+    static func allAtOncePrompt(explanation: String, tokens: [String], placeholder: String = "unknown") -> (String, [Int]) {
+        let demoTokens = ["The", " recipe", " calls", " for", " two", " cups", " of", " flour"]
+        let demoScores = ["0", "2", "0", "0", "0", "3", "0", "9"]
+        var text = system + "\n\n"
+        var offsets: [Int] = []
+        func block(_ e: String, _ t: [String], _ scores: [String]?) {
+            text += "Explanation: \(e)\n\nTokens:\n" + t.map(shown).joined(separator: "\n") + "\n\nActivations:\n"
+            for (k, tok) in t.enumerated() {
+                text += shown(tok) + "\t"
+                if scores == nil { offsets.append(text.unicodeScalars.count) }
+                text += (scores?[k] ?? placeholder) + "\n"
+            }
+        }
+        block("baking ingredients, especially flour", demoTokens, demoScores)
+        text += "\n"
+        block(explanation, tokens, nil)
+        return (text, offsets)
+    }
+
+    /// Expected values at the placeholders of an echoed prompt. Servers disagree on which distribution an entry
+    /// carries: OpenAI's convention (vLLM; llama-cpp-python for models with a BOS token) gives at entry i the
+    /// distribution token i was drawn from, while llama-cpp-python 0.3 for models without a BOS token (Qwen2.5)
+    /// gives at entry i the distribution of token i + 1. The reply itself decides: the alignment under which the
+    /// entries' likeliest alternatives agree with the echoed tokens more often (same entry vs next entry) wins; a
+    /// tie is a failure. The read-out for a placeholder is the distribution of the token that starts exactly at
+    /// its offset (a tokenizer that merges the tab with `unknown` leaves no clean read-out: a failure); a
+    /// distribution without any of the numbers 0…10 among its alternatives reads as 0 (OpenAI's
+    /// `compute_predicted_activation_stats_for_token` on an empty set).
+    static func readOut(_ entries: [PromptTokenLogprob], placeholderOffsets: [Int]) throws -> [Double] {
+        guard !entries.isEmpty else { throw SimulationFailure(reason: "the endpoint echoed no prompt tokens") }
+        var offsets: [Int] = []
+        if entries.allSatisfy({ $0.textOffset != nil }) {
+            offsets = entries.map { $0.textOffset ?? 0 }
+        } else {
+            var pos = 0
+            for e in entries { offsets.append(pos); pos += e.token.unicodeScalars.count }
+        }
+        var same = 0, next = 0
+        for (i, e) in entries.enumerated() {
+            guard let top = e.topAlternatives.first?.token else { continue }
+            if top == e.token { same += 1 }
+            if i + 1 < entries.count && top == entries[i + 1].token { next += 1 }
+        }
+        guard same != next else {
+            throw SimulationFailure(reason: "cannot tell how the endpoint aligns prompt logprobs (\(same) top-1 matches either way)")
+        }
+        let shift = next > same ? 1 : 0
+        var index: [Int: Int] = [:]
+        for (i, o) in offsets.enumerated() where index[o] == nil { index[o] = i }
+        return try placeholderOffsets.enumerated().map { line, o in
+            guard let j = index[o], j - shift >= 0 else {
+                throw SimulationFailure(reason: "no prompt token starts at the placeholder of token \(line) (offset \(o))")
+            }
+            var p = [Double](repeating: 0, count: 11)
+            for alt in entries[j - shift].topAlternatives where alt.logprob.isFinite {
+                let t = alt.token.trimmingCharacters(in: .whitespaces)
+                if !t.isEmpty, t.count <= 2, t.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int(t), (0 ... 10).contains(v) {
+                    p[v] += Foundation.exp(alt.logprob)
+                }
+            }
+            // No number among the top alternatives (the model expects another `unknown` there): 0, as OpenAI's
+            // simulator computes it (an empty distribution has expected value 0).
+            return expectedValue(p).0 ?? 0
+        }
     }
 
     /// Σ k·p_k / Σ p_k over the scores 0…10 (nil when all are 0) and the likeliest score.

@@ -39,19 +39,22 @@ public final class EngineSteeringRunner: SteeringEngine, @unchecked Sendable {
                     prompt: prompt, maxNewTokens: request.maxTokens,
                     sampling: request.temperature > 0 ? .temperature(request.temperature, seed: request.seed) : .greedy,
                     mode: request.mode == .add ? .add : .clamp,
-                    latents: request.latents.map { SteeringLatent(latent: $0.latent, strength: $0.strength) })
+                    latents: request.latents.map { SteeringLatent(latent: $0.latent, strength: $0.strength) },
+                    freezeAttention: request.freezeAttention)
                 let result: SteeringResult
                 do {
                     result = try steerer.run(steering) { run, id in
                         guard !flag.isStopped else { return false }
-                        event(.token(run == .default ? .default : .steered, SteerToken(id: id, text: tokenizer.displayString(id))))
+                        let stream: SteerStream = switch run { case .default: .default; case .steered: .steered; case .frozen: .frozen }
+                        event(.token(stream, SteerToken(id: id, text: tokenizer.displayString(id))))
                         return true
                     }
                 } catch let e as SteeringError {
                     throw BrowserError(e.description)
                 }
                 if flag.isStopped { throw CancellationError() }
-                event(.kl(result.steered.kl, promptCount: prompt.count))
+                event(.kl(.steered, result.steered.kl, promptCount: prompt.count))
+                if let frozen = result.frozen { event(.kl(.frozen, frozen.kl, promptCount: prompt.count)) }
             }
         } onCancel: {
             flag.stop()

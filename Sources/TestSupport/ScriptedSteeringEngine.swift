@@ -6,7 +6,9 @@ import TerminalUI
 /// into words (each keeps its leading space); the default run picks words from a small vocabulary by a hash of the
 /// prompt; the steered run copies it until a divergence point that comes earlier the stronger the steering
 /// (8 − ⌊log2(1 + Σ|strength|)⌋, at least 0; never with no strength), then takes other words. KL is small before that point and
-/// grows after it. The vocabulary holds a newline and an escape sequence, so frames show both made safe.
+/// grows after it. With `freezeAttention` a third, frozen-attention run follows: it diverges two tokens later than
+/// the steered one and takes yet other words, with half the steered run's KL. The vocabulary holds a newline and an
+/// escape sequence, so frames show both made safe.
 ///
 /// `holdAfterSteered`: after that many steered tokens the run waits until its task is cancelled (tests of Esc).
 public final class ScriptedSteeringEngine: SteeringEngine, @unchecked Sendable {
@@ -75,13 +77,21 @@ public final class ScriptedSteeringEngine: SteeringEngine, @unchecked Sendable {
             try await pause()
             event(.token(.steered, SteerToken(id: Int32(i), text: v[i])))
         }
+        let frozen: [Int] = base.indices.map { i in d.map { i >= $0 + 2 } == true ? (base[i] + 7 + i) % v.count : base[i] }
+        if request.freezeAttention {
+            for i in frozen {
+                try await pause()
+                event(.token(.frozen, SteerToken(id: Int32(i), text: v[i])))
+            }
+        }
         // Element t of prompt + generated: the steered token t − prompt.count + 1 was drawn from it.
         let kl: [Double] = (0 ..< prompt.count + steered.count).map { t in
             let j = t - prompt.count + 1
             guard let d, j >= d else { return 0.001 * Double(max(0, j)) }
             return min(3, 0.4 * Double(j - d + 1))
         }
-        event(.kl(kl, promptCount: prompt.count))
+        event(.kl(.steered, kl, promptCount: prompt.count))
+        if request.freezeAttention { event(.kl(.frozen, kl.map { $0 / 2 }, promptCount: prompt.count)) }
     }
 
     private func pause() async throws {

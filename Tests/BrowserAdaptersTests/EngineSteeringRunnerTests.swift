@@ -50,7 +50,7 @@ final class EngineSteeringRunnerTests: XCTestCase {
         let firstSteered = all.firstIndex { if case .token(.steered, _) = $0 { return true } else { return false } } ?? 0
         let lastDefault = all.lastIndex { if case .token(.default, _) = $0 { return true } else { return false } } ?? 0
         XCTAssertLessThan(lastDefault, firstSteered)
-        guard case let .kl(kl, promptCount)? = all.last else { return XCTFail("last event: \(String(describing: all.last))") }
+        guard case let .kl(.steered, kl, promptCount)? = all.last else { return XCTFail("last event: \(String(describing: all.last))") }
         XCTAssertEqual(promptCount, promptTokens.count)
         XCTAssertEqual(kl.count, promptCount + steered.count)
         XCTAssertEqual(kl.max(), 0)
@@ -62,7 +62,7 @@ final class EngineSteeringRunnerTests: XCTestCase {
         try await r.steer(SteerRequest(part: 0, prompt: "hello world", latents: [SteerLatentRequest(latent: 3, strength: 300)],
                                        mode: .add, maxTokens: 8)) { events.add($0) }
         XCTAssertNotEqual(events.tokens(.steered), events.tokens(.default))
-        guard case let .kl(kl, _)? = events.all.last else { return XCTFail("no KL") }
+        guard case let .kl(.steered, kl, _)? = events.all.last else { return XCTFail("no KL") }
         XCTAssertGreaterThan(kl.max() ?? 0, 0.01)
         // Clamp mode and an out-of-range latent: a clear error.
         do {
@@ -72,6 +72,34 @@ final class EngineSteeringRunnerTests: XCTestCase {
         } catch {
             XCTAssertTrue("\(error)".contains("latent 999 is out of range"), "\(error)")
         }
+    }
+
+    /// The frozen-attention run streams after the steered one, is no longer than the default one, and its KL
+    /// comes last; with strength 0 it is the default exactly.
+    func testFrozenAttentionRun() async throws {
+        let r = try runner()
+        let zero = Events()
+        try await r.steer(SteerRequest(part: 0, prompt: "hello world", latents: [SteerLatentRequest(latent: 3, strength: 0)],
+                                       mode: .add, maxTokens: 5, freezeAttention: true)) { zero.add($0) }
+        XCTAssertEqual(zero.tokens(.frozen), zero.tokens(.default))
+        let events = Events()
+        try await r.steer(SteerRequest(part: 0, prompt: "hello world", latents: [SteerLatentRequest(latent: 3, strength: 300)],
+                                       mode: .add, maxTokens: 6, freezeAttention: true)) { events.add($0) }
+        let all = events.all
+        let frozen = events.tokens(.frozen)
+        XCTAssertFalse(frozen.isEmpty)
+        XCTAssertLessThanOrEqual(frozen.count, events.tokens(.default).count)
+        let firstFrozen = all.firstIndex { if case .token(.frozen, _) = $0 { return true } else { return false } } ?? 0
+        let lastSteered = all.lastIndex { if case .token(.steered, _) = $0 { return true } else { return false } } ?? 0
+        XCTAssertLessThan(lastSteered, firstFrozen)
+        guard case let .kl(.frozen, kl, promptCount)? = all.last else { return XCTFail("last event: \(String(describing: all.last))") }
+        XCTAssertEqual(kl.count, promptCount + frozen.count)
+        guard case .kl(.steered, _, _) = all[all.count - 2] else { return XCTFail("the steered KL comes before the frozen one") }
+        // Without the option there is no frozen run.
+        let plain = Events()
+        try await r.steer(SteerRequest(part: 0, prompt: "hello world", latents: [SteerLatentRequest(latent: 3, strength: 300)],
+                                       mode: .add, maxTokens: 3)) { plain.add($0) }
+        XCTAssertTrue(plain.tokens(.frozen).isEmpty)
     }
 
     func testCancellingStopsTheRun() async throws {

@@ -33,6 +33,7 @@ final class FrameSnapshotTests: XCTestCase {
         ("prompt-attention", [.char("5")] + "the cat saw the cat".map { Key.char($0) } + [.enter, .char("a"), .char("]"), .char("]"), .left]),
         ("steer-prompt", [.char("5")] + "The cat".map { Key.char($0) } + [.enter, .char("t"), .char("+"), .char("a"), .char("7"), .enter, .enter]),
         ("steer-detail-input", [.down, .down, .enter, .char("t")] + "Once upon a time".map { Key.char($0) }),
+        ("steer-frozen", [.char("5")] + "The cat".map { Key.char($0) } + [.enter, .char("t"), .char("+"), .char("f"), .char("["), .enter]),
         // Latent 6 has embedding, simulation and intervention scores (SyntheticBrowserData.hasNewScores).
         ("detail-new-scorers", Array(repeating: Key.down, count: 6) + [.enter]),
         ("samples-embedding", Array(repeating: Key.down, count: 6) + [.enter, .char("3"), .char("c"), .char("c")]),

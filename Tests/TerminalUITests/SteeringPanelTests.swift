@@ -115,13 +115,79 @@ final class SteeringPanelTests: XCTestCase {
         _ = d.sendOnly(.steerEvent(generation: 0, .token(.steered, tok(7))))
         XCTAssertEqual(d.state.steering?.steeredTokens.map(\.id), [1, 9, 4])
         // KL: prompt of 2 and 3 generated → 5 values; steered token j was drawn from element 1 + j.
-        _ = d.sendOnly(.steerEvent(generation: 1, .kl([0.5, 0.0, 0.2, 0.4, 9], promptCount: 2)))
+        _ = d.sendOnly(.steerEvent(generation: 1, .kl(.steered, [0.5, 0.0, 0.2, 0.4, 9], promptCount: 2)))
         XCTAssertEqual(d.state.steering?.kl, [0.0, 0.2, 0.4])
         _ = d.sendOnly(.steerFinished(generation: 1, error: nil))
         XCTAssertEqual(d.state.steering?.phase, .done)
         let text = d.render().text
         XCTAssertTrue(text.contains("first divergence at token 2"), text)
         XCTAssertTrue(text.contains("diverges at token 2"), text)
+    }
+
+    func testTokensPerRunKeys() async throws {
+        var d = await promptDriver()
+        await d.keys(.char("t"))
+        XCTAssertEqual(d.state.steering?.maxTokens, 24)
+        await d.keys(.char("]"), .char("]"))
+        XCTAssertEqual(d.state.steering?.maxTokens, 40)
+        XCTAssertEqual(d.state.steering?.request.maxTokens, 40)
+        XCTAssertTrue(d.render().text.contains("40 tokens per run"), d.render().text)
+        for _ in 0 ..< 10 { await d.keys(.char("[")) }
+        XCTAssertEqual(d.state.steering?.maxTokens, 1, "never below one token")
+        await d.keys(.char("]"))
+        XCTAssertEqual(d.state.steering?.maxTokens, 8, "from 1 up to the next step")
+        for _ in 0 ..< 40 { await d.keys(.char("]")) }
+        XCTAssertEqual(d.state.steering?.maxTokens, SteeringPanelState.maxTokensLimit)
+        XCTAssertEqual(SteeringPanelState.steppedMaxTokens(13, up: false), 8)
+        XCTAssertEqual(SteeringPanelState.steppedMaxTokens(13, up: true), 16)
+        // The run asks for what the panel shows.
+        await d.keys(.char("["))
+        let effects = d.sendOnly(.key(.enter))
+        XCTAssertEqual(effects, [.steer(try XCTUnwrap(d.state.steering).request, generation: 1)])
+        XCTAssertEqual(d.state.steering?.lastRequest?.maxTokens, 248)
+    }
+
+    func testFrozenAttentionColumn() async throws {
+        var d = await promptDriver(size: Size(width: 120, height: 40))
+        await d.keys(.char("t"))
+        XCTAssertFalse(d.render().text.contains("attention frozen"), "two columns by default")
+        await d.keys(.char("f"))
+        XCTAssertEqual(d.state.steering?.freezeAttention, true)
+        XCTAssertEqual(d.state.steering?.request.freezeAttention, true)
+        XCTAssertTrue(d.render().text.contains("Steered, attention frozen"))
+        _ = d.sendOnly(.key(.enter))
+        let tok = { (id: Int32) in SteerToken(id: id, text: " w\(id)") }
+        _ = d.sendOnly(.steerEvent(generation: 1, .prompt(["The", " cat"])))
+        for id: Int32 in [1, 2, 3] { _ = d.sendOnly(.steerEvent(generation: 1, .token(.default, tok(id)))) }
+        for id: Int32 in [1, 9, 8] { _ = d.sendOnly(.steerEvent(generation: 1, .token(.steered, tok(id)))) }
+        for id: Int32 in [1, 2] { _ = d.sendOnly(.steerEvent(generation: 1, .token(.frozen, tok(id)))) }
+        XCTAssertTrue(d.render().text.contains("generating frozen 2/3"), d.render().text)
+        _ = d.sendOnly(.steerEvent(generation: 1, .token(.frozen, tok(7))))
+        XCTAssertEqual(d.state.steering?.frozenTokens.map(\.id), [1, 2, 7])
+        XCTAssertEqual(d.state.steering?.firstDivergence, 1)
+        XCTAssertEqual(d.state.steering?.firstFrozenDivergence, 2)
+        _ = d.sendOnly(.steerEvent(generation: 1, .kl(.steered, [0.5, 0.0, 0.2, 0.4, 9], promptCount: 2)))
+        _ = d.sendOnly(.steerEvent(generation: 1, .kl(.frozen, [0.5, 0.1, 0.3, 0.6, 9], promptCount: 2)))
+        XCTAssertEqual(d.state.steering?.kl, [0.0, 0.2, 0.4])
+        XCTAssertEqual(d.state.steering?.frozenKL, [0.1, 0.3, 0.6])
+        _ = d.sendOnly(.steerFinished(generation: 1, error: nil))
+        let text = d.render().text
+        XCTAssertTrue(text.contains("frozen: diverges at 3"), text)
+        XCTAssertTrue(text.contains("max 0.60"), "the frozen column's KL strip: \(text)")
+        // Turning it off keeps the column while it holds results; a new run without it clears them.
+        await d.keys(.char("f"))
+        XCTAssertTrue(d.render().text.contains("attention frozen"))
+        _ = d.sendOnly(.key(.enter))
+        XCTAssertEqual(d.state.steering?.frozenTokens, [])
+        XCTAssertFalse(d.render().text.contains("attention frozen"))
+        // Stopping during the frozen run counts its tokens.
+        await d.keys(.char("f"))
+        _ = d.sendOnly(.key(.enter))
+        _ = d.sendOnly(.steerEvent(generation: 3, .token(.default, tok(1))))
+        _ = d.sendOnly(.steerEvent(generation: 3, .token(.steered, tok(1))))
+        _ = d.sendOnly(.steerEvent(generation: 3, .token(.frozen, tok(1))))
+        _ = d.sendOnly(.key(.escape))
+        XCTAssertTrue(d.render().text.contains("stopped after 1 + 1 + 1 tokens"), d.render().text)
     }
 
     func testEscStopsARunningGenerationThenCloses() async throws {

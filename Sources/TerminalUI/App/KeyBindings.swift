@@ -11,7 +11,7 @@ public enum Action: String, Sendable, CaseIterable {
     case toggleAttention, nextHead, previousHead, nextLayer, previousLayer
     case answerYes, answerNo
     case steer, strengthUp, strengthDown, toggleSteerMode, addSteerLatent, removeSteerLatent, editSteerPrompt, generate,
-         cycleTemperature, reseed
+         cycleTemperature, reseed, toggleFreezeAttention, moreTokens, fewerTokens
     case accept, cancel
 }
 
@@ -145,6 +145,10 @@ public enum KeyBindings {
         KeyBinding(keys: [.char("p")], action: .editSteerPrompt, scope: .steering, help: "Edit the prompt", hint: "prompt"),
         KeyBinding(keys: [.char("T")], action: .cycleTemperature, scope: .steering, help: "Temperature: greedy, 0.7, 1.0 (both runs share the seed)", hint: nil),
         KeyBinding(keys: [.char("r")], action: .reseed, scope: .steering, help: "Next sampler seed", hint: nil),
+        KeyBinding(keys: [.char("f")], action: .toggleFreezeAttention, scope: .steering,
+                   help: "Third column: steered with the default run's attention patterns frozen (on/off)", hint: "frozen"),
+        KeyBinding(keys: [.char("]")], action: .moreTokens, scope: .steering, help: "More tokens per run (+8, up to 256)", hint: nil),
+        KeyBinding(keys: [.char("[")], action: .fewerTokens, scope: .steering, help: "Fewer tokens per run (−8, at least 1)", hint: nil),
         KeyBinding(keys: [.escape], action: .cancel, scope: .steering, help: "Stop the running generation; else close the panel", hint: "stop/close"),
         KeyBinding(keys: [.char("t")], action: .steer, scope: .steering, help: "Close the panel", hint: nil),
     ]

@@ -38,6 +38,8 @@ public struct SteeringPanelState: Sendable, Equatable {
     /// Text of the open field.
     public var input = ""
     public var maxTokens = SteeringPanelState.defaultMaxTokens
+    /// Also generate steered with the default run's attention patterns (a third column).
+    public var freezeAttention = false
     /// 0 = greedy.
     public var temperature: Float = 0
     public var seed: UInt64 = 0
@@ -47,15 +49,22 @@ public struct SteeringPanelState: Sendable, Equatable {
     public var promptTokens: [String] = []
     public var defaultTokens: [SteerToken] = []
     public var steeredTokens: [SteerToken] = []
+    /// The steered run with frozen attention (empty unless the run asked for it).
+    public var frozenTokens: [SteerToken] = []
     /// Per steered token j: KL(steered ‖ default) of the distribution it was generated from (nats); empty until
     /// the run ends.
     public var kl: [Double] = []
+    /// The same for the frozen-attention run's tokens.
+    public var frozenKL: [Double] = []
     /// Enter was pressed before every strength unit was known: generate when they are.
     public var generateWhenReady = false
     /// What the last run asked for (shown beside the results, which may be older than the panel's settings).
     public var lastRequest: SteerRequest?
 
     public static let defaultMaxTokens = 24
+    /// `[`/`]` change the tokens per run by this much, within 1…`maxTokensLimit`.
+    public static let maxTokensStep = 8
+    public static let maxTokensLimit = 256
     /// Strength of a newly added latent (× its max activation).
     public static let defaultStrength: Float = 4
     public static let strengthLimit: Float = 1000
@@ -68,8 +77,23 @@ public struct SteeringPanelState: Sendable, Equatable {
 
     /// Index of the first generated token where the two continuations differ (by token id); nil while one is a
     /// prefix of the other.
-    public var firstDivergence: Int? {
-        zip(defaultTokens, steeredTokens).enumerated().first { $0.element.0.id != $0.element.1.id }?.offset
+    public var firstDivergence: Int? { Self.divergence(defaultTokens, steeredTokens) }
+
+    /// The same for the frozen-attention run against the default one.
+    public var firstFrozenDivergence: Int? { Self.divergence(defaultTokens, frozenTokens) }
+
+    static func divergence(_ a: [SteerToken], _ b: [SteerToken]) -> Int? {
+        zip(a, b).enumerated().first { $0.element.0.id != $0.element.1.id }?.offset
+    }
+
+    /// Whether the panel shows the frozen-attention column: asked for now, or part of the results shown.
+    public var showsFrozen: Bool { freezeAttention || lastRequest?.freezeAttention == true }
+
+    /// The tokens per run after one `]` (up) or `[` (down): steps of 8 (1 → 8 going up, 8 → 1 going down).
+    public static func steppedMaxTokens(_ n: Int, up: Bool) -> Int {
+        let step = maxTokensStep
+        let next = up ? (n / step + 1) * step : (n % step == 0 ? n - step : n / step * step)
+        return max(1, min(maxTokensLimit, next))
     }
 
     /// How much one `+`/`-` changes the selected latent's strength: half its max activation, or 1 activation unit
@@ -79,7 +103,7 @@ public struct SteeringPanelState: Sendable, Equatable {
     /// The request for the current settings (strengths converted to activation units).
     public var request: SteerRequest {
         SteerRequest(part: part, prompt: prompt, latents: latents.map { SteerLatentRequest(latent: $0.latent, strength: $0.activationStrength) },
-                     mode: mode, maxTokens: maxTokens, temperature: temperature, seed: seed)
+                     mode: mode, maxTokens: maxTokens, temperature: temperature, seed: seed, freezeAttention: freezeAttention)
     }
 
     /// Clears the results of the last run.
@@ -87,6 +111,8 @@ public struct SteeringPanelState: Sendable, Equatable {
         promptTokens = []
         defaultTokens = []
         steeredTokens = []
+        frozenTokens = []
         kl = []
+        frozenKL = []
     }
 }

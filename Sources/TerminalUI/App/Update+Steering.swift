@@ -69,6 +69,10 @@ extension Update {
             p.temperature = t[((t.firstIndex(of: p.temperature) ?? 0) + 1) % t.count]
         case .reseed:
             p.seed &+= 1
+        case .toggleFreezeAttention:
+            p.freezeAttention.toggle()
+        case .moreTokens, .fewerTokens:
+            p.maxTokens = SteeringPanelState.steppedMaxTokens(p.maxTokens, up: a == .moreTokens)
         case .open, .generate:
             s.steering = p
             return startSteering(&s)
@@ -180,11 +184,19 @@ extension Update {
         case let .prompt(tokens): p.promptTokens = tokens
         case let .token(.default, t): p.defaultTokens.append(t)
         case let .token(.steered, t): p.steeredTokens.append(t)
-        case let .kl(values, promptCount):
-            // Element i is the distribution after tokens[0…i]; steered token j came from element promptCount − 1 + j.
-            p.kl = p.steeredTokens.indices.map { j in
-                let i = promptCount - 1 + j
-                return values.indices.contains(i) ? values[i] : 0
+        case let .token(.frozen, t): p.frozenTokens.append(t)
+        case let .kl(stream, values, promptCount):
+            // Element i is the distribution after tokens[0…i]; generated token j came from element promptCount − 1 + j.
+            func perToken(_ tokens: [SteerToken]) -> [Double] {
+                tokens.indices.map { j in
+                    let i = promptCount - 1 + j
+                    return values.indices.contains(i) ? values[i] : 0
+                }
+            }
+            switch stream {
+            case .steered: p.kl = perToken(p.steeredTokens)
+            case .frozen: p.frozenKL = perToken(p.frozenTokens)
+            case .default: break
             }
         }
         s.steering = p

@@ -24,20 +24,25 @@ public struct SteerRequest: Sendable, Equatable {
     public var latents: [SteerLatentRequest]
     public var mode: SteerMode
     public var maxTokens: Int
-    /// 0 = greedy; otherwise sampled with `seed` (the same seed for both runs).
+    /// 0 = greedy; otherwise sampled with `seed` (the same seed for every run).
     public var temperature: Float
     public var seed: UInt64
+    /// Also a third run, steered with every layer's attention pattern frozen to the default run's (`steer
+    /// --freeze-attention`): at most as long as the default continuation.
+    public var freezeAttention: Bool
 
     public init(part: Int, prompt: String, latents: [SteerLatentRequest], mode: SteerMode, maxTokens: Int,
-                temperature: Float = 0, seed: UInt64 = 0) {
+                temperature: Float = 0, seed: UInt64 = 0, freezeAttention: Bool = false) {
         self.part = part; self.prompt = prompt; self.latents = latents; self.mode = mode
         self.maxTokens = maxTokens; self.temperature = temperature; self.seed = seed
+        self.freezeAttention = freezeAttention
     }
 }
 
 /// Which continuation a streamed token belongs to.
 public enum SteerStream: String, Sendable, Equatable {
-    case `default`, steered
+    /// `frozen`: steered with the default run's attention patterns (only when the request asks for it).
+    case `default`, steered, frozen
 }
 
 /// A generated token: its id (divergence is decided on ids) and its display string.
@@ -48,14 +53,15 @@ public struct SteerToken: Sendable, Equatable {
 }
 
 /// What a steering run reports while it runs, in order: the prompt's tokens, every generated token of the
-/// default run, then of the steered run, then the per-position KL of the steered run.
+/// default run, then of the steered run, then (when asked) of the frozen-attention run, then the per-position KL
+/// of the steered run and (when asked) of the frozen run.
 public enum SteerEvent: Sendable, Equatable {
     /// The prompt as the engine tokenized it (display strings).
     case prompt([String])
     case token(SteerStream, SteerToken)
-    /// KL(steered ‖ default) of the next-token distributions after each prompt + generated position of the
-    /// steered text (nats; `Steering.Continuation.kl`), and how many of them are prompt positions.
-    case kl([Double], promptCount: Int)
+    /// KL(run ‖ default) of the next-token distributions after each prompt + generated position of the `steered`
+    /// or `frozen` run's text (nats; `Steering.Continuation.kl`), and how many of them are prompt positions.
+    case kl(SteerStream, [Double], promptCount: Int)
 }
 
 /// Runs steering requests (slow: a model generates twice). Called off the UI loop; `event` may be called from any

@@ -3,7 +3,8 @@ import Foundation
 
 /// The steering panel drawn over the prompt or detail view: the prompt, the latents with their strengths, then the
 /// default and steered continuations side by side as they stream in (the first divergent token marked in both), a
-/// strip of per-token KL(steered ‖ default) under the steered text, and the run's state.
+/// strip of per-token KL(steered ‖ default) under the steered text, and the run's state. With `f` a third column
+/// holds the steered run with the default run's attention patterns frozen (its own divergence mark and KL strip).
 enum SteeringPanel {
     static func draw(_ screen: inout Screen, _ s: AppState, _ p: SteeringPanelState, data: BrowserDataSource) {
         let body = Layout(size: s.size).body
@@ -24,23 +25,33 @@ enum SteeringPanel {
         // Continuations: what is left above the KL strip and the status line.
         let textRows = inner.maxY - y - 3
         guard textRows >= 1 else { statusLine(&screen, s, p, x: inner.x, y: inner.maxY - 1, width: inner.width); return }
-        let colWidth = (inner.width - 3) / 2
-        let left = Rect(x: inner.x, y: y, width: colWidth, height: textRows + 1)
-        let right = Rect(x: inner.x + colWidth + 3, y: y, width: inner.width - colWidth - 3, height: textRows + 1)
-        let divergence = p.firstDivergence
-        heading(&screen, "Default", x: left.x, y: y, width: left.width)
-        heading(&screen, "Steered", x: right.x, y: y, width: right.width)
-        for r in 0 ..< textRows { screen.write("│", x: inner.x + colWidth + 1, y: y + 1 + r, style: Style(fg: .border, bg: .overlay)) }
-        continuation(&screen, p.defaultTokens, divergence: divergence, steered: false,
-                     rect: Rect(x: left.x, y: y + 1, width: left.width, height: textRows))
-        continuation(&screen, p.steeredTokens, divergence: divergence, steered: true,
-                     rect: Rect(x: right.x, y: y + 1, width: right.width, height: textRows))
+        // Default | Steered (| Steered, attention frozen), three columns between neighbours.
+        var columns: [(title: String, tokens: [SteerToken], divergence: Int?, kl: [Double], steered: Bool)] = [
+            ("Default", p.defaultTokens, p.firstDivergence, [], false),
+            ("Steered", p.steeredTokens, p.firstDivergence, p.kl, true),
+        ]
+        if p.showsFrozen {
+            columns.append(("Steered, attention frozen", p.frozenTokens, p.firstFrozenDivergence, p.frozenKL, true))
+        }
+        let colWidth = (inner.width - 3 * (columns.count - 1)) / columns.count
+        for (c, col) in columns.enumerated() {
+            let x = inner.x + c * (colWidth + 3)
+            let width = c == columns.count - 1 ? inner.maxX - x : colWidth
+            heading(&screen, col.title, x: x, y: y, width: width)
+            if c > 0 {
+                for r in 0 ..< textRows { screen.write("│", x: x - 2, y: y + 1 + r, style: Style(fg: .border, bg: .overlay)) }
+            }
+            continuation(&screen, col.tokens, divergence: col.divergence, steered: col.steered,
+                         rect: Rect(x: x, y: y + 1, width: width, height: textRows))
+            if c > 0 {
+                klStrip(&screen, col.kl, running: p.phase == .running && !col.tokens.isEmpty, x: x, y: y + 1 + textRows, width: width)
+            }
+        }
         y += 1 + textRows
-        klStrip(&screen, p, x: right.x, y: y, width: right.width)
-        if let d = divergence {
-            screen.write("diverges at token \(d + 1)", x: left.x, y: y, maxWidth: left.width, style: Style(fg: .bad, bg: .overlay, bold: true))
+        if let d = p.firstDivergence {
+            screen.write("diverges at token \(d + 1)", x: inner.x, y: y, maxWidth: colWidth, style: Style(fg: .bad, bg: .overlay, bold: true))
         } else if !p.defaultTokens.isEmpty && !p.steeredTokens.isEmpty {
-            screen.write(p.phase == .running ? "identical so far" : "identical", x: left.x, y: y, maxWidth: left.width,
+            screen.write(p.phase == .running ? "identical so far" : "identical", x: inner.x, y: y, maxWidth: colWidth,
                          style: Style(fg: .muted, bg: .overlay))
         }
         statusLine(&screen, s, p, x: inner.x, y: inner.maxY - 1, width: inner.width)
@@ -69,10 +80,10 @@ enum SteeringPanel {
         return y + 1
     }
 
-    /// "mode add · greedy · 24 tokens".
+    /// "mode add · greedy · 24 tokens per run" (+ " · + frozen attention" when the third run is on).
     static func settings(_ p: SteeringPanelState) -> String {
         let sampler = p.temperature == 0 ? "greedy" : String(format: "temperature %.1f, seed %llu", p.temperature, p.seed)
-        return "mode \(p.mode.rawValue) · \(sampler) · \(p.maxTokens) tokens per run"
+        return "mode \(p.mode.rawValue) · \(sampler) · \(p.maxTokens) tokens per run" + (p.freezeAttention ? " · + frozen attention" : "")
     }
 
     /// The latents with their strengths (the selected one marked), and the open latent field; returns the next row.
@@ -164,25 +175,24 @@ enum SteeringPanel {
         }
     }
 
-    /// "KL ▁▃█▂ max 2.31": one cell per steered token, height and colour by its KL relative to the run's largest.
-    static func klStrip(_ screen: inout Screen, _ p: SteeringPanelState, x: Int, y: Int, width: Int) {
-        guard !p.kl.isEmpty else {
-            if p.phase == .running, !p.steeredTokens.isEmpty {
-                screen.write("KL after the run", x: x, y: y, maxWidth: width, style: Style(fg: .muted, bg: .overlay))
-            }
+    /// "KL ▁▃█▂ max 2.31": one cell per generated token, height and colour by its KL relative to the run's largest.
+    static func klStrip(_ screen: inout Screen, _ kl: [Double], running: Bool, x: Int, y: Int, width: Int) {
+        guard !kl.isEmpty else {
+            if running { screen.write("KL after the run", x: x, y: y, maxWidth: width, style: Style(fg: .muted, bg: .overlay)) }
             return
         }
-        let maxKL = p.kl.max() ?? 0
+        let maxKL = kl.max() ?? 0
         let summary = String(format: " max %.2f", maxKL)
         screen.write("KL ", x: x, y: y, style: Style(fg: .muted, bg: .overlay))
         let room = max(0, width - 3 - DisplayText.width(summary))
-        for (j, v) in p.kl.prefix(room).enumerated() {
+        for (j, v) in kl.prefix(room).enumerated() {
             let f = maxKL > 0 ? v / maxKL : 0
             let glyph = Widgets.vbars([f], height: 1).first ?? " "
             let role = Role.heat(f) ?? .muted
             screen.write(glyph == " " ? "▁" : glyph, x: x + 3 + j, y: y, maxWidth: 1, style: Style(fg: role, bg: .overlay), ellipsis: false)
         }
-        screen.write(summary, x: x + 3 + min(room, p.kl.count), y: y, maxWidth: width, style: Style(fg: .muted, bg: .overlay))
+        screen.write(summary, x: x + 3 + min(room, kl.count), y: y, maxWidth: max(0, width - 3 - min(room, kl.count)),
+                     style: Style(fg: .muted, bg: .overlay))
     }
 
     /// What the run is doing, or its outcome.
@@ -191,9 +201,10 @@ enum SteeringPanel {
         var style = Style(fg: .muted, bg: .overlay)
         switch p.phase {
         case .idle:
-            text = "Enter generate · +/- strength · m add/clamp · a add latent · p prompt · Esc close"
+            text = "Enter generate · +/- strength · [/] tokens · f frozen attention · m add/clamp · a add · p prompt · Esc close"
         case .running:
-            let stage = p.steeredTokens.isEmpty ? "default \(p.defaultTokens.count)/\(p.maxTokens)" : "steered \(p.steeredTokens.count)/\(p.maxTokens)"
+            let stage = !p.frozenTokens.isEmpty ? "frozen \(p.frozenTokens.count)/\(p.defaultTokens.count)"
+                : p.steeredTokens.isEmpty ? "default \(p.defaultTokens.count)/\(p.maxTokens)" : "steered \(p.steeredTokens.count)/\(p.maxTokens)"
             text = "\(Widgets.spinner(s.spinnerFrame)) generating \(stage) · Esc stops"
             style = Style(fg: .warn, bg: .overlay)
         case .done:
@@ -201,9 +212,16 @@ enum SteeringPanel {
             if !p.kl.isEmpty {
                 t += String(format: " · KL mean %.3f, max %.3f nats", p.kl.reduce(0, +) / Double(p.kl.count), p.kl.max() ?? 0)
             }
+            if p.lastRequest?.freezeAttention == true {
+                t += " · frozen: " + (p.firstFrozenDivergence.map { "diverges at \($0 + 1)" } ?? "no divergence")
+                if !p.frozenKL.isEmpty {
+                    t += String(format: ", KL mean %.3f", p.frozenKL.reduce(0, +) / Double(p.frozenKL.count))
+                }
+            }
             text = t + " · Enter reruns"
         case .stopped:
-            text = "stopped after \(p.defaultTokens.count) + \(p.steeredTokens.count) tokens · Enter reruns"
+            let frozen = p.frozenTokens.isEmpty ? "" : " + \(p.frozenTokens.count)"
+            text = "stopped after \(p.defaultTokens.count) + \(p.steeredTokens.count)\(frozen) tokens · Enter reruns"
         case let .failed(m):
             text = "✗ " + m
             style = Style(fg: .bad, bg: .overlay, bold: true)
