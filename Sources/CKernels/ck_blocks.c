@@ -114,14 +114,10 @@ void ck_gemm_k(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int
 #if !defined(__AVX2__)
 /// Σ level · x-level of one 32-value nibble block (with fifth bits qh when given).
 static int ck_nibble_dot(const uint8_t *qs, const uint8_t *qh, const int8_t *x) {
-    uint32_t h = 0;
-    if (qh) memcpy(&h, qh, 4);
+    int8_t levels[32];
+    ck_unpack_nibbles(qs, qh, 0, levels);
     int sum = 0;
-    for (int j = 0; j < 16; j++) {
-        int lo = (qs[j] & 0x0F) | (int)(((h >> j) & 1) << 4);
-        int hi = (qs[j] >> 4) | (int)(((h >> (j + 16)) & 1) << 4);
-        sum += lo * x[j] + hi * x[j + 16];
-    }
+    for (int j = 0; j < 32; j++) sum += levels[j] * x[j];
     return sum;
 }
 #endif

@@ -10,6 +10,21 @@
 #include <immintrin.h>
 #endif
 
+/// 32 levels of a nibble block (low nibbles then high) with optional fifth bits, minus `offset`; returns Σ levels.
+static inline int ck_unpack_nibbles(const uint8_t *qs, const uint8_t *qh, int offset, int8_t *out) {
+    uint32_t h = 0;
+    if (qh) memcpy(&h, qh, 4);
+    int sum = 0;
+    for (int j = 0; j < 16; j++) {
+        int lo = (qs[j] & 0x0F) | (int)(((h >> j) & 1) << 4);
+        int hi = (qs[j] >> 4) | (int)(((h >> (j + 16)) & 1) << 4);
+        out[j] = (int8_t)(lo - offset);
+        out[j + 16] = (int8_t)(hi - offset);
+        sum += lo + hi;
+    }
+    return sum - 32 * offset;
+}
+
 /// IEEE half at p (unaligned, little-endian) → float.
 static inline float ck_half(const uint8_t *p) {
     uint16_t h;

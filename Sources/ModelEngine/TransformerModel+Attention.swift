@@ -47,9 +47,10 @@ extension TransformerModel {
             let kg = keys + g * hd
             let vg = values + g * hd
             let zh = s.z.pointer + span.row * qDim + h * hd
-            if nq > 1 && !useBLAS {
-                // Quantized passes call no BLAS (its worker thread would spin beside the two that do the work):
-                // each query row as a generation step does, the heads split over the two threads instead.
+            if nq == 1 || !useBLAS {
+                // Row by row: a generation step (plain loops beat two BLAS calls), and every quantized pass, which
+                // calls no BLAS (its worker thread would spin beside the two that do the work; the heads are split
+                // over those two instead).
                 for i in 0 ..< nq {
                     let p = span.startPos + i
                     let lo = firstKey(p)
@@ -68,37 +69,27 @@ extension TransformerModel {
                 }
                 continue
             }
-            if nq == 1 {
-                // One query (a generation step): plain loops beat two BLAS calls.
-                let lo = firstKey(nk - 1)
-                for j in lo ..< nk { scores[j] = dotProduct(qh, kg + j * kvDim, count: hd) * scale }
-                if let cap { softcap(scores + lo, count: nk - lo, cap: cap) }
-                softmaxMasked(scores + lo, valid: nk - lo, count: nk - lo)
-                if lo > 0 { scores.update(repeating: 0, count: lo) }
-                weightedSum(zh, weights: scores + lo, rows: vg + lo * kvDim, stride: kvDim, count: nk - lo, width: hd)
-            } else {
-                // Blocks of query rows attend only to the keys up to their last row (the causal triangle).
-                var i0 = 0
-                while i0 < nq {
-                    let i1 = min(nq, i0 + Self.attentionBlock)
-                    let keysNeeded = span.startPos + i1
-                    let block = scores + i0 * nk
-                    // scores[i0..<i1, 0..<keysNeeded] = q_h · k_gᵀ · scale
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(i1 - i0), Int32(keysNeeded), Int32(hd),
-                                scale, qh + i0 * qDim, Int32(qDim), kg, Int32(kvDim), 0, block, Int32(nk))
-                    for i in i0 ..< i1 {
-                        let row = scores + i * nk
-                        let valid = span.startPos + i + 1
-                        let lo = firstKey(valid - 1)
-                        if let cap { softcap(row + lo, count: valid - lo, cap: cap) }
-                        softmaxMasked(row + lo, valid: valid - lo, count: (capturePattern ? nk : keysNeeded) - lo)
-                        if lo > 0 { row.update(repeating: 0, count: lo) }
-                    }
-                    // z_h[i0..<i1] = scores · v_g
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(i1 - i0), Int32(hd), Int32(keysNeeded),
-                                1, block, Int32(nk), vg, Int32(kvDim), 0, zh + i0 * qDim, Int32(qDim))
-                    i0 = i1
+            // Blocks of query rows attend only to the keys up to their last row (the causal triangle).
+            var i0 = 0
+            while i0 < nq {
+                let i1 = min(nq, i0 + Self.attentionBlock)
+                let keysNeeded = span.startPos + i1
+                let block = scores + i0 * nk
+                // scores[i0..<i1, 0..<keysNeeded] = q_h · k_gᵀ · scale
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(i1 - i0), Int32(keysNeeded), Int32(hd),
+                            scale, qh + i0 * qDim, Int32(qDim), kg, Int32(kvDim), 0, block, Int32(nk))
+                for i in i0 ..< i1 {
+                    let row = scores + i * nk
+                    let valid = span.startPos + i + 1
+                    let lo = firstKey(valid - 1)
+                    if let cap { softcap(row + lo, count: valid - lo, cap: cap) }
+                    softmaxMasked(row + lo, valid: valid - lo, count: (capturePattern ? nk : keysNeeded) - lo)
+                    if lo > 0 { row.update(repeating: 0, count: lo) }
                 }
+                // z_h[i0..<i1] = scores · v_g
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(i1 - i0), Int32(hd), Int32(keysNeeded),
+                            1, block, Int32(nk), vg, Int32(kvDim), 0, zh + i0 * qDim, Int32(qDim))
+                i0 = i1
             }
             if capturePattern {
                 pattern.withUnsafeMutableBufferPointer { p in
