@@ -9,7 +9,7 @@ import LatentCache
 struct ExplainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
-        abstract: "Explain latents of a cache with an LLM (the embedded SmolLM2 by default, or any OpenAI-compatible server).",
+        abstract: "Explain latents of a cache with an LLM (an embedded engine model by default, or any OpenAI-compatible server).",
         discussion: """
         Examples are drawn as delphi does (40 training examples, 4 per quantile, from the cache's quantile samples; \
         << >> highlights, Activations: lines). A cache keeping fewer windows per quantile than train + test need gets \
