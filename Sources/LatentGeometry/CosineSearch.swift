@@ -15,8 +15,7 @@ public struct CosineSearchOptions: Sendable {
     public var projection: Int?
     /// Candidates re-scored per row in projection mode (at least k).
     public var candidates: Int
-    /// Rows × columns of one worker's share of a similarity tile (4 bytes each; the default 2 MB stays in cache); one
-    /// `sgemm` fills workers × blockRows rows.
+    /// Rows × columns of one similarity tile per worker (4 bytes each; the default 2 MB stays in cache).
     public var blockRows: Int
     public var blockColumns: Int
     /// Seed of the projection.
@@ -159,12 +158,11 @@ public enum CosineSearch {
         return out
     }
 
-    /// Exact blocked search over normalised rows. One `sgemm` per tile, always from the calling thread (OpenBLAS
-    /// threads it as configured; its thread count is never changed here: OpenBLAS 0.3.21 deadlocked in
-    /// `exec_blas_async_wait` once after the count went 2 → 1 → 2 while another thread used it). A tile is
-    /// `workers` row blocks × `blockColumns`; the workers then select from it while it is still in cache, each from
-    /// its own rows (row lists of its rows, and column lists of its own, merged at the end), so nothing is shared
-    /// between workers and ties are broken by index whatever the split. The workers never call BLAS.
+    /// Exact blocked search over normalised rows. Row blocks are dealt out to one worker per core; each worker
+    /// computes its own cache-sized tile with `ck_dot_tile` (no BLAS on worker threads: OpenBLAS 0.3.21 deadlocked in
+    /// `exec_blas_async_wait` once when its thread count was switched to 1 around a BLAS-calling search and back)
+    /// and selects from it while it is still in cache (row lists of its own rows, and column lists of its own,
+    /// merged at the end), so nothing is shared between workers and ties are broken by index whatever the split.
     static func exact(_ q: [Float], _ kn: [Float], dim: Int, k: Int, options: CosineSearchOptions, columnsToo: Bool = false,
                       progress: (@Sendable (Double) -> Void)?, isCancelled: (@Sendable () -> Bool)?) throws -> (NeighbourTable, NeighbourTable?) {
         let nq = q.count / dim, nk = kn.count / dim
@@ -174,42 +172,43 @@ public enum CosineSearch {
         let br = max(1, min(options.blockRows, nq)), bc = max(1, min(options.blockColumns, nk))
         let blocks = (nq + br - 1) / br
         let workers = max(1, min(options.workers ?? ProcessInfo.processInfo.activeProcessorCount, blocks))
-        let step = min(nq, br * workers)
         let rowLists = ListBox(count: nq, capacity: k)
         let colLists = columnsToo ? (0 ..< workers).map { _ in ListBox(count: nk, capacity: k) } : []
-        let tileBuffer = FloatBuffer(count: step * bc)
+        let tiles = (0 ..< workers).map { _ in FloatBuffer(count: br * bc) }
+        let packs = (0 ..< workers).map { _ in FloatBuffer(count: ck_dot_tile_pack_floats(Int32(bc), Int32(dim))) }
+        let state = SearchState()
         let excludeSelf = options.excludeSelf
-        try q.withUnsafeBufferPointer { qb in
-            try kn.withUnsafeBufferPointer { kb in
-                let qp = qb.baseAddress!, kp = kb.baseAddress!
-                for r0 in stride(from: 0, to: nq, by: step) {
-                    if isCancelled?() == true { throw GeometryError.cancelled }
-                    let rows = min(step, nq - r0)
-                    for c0 in stride(from: 0, to: nk, by: bc) {
-                        let cols = min(bc, nk - c0)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(dim), 1,
-                                    qp + r0 * dim, Int32(dim), kp + c0 * dim, Int32(dim), 0, tileBuffer.pointer, Int32(cols))
-                        DispatchQueue.concurrentPerform(iterations: workers) { w in
-                            let tile = tileBuffer.pointer
-                            let first = rows * w / workers, last = rows * (w + 1) / workers
-                            guard first < last else { return }
-                            for i in first ..< last {
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            q.withUnsafeBufferPointer { qb in
+                kn.withUnsafeBufferPointer { kb in
+                    let qp = qb.baseAddress!, kp = kb.baseAddress!
+                    let tile = tiles[w].pointer, pack = packs[w].pointer
+                    var b = w
+                    while b < blocks {
+                        if state.cancelled || isCancelled?() == true { state.cancel(); return }
+                        let r0 = b * br, rows = min(br, nq - r0)
+                        for c0 in stride(from: 0, to: nk, by: bc) {
+                            let cols = min(bc, nk - c0)
+                            ck_dot_tile(qp + r0 * dim, Int32(rows), kp + c0 * dim, Int32(cols), Int32(dim), tile, Int32(cols), pack)
+                            for i in 0 ..< rows {
                                 select(tile + i * cols, count: cols, offset: c0, skip: excludeSelf ? r0 + i - c0 : -1,
                                        into: &rowLists.pointer[r0 + i])
                             }
                             if columnsToo {
                                 let lists = colLists[w].pointer.baseAddress! + c0
-                                for f in stride(from: 0, to: cols, by: 16) {
-                                    selectColumns(tile + first * cols, rows: last - first, cols: cols, first: f, rowOffset: r0 + first,
-                                                  lists: lists)
+                                for first in stride(from: 0, to: cols, by: 16) {
+                                    selectColumns(tile, rows: rows, cols: cols, first: first, rowOffset: r0, lists: lists)
                                 }
                             }
                         }
+                        let done = state.add(rows)
+                        if let progress { progress(Double(done) / Double(nq)) }
+                        b += workers
                     }
-                    progress?(Double(r0 + rows) / Double(nq))
                 }
             }
         }
+        if state.cancelled { throw GeometryError.cancelled }
         for r in 0 ..< nq { out.set(row: r, rowLists.pointer[r]) }
         if columnsToo {
             for c in 0 ..< nk {
@@ -306,6 +305,16 @@ public enum CosineSearch {
             j += 1
         }
     }
+}
+
+/// Rows done and the cancelled flag, shared by the search workers.
+final class SearchState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = 0
+    private var stopped = false
+    var cancelled: Bool { lock.withLock { stopped } }
+    func cancel() { lock.withLock { stopped = true } }
+    func add(_ n: Int) -> Int { lock.withLock { done += n; return done } }
 }
 
 /// Per-row top-k lists written by concurrent workers, each worker its own rows.
