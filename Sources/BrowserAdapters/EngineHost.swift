@@ -13,8 +13,11 @@ public final class EngineHost: @unchecked Sendable {
     /// The model file: an explicit path, else the cache's recorded model path when it exists,
     /// else `ModelLocator`'s default.
     public let modelPath: String?
-    /// Where relative SAE paths from the manifest are tried after the working directory.
-    public let cacheDirectory: String
+    /// The cache: its parts' SAEs are found by `SAELocation` (its parent, itself, the working directory).
+    let cache: LatentCacheDirectory
+    /// Tried first for the parts' SAEs (`browse --sae-root`): the folder their recorded paths are relative to, or
+    /// the one holding the SAE folders.
+    public let saeRoot: String?
     let saeInfos: [SAEInfo?]
 
     private let lock = NSLock()
@@ -25,8 +28,9 @@ public final class EngineHost: @unchecked Sendable {
     private var lens: Result<DecoderLogitLens, BrowserError>?
     private var lensTokenizer: Result<Tokenizer, BrowserError>?
 
-    public init(cache: LatentCacheDirectory, modelPath: String? = nil) {
-        cacheDirectory = cache.path
+    public init(cache: LatentCacheDirectory, modelPath: String? = nil, saeRoot: String? = nil) {
+        self.cache = cache
+        self.saeRoot = saeRoot
         saeInfos = cache.parts.map(\.sae)
         if let m = modelPath {
             self.modelPath = m
@@ -96,12 +100,10 @@ public final class EngineHost: @unchecked Sendable {
         }
     }
 
-    /// Where the SAE of `part` lives, when the cache names one and the folder exists.
+    /// Where the SAE of `part` lives, when the cache names one and it is found (`SAELocation`).
     public func saeFolder(part: Int) -> String? {
-        guard part >= 0, part < saeInfos.count, let info = saeInfos[part] else { return nil }
-        let candidates = info.path.hasPrefix("/") ? [info.path]
-            : [info.path, cacheDirectory + "/" + info.path, (cacheDirectory as NSString).deletingLastPathComponent + "/" + info.path]
-        return candidates.first { FileManager.default.fileExists(atPath: $0) }
+        guard part >= 0, part < saeInfos.count, saeInfos[part] != nil else { return nil }
+        return try? cache.saeLocation(of: cache.parts[part], root: saeRoot)
     }
 
     /// True when the SAE folder of `part` is reachable (cheap: no loading).
@@ -115,20 +117,23 @@ public final class EngineHost: @unchecked Sendable {
             result = .failure(BrowserError("no part \(part)"))
         } else if saeInfos[part] == nil {
             result = .failure(BrowserError("the cache does not name an SAE for this part (imported without one)"))
-        } else if let folder = saeFolder(part: part) {
-            do {
-                var loaded = try SparseAutoencoder.load(folder: folder)
-                // A TransformerLens hook_z SAE with folded value biases is adjusted to the engine's raw hook_z when
-                // the model is at hand; without one (a cache browsed on its own) only its weights are used.
-                if loaded.config.isHookZ, loaded.config.metadata.foldedValueBiases == true, let m = try? loadModel().model {
-                    loaded = try loaded.prepared(for: m)
-                }
-                result = .success(loaded)
-            } catch {
-                result = .failure(BrowserError("SAE \(folder): \(error)"))
-            }
         } else {
-            result = .failure(BrowserError("SAE folder '\(saeInfos[part]?.path ?? "")' not found (moved? run from the folder the cache was built in)"))
+            do {
+                let folder = try cache.saeLocation(of: cache.parts[part], root: saeRoot)
+                do {
+                    var loaded = try SparseAutoencoder.load(folder: folder)
+                    // A TransformerLens hook_z SAE with folded value biases is adjusted to the engine's raw hook_z when
+                    // the model is at hand; without one (a cache browsed on its own) only its weights are used.
+                    if loaded.config.isHookZ, loaded.config.metadata.foldedValueBiases == true, let m = try? loadModel().model {
+                        loaded = try loaded.prepared(for: m)
+                    }
+                    result = .success(loaded)
+                } catch {
+                    result = .failure(BrowserError("SAE \(folder): \(error)"))
+                }
+            } catch {
+                result = .failure(BrowserError("\(error)"))
+            }
         }
         lock.withLock { if saes[part] == nil { saes[part] = result } }
         return try (lock.withLock { saes[part] } ?? result).get()

@@ -39,3 +39,17 @@ public final class FloatBuffer: @unchecked Sendable {
         return true
     }
 }
+
+/// Σ a[i]·b[i] over n floats with four running sums, in plain Swift (no BLAS: safe on any worker thread whatever
+/// OpenBLAS's own threads do).
+@inlinable
+public func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+    var i = 0
+    while i + 4 <= n {
+        s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3]
+        i += 4
+    }
+    while i < n { s0 += a[i] * b[i]; i += 1 }
+    return (s0 + s1) + (s2 + s3)
+}

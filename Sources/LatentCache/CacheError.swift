@@ -36,6 +36,8 @@ public enum CacheError: Error, CustomStringConvertible, Equatable {
     case invalidDelphiRun(path: String, reason: String)
     /// A Neuronpedia file (feature JSON, explanation dump, SAEDashboard batch) that cannot be imported.
     case invalidNeuronpedia(path: String, reason: String)
+    /// The SAE a part names is in none of the places tried (`SAELocation`).
+    case saeNotFound(part: String, recorded: String, tried: [String])
 
     public var description: String {
         switch self {
@@ -59,6 +61,9 @@ public enum CacheError: Error, CustomStringConvertible, Equatable {
         case let .destinationExists(p): return "\(p) exists already (pass --force to replace it)"
         case let .invalidDelphiRun(p, r): return "\(p): not an importable delphi run: \(r)"
         case let .invalidNeuronpedia(p, r): return "\(p): not importable Neuronpedia data: \(r)"
+        case let .saeNotFound(part, recorded, tried):
+            return "the SAE of part \(part) ('\(recorded)' in the manifest) is not found; tried: \(tried.joined(separator: ", ")). "
+                + "Give the SAE's folder (score, steer: --sae DIR) or the folder its path is relative to (browse: --sae-root DIR)"
         }
     }
 }

@@ -139,7 +139,7 @@ public enum CosineSearch {
                         for i in 0 ..< c {
                             let j = coarse.indices[r * c + i]
                             if j < 0 { break }
-                            let s = cblas_sdot(Int32(dim), qb.baseAddress! + r * dim, 1, kb.baseAddress! + Int(j) * dim, 1)
+                            let s = dotProduct(qb.baseAddress! + r * dim, kb.baseAddress! + Int(j) * dim, dim)
                             lists.pointer[r].insert(s, j)
                         }
                     }
@@ -159,9 +159,10 @@ public enum CosineSearch {
     }
 
     /// Exact blocked search over normalised rows. Row blocks are dealt out to one worker per core; each worker
-    /// multiplies its own cache-sized tile with single-threaded BLAS and selects from it while it is still in cache
-    /// (row lists of its own rows, and column lists of its own, merged at the end), so nothing is shared between
-    /// workers and ties are broken by index whatever the split.
+    /// computes its own cache-sized tile with `ck_dot_tile` (no BLAS on worker threads: OpenBLAS 0.3.21 deadlocked in
+    /// `exec_blas_async_wait` once when its thread count was switched to 1 around a BLAS-calling search and back)
+    /// and selects from it while it is still in cache (row lists of its own rows, and column lists of its own,
+    /// merged at the end), so nothing is shared between workers and ties are broken by index whatever the split.
     static func exact(_ q: [Float], _ kn: [Float], dim: Int, k: Int, options: CosineSearchOptions, columnsToo: Bool = false,
                       progress: (@Sendable (Double) -> Void)?, isCancelled: (@Sendable () -> Bool)?) throws -> (NeighbourTable, NeighbourTable?) {
         let nq = q.count / dim, nk = kn.count / dim
@@ -174,25 +175,21 @@ public enum CosineSearch {
         let rowLists = ListBox(count: nq, capacity: k)
         let colLists = columnsToo ? (0 ..< workers).map { _ in ListBox(count: nk, capacity: k) } : []
         let tiles = (0 ..< workers).map { _ in FloatBuffer(count: br * bc) }
+        let packs = (0 ..< workers).map { _ in FloatBuffer(count: ck_dot_tile_pack_floats(Int32(bc), Int32(dim))) }
         let state = SearchState()
         let excludeSelf = options.excludeSelf
-        // Each worker calls BLAS on its own tile: OpenBLAS's own threads would only fight the workers for the cores.
-        let blasThreads = openblas_get_num_threads()
-        if workers > 1 { openblas_set_num_threads(1) }
-        defer { if workers > 1 { openblas_set_num_threads(blasThreads) } }
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             q.withUnsafeBufferPointer { qb in
                 kn.withUnsafeBufferPointer { kb in
                     let qp = qb.baseAddress!, kp = kb.baseAddress!
-                    let tile = tiles[w].pointer
+                    let tile = tiles[w].pointer, pack = packs[w].pointer
                     var b = w
                     while b < blocks {
                         if state.cancelled || isCancelled?() == true { state.cancel(); return }
                         let r0 = b * br, rows = min(br, nq - r0)
                         for c0 in stride(from: 0, to: nk, by: bc) {
                             let cols = min(bc, nk - c0)
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(dim), 1,
-                                        qp + r0 * dim, Int32(dim), kp + c0 * dim, Int32(dim), 0, tile, Int32(cols))
+                            ck_dot_tile(qp + r0 * dim, Int32(rows), kp + c0 * dim, Int32(cols), Int32(dim), tile, Int32(cols), pack)
                             for i in 0 ..< rows {
                                 select(tile + i * cols, count: cols, offset: c0, skip: excludeSelf ? r0 + i - c0 : -1,
                                        into: &rowLists.pointer[r0 + i])

@@ -1,4 +1,5 @@
 import CBLAS
+import FeaturescopeCore
 import Foundation
 import TensorFormats
 
@@ -119,7 +120,7 @@ public final class DecoderLogitLens: @unchecked Sendable {
             wo.withUnsafeBufferPointer { w in
                 row.withUnsafeBufferPointer { d in
                     guard let wb = w.baseAddress, let db = d.baseAddress else { return }
-                    for o in 0 ..< dModel { x[o] = Self.dot(wb + o * dIn, db, dIn) }
+                    for o in 0 ..< dModel { x[o] = dotProduct(wb + o * dIn, db, dIn) }
                 }
             }
             // Gemma 2/3 scale the attention output by a post-attention norm's gain before the residual.
@@ -170,7 +171,7 @@ public final class DecoderLogitLens: @unchecked Sendable {
                         let rows = min(chunkRows, vocab - start)
                         w.decodeRows(start ..< start + rows, into: sb)
                         if k == 1 {
-                            for r in 0 ..< rows { ob[start + r] = Self.dot(sb + r * dm, ub, dm) }
+                            for r in 0 ..< rows { ob[start + r] = dotProduct(sb + r * dm, ub, dm) }
                         } else {
                             // out[:, start ..< start+rows] = U [k, d] · block [rows, d]ᵀ
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(k), Int32(rows), Int32(dm),
@@ -205,18 +206,5 @@ public final class DecoderLogitLens: @unchecked Sendable {
             return LogitLensResult(promoted: top.map { TokenScore(token: $0, logit: l[$0]) },
                                    suppressed: bottom.map { TokenScore(token: $0, logit: l[$0]) }, method: method)
         }
-    }
-
-    /// Σ a[i]·b[i] with four running sums.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-        var i = 0
-        while i + 4 <= n {
-            s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3]
-            i += 4
-        }
-        while i < n { s0 += a[i] * b[i]; i += 1 }
-        return (s0 + s1) + (s2 + s3)
     }
 }

@@ -22,7 +22,7 @@ enum CacheFixtures {
     /// rows (so it has non-activating windows). `vocabulary` replaces the display strings.
     static func build(at root: String, latents: Int = 40, rows: Int = 8, examples: ExampleConfiguration = smallExamples,
                       vocabulary: [[UInt8]]? = nil, withSAE: Bool = true, hook: String = "blocks.3.attn.hook_z",
-                      dIn: Int = 576) throws -> String {
+                      dIn: Int = 576, recordedSAEPath: String? = nil) throws -> String {
         let saeFolder = root + "/sae"
         if withSAE {
             try SAEFixtures.writeSAELens(folder: saeFolder, weights: .random(dIn: dIn, dSAE: latents, seed: 3),
@@ -33,7 +33,7 @@ enum CacheFixtures {
         let builder = try LatentCacheBuilder.start(
             output: out,
             parts: [PartSpec(name: hook, hook: hook, latentCount: latents,
-                             sae: SAEInfo(path: saeFolder, architecture: "topk", dIn: dIn))],
+                             sae: SAEInfo(path: recordedSAEPath ?? saeFolder, architecture: "topk", dIn: dIn))],
             options: BuildOptions(examples: examples, rowLength: 64, keepAllActivations: true, checkpointEveryRows: 64),
             metadata: CacheMetadata(model: "fixture", corpus: "fixture rows"), vocabulary: vocab, vocabularySource: "fixture")
         for r in 0 ..< rows {

@@ -29,7 +29,7 @@ final class EnginePromptRunnerTests: XCTestCase {
         let cache = try LatentCacheDirectory.open(try CacheFixtures.build(at: root, withSAE: false))
         let host = EngineHost(cache: cache)
         XCTAssertFalse(host.hasSAE(part: 0))
-        XCTAssertThrowsError(try host.sae(part: 0)) { e in XCTAssertTrue("\(e)".contains("SAE folder"), "\(e)") }
+        XCTAssertThrowsError(try host.sae(part: 0)) { e in XCTAssertTrue("\(e)".contains("is not found; tried: \(root)/sae"), "\(e)") }
         XCTAssertThrowsError(try host.sae(part: 5)) { e in XCTAssertTrue("\(e)".contains("no part 5"), "\(e)") }
     }
 

@@ -65,6 +65,13 @@ void ck_matvec(ck_type type, const void *w, size_t rowBytes, int r0, int r1, int
 int ck_scan_ge(const float *x, int n, float t);
 int ck_scan_rows_ge(const float *tile, int rows, int cols, int first, int from, const float *t);
 
+/// A similarity tile without BLAS (safe on any thread, whatever OpenBLAS's own threads do): c[i · ldc + j] =
+/// Σ_k a[i · dim + k] · b[j · dim + k] for i < rows, j < cols, each a fused multiply-add chain over k in order from 0
+/// (so a·b and b·a are bitwise equal). `pack` holds ck_dot_tile_pack_floats(cols, dim) floats of scratch (b is
+/// copied into 16-column panels there).
+size_t ck_dot_tile_pack_floats(int cols, int dim);
+void ck_dot_tile(const float *a, int rows, const float *b, int cols, int dim, float *c, int ldc, float *pack);
+
 /// The tiled int8 GEMM of prompt processing (ck_tiles.c), every block type. Values per scale block of its layout:
 /// 16 for Q6_K, 32 for the others.
 int ck_tile_block(ck_type type);

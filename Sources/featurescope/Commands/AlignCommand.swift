@@ -90,10 +90,9 @@ struct AlignCommand: AsyncParsableCommand {
         throw ValidationError("\(SafeText.sanitize(c.path)) has no part \(SafeText.sanitize(name)) (parts: \(c.parts.map { SafeText.sanitize($0.name) }.joined(separator: ", ")))")
     }
 
-    /// The SAE folder the manifest names for a part, relative to the cache.
+    /// The SAE folder the manifest names for a part (`SAELocation`).
     static func saeFolder(_ c: LatentCacheDirectory, _ p: LatentCachePart) throws -> String {
-        guard let s = p.sae?.path else { throw ValidationError("part \(SafeText.sanitize(p.name)) names no SAE folder in the manifest") }
-        return s.hasPrefix("/") ? s : URL(fileURLWithPath: c.path).appendingPathComponent(s).path
+        try c.saeLocation(of: p)
     }
 
     static func describe(_ r: AlignmentResult, parts: [LatentCachePart?], show: Int) -> String {

@@ -27,6 +27,9 @@ struct BrowseCommand: AsyncParsableCommand {
     @Option(name: .long, help: "GGUF model for the prompt view, head splits and delphi display strings (default: the bundled SmolLM2).")
     var model: String?
 
+    @Option(name: .customLong("sae-root"), help: "Folder tried first for the cache's SAEs: the one their recorded paths are relative to, or the one holding the SAE folders (for a moved or copied cache; then the cache's parent, the cache and the current folder).")
+    var saeRoot: String?
+
     @Option(name: .customLong("embedded-model"), help: "Embedded explainer and scorer of e and s: a GGUF or registry name (default: the config file's embeddedModel, else SmolLM2).")
     var embeddedModel: String?
 
@@ -109,7 +112,7 @@ struct BrowseCommand: AsyncParsableCommand {
             throw BrowseError(description: "cannot open \(SafeText.sanitize(path)): \(error)")
         }
         bar?.finish()
-        let data = CacheBrowserData(cache: opened.cache, engine: EngineHost(cache: opened.cache, modelPath: model))
+        let data = CacheBrowserData(cache: opened.cache, engine: EngineHost(cache: opened.cache, modelPath: model, saeRoot: saeRoot))
         let environment = BrowserEnvironment(data: data, promptEngine: EnginePromptRunner(data: data),
                                              actionRunner: CacheActionRunner(data: data, flags: LLMProviderSettings(embeddedModel: embeddedModel)),
                                              steeringEngine: EngineSteeringRunner(data: data))

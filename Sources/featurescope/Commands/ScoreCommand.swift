@@ -22,7 +22,7 @@ struct ScoreCommand: AsyncParsableCommand {
         runs on the embedded model. Embedding: cosine similarity of the explanation (as a retrieval query) and each \
         example, score = AUROC; through /v1/embeddings with --provider openai, else the embedded model's mean-pooled \
         residual stream (--embedding-layer). Simulation: the LLM predicts 0–10 per token, score = Pearson correlation \
-        with the normalised activations. Intervention: the SAE (--sae) steers the subject model (--subject-model) on \
+        with the normalised activations. Intervention: the SAE (--sae, default the cache part's) steers the subject model (--subject-model) on \
         fixed neutral prompts at --strengths × the latent's max activation; the LLM picks the steered completions, \
         score = balanced accuracy. Resumable: latents already scored by the same method and model are skipped.
         Provider settings as for `featurescope explain`.
@@ -44,7 +44,7 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("embedding-layer"), help: "Embedding with the embedded model: the block whose residual stream is mean-pooled (default: the last).")
     var embeddingLayer: Int?
 
-    @Option(help: "Intervention: the SAE of the cache part's latents (a folder or file, or RELEASE/SAE_ID).")
+    @Option(help: "Intervention: the SAE of the cache part's latents (a folder or file, or RELEASE/SAE_ID; default: the one the cache names, looked for beside the cache, in it and in the current folder).")
     var sae: String?
 
     @Option(name: .customLong("subject-model"), help: "Intervention: the model the SAE reads (GGUF or registered name; default as for `run`).")
@@ -78,7 +78,6 @@ struct ScoreCommand: AsyncParsableCommand {
     func validate() throws {
         try selection.validateCounts()
         if let b = batchSize, b < 1 { throw ValidationError("--batch-size must be at least 1, got \(b)") }
-        if scorer == .intervention && sae == nil { throw ValidationError("--scorer intervention needs --sae (the SAE whose latents steer)") }
         guard !parsedStrengths.isEmpty, parsedStrengths.allSatisfy({ $0.isFinite }) else {
             throw ValidationError("--strengths must be comma-separated numbers, got '\(strengths)'")
         }
@@ -121,7 +120,7 @@ struct ScoreCommand: AsyncParsableCommand {
             latentScorer = SimulationScorer(client: client)
         case .intervention:
             let (model, tokenizer) = try TransformerModel.loadWithTokenizer(path: ModelLocator.locate(explicit: subjectModel))
-            var autoencoder = try SAEResolver.load(sae ?? "", for: model)
+            var autoencoder = try SAEResolver.load(sae ?? SAELocation.resolve(part: part, cacheDirectory: selection.cacheDir), for: model)
             if let s = randomSAESeed { autoencoder = try autoencoder.randomInitialisedLike(seed: s) }
             var i = InterventionScorer(steerer: try Steerer(model: model, sae: autoencoder), tokenizer: tokenizer, judge: client)
             i.strengths = parsedStrengths

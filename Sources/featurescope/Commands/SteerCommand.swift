@@ -24,8 +24,11 @@ struct SteerCommand: AsyncParsableCommand {
     @OptionGroup var input: PromptOptions
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: "SAE: a folder or file of any format read, or RELEASE/SAE_ID (docs/sae-formats.md).")
-    var sae: String
+    @Option(name: .long, help: "SAE: a folder or file of any format read, or RELEASE/SAE_ID (docs/sae-formats.md). Default with --cache: the SAE of its --part, found beside the cache, in it or in the current folder.")
+    var sae: String?
+
+    @Option(name: .long, help: "With --cache and no --sae: the part (name or number) whose SAE steers (default: the only one).")
+    var part: String?
 
     @Option(name: .long, help: "Latent to steer (repeatable).")
     var latent: [Int]
@@ -70,12 +73,14 @@ struct SteerCommand: AsyncParsableCommand {
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be ≥ 0") }
         guard (1 ... 100).contains(top) else { throw ValidationError("--top must be 1…100") }
         if ablate && latent.count != 1 { throw ValidationError("--ablate takes one --latent") }
+        if sae == nil && cache == nil { throw ValidationError("give --sae, or --cache (and --part) to steer with the SAE the cache names") }
+        if sae != nil && part != nil { throw ValidationError("--part picks the SAE from --cache; give it or --sae, not both") }
     }
 
     func run() async throws {
         let (model, tokenizer) = try modelOptions.loadWithTokenizer()
         let prompt = try input.tokens(tokenizer)
-        let steerer = try Steerer(model: model, sae: SAEResolver.load(sae, for: model))
+        let steerer = try Steerer(model: model, sae: SAEResolver.load(sae ?? cachePartSAE(), for: model))
         if ablate { return try printAblation(steerer, tokenizer, prompt) }
         let scales = try cache.map { try maxActivations(cache: $0, hook: steerer.hook.description) } ?? latent.map { _ in 1 }
         let latents = latent.enumerated().map { i, l in
@@ -106,6 +111,17 @@ struct SteerCommand: AsyncParsableCommand {
         show("default", result.defaultRun)
         show("steered", result.steered)
         if let f = result.frozen { show("frozen ", f) }
+    }
+
+    /// The SAE folder `--cache`'s `--part` names (`SAELocation`).
+    func cachePartSAE() throws -> String {
+        guard let cache else { throw ValidationError("give --sae, or --cache (and --part)") }
+        let dir = try LatentCacheDirectory.open(cache)
+        if let part { return try dir.saeLocation(of: AlignCommand.part(dir, part)) }
+        guard dir.parts.count == 1 else {
+            throw ValidationError("\(SafeText.sanitize(cache)) has \(dir.parts.count) parts: pick one with --part (\(dir.parts.map { SafeText.sanitize($0.name) }.joined(separator: ", ")))")
+        }
+        return try dir.saeLocation(of: dir.parts[0])
     }
 
     /// Each --latent's max activation in the cache part that reads `hook`.
