@@ -188,7 +188,9 @@ def export(out, path):
                                   "model": r.get("model"), "endpoint": r.get("endpoint"),
                                   "promptVersion": r.get("promptVersion"), "explanation": r.get("explanation"),
                                   "answered": sum(1 for x in samples if x.get("prediction") is not None or x.get("simulated")),
-                                  "samples": len(samples), "auc": (r.get("metrics") or {}).get("auc")})
+                                  "samples": len(samples),
+                                  "auc": ((r.get("metrics") or {}).get("values") or {}).get("auc",
+                                                                                         (r.get("metrics") or {}).get("auc"))})
     with open(path + ".tmp", "w") as f:
         for x in lines:
             f.write(json.dumps(x, ensure_ascii=False) + "\n")
