@@ -84,21 +84,6 @@ func exp8(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
     return out
 }
 
-/// Σ a[i]·b[i] (single-query attention scores).
-@inline(__always)
-func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-    let vecEnd = count & ~15
-    var acc = SIMD16<Float>()
-    for i in stride(from: 0, to: vecEnd, by: 16) {
-        acc += ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
-            * rb.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
-    }
-    var s = acc.sum()
-    for i in vecEnd ..< count { s += a[i] * b[i] }
-    return s
-}
-
 /// out[width] = Σ_j weights[j] · rows[j·stride ..< j·stride + width] (single-query attention output).
 func weightedSum(_ out: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>, rows: UnsafePointer<Float>,
                  stride: Int, count: Int, width: Int) {

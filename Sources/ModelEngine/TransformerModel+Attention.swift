@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import CBLAS
 
 extension TransformerModel {
@@ -55,7 +56,7 @@ extension TransformerModel {
                     let p = span.startPos + i
                     let lo = firstKey(p)
                     let qi = qh + i * qDim
-                    for j in lo ... p { scores[j] = dotProduct(qi, kg + j * kvDim, count: hd) * scale }
+                    for j in lo ... p { scores[j] = dotProduct(qi, kg + j * kvDim, hd) * scale }
                     if let cap { softcap(scores + lo, count: p + 1 - lo, cap: cap) }
                     softmaxMasked(scores + lo, valid: p + 1 - lo, count: p + 1 - lo)
                     weightedSum(zh + i * qDim, weights: scores + lo, rows: vg + lo * kvDim, stride: kvDim, count: p + 1 - lo, width: hd)

@@ -1,3 +1,4 @@
+import FeaturescopeCore
 import CBLAS
 import CKernels
 import Dispatch
@@ -212,7 +213,7 @@ extension WeightMatrix {
             guard let b = buf.baseAddress else { return }
             for r in range {
                 decodeRows(r ..< r + 1, into: b)
-                out[r] = dotProduct(b, x, count: cols)
+                out[r] = dotProduct(b, x, cols)
             }
         }
     }

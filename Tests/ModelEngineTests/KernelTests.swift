@@ -399,7 +399,7 @@ extension KernelTests {
         var rng = SplitMix64(seed: 5)
         for count in [1, 15, 16, 64, 77] {
             let a = randomFloats(count, &rng), b = randomFloats(count, &rng)
-            let fast = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in dotProduct(ap.baseAddress!, bp.baseAddress!, count: count) } }
+            let fast = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in dotProduct(ap.baseAddress!, bp.baseAddress!, count) } }
             let ref = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             XCTAssertEqual(Double(fast), ref, accuracy: 1e-5)
         }
