@@ -108,14 +108,37 @@ public enum CacheBridge {
     static func isoDate(_ d: Date) -> String { ISO8601DateFormatter().string(from: d) }
 
     /// An explanation as a cache annotation: method, model, endpoint, prompt version and date
-    /// from its provenance; the raw reply and whether it parsed in `raw`/`extra`.
+    /// from its provenance; the raw reply and whether it parsed in `raw`/`extra` (stored slim, see `slimmed`).
     public static func annotation(_ r: ExplanationRecord) -> Annotation {
-        Annotation(kind: .explanation, latent: r.latent, method: r.provenance.method, model: r.provenance.model,
-                   endpoint: r.provenance.endpoint, promptVersion: r.provenance.promptVersion,
-                   date: isoDate(r.provenance.date), text: r.explanation,
-                   raw: .object(["rawReply": .string(r.rawReply), "parsed": .bool(r.parsed)]),
-                   extra: ["parsed": r.parsed ? "true" : "false", "hook": r.hook, "autointerp": AutoInterp.version])
+        slimmed(Annotation(kind: .explanation, latent: r.latent, method: r.provenance.method, model: r.provenance.model,
+                           endpoint: r.provenance.endpoint, promptVersion: r.provenance.promptVersion,
+                           date: isoDate(r.provenance.date), text: r.explanation,
+                           raw: .object(["rawReply": .string(r.rawReply), "parsed": .bool(r.parsed)]),
+                           extra: ["parsed": r.parsed ? "true" : "false", "hook": r.hook, "autointerp": AutoInterp.version]))
     }
+
+    /// The stored form of an annotation: an explanation's `raw.rawReply` is left out when it is exactly
+    /// `[EXPLANATION]: ` followed by the explanation text (the embedded explainer's primed one-line reply), since
+    /// `rawReply(of:)` gives it back; anything else is unchanged.
+    public static func slimmed(_ a: Annotation) -> Annotation {
+        guard a.kind == .explanation, let text = a.text, case .object(var raw)? = a.raw,
+              case .string(let reply)? = raw["rawReply"], reply == primedReplyPrefix + text else { return a }
+        raw["rawReply"] = nil
+        var out = a
+        out.raw = .object(raw)
+        return out
+    }
+
+    /// An explanation annotation's raw reply: the stored one, or `[EXPLANATION]: ` + the text when it was
+    /// stored slim; nil for other annotations.
+    public static func rawReply(of a: Annotation) -> String? {
+        guard a.kind == .explanation else { return nil }
+        if case .object(let raw)? = a.raw, case .string(let reply)? = raw["rawReply"] { return reply }
+        return a.text.map { primedReplyPrefix + $0 }
+    }
+
+    /// How the embedded explainer's reply starts (it is primed with it).
+    static let primedReplyPrefix = "[EXPLANATION]: "
 
     /// A score as a cache annotation: every sample with the text exactly as the scorer saw it,
     /// the metrics (headline `score`: balanced accuracy, or AUC for surprisal), and the batch

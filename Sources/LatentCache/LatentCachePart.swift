@@ -80,7 +80,7 @@ public final class LatentCachePart: @unchecked Sendable {
     }
 
     /// The overlay's store if it exists; with `create`, made now when missing.
-    private func overlayStore(create: Bool) throws -> AnnotationStore? {
+    func overlayStore(create: Bool) throws -> AnnotationStore? {
         guard let o = overlayDirectory else { return nil }
         overlayLock.lock(); defer { overlayLock.unlock() }
         if let s = overlayStoreIfOpen { return s }

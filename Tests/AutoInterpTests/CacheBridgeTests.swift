@@ -146,6 +146,19 @@ final class CacheBridgeTests: XCTestCase {
                                                            parsed: false, rawReply: "no idea"))
         XCTAssertFalse(CacheBridge.isUsableExplanation(bad))
         XCTAssertEqual(CacheBridge.newestExplanation([e, bad])?.text, "cats")
+
+        // Stored slim: a reply that is exactly the primed "[EXPLANATION]: " + text is not repeated; others are kept.
+        XCTAssertEqual(e.raw, .object(["rawReply": .string("hm\n[EXPLANATION]: cats"), "parsed": .bool(true)]))
+        XCTAssertEqual(CacheBridge.rawReply(of: e), "hm\n[EXPLANATION]: cats")
+        let primed = CacheBridge.annotation(ExplanationRecord(latent: 5, hook: "h", provenance: prov, explanation: "cats",
+                                                              parsed: true, rawReply: "[EXPLANATION]: cats"))
+        XCTAssertEqual(primed.raw, .object(["parsed": .bool(true)]))
+        XCTAssertEqual(CacheBridge.rawReply(of: primed), "[EXPLANATION]: cats")
+        let spaced = CacheBridge.annotation(ExplanationRecord(latent: 5, hook: "h", provenance: prov, explanation: "cats",
+                                                              parsed: true, rawReply: "[EXPLANATION]:  cats "))
+        XCTAssertEqual(CacheBridge.rawReply(of: spaced), "[EXPLANATION]:  cats ", "only an exact match is left out")
+        XCTAssertEqual(CacheBridge.slimmed(CacheBridge.slimmed(primed)), primed)
+        XCTAssertNil(CacheBridge.rawReply(of: CacheBridge.annotation(sur)))
     }
 
     func testLatentSelection() throws {

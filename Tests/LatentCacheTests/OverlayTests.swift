@@ -64,6 +64,51 @@ final class OverlayTests: XCTestCase {
         XCTAssertEqual(try LatentCacheDirectory.open(path, environment: env).parts[0].annotations(1).map(\.text), ["x"])
     }
 
+    func testFoldMovesTheOverlayIntoThePristineCache() throws {
+        let tmp = TempDir()
+        let path = try makeCache(tmp)
+        let env = ["FEATURESCOPE_DATA_DIR": tmp.sub("data"), "HOME": tmp.path]
+        try LatentCacheDirectory.open(path, environment: env).parts[0].appendAnnotations([
+            Annotation(kind: .explanation, latent: 2, method: "explainer", model: "old", text: "shipped"),
+            Annotation(kind: .explanation, latent: 4, method: "explainer", model: "old", text: "shipped 4"),
+        ])
+        try Data("bundled sample\n".utf8).write(to: URL(fileURLWithPath: path + "/" + LatentCacheDirectory.pristineMarkerFile))
+        let cache = try LatentCacheDirectory.open(path, environment: env)
+        try cache.parts[0].appendAnnotations([
+            Annotation(kind: .explanation, latent: 2, method: "explainer", model: "new", text: "mine"),
+            Annotation(kind: .explanation, latent: 5, method: "explainer", model: "new", text: "mine 5"),
+            Annotation(kind: .explanation, latent: 2, method: "explainer", model: "new", text: "mine again"),
+        ])
+        XCTAssertEqual(try cache.parts[0].overlayAnnotations(2).map(\.text), ["mine", "mine again"])
+        let overlay = try XCTUnwrap(cache.overlayDirectory) + "/" + cache.parts[0].manifest.directory
+        let kept = try cache.parts[0].foldOverlay(replacing: false) { a in
+            var b = a
+            b.extra = ["folded": "yes"]
+            return b
+        }
+        XCTAssertEqual(kept, LatentCachePart.OverlayFold(before: 2, fromOverlay: 3, after: 5))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: overlay + "/" + CacheFormat.annotationLogFile))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path + "/" + LatentCacheDirectory.pristineMarkerFile))
+        // Another user (no overlay) now reads the folded annotations from the cache itself, newest last.
+        let other = ["FEATURESCOPE_DATA_DIR": tmp.sub("other"), "HOME": tmp.path]
+        let part = try LatentCacheDirectory.open(path, environment: other).parts[0]
+        XCTAssertEqual(try part.annotations(2).map(\.text), ["shipped", "mine", "mine again"])
+        XCTAssertEqual(try part.annotations(2).map(\.extra), Array(repeating: ["folded": "yes"], count: 3))
+        XCTAssertEqual(try part.annotations(4).map(\.text), ["shipped 4"])
+        XCTAssertEqual(try part.annotations(5).map(\.text), ["mine 5"])
+        XCTAssertEqual(try part.summary(2).explanationPreview, "mine again")
+        XCTAssertTrue(try part.annotations(0).isEmpty)
+
+        // --replace: the cache's own annotations are dropped.
+        let again = try LatentCacheDirectory.open(path, environment: env)
+        try again.parts[0].appendAnnotation(Annotation(kind: .explanation, latent: 1, method: "explainer", model: "newer", text: "only"))
+        XCTAssertEqual(try again.parts[0].foldOverlay(replacing: true), LatentCachePart.OverlayFold(before: 5, fromOverlay: 1, after: 1))
+        let replaced = try LatentCacheDirectory.open(path, environment: other).parts[0]
+        XCTAssertEqual(try replaced.annotations(1).map(\.text), ["only"])
+        XCTAssertTrue(try replaced.annotations(2).isEmpty)
+        try replaced.verify()
+    }
+
     func testCacheIDIsStableAndFollowsTheManifest() throws {
         let a = LatentCacheDirectory.cacheID(manifestData: Data("{\"a\":1}".utf8))
         XCTAssertEqual(a.count, 16)

@@ -9,7 +9,7 @@ struct CacheInfoCommand: AsyncParsableCommand {
         commandName: "cache-info",
         abstract: "Summarise a latent cache: parts, firing latents, density, explanations and score distributions.",
         discussion: """
-        Reads the index and the annotation logs (not the records). Scores: the newest score per latent for each \\
+        Reads the index and the annotation logs (not the records). Scores: the newest score per latent for each \
         scorer and model; "score" is balanced accuracy for detection and fuzz. --verify also checks every CRC \
         and every invariant between files (manifest counts against file sizes, part folders, value ranges).
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AutoInterp
 import FeaturescopeCore
 import Foundation
 import LatentCache
@@ -45,7 +46,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Import results of other tools into a latent cache.",
-        subcommands: [ImportDelphiCommand.self, ImportAnnotationsCommand.self, ImportNeuronpediaCommand.self])
+        subcommands: [ImportDelphiCommand.self, ImportAnnotationsCommand.self, ImportOverlayCommand.self, ImportNeuronpediaCommand.self])
 }
 
 /// `featurescope import delphi RUN_DIR --out CACHE_DIR`
@@ -116,5 +117,45 @@ struct ImportAnnotationsCommand: AsyncParsableCommand {
         struct Counts: Encodable { var explanations: Int; var scores: [String: Int] }
         if json { try printJSON(Counts(explanations: e, scores: s)); return }
         print("appended \(e) explanations and " + s.sorted { $0.key < $1.key }.map { "\($0.value) \(SafeText.sanitize($0.key))" }.joined(separator: ", ") + " scores")
+    }
+}
+
+/// `featurescope import overlay CACHE_DIR [--replace]`
+struct ImportOverlayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "overlay",
+        abstract: "Move the per-user overlay's annotations into the cache's own logs.",
+        discussion: """
+        browse, explain and score put what they make for a pristine or read-only cache (such as the bundled \
+        sample) in a per-user overlay under $XDG_DATA_HOME/featurescope/overlays/. This command rewrites each \
+        part's annotation log to hold the cache's own annotations (or none, with --replace) followed by the \
+        overlay's, then deletes the overlay: it writes into the cache even when it carries the PRISTINE marker, \
+        which is how the bundled sample's annotations are refreshed (scripts/reannotate-sample). Explanations \
+        are stored slim (a raw reply that is exactly "[EXPLANATION]: " and the text is not repeated).
+
+        Examples:
+          XDG_DATA_HOME=/tmp/rean/overlay featurescope import overlay sample-data/cache --replace
+        """)
+
+    @Argument(help: "The cache folder.") var cache: String
+    @Flag(help: "Drop the cache's own annotations (default: keep them, older than the overlay's).") var replace = false
+    @Flag(help: "Print the counts as JSON.") var json = false
+
+    func run() async throws {
+        let c = try LatentCacheDirectory.open(cache)
+        guard c.overlayDirectory != nil else {
+            throw ValidationError("\(SafeText.sanitize(cache)) has no overlay (only a pristine or read-only cache has one)")
+        }
+        struct Row: Encodable { var part: String; var before: Int; var fromOverlay: Int; var after: Int }
+        var rows: [Row] = []
+        for part in c.parts {
+            let f = try part.foldOverlay(replacing: replace, transform: CacheBridge.slimmed)
+            rows.append(Row(part: part.name, before: f.before, fromOverlay: f.fromOverlay, after: f.after))
+        }
+        if json { try printJSON(rows); return }
+        print("the per-user overlay folded into \(SafeText.sanitize(cache))")
+        for r in rows {
+            print("  \(SafeText.sanitize(r.part)): \(r.before) annotations before, \(r.fromOverlay) from the overlay, \(r.after) now")
+        }
     }
 }
