@@ -117,10 +117,20 @@ public enum CacheBridge {
                            extra: ["parsed": r.parsed ? "true" : "false", "hook": r.hook, "autointerp": AutoInterp.version]))
     }
 
-    /// The stored form of an annotation: an explanation's `raw.rawReply` is left out when it is exactly
-    /// `[EXPLANATION]: ` followed by the explanation text (the embedded explainer's primed one-line reply), since
-    /// `rawReply(of:)` gives it back; anything else is unchanged.
+    /// The stored form of an annotation, with nothing a reader cannot give back: an explanation's `raw.rawReply` is
+    /// left out when it is exactly `[EXPLANATION]: ` followed by the text (the embedded explainer's primed one-line
+    /// reply; `rawReply(of:)` restores it), and a score sample's `shown_text` when it is exactly its tokens joined
+    /// (detection shows the text as it is; readers fall back to the joined tokens). Anything else is unchanged.
     public static func slimmed(_ a: Annotation) -> Annotation {
+        if a.kind == .score, let samples = a.samples {
+            var out = a
+            out.samples = samples.map { s in
+                var t = s
+                if t.shownText == t.strTokens.joined() { t.shownText = nil }
+                return t
+            }
+            return out
+        }
         guard a.kind == .explanation, let text = a.text, case .object(var raw)? = a.raw,
               case .string(let reply)? = raw["rawReply"], reply == primedReplyPrefix + text else { return a }
         raw["rawReply"] = nil
@@ -179,12 +189,12 @@ public enum CacheBridge {
                                      activating: $0.activating, prediction: $0.prediction, probability: $0.probability,
                                      correct: $0.correct, shownText: $0.shownText)
         }
-        return Annotation(kind: .score, latent: r.latent, method: r.provenance.method, model: r.provenance.model,
-                          endpoint: r.provenance.endpoint, promptVersion: r.provenance.promptVersion,
-                          date: isoDate(r.provenance.date), explanation: r.explanation, samples: samples,
-                          metrics: metrics,
-                          raw: .object(raw),
-                          extra: ["hook": r.hook, "autointerp": AutoInterp.version])
+        return slimmed(Annotation(kind: .score, latent: r.latent, method: r.provenance.method, model: r.provenance.model,
+                                  endpoint: r.provenance.endpoint, promptVersion: r.provenance.promptVersion,
+                                  date: isoDate(r.provenance.date), explanation: r.explanation, samples: samples,
+                                  metrics: metrics,
+                                  raw: .object(raw),
+                                  extra: ["hook": r.hook, "autointerp": AutoInterp.version]))
     }
 
     // MARK: - Annotations → records

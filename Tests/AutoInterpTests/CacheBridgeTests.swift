@@ -116,7 +116,8 @@ final class CacheBridgeTests: XCTestCase {
         XCTAssertEqual(a.date, "2023-11-14T22:13:20Z")
         XCTAssertEqual(a.explanation, "expl")
         XCTAssertEqual(a.samples?.count, 3)
-        XCTAssertEqual(a.samples?[0].shownText, "ab")
+        XCTAssertNil(a.samples?[0].shownText, "the tokens joined: stored slim")
+        XCTAssertEqual(CacheBridge.scoredSamples(a).first?.shownText, "ab")
         XCTAssertEqual(a.samples?[0].distance, 3)
         XCTAssertNil(a.samples?[2].prediction)
         // TP 1, FP 1, TN 0, FN 0 → balanced accuracy (1 + 0) / 2.
@@ -159,6 +160,16 @@ final class CacheBridgeTests: XCTestCase {
         XCTAssertEqual(CacheBridge.rawReply(of: spaced), "[EXPLANATION]:  cats ", "only an exact match is left out")
         XCTAssertEqual(CacheBridge.slimmed(CacheBridge.slimmed(primed)), primed)
         XCTAssertNil(CacheBridge.rawReply(of: CacheBridge.annotation(sur)))
+
+        // A score sample's shown text is left out when it is the tokens joined; readers give it back.
+        let plain = ScoredSample(strTokens: ["a", " b"], activations: [0, 1], distance: 0, activating: true, shownText: "a b")
+        let marked = ScoredSample(strTokens: ["a", " b"], activations: [0, 1], distance: 0, activating: true, shownText: "a<< b>>")
+        var fuzzRecord = ScoreRecord(latent: 5, hook: "h", provenance: prov, explanation: "cats", samples: [plain, marked])
+        fuzzRecord.provenance.method = "fuzz"
+        let stored = CacheBridge.annotation(fuzzRecord)
+        XCTAssertEqual(stored.samples?.map { $0.shownText }, [nil, "a<< b>>"])
+        XCTAssertEqual(CacheBridge.scoredSamples(stored).map(\.shownText), ["a b", "a<< b>>"])
+        XCTAssertEqual(CacheBridge.slimmed(stored), stored)
     }
 
     func testLatentSelection() throws {

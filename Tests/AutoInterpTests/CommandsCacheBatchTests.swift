@@ -101,7 +101,9 @@ final class CommandsCacheBatchTests: XCTestCase {
         XCTAssertEqual(score.explanation, "the word ACT")
         XCTAssertEqual(score.samples?.count, 70)
         XCTAssertEqual(score.metrics?.score, 1)
-        XCTAssertTrue(score.samples?.allSatisfy { $0.shownText == $0.strTokens.joined() } ?? false)
+        // Detection shows each text as it is: stored slim (no shown_text), read back as the tokens joined.
+        XCTAssertTrue(score.samples?.allSatisfy { $0.shownText == nil } ?? false)
+        XCTAssertTrue(CacheBridge.scoredSamples(score).allSatisfy { $0.shownText == $0.strTokens.joined() })
         XCTAssertEqual(try scored.summary(0).bestDetection, 1)
         let files = try DelphiRun(root: delphi).readClassifierScores(scorer: "detection", hook: CacheFixture.hook, latent: 0)
         XCTAssertEqual(files.count, 70)
