@@ -93,6 +93,11 @@ final class JSONSchemaTests: XCTestCase {
         try run("export.delphi", ["export", "delphi", "cache", "--out", "delphi"])
         try run("import.delphi", ["import", "delphi", "delphi", "--out", "imported", "--model", model, "--window", "8"])
         try run("import.annotations", ["import", "annotations", "delphi", "--cache", "imported"])
+        // A pristine cache's overlay (template explanations: no LLM) folded back into it.
+        try Data("pristine\n".utf8).write(to: URL(fileURLWithPath: dir + "/imported/PRISTINE"))
+        fs.environment["FEATURESCOPE_DATA_DIR"] = dir + "/data"
+        _ = try fs(["explain", "imported", "--template", "--latents", "0-1", "--min-examples", "1", "--json"])
+        try run("import.overlay", ["import", "overlay", "imported"])
         try run("run", ["run", "--ids", "1,40,41,42", "--model", model, "--sae", "sae16", "--top", "3"])
         try run("steer", ["steer", "--ids", "1,40,41", "--model", model, "--sae", "sae16", "--latent", "0", "--strength", "2",
                           "--max-tokens", "2", "--freeze-attention"])
