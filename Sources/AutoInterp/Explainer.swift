@@ -77,6 +77,52 @@ public enum ExplainerFormatting {
         return "Marked tokens: " + (items.isEmpty ? "none" : items.joined(separator: ", "))
     }
 
+    /// `Marked tokens, most frequent first: " the" (after " in"), "ou" (after "Th", in "Thou"), …`: the tokens
+    /// highlighted in the most examples, at most `limit`, each with the token most often just before its marked span
+    /// and, when it is a piece of a longer word, the word it is most often part of. No counts.
+    public static func markedContext(_ examples: [ActivationWindow], threshold: Float = 0.3, limit: Int = 5) -> String {
+        var count: [String: Int] = [:]
+        var weight: [String: Float] = [:]
+        var before: [String: [String: Int]] = [:]
+        var words: [String: [String: Int]] = [:]
+        for ex in examples {
+            let n = min(ex.tokens.count, ex.activations.count)
+            let cut = (ex.activations.max() ?? 0) * threshold
+            var seen = Set<String>()
+            for i in 0..<n where ex.activations[i] > cut {
+                let t = ex.tokens[i]
+                weight[t, default: 0] += ex.activations[i]
+                guard seen.insert(t).inserted else { continue }
+                count[t, default: 0] += 1
+                var start = i
+                while start > 0, ex.activations[start - 1] > cut { start -= 1 }
+                if start > 0 { before[t, default: [:]][ex.tokens[start - 1], default: 0] += 1 }
+                let w = word(around: i, in: ex.tokens, upTo: n)
+                if w != t.trimmingCharacters(in: .whitespacesAndNewlines) { words[t, default: [:]][w, default: 0] += 1 }
+            }
+        }
+        func quoted(_ t: String) -> String { "\"" + t.replacingOccurrences(of: "\n", with: "\\n") + "\"" }
+        func commonest(_ d: [String: Int]?) -> String? { d?.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key }
+        let ranked = count.keys.sorted { a, b in (count[a]!, weight[a]!, b) > (count[b]!, weight[b]!, a) }
+        let items = ranked.prefix(limit).map { t -> String in
+            var notes: [String] = []
+            if let b = commonest(before[t]) { notes.append("after " + quoted(b)) }
+            if let w = commonest(words[t]) { notes.append("in " + quoted(w)) }
+            return quoted(t) + (notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")")
+        }
+        return "Marked tokens, most frequent first: " + (items.isEmpty ? "none" : items.joined(separator: ", "))
+    }
+
+    /// The word token `i` is part of: the token joined with its neighbours while the join falls between two
+    /// letters or digits (no space between), trimmed.
+    static func word(around i: Int, in tokens: [String], upTo n: Int) -> String {
+        func isWordChar(_ c: Character?) -> Bool { c.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false }
+        var lo = i, hi = i
+        while lo > 0, isWordChar(tokens[lo].first), isWordChar(tokens[lo - 1].last) { lo -= 1 }
+        while hi + 1 < n, isWordChar(tokens[hi + 1].first), isWordChar(tokens[hi].last) { hi += 1 }
+        return tokens[lo...hi].joined().trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// The lines of a set of examples: a highlighted line, then (optionally) its activations line.
     public static func exampleBlock(_ examples: [ActivationWindow], maxActivation: Float,
                                     threshold: Float = 0.3, showActivations: Bool = true) -> String {
@@ -133,6 +179,9 @@ public struct Explainer: Sendable {
         /// system prompt, demonstrations of different kinds answered in one line, and under the examples a
         /// tally of the marked tokens (`Marked tokens: " St" in 8 of 8 examples, …`).
         case compact
+        /// A study variant of `compact` (session 8): the marked tokens listed with the token before them and their
+        /// word, no counts; demonstrations answered in that shape.
+        case compactV2 = "compact-v2"
     }
 
     public let client: any LLMClient
@@ -145,7 +194,11 @@ public struct Explainer: Sendable {
 
     public var promptVersion: String {
         guard options.variant == .standard else { return ExplainerPrompts.contrastiveVersion }
-        let base = options.promptStyle == .delphi ? ExplainerPrompts.version : ExplainerPrompts.compactVersion
+        let base = switch options.promptStyle {
+        case .delphi: ExplainerPrompts.version
+        case .compact: ExplainerPrompts.compactVersion
+        case .compactV2: ExplainerPrompts.compactV2Version
+        }
         return options.demoCount.map { base + "-demos\($0)" } ?? base
     }
 
@@ -154,9 +207,12 @@ public struct Explainer: Sendable {
                          nonActivating: [ActivationWindow] = []) -> [ChatMessage] {
         switch options.variant {
         case .standard:
-            let compact = options.promptStyle == .compact
-            let all = compact ? ExplainerPrompts.compactDemos : ExplainerPrompts.demos
-            var msgs = [ChatMessage.system(compact ? ExplainerPrompts.compactSystem : ExplainerPrompts.system)]
+            let (system, all) = switch options.promptStyle {
+            case .delphi: (ExplainerPrompts.system, ExplainerPrompts.demos)
+            case .compact: (ExplainerPrompts.compactSystem, ExplainerPrompts.compactDemos)
+            case .compactV2: (ExplainerPrompts.compactV2System, ExplainerPrompts.compactV2Demos)
+            }
+            var msgs = [ChatMessage.system(system)]
             for demo in all.prefix(max(0, options.demoCount ?? all.count)) {
                 let windows = demo.examples.map { ActivationWindow(tokens: $0.0, activations: $0.1) }
                 let top = windows.map(\.maxActivation).max() ?? 0
@@ -174,7 +230,7 @@ public struct Explainer: Sendable {
     /// delphi's user message: the example block between newlines (compact: without `Activations:` lines, with
     /// the tally of marked tokens under it).
     func userContent(_ examples: [ActivationWindow], maxActivation: Float) -> String {
-        guard options.promptStyle == .compact else {
+        guard options.promptStyle != .delphi else {
             return "\n" + ExplainerFormatting.exampleBlock(examples, maxActivation: maxActivation,
                                                            threshold: options.threshold,
                                                            showActivations: options.showActivations) + "\n"
@@ -183,7 +239,9 @@ public struct Explainer: Sendable {
             "Example \(i + 1): " + ExplainerFormatting.highlight(ex.tokens, activations: ex.activations, threshold: options.threshold)
                 .replacingOccurrences(of: "\n", with: "\\n")
         }.joined(separator: "\n")
-        return block + "\n\n" + ExplainerFormatting.markedTally(examples, threshold: options.threshold) + "\n"
+        let list = options.promptStyle == .compactV2 ? ExplainerFormatting.markedContext(examples, threshold: options.threshold)
+            : ExplainerFormatting.markedTally(examples, threshold: options.threshold)
+        return block + "\n\n" + list + "\n"
     }
 
     /// delphi's contrastive layout: labelled sections with `Example i:  ` lines.

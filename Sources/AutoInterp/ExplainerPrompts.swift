@@ -4,6 +4,7 @@ import Foundation
 enum ExplainerPrompts {
     static let version = "featurescope-explainer-v1"
     static let compactVersion = "featurescope-explainer-compact-v1"
+    static let compactV2Version = "featurescope-explainer-compact-v2"
     static let contrastiveVersion = "featurescope-contrastive-v1"
 
     static let system = """
@@ -112,5 +113,38 @@ enum ExplainerPrompts {
             (["The", " boat", " drifted", " toward", " the", " far", " bank", "."],
              [0, 0, 0, 0, 0, 0, 8, 0]),
         ], answer: "[EXPLANATION]: \"bank\" meaning the side of a river."),
+    ]
+
+    /// The v2 compact prompt (session 8, a study variant): the list under the examples names each marked token with
+    /// the token before it and the word it is part of, and the demonstrations answer in that shape.
+    static let compactV2System = """
+    You study a neuron of a language model. You will see text examples in which the tokens the neuron \
+    responds to are marked between delimiters like <<this>>, then a list of the marked tokens, each with the \
+    token before it and the word it is part of. Answer with one short phrase: which token the neuron responds \
+    to (quote it) and what comes before it or around it in most examples. Do not go through the examples one \
+    by one, and do not mention the delimiters. Answer in the form "[EXPLANATION]: <phrase>".
+    """
+
+    /// Demonstrations of the v2 compact prompt.
+    static let compactV2Demos: [Demo] = [
+        Demo(examples: [
+            (["def", " parse", "(", "self", ",", " text", "):", "\n", "   ", " return", " self", ".", "lexer"],
+             [0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0]),
+            (["class", " Point", "(", "object", "):", "\n", "   ", " x", " =", " 0"],
+             [0, 0, 0, 0, 10, 0, 0, 0, 0, 0]),
+            (["if", " n", " <", " 2", ":", "\n", "       ", " return", " n"],
+             [0, 0, 0, 0, 7, 0, 0, 0, 0]),
+        ], answer: "[EXPLANATION]: The colon \"):\" or \":\" that ends a Python def, class or if line."),
+        Demo(examples: [
+            (["The", " bridge", " opened", " in", " 1998", "."], [0, 0, 0, 0, 9, 0]),
+            (["Until", " 1871", ",", " the", " city", " had", " no", " railway", "."], [0, 8, 0, 0, 0, 0, 0, 0, 0]),
+            (["She", " moved", " to", " Oslo", " in", " 2004", " and", " stayed", "."], [0, 0, 0, 0, 0, 10, 0, 0, 0]),
+        ], answer: "[EXPLANATION]: Years (\" 1998\", \" 2004\") after \" in\" or \"Until\"."),
+        Demo(examples: [
+            (["We", " flew", " from", " Lisbon", " to", " Tok", "yo", " last", " spring", "."],
+             [0, 0, 0, 0, 0, 8, 3, 0, 0, 0]),
+            (["The", " Tok", "yo", " office", " opens", " at", " nine", "."],
+             [0, 10, 2, 0, 0, 0, 0, 0]),
+        ], answer: "[EXPLANATION]: \" Tok\", the first piece of the city name \"Tokyo\"."),
     ]
 }

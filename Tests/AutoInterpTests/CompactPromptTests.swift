@@ -23,6 +23,23 @@ final class CompactPromptTests: XCTestCase {
         XCTAssertEqual(ExplainerFormatting.markedTally([]), "Marked tokens: none")
     }
 
+    func testMarkedContextNamesThePreviousTokenAndTheWord() {
+        let a = ActivationWindow(tokens: ["Speak", ",", " Th", "ou", " art", " in", " the", " house"],
+                                 activations: [0, 0, 0, 8, 0, 0, 6, 0], distance: 0)
+        let b = ActivationWindow(tokens: ["O", " Th", "ou", "!", " in", " the", " end"], activations: [0, 0, 9, 0, 0, 5, 0], distance: 0)
+        XCTAssertEqual(ExplainerFormatting.markedContext([a, b]),
+                       "Marked tokens, most frequent first: \"ou\" (after \" Th\", in \"Thou\"), \" the\" (after \" in\")")
+        XCTAssertEqual(ExplainerFormatting.markedContext([]), "Marked tokens, most frequent first: none")
+        var o = Explainer.Options()
+        o.promptStyle = .compactV2
+        let e = Explainer(client: ScriptedClient { _, _ in ChatResponse(text: "") }, options: o)
+        XCTAssertEqual(e.promptVersion, "featurescope-explainer-compact-v2")
+        let msgs = e.messages(train: [a, b], maxActivation: 9)
+        XCTAssertEqual(msgs[0].content, ExplainerPrompts.compactV2System)
+        XCTAssertEqual(msgs.count, 1 + 2 * ExplainerPrompts.compactV2Demos.count + 1)
+        XCTAssertTrue(msgs.last?.content.hasSuffix("\n\nMarked tokens, most frequent first: \"ou\" (after \" Th\", in \"Thou\"), \" the\" (after \" in\")\n") ?? false)
+    }
+
     func testCompactUserMessageExactText() {
         let w = ActivationWindow(tokens: tokens, activations: acts, distance: 0)
         let msgs = compact().messages(train: [w, w], maxActivation: 5)

@@ -52,7 +52,7 @@ struct ExplainCommand: AsyncParsableCommand {
     @Option(name: .customLong("example-count"), help: "How many examples the explainer sees (default: 8 with the embedded model, else as many as the quantile sample gives).")
     var exampleCount: Int?
 
-    @Option(name: .customLong("prompt"), help: "The explainer's prompt: delphi (its layout, demonstrations that reason first) or compact (for small models: one-line demonstrations of different kinds, a tally of the marked tokens). Default: compact with the embedded model, delphi otherwise.")
+    @Option(name: .customLong("prompt"), help: "The explainer's prompt: delphi (its layout, demonstrations that reason first) compact (for small models: one-line demonstrations of different kinds, a tally of the marked tokens) or compact-v2 (a study variant: the marked tokens listed with the token before them and their word, no counts). Default: compact with the embedded model, delphi otherwise.")
     var promptStyle: String?
 
     @Option(help: "Few-shot demonstrations in the explainer's prompt (default: all of the prompt's, 3).")
@@ -74,7 +74,7 @@ struct ExplainCommand: AsyncParsableCommand {
         if !(temperature >= 0) { throw ValidationError("--temperature must be ≥ 0") }
         if let c = exampleCount, c < 1 { throw ValidationError("--example-count must be ≥ 1") }
         if let p = promptStyle, Explainer.PromptStyle(rawValue: p) == nil {
-            throw ValidationError("--prompt must be delphi or compact, got \"\(SafeText.sanitize(p))\"")
+            throw ValidationError("--prompt must be delphi, compact or compact-v2, got \"\(SafeText.sanitize(p))\"")
         }
         if let d = demos, d < 0 { throw ValidationError("--demos must be ≥ 0") }
         if let e = exampleSelection, ExplainerExampleSelection(rawValue: e) == nil {
