@@ -91,16 +91,19 @@ enum ExplainerPrompts {
     Answer in the form "[EXPLANATION]: <phrase>".
     """
 
+    /// The examples of the compact prompts' first demonstration: the colon ending a Python def, class or if line.
+    static let pythonColonExamples: [([String], [Float])] = [
+        (["def", " parse", "(", "self", ",", " text", "):", "\n", "   ", " return", " self", ".", "lexer"],
+         [0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0]),
+        (["class", " Point", "(", "object", "):", "\n", "   ", " x", " =", " 0"],
+         [0, 0, 0, 0, 10, 0, 0, 0, 0, 0]),
+        (["if", " n", " <", " 2", ":", "\n", "       ", " return", " n"],
+         [0, 0, 0, 0, 7, 0, 0, 0, 0]),
+    ]
+
     /// Demonstrations of the compact prompt: (examples, the one-line answer).
     static let compactDemos: [Demo] = [
-        Demo(examples: [
-            (["def", " parse", "(", "self", ",", " text", "):", "\n", "   ", " return", " self", ".", "lexer"],
-             [0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0]),
-            (["class", " Point", "(", "object", "):", "\n", "   ", " x", " =", " 0"],
-             [0, 0, 0, 0, 10, 0, 0, 0, 0, 0]),
-            (["if", " n", " <", " 2", ":", "\n", "       ", " return", " n"],
-             [0, 0, 0, 0, 7, 0, 0, 0, 0]),
-        ], answer: "[EXPLANATION]: The colon \"):\" or \":\" ending a Python def, class or if line."),
+        Demo(examples: pythonColonExamples, answer: "[EXPLANATION]: The colon \"):\" or \":\" ending a Python def, class or if line."),
         Demo(examples: [
             (["We", " flew", " from", " Lisbon", " to", " Tok", "yo", " last", " spring", "."],
              [0, 0, 0, 0, 0, 8, 3, 0, 0, 0]),
@@ -127,14 +130,7 @@ enum ExplainerPrompts {
 
     /// Demonstrations of the v2 compact prompt.
     static let compactV2Demos: [Demo] = [
-        Demo(examples: [
-            (["def", " parse", "(", "self", ",", " text", "):", "\n", "   ", " return", " self", ".", "lexer"],
-             [0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0]),
-            (["class", " Point", "(", "object", "):", "\n", "   ", " x", " =", " 0"],
-             [0, 0, 0, 0, 10, 0, 0, 0, 0, 0]),
-            (["if", " n", " <", " 2", ":", "\n", "       ", " return", " n"],
-             [0, 0, 0, 0, 7, 0, 0, 0, 0]),
-        ], answer: "[EXPLANATION]: The colon \"):\" or \":\" that ends a Python def, class or if line."),
+        Demo(examples: pythonColonExamples, answer: "[EXPLANATION]: The colon \"):\" or \":\" that ends a Python def, class or if line."),
         Demo(examples: [
             (["The", " bridge", " opened", " in", " 1998", "."], [0, 0, 0, 0, 9, 0]),
             (["Until", " 1871", ",", " the", " city", " had", " no", " railway", "."], [0, 8, 0, 0, 0, 0, 0, 0, 0]),
