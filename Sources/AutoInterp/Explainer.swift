@@ -182,6 +182,9 @@ public struct Explainer: Sendable {
         /// A study variant of `compact` (session 8): the marked tokens listed with the token before them and their
         /// word, no counts; demonstrations answered in that shape.
         case compactV2 = "compact-v2"
+        /// A study variant (session 9): at most 8 of the examples, then the latent's counted pattern over all of
+        /// them (`PatternExplainer`); the explainer says it in plain words and adds the kind of text.
+        case grounded
     }
 
     public let client: any LLMClient
@@ -198,6 +201,7 @@ public struct Explainer: Sendable {
         case .delphi: ExplainerPrompts.version
         case .compact: ExplainerPrompts.compactVersion
         case .compactV2: ExplainerPrompts.compactV2Version
+        case .grounded: ExplainerPrompts.groundedVersion
         }
         return options.demoCount.map { base + "-demos\($0)" } ?? base
     }
@@ -211,6 +215,7 @@ public struct Explainer: Sendable {
             case .delphi: (ExplainerPrompts.system, ExplainerPrompts.demos)
             case .compact: (ExplainerPrompts.compactSystem, ExplainerPrompts.compactDemos)
             case .compactV2: (ExplainerPrompts.compactV2System, ExplainerPrompts.compactV2Demos)
+            case .grounded: (ExplainerPrompts.groundedSystem, ExplainerPrompts.groundedDemos)
             }
             var msgs = [ChatMessage.system(system)]
             for demo in all.prefix(max(0, options.demoCount ?? all.count)) {
@@ -235,12 +240,16 @@ public struct Explainer: Sendable {
                                                            threshold: options.threshold,
                                                            showActivations: options.showActivations) + "\n"
         }
-        let block = examples.enumerated().map { i, ex in
+        let shown = options.promptStyle == .grounded ? Array(examples.prefix(8)) : examples
+        let block = shown.enumerated().map { i, ex in
             "Example \(i + 1): " + ExplainerFormatting.highlight(ex.tokens, activations: ex.activations, threshold: options.threshold)
                 .replacingOccurrences(of: "\n", with: "\\n")
         }.joined(separator: "\n")
-        let list = options.promptStyle == .compactV2 ? ExplainerFormatting.markedContext(examples, threshold: options.threshold)
-            : ExplainerFormatting.markedTally(examples, threshold: options.threshold)
+        let list = switch options.promptStyle {
+        case .compactV2: ExplainerFormatting.markedContext(examples, threshold: options.threshold)
+        case .grounded: "Counted pattern: " + PatternExplainer.explanation(LatentPattern(examples))
+        default: ExplainerFormatting.markedTally(examples, threshold: options.threshold)
+        }
         return block + "\n\n" + list + "\n"
     }
 

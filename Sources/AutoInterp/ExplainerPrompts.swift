@@ -5,6 +5,7 @@ enum ExplainerPrompts {
     static let version = "featurescope-explainer-v1"
     static let compactVersion = "featurescope-explainer-compact-v1"
     static let compactV2Version = "featurescope-explainer-compact-v2"
+    static let groundedVersion = "featurescope-explainer-grounded-v1"
     static let contrastiveVersion = "featurescope-contrastive-v1"
 
     static let system = """
@@ -142,5 +143,34 @@ enum ExplainerPrompts {
             (["The", " Tok", "yo", " office", " opens", " at", " nine", "."],
              [0, 10, 2, 0, 0, 0, 0, 0]),
         ], answer: "[EXPLANATION]: \" Tok\", the first piece of the city name \"Tokyo\"."),
+    ]
+
+    /// The grounded prompt (session 9, a study variant): under the examples the latent's counted pattern
+    /// (`PatternExplainer` over its strongest windows); the explainer says it in plain words and adds the kind of text.
+    static let groundedSystem = """
+    You study a neuron of a language model. You will see text examples in which the tokens the neuron \
+    responds to are marked between delimiters like <<this>>, then the counted pattern: what the marked tokens \
+    have in common, counted over the neuron's strongest examples. Answer with one short phrase that says the \
+    counted pattern in plain words, keeping the tokens it quotes, and adds the kind of text the examples come \
+    from (for example Python code, a play, a novel, the Bible, kernel documentation) when most examples share \
+    it. Do not add tokens the pattern does not name, and do not mention the delimiters or counts. Answer in the \
+    form "[EXPLANATION]: <phrase>".
+    """
+
+    /// Demonstrations of the grounded prompt (their counted patterns are computed from their examples).
+    static let groundedDemos: [Demo] = [
+        Demo(examples: pythonColonExamples,
+             answer: "[EXPLANATION]: The colon \"):\" that ends a def, class or if line of Python code."),
+        Demo(examples: [
+            (["The", " bridge", " opened", " in", " 1998", "."], [0, 0, 0, 0, 9, 0]),
+            (["Until", " 1871", ",", " the", " city", " had", " no", " railway", "."], [0, 8, 0, 0, 0, 0, 0, 0, 0]),
+            (["She", " moved", " to", " Oslo", " in", " 2004", " and", " stayed", "."], [0, 0, 0, 0, 0, 10, 0, 0, 0]),
+        ], answer: "[EXPLANATION]: A year such as \"1998\" or \"2004\" after \"in\", in history writing."),
+        Demo(examples: [
+            (["We", " flew", " from", " Lisbon", " to", " Tok", "yo", " last", " spring", "."],
+             [0, 0, 0, 0, 0, 3, 8, 0, 0, 0]),
+            (["The", " Tok", "yo", " office", " opens", " at", " nine", "."],
+             [0, 2, 10, 0, 0, 0, 0, 0]),
+        ], answer: "[EXPLANATION]: \"yo\" after \"Tok\", completing the city name \"Tokyo\" in travel and business sentences."),
     ]
 }

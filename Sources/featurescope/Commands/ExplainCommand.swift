@@ -52,7 +52,7 @@ struct ExplainCommand: AsyncParsableCommand {
     @Option(name: .customLong("example-count"), help: "How many examples the explainer sees (default: 8 with the embedded model, else as many as the quantile sample gives).")
     var exampleCount: Int?
 
-    @Option(name: .customLong("prompt"), help: "The explainer's prompt: delphi (its layout, demonstrations that reason first) compact (for small models: one-line demonstrations of different kinds, a tally of the marked tokens) or compact-v2 (a study variant: the marked tokens listed with the token before them and their word, no counts). Default: compact with the embedded model, delphi otherwise.")
+    @Option(name: .customLong("prompt"), help: "The explainer's prompt: delphi (its layout, demonstrations that reason first) compact (for small models: one-line demonstrations of different kinds, a tally of the marked tokens) or compact-v2 (a study variant: the marked tokens listed with the token before them and their word, no counts) or grounded (8 examples and the counted pattern of --pattern over all of them, said in plain words with the kind of text). Default: compact with the embedded model, delphi otherwise.")
     var promptStyle: String?
 
     @Option(help: "Few-shot demonstrations in the explainer's prompt (default: all of the prompt's, 3).")
@@ -60,6 +60,9 @@ struct ExplainCommand: AsyncParsableCommand {
 
     @Flag(help: "No LLM: a template explanation naming the tokens the examples peak on (the study's baseline).")
     var template = false
+
+    @Flag(help: "No LLM: an explanation written from counts over the latent's 20 strongest windows: the token they peak on, the token before it, the word it is part of, an earlier trigger token.")
+    var pattern = false
 
     @Option(name: .customLong("demo-from-text"),
             help: "Instead of explaining: build a demo cache at CACHE_DIR of token-identity latents (latent k fires on one token) over this text file, for trying and timing explain/score without an SAE.")
@@ -74,9 +77,10 @@ struct ExplainCommand: AsyncParsableCommand {
         if !(temperature >= 0) { throw ValidationError("--temperature must be ≥ 0") }
         if let c = exampleCount, c < 1 { throw ValidationError("--example-count must be ≥ 1") }
         if let p = promptStyle, Explainer.PromptStyle(rawValue: p) == nil {
-            throw ValidationError("--prompt must be delphi, compact or compact-v2, got \"\(SafeText.sanitize(p))\"")
+            throw ValidationError("--prompt must be delphi, compact, compact-v2 or grounded, got \"\(SafeText.sanitize(p))\"")
         }
         if let d = demos, d < 0 { throw ValidationError("--demos must be ≥ 0") }
+        if template && pattern { throw ValidationError("--template and --pattern are two different explainers; give one") }
         if let e = exampleSelection, ExplainerExampleSelection(rawValue: e) == nil {
             throw ValidationError("--examples must be quantiles, strongest or mixed, got \"\(SafeText.sanitize(e))\"")
         }
@@ -105,6 +109,9 @@ struct ExplainCommand: AsyncParsableCommand {
         if template {
             explainer = TemplateExplainer()
             endpoint = "none"
+        } else if pattern {
+            explainer = PatternExplainer()
+            endpoint = "none"
         } else {
             let client = try llm.client(settings, seed: selection.seed, quiet: selection.json,
                                         embeddedReplyPrefix: freeReply ? nil : "[EXPLANATION]:")
@@ -116,7 +123,10 @@ struct ExplainCommand: AsyncParsableCommand {
         var batch = selection.batchOptions(concurrency: settings.concurrency)
         batch.sampling.explainerSelection = exampleSelection.flatMap(ExplainerExampleSelection.init(rawValue:))
         batch.sampling.explainerExampleCount = exampleCount
-        if embedded && exampleSelection == nil && exampleCount == nil {
+        if pattern && exampleSelection == nil && exampleCount == nil {
+            batch.sampling.explainerSelection = .strongest
+            batch.sampling.explainerExampleCount = PatternExplainer.exampleCount
+        } else if embedded && exampleSelection == nil && exampleCount == nil {
             batch.sampling.explainerSelection = EmbeddedDefaults.exampleSelection
             batch.sampling.explainerExampleCount = EmbeddedDefaults.exampleCount
         }
@@ -125,7 +135,7 @@ struct ExplainCommand: AsyncParsableCommand {
                                                     progress: { reporter.progress($0) })
         reporter.finish()
         try reporter.report(command: "explain", cache: selection.cacheDir, part: part.name, method: explainer.methodName,
-                            provider: template ? "none" : settings.effectiveProvider.rawValue, endpoint: endpoint,
+                            provider: template || pattern ? "none" : settings.effectiveProvider.rawValue, endpoint: endpoint,
                             model: explainer.modelName,
                             summary: summary, minExamples: selection.minExamples, json: selection.json)
         if !summary.failures.isEmpty { throw ExitCode(1) }
