@@ -195,7 +195,17 @@ public struct LLMProviderSettings: Codable, Sendable, Equatable {
 /// (docs/explain-and-score.md, `scripts/explain-study`). Remote providers keep delphi's defaults (quantile examples,
 /// its prompt layout, batches of 5).
 public enum EmbeddedDefaults {
-    /// The explainer (registry name): fast enough for `e` in the browser on two cores.
+    /// True when these settings name no LLM explainer — the embedded provider, no explainer model set (flag, config
+    /// `embeddedModel`, `$FEATURESCOPE_MODEL`): then the explainer is the counted pattern (`PatternExplainer`), which
+    /// the study (session 9) found as good as every embedded LLM by score and the only one right by eye.
+    public static func explainsWithPattern(_ settings: LLMProviderSettings,
+                                           environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        settings.effectiveProvider == .embedded && (settings.embeddedModel ?? "").isEmpty
+            && (environment[ModelLocator.environmentVariable] ?? "").isEmpty
+    }
+
+    /// The LLM explainer (registry name) when one is asked for without a model (`explain --llm`): fast enough for
+    /// `e` in the browser on two cores.
     public static let explainerModel = "qwen2.5-coder-0.5b-instruct"
     /// The detection/fuzz scorer (registry name): the model that separates right from wrong explanations best in the
     /// scorer check (docs/explain-and-score.md, session 3); the 0.5B separates less but keeps the browser's `s` at 60 s.

@@ -220,9 +220,14 @@ public struct PatternExplainer: LatentExplainer {
             }
         }
         // The word, when most peaks are a piece of a longer word.
+        // (Words over 24 characters, such as hex strings, are left out.)
         if share(p.inWord) >= 0.5, let w = p.words.first {
-            clauses.append(p.words.count == 1 || share(w.examples) >= 0.6 ? "in " + q(w.value)
-                           : "inside words like " + list(p.words.prefix(3).map { q($0.value) }, "and"))
+            let shown = p.words.filter { $0.value.count <= 24 }.prefix(3).map { q($0.value) }
+            if p.words.count == 1 || share(w.examples) >= 0.6 {
+                if w.value.count <= 24 { clauses.append("in " + q(w.value)) }
+            } else if !shown.isEmpty {
+                clauses.append("inside words like " + list(Array(shown), "and"))
+            }
         }
         if let r = p.recentToken, !afterNamed.contains(where: { $0.lowercased() == r.value.lowercased() }) { clauses.append("shortly after " + q(r.value)) }
         return ([subject] + clauses).joined(separator: ", ") + "."

@@ -16,7 +16,8 @@ import TerminalUI
 /// Every scorer runs through the same clients as `featurescope score`, so the embedded model's KV prefix forks
 /// (system prompt and demos shared by every batch) serve the browser too.
 ///
-/// The LLM: the embedded models by default (`EmbeddedDefaults`: explainer, scorer, examples, prompt); an OpenAI-compatible endpoint when
+/// The LLM: the embedded models by default (`EmbeddedDefaults`: explainer, scorer, examples, prompt; with no explainer
+/// model named, `e` writes the counted pattern, `PatternExplainer`); an OpenAI-compatible endpoint when
 /// `FEATURESCOPE_LLM_BASE_URL` / `FEATURESCOPE_LLM_MODEL` / `FEATURESCOPE_LLM_API_KEY_ENV` (or the
 /// config file) say so (`LLMProviderSettings`). Clients are built on first use and kept.
 public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
@@ -98,6 +99,10 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
 
     func explain(part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
                  partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String {
+        if lock.withLock({ explainClient == nil }), EmbeddedDefaults.explainsWithPattern(try settings(), environment: environment) {
+            return try await explainWithPattern(part: part, partIndex: partIndex, latent: latent, progress: progress,
+                                                partial: partial)
+        }
         progress("latent \(latent): loading the explainer")
         let client = try client(forExplaining: true, progress: progress)
         progress("latent \(latent): sampling examples")
@@ -123,6 +128,24 @@ public final class CacheActionRunner: ActionRunner, @unchecked Sendable {
         do { try part.appendAnnotation(CacheBridge.annotation(record)) } catch { throw BrowserError("could not store the explanation: \(error)") }
         data.forget(part: partIndex, latent: latent)
         return "latent \(latent) explained by \(client.modelName): \(CacheBrowserData.firstLine(record.explanation))"
+    }
+
+    /// `e` with no LLM named: the counted pattern of the latent's 20 strongest windows (`PatternExplainer`), stored
+    /// like an LLM's explanation.
+    func explainWithPattern(part: LatentCachePart, partIndex: Int, latent: Int, progress: @escaping @Sendable (String) -> Void,
+                            partial: @escaping @Sendable (ActionPartial) -> Void) async throws -> String {
+        progress("latent \(latent): counting the pattern of its strongest windows")
+        var options = sampling
+        if options.explainerSelection == nil {
+            options.explainerSelection = .strongest
+            options.explainerExampleCount = PatternExplainer.exampleCount
+        }
+        let record = try await PatternExplainer().explain(try sampled(part: part, latent: latent, options: options))
+        partial(.explanation(record.explanation))
+        do { try part.appendAnnotation(CacheBridge.annotation(record)) } catch { throw BrowserError("could not store the explanation: \(error)") }
+        data.forget(part: partIndex, latent: latent)
+        return "latent \(latent) explained by its counted pattern (no LLM; name one with --embedded-model): "
+            + CacheBrowserData.firstLine(record.explanation)
     }
 
     /// The explainer's options: replies of the embedded model are one primed line, so 48 tokens suffice.

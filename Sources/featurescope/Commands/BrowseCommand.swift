@@ -30,7 +30,7 @@ struct BrowseCommand: AsyncParsableCommand {
     @Option(name: .customLong("sae-root"), help: "Folder tried first for the cache's SAEs: the one their recorded paths are relative to, or the one holding the SAE folders (for a moved or copied cache; then the cache's parent, the cache and the current folder).")
     var saeRoot: String?
 
-    @Option(name: .customLong("embedded-model"), help: "Embedded explainer and scorer of e and s: a GGUF or registry name (default: the config file's embeddedModel, else SmolLM2).")
+    @Option(name: .customLong("embedded-model"), help: "Embedded explainer and scorer of e and s: a GGUF or registry name (default: the config file's embeddedModel, $FEATURESCOPE_MODEL; with none, e writes the counted pattern, no LLM, and s scores with qwen2.5-coder-1.5b-instruct).")
     var embeddedModel: String?
 
     @Option(name: .long, help: "Open N synthetic latents instead of a cache.")

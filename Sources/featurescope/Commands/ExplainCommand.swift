@@ -4,14 +4,19 @@ import FeaturescopeCore
 import Foundation
 import LatentCache
 
-/// `featurescope explain`: explains cached latents with an LLM (delphi's explainer) and stores
-/// each explanation in the cache the moment it exists.
+/// `featurescope explain`: explains cached latents — with the counted pattern of their strongest windows, or with an
+/// LLM (delphi's explainer) — and stores each explanation in the cache the moment it exists.
 struct ExplainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
-        abstract: "Explain latents of a cache with an LLM (an embedded engine model by default, or any OpenAI-compatible server).",
+        abstract: "Explain latents of a cache: by their counted pattern (no LLM, the default) or with an LLM (an embedded engine model or any OpenAI-compatible server).",
         discussion: """
-        Examples are drawn as delphi does (40 training examples, 4 per quantile, from the cache's quantile samples; \
+        With no LLM named (--embedded-model, config embeddedModel, $FEATURESCOPE_MODEL, --base-url, or --llm for the \
+        default embedded one), each explanation is written from counts over the latent's 20 strongest windows: the \
+        token they peak on, the token before it, the word it is part of, a trigger token shortly before \
+        (docs/explain-and-score.md: as good as every embedded LLM by score, and the only one right by eye).
+
+        LLM examples are drawn as delphi does (40 training examples, 4 per quantile, from the cache's quantile samples; \
         << >> highlights, Activations: lines). A cache keeping fewer windows per quantile than train + test need gets \
         both scaled down (e.g. 2 + 2 on the sample cache's 4), so test examples never repeat the explainer's. Each explanation is appended to the cache's annotations with method, \
         model, endpoint, prompt version and date. Resumable: latents already explained by the same method and model \
@@ -23,6 +28,7 @@ struct ExplainCommand: AsyncParsableCommand {
 
         Examples:
           featurescope explain cache/ --latents 0-99
+          featurescope explain cache/ --latents 0-99 --embedded-model qwen2.5-coder-1.5b-instruct
           featurescope explain cache/ --sample 200 --base-url http://localhost:8000/v1 --model Qwen/Qwen2.5-7B-Instruct --concurrency 16
         """)
 
@@ -61,8 +67,11 @@ struct ExplainCommand: AsyncParsableCommand {
     @Flag(help: "No LLM: a template explanation naming the tokens the examples peak on (the study's baseline).")
     var template = false
 
-    @Flag(help: "No LLM: an explanation written from counts over the latent's 20 strongest windows: the token they peak on, the token before it, the word it is part of, an earlier trigger token.")
+    @Flag(help: "No LLM: an explanation written from counts over the latent's 20 strongest windows: the token they peak on, the token before it, the word it is part of, an earlier trigger token. The default when no LLM explainer is named (--embedded-model, config embeddedModel, $FEATURESCOPE_MODEL, an endpoint).")
     var pattern = false
+
+    @Flag(name: .customLong("llm"), help: "Explain with an LLM even when none is named: the default embedded explainer, qwen2.5-coder-0.5b-instruct.")
+    var useLLM = false
 
     @Option(name: .customLong("demo-from-text"),
             help: "Instead of explaining: build a demo cache at CACHE_DIR of token-identity latents (latent k fires on one token) over this text file, for trying and timing explain/score without an SAE.")
@@ -80,7 +89,9 @@ struct ExplainCommand: AsyncParsableCommand {
             throw ValidationError("--prompt must be delphi, compact, compact-v2 or grounded, got \"\(SafeText.sanitize(p))\"")
         }
         if let d = demos, d < 0 { throw ValidationError("--demos must be ≥ 0") }
-        if template && pattern { throw ValidationError("--template and --pattern are two different explainers; give one") }
+        if [template, pattern, useLLM].filter({ $0 }).count > 1 {
+            throw ValidationError("--template, --pattern and --llm are different explainers; give one")
+        }
         if let e = exampleSelection, ExplainerExampleSelection(rawValue: e) == nil {
             throw ValidationError("--examples must be quantiles, strongest or mixed, got \"\(SafeText.sanitize(e))\"")
         }
@@ -106,6 +117,9 @@ struct ExplainCommand: AsyncParsableCommand {
         options.demoCount = demos
         let explainer: any LatentExplainer
         let endpoint: String
+        // An LLM's own flags ask for an LLM too; otherwise no named model means the counted pattern.
+        let asksForLLM = useLLM || contrastive || promptStyle != nil || demos != nil || freeReply || maxTokens != nil
+        let pattern = pattern || (!template && !asksForLLM && EmbeddedDefaults.explainsWithPattern(settings))
         if template {
             explainer = TemplateExplainer()
             endpoint = "none"

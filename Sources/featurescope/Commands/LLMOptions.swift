@@ -32,7 +32,7 @@ struct LLMOptions: ParsableArguments {
     var maxReplyBytes: Int?
 
     @Option(name: .customLong("embedded-model"),
-            help: "Embedded model: a GGUF path or a registry name (`featurescope model list`; fetched on first use, with its size shown). Default: config embeddedModel (embeddedScorerModel for score), $FEATURESCOPE_MODEL, else qwen2.5-coder-0.5b-instruct to explain and qwen2.5-coder-1.5b-instruct to score.")
+            help: "Embedded model: a GGUF path or a registry name (`featurescope model list`; fetched on first use, with its size shown). Default: config embeddedModel (embeddedScorerModel for score), $FEATURESCOPE_MODEL, else qwen2.5-coder-1.5b-instruct to score; explain with no model named writes the counted pattern (no LLM; --llm: qwen2.5-coder-0.5b-instruct).")
     var embeddedModel: String?
 
     @Option(help: "Threads of the embedded model (default: all cores).")
