@@ -95,7 +95,9 @@ public enum CacheAutoInterp {
         let results = ResultList()
         var summary = await run(part: part, latents: latents, options: options, progress: progress) { [options] latent in
             let annotations = try part.annotations(latent)
-            if !options.redo, let done = CacheBridge.existingScore(annotations, method: method, model: model) {
+            let current = options.explanations[latent]
+                ?? CacheBridge.newestExplanation(annotations, model: options.explanationModel)?.text
+            if !options.redo, let done = CacheBridge.existingScore(annotations, method: method, model: model, explaining: current) {
                 let samples = CacheBridge.scoredSamples(done)
                 results.add(LatentResult(latent: latent, outcome: .alreadyDone, explanation: done.explanation,
                                          metrics: ClassifierMetrics(samples: samples)))
@@ -107,8 +109,7 @@ public enum CacheAutoInterp {
                 results.add(LatentResult(latent: latent, outcome: .skippedTooFewExamples))
                 return .tooFew
             }
-            guard let explanation = options.explanations[latent]
-                    ?? CacheBridge.newestExplanation(annotations, model: options.explanationModel)?.text else {
+            guard let explanation = current else {
                 let by = options.explanationModel.map { " by \($0)" } ?? ""
                 throw BatchError("no usable explanation\(by) in the cache; run `featurescope explain` first")
             }

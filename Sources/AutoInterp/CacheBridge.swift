@@ -227,8 +227,11 @@ public enum CacheBridge {
         annotations.contains { $0.kind == .explanation && $0.method == method && $0.model == model }
     }
 
-    /// The newest score by this method and model.
-    public static func existingScore(_ annotations: [Annotation], method: String, model: String) -> Annotation? {
-        annotations.last { $0.kind == .score && $0.method == method && $0.model == model }
+    /// The newest score by `method` and `model` of the explanation `explanation` (any explanation when nil): a score
+    /// of an older explanation does not make a newer one scored.
+    public static func existingScore(_ annotations: [Annotation], method: String, model: String,
+                                     explaining explanation: String? = nil) -> Annotation? {
+        annotations.last { $0.kind == .score && $0.method == method && $0.model == model
+            && (explanation == nil || $0.explanation == explanation) }
     }
 }

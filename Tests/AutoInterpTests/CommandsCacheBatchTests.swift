@@ -115,6 +115,17 @@ final class CommandsCacheBatchTests: XCTestCase {
         XCTAssertEqual(d2.pooled?.truePositives, 100)
         XCTAssertEqual(client.requests.count, mid)
 
+        // A newer explanation by the explanation model is not scored yet: its score is not the older one's.
+        let newer = FixedReplyClient(modelName: "scripted-model", reply: "[EXPLANATION]: the word ACT, in plays")
+        var again = options()
+        again.redo = true
+        _ = await CacheAutoInterp.explain(part: scored, latents: [3], explainer: Explainer(client: newer), options: again)
+        let d3 = await CacheAutoInterp.score(part: scored, latents: [0, 3], scorer: scorer, options: o)
+        XCTAssertEqual(d3.alreadyDone, 1, "latent 0's explanation is unchanged")
+        XCTAssertEqual(d3.completed, 1, "latent 3 has a new explanation")
+        XCTAssertEqual(try part().annotations(3).last?.explanation, "the word ACT, in plays")
+        XCTAssertEqual(client.requests.count - mid, 14)
+
         // Fuzzing is another method: it runs and coexists.
         let f = await CacheAutoInterp.score(part: scored, latents: [0], scorer: ClassifierScorer(method: .fuzz, client: client),
                                             options: o)
