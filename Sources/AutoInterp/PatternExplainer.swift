@@ -24,6 +24,8 @@ public struct LatentPattern: Sendable, Equatable {
     /// Examples whose nearest word before the peak (within 3 tokens, the peak's own word excluded) is in capitals
     /// of at least two letters, such as a speaker's name in a play.
     public var afterCapitals: Int
+    /// Examples whose window is from a play (`looksLikePlay`).
+    public var inPlays: Int
     /// A token among the 6 before the peak in most examples and rare elsewhere in them, if any.
     public var recentToken: Count?
     /// Examples whose peak token is only a line break / only punctuation / only digits.
@@ -38,7 +40,7 @@ public struct LatentPattern: Sendable, Equatable {
         var recentPresence: [String: Int] = [:], recentDistance: [String: Int] = [:], background: [String: Double] = [:]
         var recentSpelling: [String: [String: Int]] = [:]
         var order: [String: Int] = [:]
-        var n = 0, inWord = 0, afterCapitals = 0, lineBreaks = 0, punctuation = 0, digits = 0, backgroundWindows = 0
+        var n = 0, inWord = 0, afterCapitals = 0, inPlays = 0, lineBreaks = 0, punctuation = 0, digits = 0, backgroundWindows = 0
         func note(_ d: inout [String: Int], _ token: String) {
             let surface = Self.key(token), k = surface.lowercased()
             d[k, default: 0] += 1
@@ -50,6 +52,7 @@ public struct LatentPattern: Sendable, Equatable {
             guard len > 0, let p = (0 ..< len).max(by: { ex.activations[$0] < ex.activations[$1] }),
                   ex.activations[p] > 0 else { continue }
             n += 1
+            if Self.looksLikePlay(ex.tokens[0 ..< len].joined()) { inPlays += 1 }
             let t = Self.key(ex.tokens[p])
             note(&peak, t)
             if t.allSatisfy(\.isNewline) { lineBreaks += 1 }
@@ -68,7 +71,7 @@ public struct LatentPattern: Sendable, Equatable {
             if p > 0 {
                 var nearest: [String: Int] = [:]
                 for i in max(0, p - 6) ..< p {
-                    let surface = Self.key(ex.tokens[i]), k = surface.lowercased()
+                    let surface = Self.key(ex.tokens[i]), k = Self.stem(surface.lowercased())
                     nearest[k] = p - i
                     recentSpelling[k, default: [:]][surface, default: 0] += 1
                 }
@@ -82,7 +85,7 @@ public struct LatentPattern: Sendable, Equatable {
             var start = 0
             while start + 6 <= len {
                 spans += 1
-                for k in Set(ex.tokens[start ..< start + 6].map({ Self.key($0).lowercased() })) { present[k, default: 0] += 1 }
+                for k in Set(ex.tokens[start ..< start + 6].map({ Self.stem(Self.key($0).lowercased()) })) { present[k, default: 0] += 1 }
                 start += 6
             }
             if spans > 0 {
@@ -103,13 +106,14 @@ public struct LatentPattern: Sendable, Equatable {
         words = ranked(word)
         self.inWord = inWord
         self.afterCapitals = afterCapitals
+        self.inPlays = inPlays
         self.lineBreaks = lineBreaks
         self.punctuation = punctuation
         self.digits = digits
         // A recent token counts when it is among the 6 before the peak in at least 60 % of the examples, at least
         // twice as often as in an average 6-token span of the same windows (so " the" or "," do not), and is
         // not the peak token itself.
-        let peakTop = peakTokens.first?.value.lowercased()
+        let peakTop = peakTokens.first.map { Self.stem($0.value.lowercased()) }
         var best: (key: String, examples: Int, lift: Double, distance: Double)?
         for (k, c) in recentPresence where k != peakTop && !k.allSatisfy(\.isWhitespace) && 10 * c >= 6 * n {
             let rate = (background[k] ?? 0) / Double(max(1, backgroundWindows))
@@ -127,11 +131,44 @@ public struct LatentPattern: Sendable, Equatable {
     }
 
     /// A token as counted: trimmed of surrounding white space, unless it is only white space.
+    /// Typographic quotes count as the plain ones (’s and 's are one token for the counts).
     static func key(_ token: String) -> String {
         let t = token.trimmingCharacters(in: .whitespaces)
         if t.isEmpty { return token }
         let u = t.trimmingCharacters(in: .whitespacesAndNewlines)
-        return u.isEmpty ? "\n" : u
+        guard !u.isEmpty else { return "\n" }
+        return String(u.map { c -> Character in
+            switch c {
+            case "\u{2019}", "\u{2018}": "'"
+            case "\u{201C}", "\u{201D}": "\""
+            default: c
+            }
+        })
+    }
+
+    /// A word's forms counted as one for the recent-token search: lower case, one ending (-ing, -ed, -es, -s, -e, -d)
+    /// taken off while at least three letters remain (store, stores, stored and storing all count as "stor").
+    static func stem(_ lowered: String) -> String {
+        guard lowered.allSatisfy(\.isLetter) else { return lowered }
+        for ending in ["ing", "ed", "es", "s", "e", "d"] where lowered.hasSuffix(ending) && lowered.count - ending.count >= 3 {
+            return String(lowered.dropLast(ending.count))
+        }
+        return lowered
+    }
+
+    /// Whether a window's text is from a play: a speaker's line (a name in capitals alone on its line, ending in
+    /// ".") or a stage direction ("[Enter", "[Exit", "[Exeunt", "[Re-enter").
+    static func looksLikePlay(_ text: String) -> Bool {
+        if ["[Enter", "[Exit", "[Exeunt", "[Re-enter"].contains(where: text.contains) { return true }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            let l = line.trimmingCharacters(in: .whitespaces)
+            guard l.count >= 3, l.count <= 30, l.hasSuffix(".") else { continue }
+            let name = l.dropLast()
+            if name.filter(\.isLetter).count >= 2, name.allSatisfy({ ($0.isLetter && $0.isUppercase) || $0 == " " || $0 == "'" }) {
+                return true
+            }
+        }
+        return false
     }
 }
 
@@ -229,7 +266,11 @@ public struct PatternExplainer: LatentExplainer {
                 clauses.append("inside words like " + list(Array(shown), "and"))
             }
         }
-        if let r = p.recentToken, !afterNamed.contains(where: { $0.lowercased() == r.value.lowercased() }) { clauses.append("shortly after " + q(r.value)) }
+        if let r = p.recentToken,
+           !afterNamed.contains(where: { LatentPattern.stem($0.lowercased()) == LatentPattern.stem(r.value.lowercased()) }) {
+            clauses.append("shortly after " + q(r.value))
+        }
+        if share(p.inPlays) >= 0.6 { clauses.append("in plays") }
         return ([subject] + clauses).joined(separator: ", ") + "."
     }
 }

@@ -58,7 +58,7 @@ final class PatternExplainerTests: XCTestCase {
         let digits = (0 ..< 5).map { Self.window(["in", " the", " year", " \($0 + 1)"], peak: 3) }
         XCTAssertTrue(PatternExplainer.explanation(LatentPattern(digits)).hasPrefix("A number (\"1\", \"2\" or \"3\")"))
         let breaks = ["ROMEO", "JULIET", "NURSE", "TYBALT", "PARIS"].map { Self.window(["\n", $0, ".", "\n", "Good", " night"], peak: 3) }
-        XCTAssertEqual(PatternExplainer.explanation(LatentPattern(breaks)), "The token \"\\n\", after a word in capitals and \".\".",
+        XCTAssertEqual(PatternExplainer.explanation(LatentPattern(breaks)), "The token \"\\n\", after a word in capitals and \".\", in plays.",
                        "a speaker's name in a play")
         XCTAssertEqual(PatternExplainer.explanation(LatentPattern([])), "No token stands out.")
         XCTAssertEqual(LatentPattern([ActivationWindow(tokens: ["a"], activations: [0])]).examples, 0,
@@ -86,5 +86,29 @@ final class PatternExplainerTests: XCTestCase {
         XCTAssertTrue(last.hasSuffix("\n\nCounted pattern: The token \"the\", after \"in\".\n"), last)
         // Each demonstration's pattern is counted from its own examples.
         XCTAssertTrue(msgs[1].content.hasSuffix("\n\nCounted pattern: The token \"):\".\n"), msgs[1].content)
+    }
+
+    func testQuotesWordFormsAndPlays() {
+        XCTAssertEqual(LatentPattern.key(" Let\u{2019}s"), "Let's")
+        XCTAssertEqual(LatentPattern.stem("stores"), "stor")
+        XCTAssertEqual(LatentPattern.stem("storing"), "stor")
+        XCTAssertEqual(LatentPattern.stem("stored"), "stor")
+        XCTAssertEqual(LatentPattern.stem("was"), "was", "too short to take an ending off")
+        XCTAssertEqual(LatentPattern.stem("x_1s"), "x_1s", "only words")
+        XCTAssertTrue(LatentPattern.looksLikePlay("thou art.\n\nROMEO.\nGood night"))
+        XCTAssertTrue(LatentPattern.looksLikePlay("away.\n[Exeunt Montague and Lady.]"))
+        XCTAssertFalse(LatentPattern.looksLikePlay("Note.\nThe function returns None."))
+        // "store", "stores", "stored" a few tokens before "in": one recent token, shown in its commonest spelling.
+        let tail = [" and", " then", " read", " it", " back", " later", " when", " needed", " by", " callers", " of", " it"]
+        let ws = [
+            Self.window(["We", " store", " the", " value", " in", " a", " list"] + tail, peak: 4),
+            Self.window(["It", " stores", " NULL", " in", " the", " key"] + tail, peak: 3),
+            Self.window(["Values", " are", " stored", " in", " a", " deque"] + tail, peak: 3),
+            Self.window(["You", " can", " store", " types", " in", " SQLite"] + tail, peak: 4),
+        ]
+        XCTAssertEqual(PatternExplainer.explanation(LatentPattern(ws)), "The token \"in\", shortly after \"store\".")
+        // Speaker lines in most windows: "in plays".
+        let play = ["ROMEO", "JULIET", "NURSE"].map { Self.window(["\n\n", $0, ".", "\n", "Good", " night", ",", " sweet"], peak: 6) }
+        XCTAssertTrue(PatternExplainer.explanation(LatentPattern(play)).hasSuffix(", in plays."))
     }
 }
