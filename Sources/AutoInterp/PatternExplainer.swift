@@ -31,7 +31,7 @@ public struct LatentPattern: Sendable, Equatable {
     /// Examples whose peak token is only a line break / only punctuation / only digits.
     public var lineBreaks: Int, punctuation: Int, digits: Int
 
-    /// Counts over `examples` (each example's argmax position is its peak; examples without a positive activation
+    /// Counts over `windows` (each window's argmax position is its peak; windows without a positive activation
     /// are left out).
     public init(_ windows: [ActivationWindow]) {
         // Tokens are counted case-insensitively and shown in their commonest spelling.
