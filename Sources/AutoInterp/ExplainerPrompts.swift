@@ -102,6 +102,13 @@ enum ExplainerPrompts {
          [0, 0, 0, 0, 7, 0, 0, 0, 0]),
     ]
 
+    /// The examples of a demonstration shared by compact-v2 and grounded: years after "in" or "Until".
+    static let yearExamples: [([String], [Float])] = [
+        (["The", " bridge", " opened", " in", " 1998", "."], [0, 0, 0, 0, 9, 0]),
+        (["Until", " 1871", ",", " the", " city", " had", " no", " railway", "."], [0, 8, 0, 0, 0, 0, 0, 0, 0]),
+        (["She", " moved", " to", " Oslo", " in", " 2004", " and", " stayed", "."], [0, 0, 0, 0, 0, 10, 0, 0, 0]),
+    ]
+
     /// Demonstrations of the compact prompt: (examples, the one-line answer).
     static let compactDemos: [Demo] = [
         Demo(examples: pythonColonExamples, answer: "[EXPLANATION]: The colon \"):\" or \":\" ending a Python def, class or if line."),
@@ -132,11 +139,7 @@ enum ExplainerPrompts {
     /// Demonstrations of the v2 compact prompt.
     static let compactV2Demos: [Demo] = [
         Demo(examples: pythonColonExamples, answer: "[EXPLANATION]: The colon \"):\" or \":\" that ends a Python def, class or if line."),
-        Demo(examples: [
-            (["The", " bridge", " opened", " in", " 1998", "."], [0, 0, 0, 0, 9, 0]),
-            (["Until", " 1871", ",", " the", " city", " had", " no", " railway", "."], [0, 8, 0, 0, 0, 0, 0, 0, 0]),
-            (["She", " moved", " to", " Oslo", " in", " 2004", " and", " stayed", "."], [0, 0, 0, 0, 0, 10, 0, 0, 0]),
-        ], answer: "[EXPLANATION]: Years (\" 1998\", \" 2004\") after \" in\" or \"Until\"."),
+        Demo(examples: yearExamples, answer: "[EXPLANATION]: Years (\" 1998\", \" 2004\") after \" in\" or \"Until\"."),
         Demo(examples: [
             (["We", " flew", " from", " Lisbon", " to", " Tok", "yo", " last", " spring", "."],
              [0, 0, 0, 0, 0, 8, 3, 0, 0, 0]),
@@ -161,11 +164,7 @@ enum ExplainerPrompts {
     static let groundedDemos: [Demo] = [
         Demo(examples: pythonColonExamples,
              answer: "[EXPLANATION]: The colon \"):\" that ends a def, class or if line of Python code."),
-        Demo(examples: [
-            (["The", " bridge", " opened", " in", " 1998", "."], [0, 0, 0, 0, 9, 0]),
-            (["Until", " 1871", ",", " the", " city", " had", " no", " railway", "."], [0, 8, 0, 0, 0, 0, 0, 0, 0]),
-            (["She", " moved", " to", " Oslo", " in", " 2004", " and", " stayed", "."], [0, 0, 0, 0, 0, 10, 0, 0, 0]),
-        ], answer: "[EXPLANATION]: A year such as \"1998\" or \"2004\" after \"in\", in history writing."),
+        Demo(examples: yearExamples, answer: "[EXPLANATION]: A year such as \"1998\" or \"2004\" after \"in\", in history writing."),
         Demo(examples: [
             (["We", " flew", " from", " Lisbon", " to", " Tok", "yo", " last", " spring", "."],
              [0, 0, 0, 0, 0, 3, 8, 0, 0, 0]),
